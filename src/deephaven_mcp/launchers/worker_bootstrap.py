@@ -1,0 +1,113 @@
+"""Start one Deephaven Community worker in this Python process and keep it running.
+
+This file is executed as a script by the python launch method, possibly with the
+interpreter of another virtual environment, so it depends only on the standard library and
+``deephaven_server``. It deliberately does not import ``deephaven_mcp``.
+
+Why not ``deephaven server`` directly: the JVM starts inside this process through JNI, so a
+pre-shared key handed over in the environment never appears on any process command line,
+and binding port 0 lets the operating system pick a free port without a race.
+
+Contract with the launcher:
+    argv     --host H --port P (0 = any free port) --ready-file F [--jvm-arg A ...]
+             [--init-script FILE]
+    env      DH_MCP_WORKER_PSK: pre-shared key (removed from the environment once read);
+             absent means anonymous authentication.
+    output   once serving, F is written atomically with {"port", "pid", "create_time"}.
+    stop     SIGTERM or SIGINT ends the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+PSK_ENV = "DH_MCP_WORKER_PSK"
+PSK_HANDLER = "io.deephaven.authentication.psk.PskAuthenticationHandler"
+ANONYMOUS_HANDLER = "io.deephaven.auth.AnonymousAuthenticationHandler"
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ready-file", required=True)
+    parser.add_argument("--jvm-arg", action="append", default=[])
+    parser.add_argument("--init-script", default=None)
+    return parser.parse_args(argv)
+
+
+def _write_ready_file(path: str, port: int) -> None:
+    create_time = _process_create_time()
+    payload = {"port": port, "pid": os.getpid(), "create_time": create_time}
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ready-")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle)
+    os.replace(tmp, path)
+
+
+def _process_create_time() -> float | None:
+    """Process start time in seconds since the epoch (Linux), used to rule out PID reuse."""
+    try:
+        with open(f"/proc/{os.getpid()}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[19])
+        with open("/proc/stat") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, StopIteration, IndexError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    psk = os.environ.pop(PSK_ENV, "")
+    jvm_args = list(args.jvm_arg)
+    if psk:
+        jvm_args += [f"-DAuthHandlers={PSK_HANDLER}", f"-Dauthentication.psk={psk}"]
+    else:
+        jvm_args.append(f"-DAuthHandlers={ANONYMOUS_HANDLER}")
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    from deephaven_server import Server
+
+    started = time.monotonic()
+    server = Server(host=args.host, port=args.port, jvm_args=jvm_args)
+    server.start()
+    del psk, jvm_args
+
+    if args.init_script:
+        with open(args.init_script, encoding="utf-8") as handle:
+            code = handle.read()
+        # Tables must live in __main__'s globals to be visible to client sessions.
+        exec(compile(code, args.init_script, "exec"), vars(sys.modules["__main__"]))  # noqa: S102
+
+    _write_ready_file(args.ready_file, server.port)
+    print(
+        f"deephaven-mcp worker ready on port {server.port} "
+        f"after {time.monotonic() - started:.1f}s",
+        file=sys.__stderr__,
+        flush=True,
+    )
+    while not stop.wait(1.0):
+        pass
+    # Skip interpreter teardown: the JVM shuts down with the process.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

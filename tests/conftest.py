@@ -1,0 +1,27 @@
+"""Shared fixtures: real Deephaven workers, started once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests._workers import TestWorker, start_worker
+
+TEST_PSK = "test-psk-4b1d0c9e"
+
+
+@pytest.fixture(scope="session")
+def dh_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestWorker]:
+    """An anonymous worker with every demo table."""
+    worker = start_worker(tmp_path_factory.mktemp("dh-anon"), table_group="all")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def dh_psk_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestWorker]:
+    """A PSK-protected worker with the simple demo tables."""
+    worker = start_worker(tmp_path_factory.mktemp("dh-psk"), psk=TEST_PSK, table_group="simple")
+    yield worker
+    worker.stop()
