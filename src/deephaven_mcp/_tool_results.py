@@ -1,0 +1,99 @@
+"""The response envelope shared by every tool of both servers.
+
+Success:  ``{"success": true, ...fields}``
+Failure:  ``{"success": false, "error": "<short human message>", "isError": true}`` and the
+MCP result is flagged ``isError`` at the protocol level too.
+
+Each tool declares an output schema built by :func:`envelope_schema`, which accepts exactly
+these two shapes, so clients can validate every response, failures included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from fastmcp.tools.base import ToolResult
+
+from deephaven_mcp._errors import McpError
+from deephaven_mcp._logging import redact
+
+_log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH: Final = 500
+GENERIC_FAILURE: Final = "Internal error while running this tool; see the server log for details."
+
+
+def ok(**fields: Any) -> ToolResult:
+    """A success result carrying ``fields``."""
+    return ToolResult(structured_content={"success": True, **fields})
+
+
+def fail(message: str) -> ToolResult:
+    """A failure result: short, redacted, flagged as an error on the wire."""
+    text = redact(message.strip())
+    if len(text) > MAX_ERROR_LENGTH:
+        text = text[: MAX_ERROR_LENGTH - 1] + "…"
+    return ToolResult(
+        structured_content={"success": False, "error": text, "isError": True}, is_error=True
+    )
+
+
+def message_for(exc: BaseException, action: str) -> str:
+    """A human message for ``exc``; unexpected exceptions are logged, not echoed."""
+    if isinstance(exc, McpError):
+        return str(exc)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return f"{action} timed out."
+    _log.debug("%s failed", action, exc_info=exc)
+    _log.warning("%s failed: %s", action, type(exc).__name__)
+    return f"{action} failed unexpectedly ({type(exc).__name__}); see the server log."
+
+
+async def run_tool(action: str, body: Callable[[], Awaitable[ToolResult]]) -> ToolResult:
+    """Run a tool body and turn any exception into the failure envelope.
+
+    ``action`` is a short phrase ("Listing tables") used in messages for unexpected errors.
+    """
+    try:
+        return await body()
+    except McpError as exc:
+        _log.info("%s: %s", action, exc)
+        return fail(str(exc))
+    except Exception as exc:
+        return fail(message_for(exc, action))
+
+
+def envelope_schema(
+    properties: dict[str, Any] | None = None, required: list[str] | None = None
+) -> dict[str, Any]:
+    """Output schema accepting the success shape (with ``properties``) or the failure shape."""
+    properties = properties or {}
+    success_branch: dict[str, Any] = {
+        "type": "object",
+        "properties": {"success": {"const": True}, **properties},
+        "required": ["success", *(required or [])],
+    }
+    failure_branch: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "success": {"const": False},
+            "error": {"type": "string"},
+            "isError": {"const": True},
+        },
+        "required": ["success", "error", "isError"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "success": {"type": "boolean"},
+            "error": {"type": "string"},
+            "isError": {"type": "boolean"},
+            **properties,
+        },
+        "required": ["success"],
+        "anyOf": [success_branch, failure_branch],
+    }
