@@ -1,0 +1,1 @@
+"""Blocking Deephaven calls, always executed off the event loop with a timeout."""

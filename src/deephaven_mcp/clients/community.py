@@ -1,0 +1,209 @@
+"""Blocking operations on a pydeephaven ``Session``.
+
+Every function here blocks and must be run through
+:func:`deephaven_mcp.clients.blocking.call_blocking`. Failures are raised as
+:mod:`deephaven_mcp._errors` exceptions with short messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pyarrow as pa
+from pydeephaven import Session
+from pydeephaven.table import Table
+
+from deephaven_mcp._errors import InvalidArgumentError, NotFoundError, SessionUnavailableError
+from deephaven_mcp.clients.errors import describe_error, grpc_status, summarize_script_error
+
+_log = logging.getLogger(__name__)
+
+MAX_NAMES_IN_MESSAGE: Final = 20
+_TABLE_NAME: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """Everything needed to open a pydeephaven session; secrets stay out of repr."""
+
+    host: str
+    port: int
+    auth_type: str = "Anonymous"
+    auth_token: str = field(default="", repr=False)
+    never_timeout: bool = True
+    session_type: str = "python"
+    use_tls: bool = False
+    tls_root_certs: bytes | None = field(default=None, repr=False)
+    client_cert_chain: bytes | None = field(default=None, repr=False)
+    client_private_key: bytes | None = field(default=None, repr=False)
+
+
+def open_session(spec: ConnectionSpec) -> Session:
+    """Connect to a worker; raise SessionUnavailableError with a short reason."""
+    try:
+        return Session(
+            host=spec.host,
+            port=spec.port,
+            auth_type=spec.auth_type,
+            auth_token=spec.auth_token,
+            never_timeout=spec.never_timeout,
+            session_type=spec.session_type,
+            use_tls=spec.use_tls,
+            tls_root_certs=spec.tls_root_certs,
+            client_cert_chain=spec.client_cert_chain,
+            client_private_key=spec.client_private_key,
+        )
+    except Exception as exc:
+        raise SessionUnavailableError(
+            f"cannot connect to {spec.host}:{spec.port}: {describe_error(exc)}"
+        ) from exc
+
+
+def close_session(session: Session) -> None:
+    """Close quietly: the worker may already be gone."""
+    try:
+        session.close()
+    except Exception as exc:
+        _log.debug("ignoring error while closing a session: %s", describe_error(exc))
+
+
+def probe(session: Session) -> bool:
+    """A cheap round trip that fails when the worker restarted or went away."""
+    try:
+        session.config_service.get_configuration_constants()
+    except Exception:
+        return False
+    return True
+
+
+def server_constants(session: Session) -> dict[str, str]:
+    """The worker's configuration constants (versions and the like)."""
+    try:
+        constants = session.config_service.get_configuration_constants()
+    except Exception as exc:
+        raise SessionUnavailableError(describe_error(exc)) from exc
+    return {key: str(value.string_value) for key, value in constants.items()}
+
+
+def list_tables(session: Session) -> list[str]:
+    """Names of the tables in the session's global scope."""
+    try:
+        return sorted(session.tables)
+    except Exception as exc:
+        raise SessionUnavailableError(f"cannot list tables: {describe_error(exc)}") from exc
+
+
+def check_table_name(name: str) -> None:
+    """Reject names no Deephaven variable can have, before any round trip."""
+    if not name or not name.strip():
+        raise InvalidArgumentError("table_name must not be empty")
+    if not name.isascii():
+        raise InvalidArgumentError(
+            f"table name {name!r} contains non-ASCII characters; Deephaven clients can only "
+            "address tables whose names are ASCII identifiers"
+        )
+    if not _TABLE_NAME.match(name):
+        raise InvalidArgumentError(
+            f"table name {name!r} is not a valid identifier (letters, digits, '_' and '$')"
+        )
+
+
+def _names_hint(names: list[str]) -> str:
+    if not names:
+        return "the session has no tables"
+    shown = ", ".join(names[:MAX_NAMES_IN_MESSAGE])
+    more = (
+        f" and {len(names) - MAX_NAMES_IN_MESSAGE} more"
+        if len(names) > MAX_NAMES_IN_MESSAGE
+        else ""
+    )
+    return f"available: {shown}{more}"
+
+
+def open_table(session: Session, name: str) -> Table:
+    """Open a global table by name, with a helpful error when it does not exist."""
+    check_table_name(name)
+    try:
+        return session.open_table(name)
+    except Exception as exc:
+        if grpc_status(exc) is not None and "not found" in describe_error(exc).lower():
+            raise NotFoundError(
+                f"table '{name}' not found; {_names_hint(list_tables(session))}"
+            ) from exc
+        raise SessionUnavailableError(f"cannot open table '{name}': {describe_error(exc)}") from exc
+
+
+def release(*tables: Table | None) -> None:
+    """Release server-side exports we created; never fail the caller over cleanup."""
+    for table in tables:
+        if table is not None:
+            try:
+                table.close()
+            except Exception as exc:
+                _log.debug("ignoring error releasing a table: %s", describe_error(exc))
+
+
+def table_meta(session: Session, name: str) -> pa.Table:
+    """Deephaven's full column metadata table (Name, DataType, IsPartitioning, ...)."""
+    table = open_table(session, name)
+    meta: Table | None = None
+    try:
+        meta = table.meta_table
+        return meta.to_arrow()
+    except Exception as exc:
+        raise SessionUnavailableError(
+            f"cannot read the schema of '{name}': {describe_error(exc)}"
+        ) from exc
+    finally:
+        release(meta, table)
+
+
+def run_script(session: Session, script: str) -> None:
+    """Run a script; a script error becomes a one-line InvalidArgumentError."""
+    try:
+        session.run_script(script)
+    except Exception as exc:
+        status = grpc_status(exc)
+        if status is None and "Error in" in str(exc):
+            _log.debug("script failed", exc_info=exc)
+            raise InvalidArgumentError(
+                f"script failed: {summarize_script_error(str(exc))}"
+            ) from exc
+        raise SessionUnavailableError(f"cannot run the script: {describe_error(exc)}") from exc
+
+
+_PIP_LIST_SCRIPT: Final = """
+def _dh_mcp_pip_list():
+    import importlib.metadata as _md
+    from deephaven import new_table
+    from deephaven.column import string_col
+    pairs = {{((d.metadata["Name"] or "").strip(), d.version or "") for d in _md.distributions()}}
+    pairs = sorted(p for p in pairs if p[0])
+    return new_table([
+        string_col("Package", [p[0] for p in pairs]),
+        string_col("Version", [p[1] for p in pairs]),
+    ])
+{var} = _dh_mcp_pip_list()
+del _dh_mcp_pip_list
+"""
+
+
+def pip_list(session: Session) -> list[dict[str, Any]]:
+    """Installed Python packages of a Python worker, via a temporary variable we delete."""
+    var = f"_dh_mcp_pip_{uuid.uuid4().hex}"
+    run_script(session, _PIP_LIST_SCRIPT.format(var=var))
+    table: Table | None = None
+    try:
+        table = open_table(session, var)
+        rows = table.to_arrow().to_pylist()
+    finally:
+        release(table)
+        try:
+            session.run_script(f"del {var}")
+        except Exception as exc:
+            _log.warning("could not remove helper variable %s: %s", var, describe_error(exc))
+    return [{"package": row["Package"], "version": row["Version"]} for row in rows]

@@ -1,0 +1,108 @@
+"""Fetch a bounded slice of a table and format it, in one blocking call.
+
+The size limit is enforced twice: before fetching (row count x bytes per row estimated
+from a small sample) so that a huge table is never pulled into memory, and after
+formatting, on the exact response size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow as pa
+from pydeephaven import Session
+from pydeephaven.table import Table
+
+from deephaven_mcp._errors import LimitExceededError, SessionUnavailableError
+from deephaven_mcp.clients.community import open_table, release
+from deephaven_mcp.clients.errors import describe_error
+from deephaven_mcp.formatting import (
+    FormattedData,
+    describe_schema,
+    estimate_bytes_per_row,
+    format_table,
+    formatted_size,
+)
+
+MAX_RESPONSE_BYTES: Final = 50 * 1024 * 1024
+SAMPLE_ROWS: Final = 1000
+
+
+@dataclass(frozen=True)
+class TableSlice:
+    """The formatted rows of one table plus what the agent needs to interpret them."""
+
+    table_name: str
+    format: str
+    schema: list[dict[str, str]]
+    row_count: int
+    is_complete: bool
+    data: FormattedData
+
+
+def _mb(size: float) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _fetch(table: Table, rows: int, head: bool, total: int) -> pa.Table:
+    if rows >= total:
+        return table.to_arrow()
+    part = table.head(rows) if head else table.tail(rows)
+    try:
+        return part.to_arrow()
+    finally:
+        release(part)
+
+
+def read_table_slice(
+    session: Session,
+    table_name: str,
+    *,
+    max_rows: int | None,
+    head: bool,
+    fmt: str,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> TableSlice:
+    """Rows of ``table_name`` (the first or last ``max_rows``; all when None), formatted."""
+    table = open_table(session, table_name)
+    try:
+        total = int(table.size)
+        wanted = total if max_rows is None else min(max_rows, total)
+        if wanted > SAMPLE_ROWS:
+            sample = _fetch(table, SAMPLE_ROWS, head, total)
+            per_row = estimate_bytes_per_row(sample, fmt)
+            estimate = per_row * wanted
+            if estimate > max_bytes:
+                fitting = max(1, int(max_bytes / per_row * 0.9))
+                raise LimitExceededError(
+                    f"table '{table_name}' has {total:,} rows; {wanted:,} rows as {fmt} would be "
+                    f"about {_mb(estimate)}, over the {_mb(max_bytes)} response limit. "
+                    f"Request at most ~{fitting:,} rows with max_rows, or choose a more compact "
+                    "format (csv)."
+                )
+        arrow = _fetch(table, wanted, head, total)
+    except (LimitExceededError, SessionUnavailableError):
+        raise
+    except Exception as exc:
+        raise SessionUnavailableError(
+            f"cannot read table '{table_name}': {describe_error(exc)}"
+        ) from exc
+    finally:
+        release(table)
+
+    data = format_table(arrow, fmt)
+    size = formatted_size(data)
+    if size > max_bytes:
+        raise LimitExceededError(
+            f"the {fmt} response for {arrow.num_rows:,} rows of '{table_name}' is {_mb(size)}, "
+            f"over the {_mb(max_bytes)} limit; request fewer rows with max_rows."
+        )
+    return TableSlice(
+        table_name=table_name,
+        format=fmt,
+        schema=describe_schema(arrow.schema),
+        row_count=arrow.num_rows,
+        is_complete=arrow.num_rows >= total,
+        data=data,
+    )

@@ -1,0 +1,180 @@
+"""Read, parse and validate the configuration file.
+
+``DH_MCP_CONFIG_FILE`` names a JSON or JSON5 file. When it is unset the server runs on a
+built-in default (see :func:`default_config`). When it is set but the file is missing,
+unreadable or invalid, loading fails fast with one message that names the exact problem.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from typing import Any, Final
+
+import aiofiles
+import json5
+from pydantic import ValidationError
+
+from deephaven_mcp._errors import ConfigError
+from deephaven_mcp._logging import register_secret
+from deephaven_mcp.config.models import (
+    McpConfig,
+    SessionCreationConfig,
+    SessionCreationDefaults,
+)
+
+CONFIG_ENV_VAR: Final = "DH_MCP_CONFIG_FILE"
+MAX_CONFIG_BYTES: Final = 1_000_000
+
+_log = logging.getLogger(__name__)
+
+_MESSAGES: Final = {
+    "int_type": "expected integer",
+    "int_parsing": "expected integer",
+    "float_type": "expected number",
+    "string_type": "expected string",
+    "bool_type": "expected boolean",
+    "dict_type": "expected object",
+    "list_type": "expected list",
+    "model_type": "expected object",
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "literal_error": None,  # pydantic's own message lists the allowed values
+}
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per problem, each starting with the dotted path to the offending key."""
+    messages: dict[str, list[str]] = {}
+    for item in error.errors(include_input=False, include_url=False):
+        path = ".".join(str(part) for part in item["loc"] if not _is_union_tag(part))
+        message = _MESSAGES.get(item["type"]) or _clean_message(str(item["msg"]))
+        found = messages.setdefault(path or "<root>", [])
+        if message not in found:
+            found.append(message)
+    lines: list[str] = []
+    for path, found in messages.items():
+        # A strict int|float field reports one error per branch: say "number" once.
+        if "expected number" in found:
+            found = [m for m in found if m != "expected integer"]
+        lines.extend(f"{path}: {message}" for message in found)
+    return "\n".join(lines)
+
+
+_UNION_TAGS: Final = frozenset({"int", "float", "str", "bool", "none", "list", "dict"})
+
+
+def _is_union_tag(part: int | str) -> bool:
+    """pydantic adds the branch name of a union to the error location; hide it."""
+    text = str(part)
+    return text in _UNION_TAGS or text.startswith(("constrained-", "function-", "json-or-python"))
+
+
+def _clean_message(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message[:1].lower() + message[1:]
+
+
+def parse_config(text: str, source: str) -> McpConfig:
+    """Parse JSON/JSON5 text and validate it; raise ConfigError with a precise message."""
+    try:
+        raw: Any = json5.loads(text) if text.strip() else {}
+    except ValueError as exc:
+        raise ConfigError(f"{source}: not valid JSON/JSON5: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be an object")
+    try:
+        config = McpConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{source}: invalid configuration:\n{format_validation_error(exc)}"
+        ) from None
+    _register_secrets(config)
+    _warn_ignored_keys(config)
+    return config
+
+
+async def load_config_file(path: str) -> McpConfig:
+    """Read ``path`` without blocking the event loop, then parse it."""
+    try:
+        async with aiofiles.open(path, encoding="utf-8") as handle:
+            text = await handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"configuration path is a directory, not a file: {path}") from None
+    except PermissionError:
+        raise ConfigError(
+            f"configuration file is not readable (permission denied): {path}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"configuration file is not UTF-8 text: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"configuration file is larger than {MAX_CONFIG_BYTES} bytes: {path}")
+    return parse_config(text, path)
+
+
+def deephaven_server_installed() -> bool:
+    """Whether the python launch method can work from this environment."""
+    return importlib.util.find_spec("deephaven_server") is not None
+
+
+def default_config() -> McpConfig:
+    """Configuration used when ``DH_MCP_CONFIG_FILE`` is unset.
+
+    No static sessions; on-demand community sessions through the python launch method
+    when deephaven-server is installed here (otherwise nothing is configured).
+    """
+    if not deephaven_server_installed():
+        return McpConfig()
+    creation = SessionCreationConfig(
+        max_concurrent_sessions=5,
+        defaults=SessionCreationDefaults(launch_method="python"),
+    )
+    return McpConfig.model_validate({"community": {"session_creation": creation.model_dump()}})
+
+
+async def load_config(path: str | None = None) -> McpConfig:
+    """Load the file named by ``path`` or ``DH_MCP_CONFIG_FILE``; fall back to the default."""
+    if path is None:
+        path = os.environ.get(CONFIG_ENV_VAR) or None
+    if path is None:
+        config = default_config()
+        if config.community.session_creation is not None:
+            what = "on-demand community sessions via the python launch method"
+        else:
+            what = "no sessions (install deephaven-mcp[community] for on-demand sessions)"
+        _log.info(
+            "%s is not set; using the built-in default configuration: %s", CONFIG_ENV_VAR, what
+        )
+        return config
+    return await load_config_file(path)
+
+
+def _register_secrets(config: McpConfig) -> None:
+    for session in config.community.sessions.values():
+        if session.auth_token is not None:
+            register_secret(session.auth_token.get_secret_value())
+    creation = config.community.session_creation
+    if creation and creation.defaults.auth_token is not None:
+        register_secret(creation.defaults.auth_token.get_secret_value())
+    for system in config.enterprise.systems.values():
+        if system.password is not None:
+            register_secret(system.password.get_secret_value())
+
+
+def _warn_ignored_keys(config: McpConfig) -> None:
+    for name, system in config.enterprise.systems.items():
+        ignored = system.ignored_keys()
+        if ignored:
+            _log.warning(
+                "enterprise.systems.%s: keys %s are ignored with auth_type '%s'",
+                name,
+                ", ".join(ignored),
+                system.auth_type,
+            )

@@ -1,0 +1,157 @@
+"""One registry entry: a lazily opened pydeephaven session that heals itself.
+
+The client is opened on first use and cached. When a call fails, a cheap probe tells a
+broken connection (worker restarted or gone) from an ordinary error; on a broken
+connection the cached client is dropped, a new one is opened and the call is retried
+once, so agents never need ``mcp_reload`` after a worker restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydeephaven import Session
+
+from deephaven_mcp._errors import (
+    DeephavenTimeoutError,
+    InvalidArgumentError,
+    LimitExceededError,
+    NotFoundError,
+    SessionUnavailableError,
+)
+from deephaven_mcp.clients.blocking import call_blocking
+from deephaven_mcp.clients.community import close_session, probe, server_constants
+from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.resource_manager.session_id import SessionId
+
+T = TypeVar("T")
+_log = logging.getLogger(__name__)
+
+# Errors that describe the request, not the connection: never worth a reconnect.
+_REQUEST_ERRORS = (InvalidArgumentError, NotFoundError, LimitExceededError)
+
+
+class ManagedSession(ABC):
+    """Base for community and enterprise sessions held by the registry."""
+
+    #: Created at runtime (not from the config file), so ``mcp_reload`` keeps it.
+    survives_reload = False
+
+    def __init__(self, session_id: SessionId, programming_language: str, timeouts: Timeouts):
+        self.session_id = session_id
+        self.programming_language = programming_language
+        self.timeouts = timeouts
+        self._client: Session | None = None
+        self._lock = asyncio.Lock()
+        self._core_version: str | None = None
+        self._last_error: str | None = None
+
+    @abstractmethod
+    async def _open(self) -> Session:
+        """Open a new client (called with the session lock held)."""
+
+    def summary(self) -> dict[str, Any]:
+        """Cheap description for ``sessions_list`` (no network)."""
+        return {
+            "session_id": str(self.session_id),
+            "type": self.session_id.type,
+            "source": self.session_id.source,
+            "session_name": self.session_id.name,
+        }
+
+    def extra_details(self) -> dict[str, Any]:
+        """Subclass-specific fields for ``session_details``."""
+        return {}
+
+    @property
+    def enterprise_version(self) -> str | None:
+        return None
+
+    async def client(self) -> Session:
+        """The cached client, opened on first use."""
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await self._open()
+                except SessionUnavailableError as exc:
+                    self._last_error = str(exc)
+                    raise
+                self._last_error = None
+            return self._client
+
+    async def run(
+        self, action: str, fn: Callable[[Session], T], timeout: float, *, retry: bool = True
+    ) -> T:
+        """Run ``fn(client)`` in a thread; reconnect and retry once if the connection broke."""
+        client = await self.client()
+        try:
+            return await call_blocking(action, timeout, fn, client)
+        except _REQUEST_ERRORS:
+            raise
+        except Exception as exc:
+            if await self._alive(client):
+                raise
+            await self._discard(client)
+            if not retry or isinstance(exc, DeephavenTimeoutError):
+                raise
+            _log.info("%s: connection lost; reconnecting and retrying once", self.session_id)
+            client = await self.client()
+            return await call_blocking(action, timeout, fn, client)
+
+    async def _alive(self, client: Session) -> bool:
+        try:
+            return await call_blocking("Probing the worker", self.timeouts.probe, probe, client)
+        except DeephavenTimeoutError:
+            return False
+
+    async def _discard(self, client: Session) -> None:
+        async with self._lock:
+            if self._client is client:
+                self._client = None
+        await self._close_client(client)
+
+    async def _close_client(self, client: Session) -> None:
+        try:
+            await call_blocking("Closing a session", self.timeouts.close, close_session, client)
+        except DeephavenTimeoutError:
+            _log.debug("%s: closing the old client timed out", self.session_id)
+
+    async def close(self) -> None:
+        """Close the client (the worker itself keeps running)."""
+        async with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            await self._close_client(client)
+
+    async def shutdown(self) -> None:
+        """Release everything this entry owns; subclasses that own a worker stop it too."""
+        await self.close()
+
+    async def details(self, attempt_to_connect: bool) -> dict[str, Any]:
+        """Status for ``session_details``; connects only when asked to."""
+        info = self.summary()
+        available = self._client is not None
+        if attempt_to_connect:
+            try:
+                constants = await self.run(
+                    "Reading worker information", server_constants, self.timeouts.probe
+                )
+                self._core_version = constants.get("deephaven.version") or self._core_version
+                available = True
+            except (SessionUnavailableError, DeephavenTimeoutError) as exc:
+                self._last_error = str(exc)
+                available = False
+        info.update(
+            available=available,
+            programming_language=self.programming_language,
+            deephaven_core_version=self._core_version,
+            deephaven_enterprise_version=self.enterprise_version,
+        )
+        if not available and self._last_error:
+            info["last_error"] = self._last_error
+        info.update(self.extra_details())
+        return info
