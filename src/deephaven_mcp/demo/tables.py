@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-_SIMPLE: Final = '''
+_SIMPLE: Final = """
 from deephaven import empty_table, new_table
 from deephaven.column import string_col, int_col, double_col, bool_col
 from deephaven.constants import NULL_INT, NULL_DOUBLE
@@ -36,9 +36,9 @@ simple_awkward = new_table([
     double_col("Value", [1.5, NULL_DOUBLE, float("nan"), float("inf"), float("-inf"), 0.0, -2.25, 1e300]),
     bool_col("Flag", [True, None, False, True, False, True, None, False]),
 ]).update(["When = i == 1 ? null : '2024-03-01T12:00:00 UTC' + i * HOUR"])
-'''
+"""
 
-_FINANCIAL: Final = '''
+_FINANCIAL: Final = """
 from deephaven import empty_table, new_table
 from deephaven import agg
 from deephaven.column import string_col, double_col, int_col
@@ -73,7 +73,7 @@ portfolio = new_table([
     int_col("Shares", [150, 80, 40, 60, 200]),
     double_col("CostBasis", [142.10, 301.55, 128.40, 131.20, 480.00]),
 ])
-'''
+"""
 
 TABLE_GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "simple": ("simple_numbers", "simple_people", "simple_awkward"),

@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _write_ready_file(args.ready_file, server.port)
     print(
-        f"deephaven-mcp worker ready on port {server.port} "
-        f"after {time.monotonic() - started:.1f}s",
+        f"deephaven-mcp worker ready on port {server.port} after {time.monotonic() - started:.1f}s",
         file=sys.__stderr__,
         flush=True,
     )
