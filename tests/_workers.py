@@ -18,13 +18,17 @@ from pathlib import Path
 from deephaven_mcp.demo import demo_script
 
 BOOTSTRAP = (
-    Path(__file__).resolve().parents[1] / "src" / "deephaven_mcp" / "launchers" / "worker_bootstrap.py"
+    Path(__file__).resolve().parents[1]
+    / "src"
+    / "deephaven_mcp"
+    / "launchers"
+    / "worker_bootstrap.py"
 )
 STARTUP_TIMEOUT = 180.0
 
 
 @dataclass
-class TestWorker:
+class RunningWorker:
     """A running worker process and how to reach it."""
 
     port: int
@@ -60,7 +64,7 @@ def start_worker(
     table_group: str | None = "all",
     port: int = 0,
     heap: str = "-Xmx1g",
-) -> TestWorker:
+) -> RunningWorker:
     """Launch a worker and block until it is serving."""
     workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / f"ready-{time.monotonic_ns()}.json"
@@ -97,7 +101,7 @@ def start_worker(
             raise RuntimeError(f"worker did not start:\n{log_path.read_text()[-4000:]}")
         time.sleep(0.2)
     info = json.loads(ready.read_text())
-    return TestWorker(
+    return RunningWorker(
         port=int(info["port"]),
         process=process,
         workdir=workdir,

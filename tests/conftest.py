@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests._workers import TestWorker, start_worker
+from tests._workers import RunningWorker, start_worker
 
 TEST_PSK = "test-psk-4b1d0c9e"
 
 
 @pytest.fixture(scope="session")
-def dh_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestWorker]:
+def dh_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningWorker]:
     """An anonymous worker with every demo table."""
     worker = start_worker(tmp_path_factory.mktemp("dh-anon"), table_group="all")
     yield worker
@@ -20,7 +20,7 @@ def dh_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestWorker]:
 
 
 @pytest.fixture(scope="session")
-def dh_psk_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestWorker]:
+def dh_psk_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningWorker]:
     """A PSK-protected worker with the simple demo tables."""
     worker = start_worker(tmp_path_factory.mktemp("dh-psk"), psk=TEST_PSK, table_group="simple")
     yield worker

@@ -45,6 +45,17 @@ def _mb(size: float) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def _row_count(table: Table) -> int:
+    """Rows in ``table``; asks the worker when the export did not say (ticking tables)."""
+    if table.size is not None:
+        return int(table.size)
+    counted = table.count_by("RowCount")
+    try:
+        return int(counted.to_arrow().column("RowCount")[0].as_py())
+    finally:
+        release(counted)
+
+
 def _fetch(table: Table, rows: int, head: bool, total: int) -> pa.Table:
     if rows >= total:
         return table.to_arrow()
@@ -67,7 +78,7 @@ def read_table_slice(
     """Rows of ``table_name`` (the first or last ``max_rows``; all when None), formatted."""
     table = open_table(session, table_name)
     try:
-        total = int(table.size)
+        total = _row_count(table)
         wanted = total if max_rows is None else min(max_rows, total)
         if wanted > SAMPLE_ROWS:
             sample = _fetch(table, SAMPLE_ROWS, head, total)

@@ -1,0 +1,63 @@
+"""The systems server factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastmcp import FastMCP
+from fastmcp.server.lifespan import lifespan
+
+from deephaven_mcp import __version__
+from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.config import McpConfig
+from deephaven_mcp.mcp_systems_server._middleware import ArgumentErrorMiddleware
+from deephaven_mcp.mcp_systems_server._state import SystemsServerState
+from deephaven_mcp.mcp_systems_server.tools import data, sessions, system
+
+_log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+Tools for Deephaven real-time data workers. Start with sessions_list, then
+session_tables_list / session_tables_schema, then session_table_data to read rows.
+Session ids look like 'community:config:<name>', 'community:dynamic:<name>' or
+'enterprise:<system>:<name>'. Every tool answers {"success": true, ...} or
+{"success": false, "error": "...", "isError": true}."""
+
+
+def build_systems_server(
+    config_path: str | None = None,
+    *,
+    config: McpConfig | None = None,
+    timeouts: Timeouts | None = None,
+    demo: bool = False,
+) -> FastMCP[Any]:
+    """Build a systems server; nothing connects until the server starts.
+
+    ``config_path`` overrides ``DH_MCP_CONFIG_FILE``; ``config`` skips reading a file at
+    start (``mcp_reload`` still reads ``config_path``/the env var). ``demo`` launches a
+    local worker with demo tables at start and registers it as ``community:dynamic:demo``.
+    """
+    state = SystemsServerState(config_path, config=config, timeouts=timeouts, demo=demo)
+
+    @lifespan
+    async def run_state(server: FastMCP[Any]) -> AsyncIterator[dict[str, Any]]:
+        await state.start()
+        try:
+            yield {"state": state}
+        finally:
+            await state.shutdown()
+
+    mcp: FastMCP[Any] = FastMCP(
+        "deephaven-mcp-systems",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=run_state,
+        middleware=[ArgumentErrorMiddleware()],
+        mask_error_details=True,
+    )
+    system.register(mcp, state)
+    sessions.register(mcp, state)
+    data.register(mcp, state)
+    return mcp

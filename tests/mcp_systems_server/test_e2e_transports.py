@@ -1,0 +1,152 @@
+"""The real console script over stdio and streamable-http, against a real worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+
+from tests._workers import RunningWorker
+from tests.mcp_systems_server._helpers import session_config, write_config
+
+pytestmark = pytest.mark.integration
+
+SERVER = shutil.which("dh-mcp-systems-server")
+PROTOCOL = "2025-11-25"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(config_path: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DH_MCP_CONFIG_FILE"] = config_path
+    env["PYTHONLOGLEVEL"] = "DEBUG"  # the noisiest setting must still keep stdout clean
+    return env
+
+
+def _exchange(process: subprocess.Popen[str], message: dict[str, Any]) -> dict[str, Any] | None:
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(json.dumps(message) + "\n")
+    process.stdin.flush()
+    if "id" not in message:
+        return None
+    while True:
+        line = process.stdout.readline()
+        assert line, "server closed stdout"
+        reply = json.loads(line)  # every stdout line must be a JSON-RPC message
+        assert reply.get("jsonrpc") == "2.0"
+        if reply.get("id") == message["id"]:
+            return dict(reply)
+
+
+def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path: Path) -> None:
+    assert SERVER, "console script not installed"
+    config = write_config(
+        tmp_path / "c.json", {"community": {"sessions": {"w": session_config(dh_worker)}}}
+    )
+    stderr_path = tmp_path / "stderr.log"
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen(
+            [SERVER, "--transport", "stdio"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=_env(config),
+        )
+        try:
+            init = _exchange(
+                process,
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {
+                        "protocolVersion": PROTOCOL,
+                        "capabilities": {},
+                        "clientInfo": {"name": "e2e", "version": "1"},
+                    },
+                },
+            )
+            assert init is not None and "result" in init
+            _exchange(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+            reply = _exchange(
+                process,
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2,
+                    "method": "tools/call",
+                    "params": {
+                        "name": "session_table_data",
+                        "arguments": {
+                            "session_id": "community:config:w",
+                            "table_name": "portfolio",
+                            "format": "csv",
+                        },
+                    },
+                },
+            )
+            assert reply is not None
+            result = reply["result"]
+            assert result["isError"] is False
+            assert result["structuredContent"]["data"].startswith("Sym,Shares,CostBasis")
+        finally:
+            assert process.stdin is not None
+            process.stdin.close()
+            process.wait(30)
+    assert "DEBUG" in stderr_path.read_text()  # logs went to stderr
+
+
+@pytest.fixture
+def http_server(dh_psk_worker: RunningWorker, tmp_path: Path) -> Iterator[str]:
+    assert SERVER
+    config = write_config(
+        tmp_path / "c.json", {"community": {"sessions": {"p": session_config(dh_psk_worker)}}}
+    )
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [SERVER, "--transport", "streamable-http", "--port", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_env(config),
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}/mcp"
+    process.terminate()
+    process.wait(30)
+    log.close()
+    # The PSK must not leak into the server's log, even at DEBUG.
+    assert dh_psk_worker.psk and dh_psk_worker.psk not in (tmp_path / "server.log").read_text()
+
+
+async def test_streamable_http_end_to_end(http_server: str) -> None:
+    async with Client(http_server) as client:
+        names = {tool.name for tool in await client.list_tools()}
+        assert "session_table_data" in names
+        result = await client.call_tool("session_tables_list", {"session_id": "community:config:p"})
+        assert "simple_people" in result.structured_content["table_names"]
+        failed = await client.call_tool_mcp("session_tables_list", {"session_id": "x"})
+        assert failed.is_error and failed.structured_content["success"] is False
