@@ -10,11 +10,14 @@ and binding port 0 lets the operating system pick a free port without a race.
 
 Contract with the launcher:
     argv     --host H --port P (0 = any free port) --ready-file F [--jvm-arg A ...]
-             [--init-script FILE]
+             [--init-script FILE] [--instance-id ID] [--session-name NAME]
+             (the last two are not used by the worker: they mark its command line so the
+             launcher's orphan cleanup can tell its own workers from unrelated processes)
     env      DH_MCP_WORKER_PSK: pre-shared key (removed from the environment once read);
              absent means anonymous authentication.
     output   once serving, F is written atomically with {"port", "pid", "create_time"}.
-    stop     SIGTERM or SIGINT ends the process.
+    stop     SIGTERM or SIGINT ends the process (immediately while the server is still
+             starting, since the JVM is then busy inside a native call).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--jvm-arg", action="append", default=[])
     parser.add_argument("--init-script", default=None)
+    parser.add_argument("--instance-id", default=None)
+    parser.add_argument("--session-name", default=None)
     return parser.parse_args(argv)
 
 
@@ -80,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     def _on_signal(signum: int, _frame: object) -> None:
         stop.set()
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    # Until the server is up, the default action applies: a Python-level handler would only
+    # run after the long native start-up call returns, delaying a stop by many seconds.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     from deephaven_server import Server
 
@@ -89,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(host=args.host, port=args.port, jvm_args=jvm_args)
     server.start()
     del psk, jvm_args
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
 
     if args.init_script:
         with open(args.init_script, encoding="utf-8") as handle:

@@ -1,0 +1,397 @@
+"""Which workers each MCP server instance launched, so none outlives its owner for long.
+
+State directory layout (default ``~/.cache/deephaven-mcp``; env ``DH_MCP_STATE_DIR`` or the
+constructor argument override it; everything is private to the user, mode 0700/0600)::
+
+    instances/<instance id>.json   one record per live (or crashed) MCP server instance
+    instances/.cleanup.lock        flock held while an instance cleans up orphans
+    workers/<instance id>/<key>/   a python worker's cwd: worker.log, ready.json, init script
+
+A record names its owner (PID + process start time) and every worker it launched (python:
+PID + start time + command-line marker; docker: container id/name). Each instance rewrites
+only its own record, always through a temp file and ``os.replace``, so readers never see a
+partial file; cleaners serialise on the flock. At start-up, :meth:`cleanup_orphans` stops
+the workers of instances whose owner is gone, never touching a process whose identity does
+not match exactly (PID reuse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, Final
+
+import psutil
+
+from deephaven_mcp._errors import InvalidArgumentError, McpError
+from deephaven_mcp.launchers._blocking import run_blocking
+from deephaven_mcp.launchers.docker_launcher import remove_instance_containers
+from deephaven_mcp.launchers.models import LaunchMethod
+from deephaven_mcp.launchers.processes import is_alive, terminate_verified
+from deephaven_mcp.launchers.worker import LaunchedWorker
+
+_log = logging.getLogger(__name__)
+
+STATE_DIR_ENV: Final = "DH_MCP_STATE_DIR"
+RECORD_VERSION: Final = 1
+LOCK_TIMEOUT: Final = 60.0
+IO_TIMEOUT: Final = 30.0
+ORPHAN_STOP_GRACE: Final = 10.0
+_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def default_state_dir() -> Path:
+    configured = os.environ.get(STATE_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "deephaven-mcp"
+
+
+@dataclass(frozen=True)
+class TrackedWorker:
+    """One launched worker as written in a record."""
+
+    key: str
+    session_name: str
+    launch_method: LaunchMethod
+    pid: int | None = None
+    create_time: float | None = None
+    marker: tuple[str, ...] = ()
+    container_id: str | None = None
+    container_name: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrackedWorker:
+        method = data["launch_method"]
+        if method not in ("python", "docker"):
+            raise ValueError(f"unknown launch method {method!r}")
+        pid, create_time = data.get("pid"), data.get("create_time")
+        return cls(
+            key=str(data["key"]),
+            session_name=str(data["session_name"]),
+            launch_method=method,
+            pid=int(pid) if pid is not None else None,
+            create_time=float(create_time) if create_time is not None else None,
+            marker=tuple(str(item) for item in data.get("marker", ())),
+            container_id=data.get("container_id"),
+            container_name=data.get("container_name"),
+        )
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    instance_id: str
+    owner_pid: int
+    owner_create_time: float
+    started_at: float
+    workers: tuple[TrackedWorker, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = RECORD_VERSION
+        data["workers"] = [{**asdict(w), "marker": list(w.marker)} for w in self.workers]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InstanceRecord:
+        if data.get("version") != RECORD_VERSION:
+            raise ValueError(f"unsupported record version {data.get('version')!r}")
+        return cls(
+            instance_id=str(data["instance_id"]),
+            owner_pid=int(data["owner_pid"]),
+            owner_create_time=float(data["owner_create_time"]),
+            started_at=float(data["started_at"]),
+            workers=tuple(TrackedWorker.from_json(w) for w in data.get("workers", [])),
+        )
+
+
+@dataclass
+class CleanupReport:
+    """What :meth:`InstanceTracker.cleanup_orphans` did."""
+
+    instances_cleaned: list[str] = field(default_factory=list)
+    processes_stopped: int = 0
+    # Recorded processes that were already gone or did not match (PID reuse): left alone.
+    processes_skipped: int = 0
+    containers_removed: int = 0
+    # Dead instances whose record is kept because Docker was unreachable.
+    records_kept: list[str] = field(default_factory=list)
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_record(path: Path) -> InstanceRecord | None:
+    """Parse one record file (blocking); None if it is gone or unreadable."""
+    try:
+        return InstanceRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _log.warning("ignoring unreadable instance record %s: %s", path.name, exc)
+        return None
+
+
+def _acquire_lock(path: Path, timeout: float) -> IO[str] | None:
+    handle = path.open("a+")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                return None
+            time.sleep(0.05)
+
+
+class InstanceTracker:
+    """The record of this MCP server instance and the workers it launched."""
+
+    def __init__(
+        self, state_dir: str | os.PathLike[str] | None = None, *, instance_id: str | None = None
+    ) -> None:
+        self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+        self.instance_id = instance_id or uuid.uuid4().hex
+        if not _ID_PATTERN.match(self.instance_id):
+            raise InvalidArgumentError(f"invalid instance id {self.instance_id!r}")
+        self.records_dir = self.state_dir / "instances"
+        self.record_path = self.records_dir / f"{self.instance_id}.json"
+        self.workers_dir = self.state_dir / "workers" / self.instance_id
+        me = psutil.Process()
+        self._owner_pid = me.pid
+        self._owner_create_time = me.create_time()
+        self._started_at = time.time()
+        self._entries: dict[str, TrackedWorker] = {}
+        self._live: dict[str, LaunchedWorker] = {}
+        self._write_lock = asyncio.Lock()
+        self._closed = False
+
+    # -- own record -------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`shutdown` started: no new workers are accepted."""
+        return self._closed
+
+    @property
+    def workers(self) -> list[LaunchedWorker]:
+        """Ready workers launched by this instance and not yet stopped."""
+        return list(self._live.values())
+
+    @property
+    def entries(self) -> list[TrackedWorker]:
+        return list(self._entries.values())
+
+    def new_worker_key(self, session_name: str) -> str:
+        return f"{_KEY_UNSAFE.sub('-', session_name)}-{uuid.uuid4().hex[:8]}"
+
+    def _ensure_dirs(self) -> None:
+        for directory in (self.state_dir, self.records_dir, self.workers_dir):
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def _record(self) -> InstanceRecord:
+        return InstanceRecord(
+            instance_id=self.instance_id,
+            owner_pid=self._owner_pid,
+            owner_create_time=self._owner_create_time,
+            started_at=self._started_at,
+            workers=tuple(self._entries.values()),
+        )
+
+    async def _save(self) -> None:
+        data = self._record().to_json()
+
+        def write() -> None:
+            self._ensure_dirs()
+            _write_json_atomic(self.record_path, data)
+
+        await run_blocking("writing the instance record", IO_TIMEOUT, write)
+
+    async def start(self) -> None:
+        """Write this instance's (empty) record; registering a worker does it too."""
+        async with self._write_lock:
+            await self._save()
+
+    async def worker_dir(self, key: str) -> Path:
+        """Create and return the private directory of one python worker."""
+        path = self.workers_dir / key
+
+        def create() -> None:
+            self._ensure_dirs()
+            path.mkdir(mode=0o700, exist_ok=False)
+
+        await run_blocking("creating the worker directory", IO_TIMEOUT, create)
+        return path
+
+    async def register(self, entry: TrackedWorker) -> None:
+        """Record a worker as soon as it exists (before it is ready)."""
+        if self._closed:
+            raise McpError("the MCP server is shutting down; no new sessions can start")
+        async with self._write_lock:
+            self._entries[entry.key] = entry
+            await self._save()
+
+    async def update(self, key: str, **changes: Any) -> None:
+        async with self._write_lock:
+            if key in self._entries:
+                self._entries[key] = replace(self._entries[key], **changes)
+                await self._save()
+
+    async def unregister(self, key: str) -> None:
+        """Forget a stopped worker and delete its directory (logs included)."""
+        async with self._write_lock:
+            self._live.pop(key, None)
+            if self._entries.pop(key, None) is not None:
+                await self._save()
+        directory = self.workers_dir / key
+        await run_blocking(
+            "removing the worker directory", IO_TIMEOUT, shutil.rmtree, directory, True
+        )
+
+    def adopt(self, worker: LaunchedWorker) -> None:
+        """Track a ready worker so :meth:`shutdown` stops it."""
+        self._live[worker.key] = worker
+
+    async def shutdown(self, timeout: float = 30) -> None:
+        """Stop every worker this instance launched, then delete its record."""
+        self._closed = True
+        workers = list(self._live.values())
+        results = await asyncio.gather(
+            *(worker.stop(timeout) for worker in workers), return_exceptions=True
+        )
+        for worker, result in zip(workers, results, strict=True):
+            if isinstance(result, BaseException):
+                _log.warning("could not stop session %r: %s", worker.session_name, result)
+        async with self._write_lock:
+            if self._entries:
+                _log.warning(
+                    "%d worker(s) could not be stopped; the next start-up will clean them up",
+                    len(self._entries),
+                )
+                return
+
+            def remove() -> None:
+                with contextlib.suppress(FileNotFoundError):
+                    self.record_path.unlink()
+                shutil.rmtree(self.workers_dir, ignore_errors=True)
+
+            await run_blocking("removing the instance record", IO_TIMEOUT, remove)
+
+    # -- other instances ----------------------------------------------------------------
+
+    async def cleanup_orphans(self) -> CleanupReport:
+        """Stop the workers of every instance whose owner process is gone, then delete those
+        records. Records of live owners (and this instance's) are left alone."""
+        report = CleanupReport()
+        await run_blocking("creating the state directory", IO_TIMEOUT, self._ensure_dirs)
+        lock = await run_blocking(
+            "locking the instance records",
+            LOCK_TIMEOUT + 5,
+            _acquire_lock,
+            self.records_dir / ".cleanup.lock",
+            LOCK_TIMEOUT,
+        )
+        if lock is None:
+            _log.warning("another instance is cleaning up orphaned workers; skipping")
+            return report
+        try:
+            records = await run_blocking("reading instance records", IO_TIMEOUT, self._dead_records)
+            for path, record in records:
+                await self._clean_instance(path, record, report)
+        finally:
+            lock.close()
+        if report.instances_cleaned:
+            _log.info(
+                "cleaned up %d orphaned instance(s): %d process(es) stopped, "
+                "%d container(s) removed",
+                len(report.instances_cleaned),
+                report.processes_stopped,
+                report.containers_removed,
+            )
+        return report
+
+    def _dead_records(self) -> list[tuple[Path, InstanceRecord]]:
+        dead: list[tuple[Path, InstanceRecord]] = []
+        for path in sorted(self.records_dir.glob("*.json")):
+            if path.name.startswith(".") or path == self.record_path:
+                continue
+            record = read_record(path)
+            if record is None or record.instance_id == self.instance_id:
+                continue
+            if not is_alive(record.owner_pid, record.owner_create_time):
+                dead.append((path, record))
+        return dead
+
+    async def _clean_instance(
+        self, path: Path, record: InstanceRecord, report: CleanupReport
+    ) -> None:
+        instance_flag = f"--instance-id={record.instance_id}"
+        docker_entries: list[TrackedWorker] = []
+        for entry in record.workers:
+            if entry.launch_method == "docker":
+                docker_entries.append(entry)
+                continue
+            if entry.pid is None or entry.create_time is None or instance_flag not in entry.marker:
+                report.processes_skipped += 1
+                continue
+            stopped = await run_blocking(
+                "stopping an orphaned worker",
+                ORPHAN_STOP_GRACE + 20,
+                terminate_verified,
+                entry.pid,
+                entry.create_time,
+                entry.marker,
+                ORPHAN_STOP_GRACE,
+            )
+            if stopped:
+                report.processes_stopped += 1
+                _log.info("stopped orphaned worker %r (pid %d)", entry.session_name, entry.pid)
+            else:
+                report.processes_skipped += 1
+        if docker_entries:
+            removed = await remove_instance_containers(record.instance_id)
+            if removed is None:
+                kept = replace(record, workers=tuple(docker_entries))
+                await run_blocking(
+                    "rewriting an orphaned record",
+                    IO_TIMEOUT,
+                    _write_json_atomic,
+                    path,
+                    kept.to_json(),
+                )
+                report.records_kept.append(record.instance_id)
+                return
+            report.containers_removed += removed
+
+        def remove() -> None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            shutil.rmtree(self.state_dir / "workers" / record.instance_id, ignore_errors=True)
+
+        await run_blocking("removing an orphaned record", IO_TIMEOUT, remove)
+        report.instances_cleaned.append(record.instance_id)

@@ -1,0 +1,270 @@
+"""The python launch method: run ``worker_bootstrap.py`` with a venv's interpreter.
+
+The worker runs in its own session (``start_new_session=True``) so it outlives an MCP
+crash; orphan cleanup recognises it by PID, start time and the ``--instance-id`` marker on
+its command line. The pre-shared key travels only in the child's environment
+(``DH_MCP_WORKER_PSK``), never on a command line. Output goes to ``worker.log`` in the
+worker's private state directory, never to the MCP server's stdout.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Final
+
+import psutil
+
+from deephaven_mcp._errors import DependencyMissingError, InvalidArgumentError
+from deephaven_mcp._logging import redact
+from deephaven_mcp.launchers._blocking import run_blocking
+from deephaven_mcp.launchers.models import PSK_ENV, LaunchRequest
+from deephaven_mcp.launchers.readiness import WorkerExitedError
+
+_log = logging.getLogger(__name__)
+
+BOOTSTRAP_PATH: Final = Path(__file__).resolve().with_name("worker_bootstrap.py")
+LOG_NAME: Final = "worker.log"
+READY_NAME: Final = "ready.json"
+INIT_NAME: Final = "init_script.py"
+VENV_CHECK_TIMEOUT: Final = 60.0
+_IMPORT_CHECK: Final = (
+    "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('deephaven_server') else 3)"
+)
+
+_validated: dict[str, str] = {}
+_validated_lock = threading.Lock()
+
+
+def instance_marker(instance_id: str) -> tuple[str, ...]:
+    """Command-line arguments that identify a worker launched by ``instance_id``."""
+    return (str(BOOTSTRAP_PATH), f"--instance-id={instance_id}")
+
+
+def resolve_interpreter(venv_path: str | None) -> str:
+    """The interpreter that will run the bootstrap, after checking it can import
+    ``deephaven_server`` (blocking; successful checks are cached)."""
+    key = venv_path or ""
+    with _validated_lock:
+        if key in _validated:
+            return _validated[key]
+    if venv_path is None:
+        if importlib.util.find_spec("deephaven_server") is None:
+            raise DependencyMissingError(
+                "the python launch method needs deephaven-server in the MCP environment: "
+                "install deephaven-mcp[community] (or set python_venv_path to a venv that has "
+                "deephaven-server), or use launch_method 'docker'"
+            )
+        interpreter = sys.executable
+    else:
+        interpreter = _check_venv(Path(venv_path).expanduser())
+    with _validated_lock:
+        _validated[key] = interpreter
+    return interpreter
+
+
+def _check_venv(venv: Path) -> str:
+    if not venv.is_dir():
+        raise InvalidArgumentError(f"python_venv_path {str(venv)!r} is not a directory")
+    python = venv / "bin" / "python"
+    if not python.exists() or not os.access(python, os.X_OK):
+        raise InvalidArgumentError(
+            f"python_venv_path {str(venv)!r} has no bin/python; is it a virtual environment?"
+        )
+    try:
+        result = subprocess.run(
+            [str(python), "-c", _IMPORT_CHECK],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=VENV_CHECK_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DependencyMissingError(f"cannot run {python}: {exc}") from None
+    if result.returncode != 0:
+        has_cli = (venv / "bin" / "deephaven").exists()
+        hint = " (the deephaven CLI is there but the package is not importable)" if has_cli else ""
+        raise DependencyMissingError(
+            f"deephaven-server is not installed in {venv}{hint}; "
+            f"install it with: {venv}/bin/pip install deephaven-server"
+        )
+    return str(python)
+
+
+def build_command(
+    interpreter: str, request: LaunchRequest, worker_dir: Path, instance_id: str
+) -> list[str]:
+    """The bootstrap command line (no secrets on it)."""
+    command = [
+        interpreter,
+        str(BOOTSTRAP_PATH),
+        "--host",
+        request.host,
+        "--port",
+        "0",
+        "--ready-file",
+        str(worker_dir / READY_NAME),
+        f"--jvm-arg={request.heap_arg}",
+    ]
+    command += [f"--jvm-arg={arg}" for arg in request.extra_jvm_args]
+    if request.init_script is not None:
+        command += ["--init-script", str(worker_dir / INIT_NAME)]
+    command += [f"--instance-id={instance_id}", f"--session-name={request.session_name}"]
+    return command
+
+
+def build_environment(request: LaunchRequest, token: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(request.environment_vars)
+    env.pop(PSK_ENV, None)
+    if request.auth_type == "PSK" and token:
+        env[PSK_ENV] = token
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class PythonWorkerProcess:
+    """A started bootstrap process (a child of this MCP server)."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        create_time: float,
+        worker_dir: Path,
+        marker: tuple[str, ...],
+    ) -> None:
+        self.process = process
+        self.create_time = create_time
+        self.worker_dir = worker_dir
+        self.marker = marker
+        self.log_path = worker_dir / LOG_NAME
+        self.ready_path = worker_dir / READY_NAME
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def check_port(self) -> int | None:
+        code = self.process.poll()
+        if code is not None:
+            raise WorkerExitedError(f"worker process exited with code {code}")
+        return await run_blocking("reading the ready file", 10.0, self._read_ready_port)
+
+    def _read_ready_port(self) -> int | None:
+        try:
+            info = json.loads(self.ready_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None  # replaced atomically, so this is transient at worst
+        port = info.get("port") if isinstance(info, dict) else None
+        return port if isinstance(port, int) and port > 0 else None
+
+    async def log_tail(self, max_bytes: int = 6000) -> str:
+        return await run_blocking(
+            "reading the worker log", 10.0, read_log_tail, self.log_path, max_bytes
+        )
+
+    async def stop(self, timeout: float) -> None:
+        await run_blocking("stopping the worker", timeout + 20.0, self._terminate, timeout)
+
+    def _terminate(self, timeout: float) -> None:
+        process = self.process
+        if process.poll() is not None:
+            return
+        if timeout > 0:
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+                return
+            except subprocess.TimeoutExpired:
+                _log.debug("worker pid %d ignored SIGTERM for %gs; killing", process.pid, timeout)
+        if process.poll() is None:
+            _signal_group(process.pid, signal.SIGKILL)
+        process.wait(15)
+
+    async def is_running(self) -> bool:
+        return self.process.poll() is None
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the worker's process group (it leads its own session), so helpers die too."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, sig)
+
+
+def read_log_tail(path: Path, max_bytes: int) -> str:
+    """The last ``max_bytes`` of a log file, redacted (blocking)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(size - max_bytes, 0))
+            data = handle.read()
+    except OSError:
+        return ""
+    return redact(data.decode("utf-8", errors="replace"))
+
+
+def _spawn(
+    command: list[str], env: dict[str, str], worker_dir: Path, init_script: str | None
+) -> tuple[subprocess.Popen[bytes], float]:
+    if init_script is not None:
+        fd = os.open(worker_dir / INIT_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(init_script)
+    log_fd = os.open(worker_dir / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=worker_dir,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(log_fd)
+    try:
+        create_time = psutil.Process(process.pid).create_time()
+    except psutil.Error:
+        create_time = 0.0  # exited already; check_port reports it
+    return process, create_time
+
+
+async def start_python_worker(
+    request: LaunchRequest, token: str | None, *, instance_id: str, worker_dir: Path
+) -> PythonWorkerProcess:
+    """Spawn the bootstrap for ``request``; returns at once (readiness is checked later)."""
+    interpreter = await run_blocking(
+        "checking the python environment",
+        VENV_CHECK_TIMEOUT + 10.0,
+        resolve_interpreter,
+        request.python_venv_path,
+    )
+    command = build_command(interpreter, request, worker_dir, instance_id)
+    env = build_environment(request, token)
+    process, create_time = await run_blocking(
+        "starting the worker process", 30.0, _spawn, command, env, worker_dir, request.init_script
+    )
+    _log.info(
+        "started python worker for session %r (pid %d, log %s)",
+        request.session_name,
+        process.pid,
+        worker_dir / LOG_NAME,
+    )
+    return PythonWorkerProcess(process, create_time, worker_dir, instance_marker(instance_id))

@@ -1,0 +1,166 @@
+"""Decide when a launched worker is ready: it reports a port and a real pydeephaven
+connection with the right authentication succeeds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from deephaven_mcp._errors import DeephavenTimeoutError
+from deephaven_mcp._logging import redact
+from deephaven_mcp.launchers._blocking import run_blocking
+from deephaven_mcp.launchers.models import PSK_HANDLER, AuthType
+
+_log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT: Final = 15.0
+SCRIPT_TIMEOUT: Final = 300.0
+
+
+class WorkerExitedError(Exception):
+    """The worker process or container ended before it became ready."""
+
+
+class WorkerAuthError(Exception):
+    """The worker is serving but rejected the launcher's credentials."""
+
+
+class StartupHandle(Protocol):
+    """What the readiness loop needs from a starting worker."""
+
+    async def check_port(self) -> int | None:
+        """The serving port once known; raises WorkerExitedError if the worker is gone."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str = ""
+    auth_rejected: bool = False
+
+
+def _client_auth(auth_type: AuthType) -> str:
+    return PSK_HANDLER if auth_type == "PSK" else "Anonymous"
+
+
+def _open_session(host: str, port: int, auth_type: AuthType, token: str | None) -> object:
+    from pydeephaven import Session
+
+    return Session(
+        host=host,
+        port=port,
+        auth_type=_client_auth(auth_type),
+        auth_token=token or "",
+        never_timeout=False,
+    )
+
+
+def _probe(host: str, port: int, auth_type: AuthType, token: str | None) -> ProbeResult:
+    try:
+        session = _open_session(host, port, auth_type, token)
+    except Exception as exc:  # pydeephaven wraps gRPC errors in DHError
+        text = _error_chain(exc)
+        rejected = "UNAUTHENTICATED" in text
+        return ProbeResult(False, redact(text)[-500:], auth_rejected=rejected)
+    try:
+        session.close()  # type: ignore[attr-defined]
+    except Exception as exc:
+        _log.debug("closing readiness probe session failed: %s", redact(str(exc)))
+    return ProbeResult(True)
+
+
+def _error_chain(exc: BaseException) -> str:
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < 6:
+        parts.append(f"{type(current).__name__}: {current}")
+        current = current.__cause__ or current.__context__
+    return " <- ".join(parts)
+
+
+async def probe_connection(
+    host: str, port: int, auth_type: AuthType, token: str | None, timeout: float = PROBE_TIMEOUT
+) -> ProbeResult:
+    """Open and close one real pydeephaven session; never raises for a refused connection."""
+    try:
+        return await run_blocking("readiness probe", timeout, _probe, host, port, auth_type, token)
+    except DeephavenTimeoutError as exc:
+        return ProbeResult(False, str(exc))
+
+
+def _run_script(
+    host: str, port: int, auth_type: AuthType, token: str | None, script: str, language: str
+) -> None:
+    from pydeephaven import Session
+
+    session = Session(
+        host=host,
+        port=port,
+        auth_type=_client_auth(auth_type),
+        auth_token=token or "",
+        never_timeout=False,
+        session_type=language,
+    )
+    try:
+        session.run_script(script)
+    finally:
+        session.close()
+
+
+async def run_worker_script(
+    host: str,
+    port: int,
+    auth_type: AuthType,
+    token: str | None,
+    script: str,
+    language: str = "python",
+    timeout: float = SCRIPT_TIMEOUT,
+) -> None:
+    """Run ``script`` in the worker's global scope through a client session."""
+    await run_blocking(
+        "init script", timeout, _run_script, host, port, auth_type, token, script, language
+    )
+
+
+async def wait_until_ready(
+    handle: StartupHandle,
+    *,
+    host: str,
+    auth_type: AuthType,
+    token: str | None,
+    timeout: float,
+    interval: float,
+    on_tick: Callable[[float], Awaitable[None]] | None = None,
+) -> int:
+    """Poll until the worker reports a port and accepts a real connection; return the port.
+
+    Raises DeephavenTimeoutError after ``timeout`` seconds, WorkerExitedError if the worker
+    dies, WorkerAuthError if it refuses the credentials.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    last_detail = "no port reported yet"
+    while True:
+        port = await handle.check_port()
+        if port is not None:
+            remaining = max(deadline - time.monotonic(), 0.5)
+            result = await probe_connection(
+                host, port, auth_type, token, min(PROBE_TIMEOUT, remaining)
+            )
+            if result.ok:
+                return port
+            if result.auth_rejected:
+                raise WorkerAuthError(result.detail)
+            last_detail = result.detail or f"port {port} not accepting connections"
+        now = time.monotonic()
+        if now >= deadline:
+            _log.debug("startup timed out; last readiness detail: %s", last_detail)
+            raise DeephavenTimeoutError(f"worker was not ready after {timeout:g} s")
+        if on_tick is not None:
+            await on_tick(min((now - started) / timeout, 1.0))
+        await asyncio.sleep(min(interval, max(deadline - now, 0.0)))
