@@ -1,0 +1,95 @@
+"""``docs_chat`` as plain async Python, shared by the MCP tool and programmatic callers.
+
+``from deephaven_mcp.mcp_docs_server._mcp import docs_chat`` gives the same envelope the
+tool returns (``{"success": true, "response": ...}`` or ``{"success": false, "error":
+...}``) without running a server; the assistant it uses is built from the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from fastmcp.tools.base import ToolResult
+
+from deephaven_mcp._tool_results import ok, run_tool
+from deephaven_mcp.mcp_docs_server._llm import DocsAssistant
+from deephaven_mcp.mcp_docs_server._prompt import build_messages, validate_request
+from deephaven_mcp.mcp_docs_server._settings import DocsSettings
+
+ACTION: Final = "Answering the documentation question"
+
+# One assistant per event loop: its HTTP connections belong to the loop that opened them.
+_default: tuple[asyncio.AbstractEventLoop, DocsAssistant] | None = None
+
+
+async def run_docs_chat(
+    assistant: DocsAssistant,
+    prompt: Any,
+    history: Any = None,
+    deephaven_core_version: Any = None,
+    deephaven_enterprise_version: Any = None,
+    programming_language: Any = None,
+) -> ToolResult:
+    """Validate, ask the providers, and wrap the outcome in the shared envelope."""
+
+    async def body() -> ToolResult:
+        request = validate_request(
+            prompt,
+            history,
+            deephaven_core_version,
+            deephaven_enterprise_version,
+            programming_language,
+        )
+        answer = await assistant.answer(build_messages(request))
+        return ok(response=answer)
+
+    return await run_tool(ACTION, body)
+
+
+def default_assistant() -> DocsAssistant:
+    """The assistant used by :func:`docs_chat`, configured from the environment."""
+    global _default
+    loop = asyncio.get_running_loop()
+    if _default is None or _default[0] is not loop:
+        _default = (loop, DocsAssistant(DocsSettings.from_env()))
+    return _default[1]
+
+
+async def docs_chat(
+    prompt: str,
+    history: list[dict[str, Any]] | None = None,
+    deephaven_core_version: str | None = None,
+    deephaven_enterprise_version: str | None = None,
+    programming_language: str | None = None,
+) -> dict[str, Any]:
+    """Answer a Deephaven documentation question; returns the tool's envelope as a dict."""
+    try:
+        assistant = default_assistant()
+    except Exception as exc:  # a malformed DOCS_* variable must not escape as a traceback
+        result = await run_tool(ACTION, _raiser(exc))
+    else:
+        result = await run_docs_chat(
+            assistant,
+            prompt,
+            history,
+            deephaven_core_version,
+            deephaven_enterprise_version,
+            programming_language,
+        )
+    return dict(result.structured_content or {})
+
+
+async def aclose_default_assistant() -> None:
+    """Release the default assistant's connections (call before the event loop ends)."""
+    global _default
+    current, _default = _default, None
+    if current is not None:
+        await current[1].aclose()
+
+
+def _raiser(exc: Exception) -> Any:
+    async def body() -> ToolResult:
+        raise exc
+
+    return body

@@ -1,0 +1,48 @@
+"""Constants and helpers shared by the docs server tests."""
+
+from __future__ import annotations
+
+import socket
+
+from deephaven_mcp.mcp_docs_server import DocsSettings, ProviderSettings
+from tests.mcp_docs_server.fake_openai import FakeChatServer
+
+INKEEP_KEY = "ik-test-secret-7f3a9c21d0"
+OPENAI_KEY = "sk-test-secret-5e8d0b44aa"
+OPENAI_MODEL = "fake-gpt"
+
+
+def make_settings(
+    inkeep: FakeChatServer | None,
+    openai: FakeChatServer | None,
+    *,
+    timeout: float = 10.0,
+    inkeep_key: str | None = INKEEP_KEY,
+    openai_key: str | None = OPENAI_KEY,
+) -> DocsSettings:
+    """Settings for the fakes; a provider passed as ``None`` has no key (not configured)."""
+    return DocsSettings(
+        inkeep=ProviderSettings(
+            "Inkeep",
+            "INKEEP_API_KEY",
+            inkeep_key if inkeep else None,
+            inkeep.base_url if inkeep else "http://127.0.0.1:9/v1",
+            "inkeep-context-expert",
+        ),
+        openai=ProviderSettings(
+            "OpenAI",
+            "OPENAI_API_KEY",
+            openai_key if openai else None,
+            openai.base_url if openai else "http://127.0.0.1:9/v1",
+            OPENAI_MODEL,
+        ),
+        request_timeout=timeout,
+        max_retries=0,
+    )
+
+
+def free_port() -> int:
+    """A port that was free a moment ago on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
