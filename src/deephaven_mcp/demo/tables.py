@@ -31,9 +31,13 @@ simple_people = new_table([
 # Values that trip up naive formatters: nulls, NaN, unicode, newlines, pipes, quotes,
 # commas and markup characters.
 simple_awkward = new_table([
-    string_col("Text", ["plain", None, "a|b", "line1\\nline2", 'say "hi", ok', "<&>", "ünï¢ødé ✓", ""]),
+    string_col("Text", [
+        "plain", None, "a|b", "line1\\nline2", 'say "hi", ok', "<&>", "ünï¢ødé ✓", "",
+    ]),
     int_col("Count", [1, NULL_INT, 3, 4, 5, 6, 7, 8]),
-    double_col("Value", [1.5, NULL_DOUBLE, float("nan"), float("inf"), float("-inf"), 0.0, -2.25, 1e300]),
+    double_col("Value", [
+        1.5, NULL_DOUBLE, float("nan"), float("inf"), float("-inf"), 0.0, -2.25, 1e300,
+    ]),
     bool_col("Flag", [True, None, False, True, False, True, None, False]),
 ]).update(["When = i == 1 ? null : '2024-03-01T12:00:00 UTC' + i * HOUR"])
 """

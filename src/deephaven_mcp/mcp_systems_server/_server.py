@@ -14,7 +14,7 @@ from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.mcp_systems_server._middleware import ArgumentErrorMiddleware
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
-from deephaven_mcp.mcp_systems_server.tools import data, sessions, system
+from deephaven_mcp.mcp_systems_server.tools import community, data, sessions, system
 
 _log = logging.getLogger(__name__)
 
@@ -60,4 +60,5 @@ def build_systems_server(
     system.register(mcp, state)
     sessions.register(mcp, state)
     data.register(mcp, state)
+    community.register(mcp, state)
     return mcp

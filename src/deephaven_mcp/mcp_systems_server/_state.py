@@ -7,9 +7,27 @@ import logging
 
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig, load_config
-from deephaven_mcp.resource_manager import CommunitySession, ManagedSession, SessionRegistry
+from deephaven_mcp.mcp_systems_server._community import DEMO_SESSION, CommunitySessions
+from deephaven_mcp.resource_manager import (
+    CommunitySession,
+    ManagedSession,
+    SessionId,
+    SessionRegistry,
+)
+from deephaven_mcp.resource_manager.session_id import DYNAMIC_SOURCE
 
 _log = logging.getLogger(__name__)
+DEMO_ID = SessionId.community(DYNAMIC_SOURCE, DEMO_SESSION)
+
+
+def _report_demo(task: asyncio.Task[object]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is None:
+        _log.info("demo worker ready as %s", DEMO_ID)
+    else:
+        _log.error("the demo worker failed to start: %s", error)
 
 
 class SystemsServerState:
@@ -30,12 +48,20 @@ class SystemsServerState:
         self.registry = SessionRegistry()
         self.reload_lock = asyncio.Lock()
         self.demo = demo
+        self.community = CommunitySessions(self.registry, self.timeouts)
+        self._demo_task: asyncio.Task[object] | None = None
+        self.registry.add_resolver(self._resolve_demo)
 
     async def start(self) -> None:
         """Load the configuration (unless preloaded) and register its sessions."""
         config = self._initial_config or await load_config(self.config_path)
         self._initial_config = None
         await self._apply(config)
+        await self.community.start()
+        if self.demo:
+            # The worker takes a while to start; tools that need it wait for it.
+            self._demo_task = asyncio.create_task(self.community.launch_demo())
+            self._demo_task.add_done_callback(_report_demo)
 
     async def reload(self) -> None:
         """Re-read the config file and rebuild the configured sessions atomically.
@@ -47,8 +73,22 @@ class SystemsServerState:
             await self._apply(config)
             _log.info("configuration reloaded; %d sessions", len(self.registry.sessions()))
 
+    async def _resolve_demo(self, session_id: SessionId) -> ManagedSession | None:
+        if self._demo_task is None or session_id != DEMO_ID:
+            return None
+        await self.wait_for_demo()
+        return self.registry.find(session_id)
+
+    async def wait_for_demo(self) -> None:
+        """Block until the demo worker (if any) is registered; surface its failure."""
+        if self._demo_task is not None:
+            await asyncio.shield(self._demo_task)
+
     async def shutdown(self) -> None:
+        if self._demo_task is not None and not self._demo_task.done():
+            self._demo_task.cancel()
         await self.registry.shutdown()
+        await self.community.shutdown()
 
     async def _apply(self, config: McpConfig) -> None:
         self.config = config
@@ -60,6 +100,7 @@ class SystemsServerState:
 
     async def list_sessions(self) -> list[dict[str, object]]:
         """Summaries of every registered session (no network)."""
+        await self.wait_for_demo()
         return [session.summary() for session in self.registry.sessions()]
 
     async def enterprise_status(self, attempt_to_connect: bool) -> list[dict[str, object]]:

@@ -1,0 +1,66 @@
+"""Deephaven Enterprise (Core+) systems: status, worker sessions, catalog, persistent queries.
+
+Works without the ``[enterprise]`` extra installed: only calls that need the
+``deephaven-coreplus-client`` package fail, with an "install deephaven-mcp[enterprise]" error.
+"""
+
+from deephaven_mcp.enterprise._params import FALLBACK_HEAP_SIZE_GB, WorkerRequest
+from deephaven_mcp.enterprise.adapter import (
+    INSTALL_HINT,
+    CoreplusBackend,
+    coreplus_available,
+    restart_users_names,
+)
+from deephaven_mcp.enterprise.backend import (
+    EnterpriseBackend,
+    ManagerHandle,
+    PqChanges,
+    PqInfo,
+    PqSnapshot,
+    PqSpec,
+    WorkerSession,
+)
+from deephaven_mcp.enterprise.catalog import (
+    CatalogRows,
+    CatalogSample,
+    CatalogSchema,
+    CatalogSchemas,
+    EnterpriseCatalog,
+)
+from deephaven_mcp.enterprise.errors import EnterpriseOperationError, SystemUnavailableError
+from deephaven_mcp.enterprise.status import SystemStatus, classify_failure
+from deephaven_mcp.enterprise.system import (
+    EnterpriseSessionInfo,
+    EnterpriseSystem,
+    StatusReport,
+    systems_from_config,
+)
+
+__all__ = [
+    "FALLBACK_HEAP_SIZE_GB",
+    "INSTALL_HINT",
+    "CatalogRows",
+    "CatalogSample",
+    "CatalogSchema",
+    "CatalogSchemas",
+    "CoreplusBackend",
+    "EnterpriseBackend",
+    "EnterpriseCatalog",
+    "EnterpriseOperationError",
+    "EnterpriseSessionInfo",
+    "EnterpriseSystem",
+    "ManagerHandle",
+    "PqChanges",
+    "PqInfo",
+    "PqSnapshot",
+    "PqSpec",
+    "StatusReport",
+    "SystemStatus",
+    "SystemUnavailableError",
+    "WorkerRequest",
+    "WorkerSession",
+    "classify_failure",
+    "coreplus_available",
+    "restart_users_names",
+    "systems_from_config",
+]

@@ -1,0 +1,629 @@
+"""The one module that talks to ``deephaven-coreplus-client`` (package ``deephaven_enterprise``).
+
+The rest of :mod:`deephaven_mcp.enterprise` goes through the ``EnterpriseBackend`` protocol of
+:mod:`.backend`, whose methods are blocking and exchange plain dataclasses, never protobufs.
+The coreplus package is imported lazily, so ``deephaven_mcp`` imports fine without the
+``[enterprise]`` extra and only a real enterprise call reports the missing dependency.
+
+Every coreplus class, method, parameter and protobuf field used below is declared once in
+:data:`USED_API` / :data:`USED_PROTO_FIELDS`; a contract test checks them against the installed
+client and checks that this module uses nothing undeclared.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Final
+
+import pyarrow as pa
+from pydeephaven import Session
+from pydeephaven.table import Table
+
+from deephaven_mcp._errors import DependencyMissingError, InvalidArgumentError
+from deephaven_mcp.enterprise.backend import (
+    ManagerHandle,
+    PqChanges,
+    PqInfo,
+    PqSnapshot,
+    PqSpec,
+    WorkerSession,
+    decode_auto_delete,
+    encode_auto_delete,
+    parse_grpc_url,
+    stdout_to_stderr,
+)
+
+INSTALL_HINT: Final = (
+    "Deephaven Enterprise support is not installed: install deephaven-mcp[enterprise] "
+    "(it provides the deephaven-coreplus-client package)."
+)
+CLIENT_NAME: Final = "deephaven-mcp"
+
+# ----------------------------------------------------------------------------------------------
+# The contract with the installed client: every name this module uses, in one place.
+# ----------------------------------------------------------------------------------------------
+
+SESSION_MANAGER_MODULE: Final = "deephaven_enterprise.client.session_manager"
+CONTROLLER_MODULE: Final = "deephaven_enterprise.client.controller"
+AUTH_MODULE: Final = "deephaven_enterprise.client.auth"
+PQ_PROTO_MODULE: Final = "deephaven_enterprise.proto.persistent_query_pb2"
+
+
+@dataclass(frozen=True)
+class ApiMember:
+    """A coreplus class, method or instance attribute and the parameter names we pass."""
+
+    module: str
+    path: str  # "Class" (its constructor) or "Class.member"
+    params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProtoFields:
+    """Fields of one protobuf message that we read or write."""
+
+    module: str
+    message: str
+    fields: tuple[str, ...]
+
+
+USED_API: Final[tuple[ApiMember, ...]] = (
+    ApiMember(
+        SESSION_MANAGER_MODULE, "SessionManager", ("url", "client_name", "rpc_timeout_seconds")
+    ),
+    ApiMember(SESSION_MANAGER_MODULE, "SessionManager.password", ("user", "password")),
+    ApiMember(SESSION_MANAGER_MODULE, "SessionManager.private_key", ("file",)),
+    ApiMember(SESSION_MANAGER_MODULE, "SessionManager.ping"),
+    ApiMember(SESSION_MANAGER_MODULE, "SessionManager.close"),
+    ApiMember(SESSION_MANAGER_MODULE, "SessionManager.controller_client"),
+    ApiMember(
+        SESSION_MANAGER_MODULE,
+        "SessionManager.connect_to_new_worker",
+        (
+            "name",
+            "heap_size_gb",
+            "server",
+            "extra_jvm_args",
+            "extra_environment_vars",
+            "engine",
+            "auto_delete_timeout",
+            "admin_groups",
+            "viewer_groups",
+            "timeout_seconds",
+            "configuration_transformer",
+            "session_arguments",
+        ),
+    ),
+    ApiMember(
+        SESSION_MANAGER_MODULE,
+        "SessionManager.connect_to_persistent_query",
+        ("serial", "session_arguments"),
+    ),
+    ApiMember(SESSION_MANAGER_MODULE, "DndSession.pqinfo"),
+    ApiMember(SESSION_MANAGER_MODULE, "DndSession.close"),
+    ApiMember(SESSION_MANAGER_MODULE, "DndSession.catalog_table"),
+    ApiMember(SESSION_MANAGER_MODULE, "DndSession.historical_table", ("namespace", "table_name")),
+    ApiMember(SESSION_MANAGER_MODULE, "DndSession.live_table", ("namespace", "table_name")),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.map_and_version"),
+    ApiMember(
+        CONTROLLER_MODULE,
+        "ControllerClient.wait_for_change_from_version",
+        ("map_version", "timeout_seconds"),
+    ),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.get", ("serial", "timeout_seconds")),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.status_name", ("status",)),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.is_running", ("status",)),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.is_terminal", ("status",)),
+    ApiMember(
+        CONTROLLER_MODULE,
+        "ControllerClient.make_temporary_config",
+        (
+            "name",
+            "heap_size_gb",
+            "server",
+            "extra_jvm_args",
+            "extra_environment_vars",
+            "engine",
+            "auto_delete_timeout",
+            "admin_groups",
+            "viewer_groups",
+        ),
+    ),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.add_query", ("query_config",)),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.modify_query", ("query_config", "do_restart")),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.delete_query", ("serial",)),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.restart_query", ("serials",)),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.start_and_wait", ("serial", "timeout_seconds")),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.stop_query", ("serials",)),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.stop_and_wait", ("serial", "timeout_seconds")),
+    ApiMember(AUTH_MODULE, "AuthenticationFailedException"),
+    ApiMember(PQ_PROTO_MODULE, "PersistentQueryConfigMessage"),
+    ApiMember(PQ_PROTO_MODULE, "RestartUsersEnum.Value", ("name",)),
+    ApiMember(PQ_PROTO_MODULE, "RestartUsersEnum.Name", ("number",)),
+    ApiMember(PQ_PROTO_MODULE, "RestartUsersEnum.keys"),
+)
+
+# Generic protobuf Message methods we call on the messages below.
+PROTO_MESSAGE_METHODS: Final = ("CopyFrom", "HasField")
+
+USED_PROTO_FIELDS: Final[tuple[ProtoFields, ...]] = (
+    ProtoFields(PQ_PROTO_MODULE, "PersistentQueryInfoMessage", ("config", "state")),
+    ProtoFields(
+        PQ_PROTO_MODULE,
+        "PersistentQueryConfigMessage",
+        (
+            "serial",
+            "version",
+            "name",
+            "owner",
+            "enabled",
+            "heapSizeGb",
+            "serverName",
+            "workerKind",
+            "scriptLanguage",
+            "configurationType",
+            "scriptCode",
+            "scriptPath",
+            "jvmProfile",
+            "extraJvmArguments",
+            "extraEnvironmentVariables",
+            "classPathAdditions",
+            "adminGroups",
+            "viewerGroups",
+            "scheduling",
+            "restartUsers",
+            "timeoutNanos",
+            "typeSpecificFieldsJson",
+            "pythonControl",
+        ),
+    ),
+    ProtoFields(
+        PQ_PROTO_MODULE,
+        "PersistentQueryStateMessage",
+        (
+            "status",
+            "statusDetails",
+            "connectionDetails",
+            "exceptionDetails",
+            "engineVersion",
+            "numFailures",
+            "lastUpdateNanos",
+        ),
+    ),
+    ProtoFields(
+        PQ_PROTO_MODULE,
+        "ProcessorConnectionDetailsMessage",
+        ("grpcUrl", "processorHost", "processInfoId", "workerName"),
+    ),
+    ProtoFields(
+        "deephaven_enterprise.proto.common_pb2", "ExceptionDetailsMessage", ("errorMessage",)
+    ),
+)
+
+# How PqChanges fields map onto PersistentQueryConfigMessage fields (see _apply_changes).
+CHANGE_SCALAR_FIELDS: Final[tuple[tuple[str, str, Callable[[Any], Any]], ...]] = (
+    ("name", "name", str),
+    ("heap_size_gb", "heapSizeGb", float),
+    ("programming_language", "scriptLanguage", str),
+    ("configuration_type", "configurationType", str),
+    ("enabled", "enabled", bool),
+    ("server", "serverName", str),
+    ("engine", "workerKind", str),
+    ("jvm_profile", "jvmProfile", str),
+    ("python_virtual_environment", "pythonControl", str),
+    ("init_timeout_nanos", "timeoutNanos", int),
+    ("script_body", "scriptCode", str),
+    ("script_path", "scriptPath", str),
+)
+CHANGE_REPEATED_FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("schedule", "scheduling"),
+    ("extra_jvm_args", "extraJvmArguments"),
+    ("extra_class_path", "classPathAdditions"),
+    ("extra_environment_vars", "extraEnvironmentVariables"),
+    ("admin_groups", "adminGroups"),
+    ("viewer_groups", "viewerGroups"),
+)
+
+# In this module, a local variable with one of these names always holds an object of that
+# coreplus type; the contract test checks every attribute read on them against USED_API /
+# USED_PROTO_FIELDS, so an undeclared use cannot slip in.
+HANDLE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
+    "sm_module": (SESSION_MANAGER_MODULE, ""),
+    "auth_module": (AUTH_MODULE, ""),
+    "pq_pb": (PQ_PROTO_MODULE, ""),
+    "session_manager": (SESSION_MANAGER_MODULE, "SessionManager"),
+    "controller": (CONTROLLER_MODULE, "ControllerClient"),
+    "dnd": (SESSION_MANAGER_MODULE, "DndSession"),
+    "info": (PQ_PROTO_MODULE, "PersistentQueryInfoMessage"),
+    "cfg": (PQ_PROTO_MODULE, "PersistentQueryConfigMessage"),
+    "state": (PQ_PROTO_MODULE, "PersistentQueryStateMessage"),
+    "details": (PQ_PROTO_MODULE, "ProcessorConnectionDetailsMessage"),
+    "failure": ("deephaven_enterprise.proto.common_pb2", "ExceptionDetailsMessage"),
+}
+
+# State names (without the ``PQS_`` prefix) that the rest of the package reasons about.
+PQ_STATE_PREFIX: Final = "PQS_"
+KNOWN_PQ_STATES: Final = (
+    "UNINITIALIZED",
+    "CONNECTING",
+    "AUTHENTICATING",
+    "ACQUIRING_WORKER",
+    "INITIALIZING",
+    "RUNNING",
+    "FAILED",
+    "ERROR",
+    "DISCONNECTED",
+    "STOPPING",
+    "STOPPED",
+    "COMPLETED",
+    "EXECUTING",
+)
+
+# ----------------------------------------------------------------------------------------------
+# Lazy import of the optional dependency.
+# ----------------------------------------------------------------------------------------------
+
+
+def _import_module(name: str) -> ModuleType:
+    """Import hook (tests replace it to simulate a missing extra)."""
+    return importlib.import_module(name)
+
+
+@dataclass(frozen=True)
+class _Coreplus:
+    session_manager: ModuleType
+    controller: ModuleType
+    auth: ModuleType
+    pq_pb: ModuleType
+
+
+def _coreplus() -> _Coreplus:
+    try:
+        return _Coreplus(
+            session_manager=_import_module(SESSION_MANAGER_MODULE),
+            controller=_import_module(CONTROLLER_MODULE),
+            auth=_import_module(AUTH_MODULE),
+            pq_pb=_import_module(PQ_PROTO_MODULE),
+        )
+    except ImportError as exc:
+        raise DependencyMissingError(INSTALL_HINT) from exc
+
+
+def coreplus_available() -> bool:
+    """Whether the ``[enterprise]`` extra is importable."""
+    try:
+        _coreplus()
+    except DependencyMissingError:
+        return False
+    return True
+
+
+def auth_failure_types() -> tuple[type[BaseException], ...]:
+    """The exception classes coreplus raises when the server rejects credentials."""
+    try:
+        auth_module = _coreplus().auth
+    except DependencyMissingError:
+        return ()
+    failure_type: type[BaseException] = auth_module.AuthenticationFailedException
+    return (failure_type,)
+
+
+def _none_if_empty(value: str) -> str | None:
+    return value or None
+
+
+def _optional_kwargs(spec: PqSpec) -> dict[str, Any]:
+    """Only the arguments the caller set, so coreplus applies its own defaults otherwise."""
+    kwargs: dict[str, Any] = {}
+    for name in ("server", "engine", "auto_delete_timeout"):
+        value = getattr(spec, name)
+        if value is not None:
+            kwargs[name] = value
+    for name in ("extra_jvm_args", "extra_environment_vars", "admin_groups", "viewer_groups"):
+        value = getattr(spec, name)
+        if value is not None:
+            kwargs[name] = list(value)
+    return kwargs
+
+
+# ----------------------------------------------------------------------------------------------
+# The real implementation over coreplus.
+# ----------------------------------------------------------------------------------------------
+
+
+class CoreplusBackend:
+    """:class:`EnterpriseBackend` over the installed ``deephaven-coreplus-client``."""
+
+    def __init__(self) -> None:
+        self._snapshots: dict[int, PqSnapshot] = {}
+        self._snapshots_lock = threading.Lock()
+
+    @staticmethod
+    def _manager(handle: ManagerHandle) -> Any:
+        return handle.native
+
+    def _dnd(self, session: Session) -> Any:
+        sm_module = _coreplus().session_manager
+        if not isinstance(session, sm_module.DndSession):
+            raise InvalidArgumentError("This operation needs an Enterprise (Core+) session.")
+        return session
+
+    def open_manager(self, connection_json_url: str, rpc_timeout_seconds: int) -> ManagerHandle:
+        sm_module = _coreplus().session_manager
+        with stdout_to_stderr():
+            session_manager = sm_module.SessionManager(
+                url=connection_json_url,
+                client_name=CLIENT_NAME,
+                rpc_timeout_seconds=rpc_timeout_seconds,
+            )
+        return ManagerHandle(native=session_manager, url=connection_json_url)
+
+    def login_password(self, manager: ManagerHandle, username: str, password: str) -> None:
+        session_manager = self._manager(manager)
+        session_manager.password(user=username, password=password)
+
+    def login_private_key(self, manager: ManagerHandle, private_key_path: str) -> None:
+        session_manager = self._manager(manager)
+        session_manager.private_key(file=private_key_path)
+
+    def ping(self, manager: ManagerHandle) -> bool:
+        session_manager = self._manager(manager)
+        return bool(session_manager.ping())
+
+    def close_manager(self, manager: ManagerHandle) -> None:
+        with self._snapshots_lock:
+            self._snapshots.pop(id(manager), None)
+        session_manager = self._manager(manager)
+        with stdout_to_stderr():
+            session_manager.close()
+
+    def _info(self, controller: Any, info: Any) -> PqInfo:
+        cfg = info.config
+        has_state = info.HasField("state")
+        state = info.state
+        details = state.connectionDetails
+        failure = state.exceptionDetails
+        host, port = parse_grpc_url(details.grpcUrl)
+        status = state.status
+        status_name = str(controller.status_name(status)) if has_state else "PQS_UNINITIALIZED"
+        pq_pb = _coreplus().pq_pb
+        try:
+            restart_users = str(pq_pb.RestartUsersEnum.Name(cfg.restartUsers))
+        except ValueError:
+            restart_users = str(cfg.restartUsers)
+        return PqInfo(
+            serial=int(cfg.serial),
+            name=str(cfg.name),
+            state=status_name.removeprefix(PQ_STATE_PREFIX),
+            is_running=has_state and bool(controller.is_running(status)),
+            is_terminal=has_state and bool(controller.is_terminal(status)),
+            owner=str(cfg.owner),
+            enabled=bool(cfg.enabled),
+            heap_size_gb=float(cfg.heapSizeGb),
+            server=str(cfg.serverName),
+            engine=str(cfg.workerKind),
+            programming_language=str(cfg.scriptLanguage),
+            configuration_type=str(cfg.configurationType),
+            config_version=int(cfg.version),
+            worker_host=host or _none_if_empty(str(details.processorHost)),
+            worker_port=port,
+            worker_name=_none_if_empty(str(details.workerName)),
+            process_info_id=_none_if_empty(str(details.processInfoId)),
+            engine_version=_none_if_empty(str(state.engineVersion)),
+            status_details=_none_if_empty(str(state.statusDetails)),
+            exception_message=_none_if_empty(str(failure.errorMessage)),
+            num_failures=int(state.numFailures),
+            last_update_nanos=int(state.lastUpdateNanos),
+            jvm_profile=str(cfg.jvmProfile),
+            script_path=_none_if_empty(str(cfg.scriptPath)),
+            script_code=_none_if_empty(str(cfg.scriptCode)),
+            extra_jvm_args=tuple(cfg.extraJvmArguments),
+            extra_environment_vars=tuple(cfg.extraEnvironmentVariables),
+            extra_class_path=tuple(cfg.classPathAdditions),
+            admin_groups=tuple(cfg.adminGroups),
+            viewer_groups=tuple(cfg.viewerGroups),
+            schedule=tuple(cfg.scheduling),
+            restart_users=restart_users,
+            init_timeout_nanos=int(cfg.timeoutNanos),
+            auto_delete_timeout=decode_auto_delete(str(cfg.typeSpecificFieldsJson)),
+            python_control=str(cfg.pythonControl),
+        )
+
+    def pq_snapshot(self, manager: ManagerHandle) -> PqSnapshot:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        queries, version = controller.map_and_version()
+        with self._snapshots_lock:
+            cached = self._snapshots.get(id(manager))
+        if cached is not None and cached.version == version:
+            return cached
+        snapshot = PqSnapshot(
+            version=int(version),
+            queries=tuple(self._info(controller, info) for info in queries.values()),
+        )
+        with self._snapshots_lock:
+            self._snapshots[id(manager)] = snapshot
+        return snapshot
+
+    def pq_get(self, manager: ManagerHandle, serial: int, timeout_seconds: float) -> PqInfo | None:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        try:
+            info = controller.get(serial=serial, timeout_seconds=timeout_seconds)
+        except KeyError:
+            return None
+        return self._info(controller, info)
+
+    def wait_for_change(self, manager: ManagerHandle, version: int, timeout_seconds: float) -> bool:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        return bool(
+            controller.wait_for_change_from_version(
+                map_version=version, timeout_seconds=timeout_seconds
+            )
+        )
+
+    def _worker(self, dnd: Any, owns_query: bool) -> WorkerSession:
+        info = dnd.pqinfo()
+        cfg = info.config
+        state = info.state
+        details = state.connectionDetails
+        return WorkerSession(
+            session=dnd,
+            serial=int(cfg.serial),
+            name=str(cfg.name),
+            programming_language=str(cfg.scriptLanguage) or "Python",
+            owns_query=owns_query,
+            process_info_id=_none_if_empty(str(details.processInfoId)),
+        )
+
+    def create_worker(
+        self,
+        manager: ManagerHandle,
+        spec: PqSpec,
+        timeout_seconds: float | None,
+        session_arguments: Mapping[str, object] | None,
+    ) -> WorkerSession:
+        session_manager = self._manager(manager)
+        kwargs = _optional_kwargs(spec)
+        if timeout_seconds is not None:
+            kwargs["timeout_seconds"] = timeout_seconds
+        if session_arguments is not None:
+            kwargs["session_arguments"] = dict(session_arguments)
+        language = spec.programming_language
+
+        def set_language(cfg: Any) -> Any:
+            if language is not None:
+                cfg.scriptLanguage = language
+            return cfg
+
+        with stdout_to_stderr():
+            dnd = session_manager.connect_to_new_worker(
+                name=spec.name,
+                heap_size_gb=spec.heap_size_gb,
+                configuration_transformer=set_language,
+                **kwargs,
+            )
+        return self._worker(dnd, owns_query=True)
+
+    def connect_to_pq(
+        self, manager: ManagerHandle, serial: int, session_arguments: Mapping[str, object] | None
+    ) -> WorkerSession:
+        session_manager = self._manager(manager)
+        arguments = dict(session_arguments) if session_arguments is not None else None
+        with stdout_to_stderr():
+            dnd = session_manager.connect_to_persistent_query(
+                serial=serial, session_arguments=arguments
+            )
+        return self._worker(dnd, owns_query=False)
+
+    def close_worker(self, worker: WorkerSession) -> None:
+        dnd = self._dnd(worker.session)
+        dnd.close()
+
+    def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        cfg = controller.make_temporary_config(
+            name=spec.name, heap_size_gb=spec.heap_size_gb, **_optional_kwargs(spec)
+        )
+        if spec.programming_language is not None:
+            cfg.scriptLanguage = spec.programming_language
+        return int(controller.add_query(query_config=cfg))
+
+    def modify_query(
+        self, manager: ManagerHandle, serial: int, changes: PqChanges, restart: bool
+    ) -> None:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        pq_pb = _coreplus().pq_pb
+        info = controller.get(serial=serial, timeout_seconds=0)
+        cfg = pq_pb.PersistentQueryConfigMessage()
+        cfg.CopyFrom(info.config)
+        _apply_changes(pq_pb, cfg, changes)
+        controller.modify_query(query_config=cfg, do_restart=restart)
+
+    def delete_query(self, manager: ManagerHandle, serial: int) -> None:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        controller.delete_query(serial=serial)
+
+    def start_query(
+        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
+    ) -> None:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        if wait:
+            controller.start_and_wait(serial=serial, timeout_seconds=timeout_seconds)
+        else:
+            controller.restart_query(serials=serial)
+
+    def stop_query(
+        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
+    ) -> None:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        if wait:
+            controller.stop_and_wait(serial=serial, timeout_seconds=timeout_seconds)
+        else:
+            controller.stop_query(serials=serial)
+
+    def restart_query(self, manager: ManagerHandle, serial: int) -> None:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        controller.restart_query(serials=serial)
+
+    def catalog_table(self, session: Session) -> Table:
+        dnd = self._dnd(session)
+        table: Table = dnd.catalog_table()
+        return table
+
+    def historical_table(self, session: Session, namespace: str, table_name: str) -> Table:
+        dnd = self._dnd(session)
+        table: Table = dnd.historical_table(namespace=namespace, table_name=table_name)
+        return table
+
+    def live_table(self, session: Session, namespace: str, table_name: str) -> Table:
+        dnd = self._dnd(session)
+        table: Table = dnd.live_table(namespace=namespace, table_name=table_name)
+        return table
+
+    def table_meta(self, table: Table) -> pa.Table:
+        meta: pa.Table = table.meta_table.to_arrow()
+        return meta
+
+
+def restart_users_names() -> tuple[str, ...]:
+    """Valid ``restart_users`` values, from the installed protobuf enum."""
+    pq_pb = _coreplus().pq_pb
+    return tuple(str(name) for name in pq_pb.RestartUsersEnum)
+
+
+def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
+    """Merge ``changes`` into a copy of the current config message."""
+    for attribute, field_name, convert in CHANGE_SCALAR_FIELDS:
+        value = getattr(changes, attribute)
+        if value is not None:
+            setattr(cfg, field_name, convert(value))
+    for attribute, field_name in CHANGE_REPEATED_FIELDS:
+        values = getattr(changes, attribute)
+        if values is not None:
+            container = getattr(cfg, field_name)
+            del container[:]
+            container.extend(values)
+    if changes.auto_delete_timeout is not None:
+        cfg.typeSpecificFieldsJson = encode_auto_delete(
+            str(cfg.typeSpecificFieldsJson), changes.auto_delete_timeout
+        )
+    if changes.restart_users is not None:
+        try:
+            cfg.restartUsers = pq_pb.RestartUsersEnum.Value(changes.restart_users)
+        except ValueError:
+            valid = ", ".join(str(name) for name in pq_pb.RestartUsersEnum)
+            raise InvalidArgumentError(
+                f"restart_users must be one of: {valid} (got {changes.restart_users!r})"
+            ) from None

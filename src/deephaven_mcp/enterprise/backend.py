@@ -1,0 +1,272 @@
+"""The plain types and the protocol that separate the enterprise package from coreplus.
+
+Nothing here imports ``deephaven_enterprise``; :mod:`.adapter` implements
+:class:`EnterpriseBackend` over it, and the tests implement it with an in-process fake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Protocol, TextIO
+
+import pyarrow as pa
+from pydeephaven import Session
+from pydeephaven.table import Table
+
+# ----------------------------------------------------------------------------------------------
+# Plain data crossing the boundary.
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ManagerHandle:
+    """An authenticated connection to one system (a coreplus SessionManager, for real)."""
+
+    native: object
+    url: str
+
+
+@dataclass(frozen=True)
+class PqInfo:
+    """One persistent query as seen in the controller's subscription map."""
+
+    serial: int
+    name: str
+    state: str  # e.g. "RUNNING", without the PQS_ prefix
+    is_running: bool
+    is_terminal: bool
+    owner: str = ""
+    enabled: bool = True
+    heap_size_gb: float = 0.0
+    server: str = ""
+    engine: str = ""
+    programming_language: str = ""
+    configuration_type: str = ""
+    config_version: int = 0
+    worker_host: str | None = None
+    worker_port: int | None = None
+    worker_name: str | None = None
+    process_info_id: str | None = None
+    engine_version: str | None = None
+    status_details: str | None = None
+    exception_message: str | None = None
+    num_failures: int = 0
+    last_update_nanos: int = 0
+    jvm_profile: str = ""
+    script_path: str | None = None
+    script_code: str | None = None
+    extra_jvm_args: tuple[str, ...] = ()
+    extra_environment_vars: tuple[str, ...] = ()
+    extra_class_path: tuple[str, ...] = ()
+    admin_groups: tuple[str, ...] = ()
+    viewer_groups: tuple[str, ...] = ()
+    schedule: tuple[str, ...] = ()
+    restart_users: str = ""
+    init_timeout_nanos: int = 0
+    auto_delete_timeout: int | None = None
+    python_control: str = ""
+
+
+@dataclass(frozen=True)
+class PqSnapshot:
+    """The whole map at one version (the version increases whenever the map changes)."""
+
+    version: int
+    queries: tuple[PqInfo, ...]
+
+
+@dataclass(frozen=True)
+class PqSpec:
+    """What a new worker or persistent query looks like; ``None`` means the API default."""
+
+    name: str
+    heap_size_gb: float
+    programming_language: str | None = None
+    auto_delete_timeout: int | None = None
+    server: str | None = None
+    engine: str | None = None
+    extra_jvm_args: tuple[str, ...] | None = None
+    extra_environment_vars: tuple[str, ...] | None = None
+    admin_groups: tuple[str, ...] | None = None
+    viewer_groups: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PqChanges:
+    """Changes to an existing query; only non-None fields are applied (lists replace)."""
+
+    name: str | None = None
+    heap_size_gb: float | None = None
+    script_body: str | None = None
+    script_path: str | None = None
+    programming_language: str | None = None
+    configuration_type: str | None = None
+    enabled: bool | None = None
+    schedule: tuple[str, ...] | None = None
+    server: str | None = None
+    engine: str | None = None
+    jvm_profile: str | None = None
+    extra_jvm_args: tuple[str, ...] | None = None
+    extra_class_path: tuple[str, ...] | None = None
+    python_virtual_environment: str | None = None
+    extra_environment_vars: tuple[str, ...] | None = None
+    init_timeout_nanos: int | None = None
+    auto_delete_timeout: int | None = None
+    admin_groups: tuple[str, ...] | None = None
+    viewer_groups: tuple[str, ...] | None = None
+    restart_users: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, item.name) is None for item in fields(self))
+
+
+@dataclass
+class WorkerSession:
+    """A pydeephaven-compatible session to an enterprise worker (a DndSession for real)."""
+
+    session: Session
+    serial: int
+    name: str
+    programming_language: str
+    owns_query: bool
+    process_info_id: str | None = None
+
+
+class EnterpriseBackend(Protocol):
+    """The narrow, blocking surface the enterprise package needs from a Core+ client."""
+
+    def open_manager(self, connection_json_url: str, rpc_timeout_seconds: int) -> ManagerHandle:
+        """Fetch connection.json and open the auth and controller channels (no login yet)."""
+        ...
+
+    def login_password(self, manager: ManagerHandle, username: str, password: str) -> None: ...
+
+    def login_private_key(self, manager: ManagerHandle, private_key_path: str) -> None: ...
+
+    def ping(self, manager: ManagerHandle) -> bool:
+        """True if the auth server and the controller answered; False if logged out."""
+        ...
+
+    def close_manager(self, manager: ManagerHandle) -> None: ...
+
+    def pq_snapshot(self, manager: ManagerHandle) -> PqSnapshot:
+        """The controller subscription map: local, no RPC."""
+        ...
+
+    def pq_get(self, manager: ManagerHandle, serial: int, timeout_seconds: float) -> PqInfo | None:
+        """One query, waiting up to ``timeout_seconds`` for it to appear in the map."""
+        ...
+
+    def wait_for_change(self, manager: ManagerHandle, version: int, timeout_seconds: float) -> bool:
+        """Block until the map version moves past ``version``; False on timeout."""
+        ...
+
+    def create_worker(
+        self,
+        manager: ManagerHandle,
+        spec: PqSpec,
+        timeout_seconds: float | None,
+        session_arguments: Mapping[str, object] | None,
+    ) -> WorkerSession: ...
+
+    def connect_to_pq(
+        self, manager: ManagerHandle, serial: int, session_arguments: Mapping[str, object] | None
+    ) -> WorkerSession: ...
+
+    def close_worker(self, worker: WorkerSession) -> None:
+        """Close the session; a worker we created is deleted with it."""
+        ...
+
+    def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int: ...
+
+    def modify_query(
+        self, manager: ManagerHandle, serial: int, changes: PqChanges, restart: bool
+    ) -> None: ...
+
+    def delete_query(self, manager: ManagerHandle, serial: int) -> None: ...
+
+    def start_query(
+        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
+    ) -> None: ...
+
+    def stop_query(
+        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
+    ) -> None: ...
+
+    def restart_query(self, manager: ManagerHandle, serial: int) -> None: ...
+
+    def catalog_table(self, session: Session) -> Table: ...
+
+    def historical_table(self, session: Session, namespace: str, table_name: str) -> Table: ...
+
+    def live_table(self, session: Session, namespace: str, table_name: str) -> Table: ...
+
+    def table_meta(self, table: Table) -> pa.Table:
+        """Column metadata of a table (Name, DataType, IsPartitioning, ...)."""
+        ...
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers.
+# ----------------------------------------------------------------------------------------------
+
+_stdout_lock = threading.Lock()
+_stdout_depth = 0
+_saved_stdout: TextIO | None = None
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """coreplus ``print``s progress; stdout carries the MCP stdio protocol, so divert it."""
+    global _stdout_depth, _saved_stdout
+    with _stdout_lock:
+        if _stdout_depth == 0:
+            _saved_stdout = sys.stdout
+            sys.stdout = sys.stderr
+        _stdout_depth += 1
+    try:
+        yield
+    finally:
+        with _stdout_lock:
+            _stdout_depth -= 1
+            if _stdout_depth == 0 and _saved_stdout is not None:
+                sys.stdout = _saved_stdout
+                _saved_stdout = None
+
+
+def parse_grpc_url(url: str) -> tuple[str | None, int | None]:
+    """Host and port of a worker's gRPC URL, with the scheme's default port like coreplus."""
+    if not url:
+        return None, None
+    parsed = urllib.parse.urlparse(url)
+    port = parsed.port
+    if port is None:
+        port = {"https": 443, "http": 80}.get(parsed.scheme)
+    return parsed.hostname, port
+
+
+def encode_auto_delete(type_specific_json: str, auto_delete_timeout: int) -> str:
+    """Set TerminationDelay (ms) in typeSpecificFieldsJson the way make_temporary_config does."""
+    try:
+        current = json.loads(type_specific_json) if type_specific_json else {}
+    except ValueError:
+        current = {}
+    if not isinstance(current, dict):
+        current = {}
+    current["TerminationDelay"] = {"type": "long", "value": str(auto_delete_timeout * 1000)}
+    return json.dumps(current)
+
+
+def decode_auto_delete(type_specific_json: str) -> int | None:
+    """Seconds of TerminationDelay in typeSpecificFieldsJson, if present."""
+    try:
+        value = json.loads(type_specific_json)["TerminationDelay"]["value"]
+        return int(value) // 1000
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,260 @@
+"""Catalog discovery on an Enterprise session: tables, namespaces, schemas, samples.
+
+Filters are Deephaven where-clauses handed to ``Table.where`` as strings: the server parses
+them as filter expressions, so a filter can never run code. Namespace and table-name lookups
+use structured ``pydeephaven.filters`` conditions, so user text is never parsed at all.
+Every operation is bounded (rows or tables) and reports ``is_complete``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, TypeVar
+
+import grpc
+import pyarrow as pa
+from pydeephaven import DHError, Session
+from pydeephaven import filters as dh_filters
+from pydeephaven.table import Table
+
+from deephaven_mcp._errors import InvalidArgumentError, McpError, NotFoundError
+from deephaven_mcp.enterprise import _threads
+from deephaven_mcp.enterprise.backend import EnterpriseBackend
+from deephaven_mcp.enterprise.errors import first_line, operation_error
+from deephaven_mcp.enterprise.status import grpc_code
+
+_log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_TABLES_ROWS: Final = 10_000
+DEFAULT_NAMESPACES_ROWS: Final = 1_000
+DEFAULT_SCHEMA_TABLES: Final = 100
+DEFAULT_SAMPLE_ROWS: Final = 100
+NAMESPACE: Final = "Namespace"
+TABLE_NAME: Final = "TableName"
+NOT_IN_CATALOG: Final = "Table not found in catalog"
+
+
+@dataclass(frozen=True)
+class CatalogRows:
+    """Rows of the (filtered) catalog or of its distinct namespaces."""
+
+    table: pa.Table
+    is_complete: bool
+
+
+@dataclass(frozen=True)
+class CatalogSchema:
+    """Column metadata of one catalog table, or why it could not be read."""
+
+    namespace: str
+    table_name: str
+    meta: pa.Table | None = None
+    error: str | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.meta is not None
+
+
+@dataclass(frozen=True)
+class CatalogSchemas:
+    schemas: tuple[CatalogSchema, ...]
+    is_complete: bool
+
+
+@dataclass(frozen=True)
+class CatalogSample:
+    namespace: str
+    table_name: str
+    table: pa.Table
+    is_complete: bool
+    source: Literal["historical", "live"]
+
+
+def _check_filters(filters: Sequence[str] | None) -> list[str]:
+    if filters is None:
+        return []
+    if isinstance(filters, str) or not all(isinstance(item, str) for item in filters):
+        raise InvalidArgumentError("filters must be a list of Deephaven where-clause strings")
+    if any(not item.strip() for item in filters):
+        raise InvalidArgumentError("filters must not contain empty strings")
+    return list(filters)
+
+
+def _check_limit(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(f"{name} must be a whole number >= 1, or null for no limit")
+    return value
+
+
+def _bounded(table: Table, limit: int | None, head: bool = True) -> tuple[pa.Table, bool]:
+    """At most ``limit`` rows and whether that is all of them (one extra row tells)."""
+    if limit is None:
+        return table.to_arrow(), True
+    window = table.head(limit + 1) if head else table.tail(limit + 1)
+    rows = window.to_arrow()
+    if rows.num_rows <= limit:
+        return rows, True
+    return (rows.slice(0, limit) if head else rows.slice(1)), False
+
+
+def _unreachable(exc: BaseException) -> bool:
+    current: BaseException | None = exc
+    while current is not None:
+        if grpc_code(current) in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED):
+            return True
+        current = current.__cause__
+    return False
+
+
+class EnterpriseCatalog:
+    """Catalog operations on one enterprise session; each call runs in a thread with a timeout."""
+
+    def __init__(self, backend: EnterpriseBackend, session: Session, *, timeout: float) -> None:
+        self.backend = backend
+        self.session = session
+        self.timeout = timeout
+
+    async def _run(self, action: str, fn: Callable[[], T]) -> T:
+        try:
+            return await _threads.run_blocking(action, self.timeout, fn)
+        except Exception as exc:
+            raise operation_error(action, exc) from exc
+
+    def _filtered(self, filters: list[str]) -> Table:
+        catalog = self.backend.catalog_table(self.session)
+        if not filters:
+            return catalog
+        try:
+            return catalog.where(filters)
+        except DHError as exc:
+            if _unreachable(exc):
+                raise
+            raise InvalidArgumentError(
+                f"Deephaven rejected the catalog filters {filters!r}: {first_line(exc)} "
+                "(string literals need backticks, e.g. Namespace = `market_data`)"
+            ) from None
+
+    async def tables(
+        self, filters: Sequence[str] | None = None, max_rows: int | None = DEFAULT_TABLES_ROWS
+    ) -> CatalogRows:
+        """Catalog rows matching all ``filters`` (AND), at most ``max_rows``."""
+        where = _check_filters(filters)
+        limit = _check_limit("max_rows", max_rows)
+
+        def fetch() -> CatalogRows:
+            rows, complete = _bounded(self._filtered(where), limit)
+            return CatalogRows(rows, complete)
+
+        return await self._run("Reading the catalog", fetch)
+
+    async def namespaces(
+        self, filters: Sequence[str] | None = None, max_rows: int | None = DEFAULT_NAMESPACES_ROWS
+    ) -> CatalogRows:
+        """Distinct, sorted namespaces of the catalog rows matching ``filters``."""
+        where = _check_filters(filters)
+        limit = _check_limit("max_rows", max_rows)
+
+        def fetch() -> CatalogRows:
+            distinct = self._filtered(where).select_distinct([NAMESPACE]).sort([NAMESPACE])
+            rows, complete = _bounded(distinct, limit)
+            return CatalogRows(rows, complete)
+
+        return await self._run("Listing catalog namespaces", fetch)
+
+    def _fetch(
+        self, namespace: str, table_name: str
+    ) -> tuple[Table, Literal["historical", "live"]]:
+        """historical_table first, live_table if that fails (as the spec asks)."""
+        try:
+            return self.backend.historical_table(self.session, namespace, table_name), "historical"
+        except DHError as historical_error:
+            if _unreachable(historical_error):
+                raise
+            _log.debug("No historical %s.%s: %s", namespace, table_name, historical_error)
+        try:
+            return self.backend.live_table(self.session, namespace, table_name), "live"
+        except DHError as live_error:
+            if _unreachable(live_error):
+                raise
+            raise NotFoundError(
+                f"Table {namespace}.{table_name} is neither a historical nor a live table."
+            ) from None
+
+    async def schemas(
+        self,
+        namespace: str | None = None,
+        table_names: Sequence[str] | None = None,
+        filters: Sequence[str] | None = None,
+        max_tables: int | None = DEFAULT_SCHEMA_TABLES,
+    ) -> CatalogSchemas:
+        """Full column metadata of matching catalog tables; per-table failures are reported."""
+        where = _check_filters(filters)
+        limit = _check_limit("max_tables", max_tables)
+        if namespace is not None and (not isinstance(namespace, str) or not namespace):
+            raise InvalidArgumentError("namespace must be a non-empty string")
+        wanted = None
+        if table_names is not None:
+            if isinstance(table_names, str) or not all(
+                isinstance(name, str) and name for name in table_names
+            ):
+                raise InvalidArgumentError("table_names must be a list of non-empty strings")
+            wanted = list(dict.fromkeys(table_names))
+
+        def matching() -> tuple[list[tuple[str, str]], bool]:
+            table = self._filtered(where)
+            if namespace is not None:
+                table = table.where(dh_filters.in_(NAMESPACE, [namespace]))
+            if wanted is not None:
+                table = table.where(dh_filters.in_(TABLE_NAME, wanted))
+            rows, complete = _bounded(table.view([NAMESPACE, TABLE_NAME]), limit)
+            data = rows.to_pydict()
+            return list(zip(data[NAMESPACE], data[TABLE_NAME], strict=True)), complete
+
+        pairs, complete = await self._run("Finding catalog tables", matching)
+        results: list[CatalogSchema] = []
+        for ns, name in pairs:
+            results.append(await self._schema(ns, name))
+        if wanted is not None:
+            found = {name for _, name in pairs}
+            for name in wanted:
+                if name not in found and (complete or limit is None):
+                    results.append(CatalogSchema(namespace or "", name, error=NOT_IN_CATALOG))
+        return CatalogSchemas(tuple(results), complete)
+
+    async def _schema(self, namespace: str, table_name: str) -> CatalogSchema:
+        def fetch() -> pa.Table:
+            table, _ = self._fetch(namespace, table_name)
+            return self.backend.table_meta(table)
+
+        try:
+            meta = await self._run(f"Reading the schema of {namespace}.{table_name}", fetch)
+        except McpError as exc:  # one table failing does not stop the others
+            return CatalogSchema(namespace, table_name, error=str(exc))
+        return CatalogSchema(namespace, table_name, meta=meta)
+
+    async def sample(
+        self,
+        namespace: str,
+        table_name: str,
+        max_rows: int | None = DEFAULT_SAMPLE_ROWS,
+        head: bool = True,
+    ) -> CatalogSample:
+        """First (``head``) or last ``max_rows`` rows of a catalog table."""
+        for label, value in (("namespace", namespace), ("table_name", table_name)):
+            if not isinstance(value, str) or not value:
+                raise InvalidArgumentError(f"{label} must be a non-empty string")
+        limit = _check_limit("max_rows", max_rows)
+
+        def fetch() -> CatalogSample:
+            table, source = self._fetch(namespace, table_name)
+            rows, complete = _bounded(table, limit, head=head)
+            return CatalogSample(namespace, table_name, rows, complete, source)
+
+        return await self._run(f"Sampling {namespace}.{table_name}", fetch)

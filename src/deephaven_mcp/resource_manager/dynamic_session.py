@@ -1,0 +1,65 @@
+"""Community sessions whose worker this server launched (``community:dynamic:<name>``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.launchers import LaunchedWorker
+from deephaven_mcp.resource_manager.community_session import CommunityEndpoint, CommunitySession
+from deephaven_mcp.resource_manager.session_id import DYNAMIC_SOURCE, SessionId
+
+
+class DynamicCommunitySession(CommunitySession):
+    """Owns its worker: deleting or shutting down the session stops the worker."""
+
+    survives_reload = True
+
+    def __init__(self, worker: LaunchedWorker, programming_language: str, timeouts: Timeouts):
+        endpoint = CommunityEndpoint(
+            host=worker.host,
+            port=worker.port,
+            auth_type=worker.client_auth_type,
+            auth_token=worker.auth_token,
+            session_type=programming_language.lower(),
+        )
+        super().__init__(
+            SessionId.community(DYNAMIC_SOURCE, worker.session_name), endpoint, timeouts
+        )
+        self.worker = worker
+
+    @property
+    def status(self) -> str:
+        return "stopped" if self.worker.stopped else "running"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **super().summary(),
+            "launch_method": self.worker.launch_method,
+            "port": self.worker.port,
+            "status": self.status,
+        }
+
+    def extra_details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {
+            **super().extra_details(),
+            "launch_method": self.worker.launch_method,
+            "status": self.status,
+            "connection_url": self.worker.base_url,
+            "started_at": self.worker.started_at.isoformat(),
+        }
+        if self.worker.container_id:
+            details["container_id"] = self.worker.container_id
+        if self.worker.pid:
+            details["pid"] = self.worker.pid
+        return details
+
+    async def details(self, attempt_to_connect: bool) -> dict[str, Any]:
+        info = await super().details(attempt_to_connect)
+        if self.worker.stopped or not await self.worker.is_running():
+            info.update(available=False, status="stopped")
+        return info
+
+    async def shutdown(self) -> None:
+        await self.close()
+        await self.worker.stop()

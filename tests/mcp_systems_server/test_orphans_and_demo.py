@@ -1,0 +1,120 @@
+"""Whole-process behaviour: orphan cleanup after SIGKILL, and --demo with no config."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
+
+pytestmark = pytest.mark.integration
+
+SERVER = shutil.which("dh-mcp-systems-server")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_http_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    assert SERVER
+    port = _free_port()
+    process = subprocess.Popen(
+        [SERVER, "--transport", "streamable-http", "--port", str(port)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, f"http://127.0.0.1:{port}/mcp"
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def test_sigkilled_server_leaves_no_orphan_after_restart(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(
+        json.dumps(
+            {
+                "community": {
+                    "session_creation": {"defaults": {"launch_method": "python", "heap_size_gb": 1}}
+                }
+            }
+        )
+    )
+    env = dict(os.environ, DH_MCP_CONFIG_FILE=str(config), DH_MCP_STATE_DIR=str(tmp_path / "state"))
+    first, url = _start_http_server(env, tmp_path / "first.log")
+    second = None
+    try:
+        async with Client(url, timeout=600) as client:
+            created = await client.call_tool(
+                "session_community_create", {"session_name": "orphan", "auth_type": "Anonymous"}
+            )
+        pid = created.structured_content["pid"]
+        assert psutil.pid_exists(pid)
+
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+        await asyncio.sleep(1)
+        assert not _gone(pid), "the worker should outlive a crashed server"
+
+        second, _ = _start_http_server(env, tmp_path / "second.log")
+        deadline = time.monotonic() + 90
+        while not _gone(pid):
+            assert time.monotonic() < deadline, "orphaned worker was not cleaned up"
+            await asyncio.sleep(0.5)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(30)
+
+
+async def test_demo_mode_needs_no_config(tmp_path: Path) -> None:
+    assert SERVER
+    env = {k: v for k, v in os.environ.items() if k != "DH_MCP_CONFIG_FILE"}
+    env["DH_MCP_STATE_DIR"] = str(tmp_path / "state")
+    transport = StdioTransport(
+        command=SERVER, args=["--demo"], env=env, log_file=tmp_path / "err.log"
+    )
+    async with Client(transport, timeout=600) as client:
+        listed = await client.call_tool("sessions_list", {})
+        ids = [s["session_id"] for s in listed.structured_content["sessions"]]
+        assert ids == ["community:dynamic:demo"]
+        rows = await client.call_tool(
+            "session_table_data",
+            {
+                "session_id": "community:dynamic:demo",
+                "table_name": "portfolio",
+                "format": "json-row",
+            },
+        )
+        assert rows.structured_content["row_count"] == 5
+        assert rows.structured_content["data"][0]["Sym"] == "AAPL"
+    banner = (tmp_path / "err.log").read_text()
+    assert "Session 'demo' created" in banner and "built-in default" in banner
