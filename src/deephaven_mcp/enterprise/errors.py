@@ -38,15 +38,8 @@ _DENIED = frozenset({grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHEN
 
 
 def first_line(exc: BaseException) -> str:
-    """The server's explanation (gRPC details if any) or the message, one line, shortened."""
-    text = ""
-    current: BaseException | None = exc
-    while current is not None and not text:
-        details = getattr(current, "details", None) if isinstance(current, grpc.RpcError) else None
-        if callable(details) and isinstance(details(), str):
-            text = details().strip()
-        current = current.__cause__
-    text = text or str(exc).strip()
+    """The first line of ``exc``'s message, shortened (redaction happens in the envelope)."""
+    text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     return line if len(line) <= MAX_DETAIL else line[: MAX_DETAIL - 1] + "…"
 
