@@ -91,5 +91,14 @@ def setup_logging(default_level: str = "INFO") -> None:
 
     # Chatty libraries stay quiet unless we are debugging.
     quiet = logging.DEBUG if level <= logging.DEBUG else logging.WARNING
-    for name in ("httpx", "httpcore", "docker", "urllib3", "grpc", "openai", "sse_starlette"):
+    for name in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "docker",
+        "urllib3",
+        "grpc",
+        "openai",
+        "sse_starlette",
+    ):
         logging.getLogger(name).setLevel(quiet)

@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     setup_logging()
     if logging.getLogger().level > logging.DEBUG:
         # One line per HTTP request (ours or to the provider) is noise outside debugging.
-        for name in ("uvicorn.access", "httpx2"):
+        for name in ("uvicorn.access",):
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
         settings = DocsSettings.from_env()

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from deephaven_mcp import __version__
+from deephaven_mcp._middleware import ArgumentErrorMiddleware
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_docs_server._llm import DocsAssistant
 from deephaven_mcp.mcp_docs_server._mcp import run_docs_chat
@@ -81,7 +82,11 @@ def build_docs_server(settings: DocsSettings | None = None) -> FastMCP[Any]:
             await assistant.aclose()
 
     server: FastMCP[Any] = FastMCP(
-        name=SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan
+        name=SERVER_NAME,
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+        middleware=[ArgumentErrorMiddleware()],
     )
 
     @server.tool(

@@ -10,9 +10,9 @@ from fastmcp import FastMCP
 from fastmcp.server.lifespan import lifespan
 
 from deephaven_mcp import __version__
+from deephaven_mcp._middleware import ArgumentErrorMiddleware
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
-from deephaven_mcp.mcp_systems_server._middleware import ArgumentErrorMiddleware
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
 from deephaven_mcp.mcp_systems_server.tools import community, data, sessions, system
 
