@@ -5,6 +5,7 @@ Works without the ``[enterprise]`` extra installed: only calls that need the
 """
 
 from deephaven_mcp.enterprise._params import FALLBACK_HEAP_SIZE_GB, WorkerRequest
+from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo
 from deephaven_mcp.enterprise.adapter import (
     INSTALL_HINT,
     CoreplusBackend,
@@ -30,7 +31,6 @@ from deephaven_mcp.enterprise.catalog import (
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError, SystemUnavailableError
 from deephaven_mcp.enterprise.status import SystemStatus, classify_failure
 from deephaven_mcp.enterprise.system import (
-    EnterpriseSessionInfo,
     EnterpriseSystem,
     StatusReport,
     systems_from_config,

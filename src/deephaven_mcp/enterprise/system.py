@@ -13,27 +13,22 @@ import functools
 import logging
 import math
 import os
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal, TypeVar
+from typing import Final, TypeVar
 
 from pydeephaven import Session
 
 from deephaven_mcp._errors import (
     ConfigError,
     DependencyMissingError,
-    InvalidArgumentError,
-    LimitExceededError,
     McpError,
-    NotFoundError,
-    PermissionDeniedError,
-    SessionUnavailableError,
 )
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.models import EnterpriseSystemConfig, check_name
-from deephaven_mcp.enterprise import _pq, _threads
-from deephaven_mcp.enterprise._params import WorkerRequest, resolve_worker
+from deephaven_mcp.enterprise import _pq, _sessions, _threads
+from deephaven_mcp.enterprise._params import WorkerRequest
+from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo
 from deephaven_mcp.enterprise.adapter import INSTALL_HINT, CoreplusBackend, coreplus_available
 from deephaven_mcp.enterprise.backend import (
     EnterpriseBackend,
@@ -53,8 +48,6 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_OPERATION_TIMEOUT: Final = 120.0
-# connect_to_new_worker does not bound the session handshake after the worker is up.
-WORKER_HANDSHAKE_ALLOWANCE: Final = 30.0
 
 
 @dataclass(frozen=True)
@@ -66,22 +59,6 @@ class StatusReport:
     detail: str
     is_alive: bool
     config: dict[str, object]
-
-
-@dataclass(frozen=True)
-class EnterpriseSessionInfo:
-    """A session of this system: a worker we created or a running persistent query."""
-
-    system_name: str
-    session_name: str
-    kind: Literal["worker", "persistent_query"]
-    serial: int | None
-    state: str | None
-    programming_language: str | None
-
-    @property
-    def session_id(self) -> str:
-        return f"enterprise:{self.system_name}:{self.session_name}"
 
 
 class EnterpriseSystem:
@@ -303,52 +280,7 @@ class EnterpriseSystem:
         self, session_name: str | None = None, request: WorkerRequest | None = None
     ) -> EnterpriseSessionInfo:
         """Start a new worker; tool argument -> config default -> API default."""
-        limit = self.max_concurrent_sessions
-        if self.config.session_creation is None or limit == 0:
-            raise PermissionDeniedError(
-                f"Session creation is disabled for enterprise system '{self.name}'."
-            )
-        name = session_name if session_name is not None else f"mcp-{secrets.token_hex(4)}"
-        try:
-            check_name("session", name)
-        except ValueError as exc:
-            raise InvalidArgumentError(str(exc)) from None
-        resolved = resolve_worker(
-            name, request or WorkerRequest(), self.config.session_creation.defaults
-        )
-        # Check and reserve without an await in between: atomic on the event loop.
-        if name in self._created or name in self._pending:
-            raise InvalidArgumentError(f"Session '{name}' already exists on '{self.name}'.")
-        if len(self._created) + len(self._pending) >= limit:
-            raise LimitExceededError(
-                f"Enterprise system '{self.name}' already has {limit} sessions "
-                "(max_concurrent_sessions); delete one first."
-            )
-        self._pending.add(name)
-        try:
-            handle = await self.connected()
-            snapshot = await self.pq_snapshot()
-            if any(query.name == name for query in snapshot.queries):
-                raise InvalidArgumentError(
-                    f"A persistent query named '{name}' already exists on '{self.name}'."
-                )
-            timeout = (resolved.timeout_seconds or 60.0) + WORKER_HANDSHAKE_ALLOWANCE
-            action = f"Creating worker '{name}' on '{self.name}'"
-            try:
-                worker = await _threads.run_blocking(
-                    action,
-                    timeout,
-                    lambda: self.backend.create_worker(
-                        handle, resolved.spec, resolved.timeout_seconds, resolved.session_arguments
-                    ),
-                    cleanup=self.backend.close_worker,
-                )
-            except Exception as exc:
-                raise operation_error(action, exc) from exc
-            self._created[name] = worker
-        finally:
-            self._pending.discard(name)
-        return self._worker_info(worker)
+        return await _sessions.create_session(self, session_name, request)
 
     def _worker_info(self, worker: WorkerSession) -> EnterpriseSessionInfo:
         return EnterpriseSessionInfo(
@@ -362,19 +294,7 @@ class EnterpriseSystem:
 
     async def delete_session(self, session_name: str) -> None:
         """Close a worker created by :meth:`create_session` (its PQ is deleted with it)."""
-        worker = self._created.pop(session_name, None)
-        if worker is None:
-            if self._manager is not None and any(
-                query.name == session_name for query in (await self.pq_snapshot()).queries
-            ):
-                raise InvalidArgumentError(
-                    f"'{session_name}' is a persistent query, not a created session; "
-                    "use pq_stop or pq_delete."
-                )
-            raise NotFoundError(f"No session '{session_name}' on enterprise system '{self.name}'.")
-        await self.run(
-            f"Deleting session '{session_name}'", lambda: self.backend.close_worker(worker)
-        )
+        await _sessions.delete_session(self, session_name)
 
     async def list_sessions(self, attempt_to_connect: bool = False) -> list[EnterpriseSessionInfo]:
         """Created workers and running PQs; without a connection, only the former."""
@@ -408,33 +328,7 @@ class EnterpriseSystem:
         self, session_name: str, session_arguments: Mapping[str, object] | None = None
     ) -> Session:
         """A live pydeephaven session: a created worker, or a RUNNING PQ (connected lazily)."""
-        worker = self._created.get(session_name)
-        if worker is not None:
-            return worker.session
-        query = _pq.find(self.name, await self.pq_snapshot(), session_name)
-        if not query.is_running:
-            raise SessionUnavailableError(
-                f"Persistent query '{query.name}' is {query.state}, not RUNNING; start it first."
-            )
-        async with self._pq_session_lock:
-            cached = self._pq_sessions.get(query.serial)
-            if cached is not None:
-                if cached.process_info_id == query.process_info_id and cached.session.is_alive:
-                    return cached.session
-                self._discard_pq_session(query.serial)
-            handle = await self.connected()
-            action = f"Connecting to persistent query '{query.name}'"
-            try:
-                worker = await _threads.run_blocking(
-                    action,
-                    self.operation_timeout,
-                    lambda: self.backend.connect_to_pq(handle, query.serial, session_arguments),
-                    cleanup=self.backend.close_worker,
-                )
-            except Exception as exc:
-                raise operation_error(action, exc) from exc
-            self._pq_sessions[query.serial] = worker
-            return worker.session
+        return await _sessions.get_session(self, session_name, session_arguments)
 
     def _discard_pq_session(self, serial: int) -> None:
         """Forget our connection to a PQ (stopped, restarted or deleted) and close it."""

@@ -1,0 +1,43 @@
+"""Fixtures: an EnterpriseSystem over the in-process fake backend and the real test worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from deephaven_mcp.config.models import EnterpriseSystemConfig
+from deephaven_mcp.enterprise import EnterpriseSystem
+from tests._workers import RunningWorker
+from tests.enterprise.fake_backend import FakeEnterpriseBackend
+
+PASSWORD = "s3cret-pw"
+
+
+def make_config(**overrides: Any) -> EnterpriseSystemConfig:
+    """A password-auth system; ``overrides`` replace or add fields (validated like a file)."""
+    data: dict[str, Any] = {
+        "connection_json_url": "https://enterprise.test/iris/connection.json",
+        "auth_type": "password",
+        "username": "alice",
+        "password": PASSWORD,
+        "connection_timeout": 5,
+        "session_creation": {"max_concurrent_sessions": 2, "defaults": {"heap_size_gb": 2}},
+    }
+    data.update(overrides)
+    return EnterpriseSystemConfig.model_validate({k: v for k, v in data.items() if v is not None})
+
+
+@pytest.fixture
+def fake(dh_worker: RunningWorker) -> Iterator[FakeEnterpriseBackend]:
+    backend = FakeEnterpriseBackend(dh_worker.host, dh_worker.port)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+async def system(fake: FakeEnterpriseBackend) -> AsyncIterator[EnterpriseSystem]:
+    enterprise = EnterpriseSystem("prod", make_config(), fake, operation_timeout=30)
+    yield enterprise
+    await enterprise.close()

@@ -1,0 +1,498 @@
+"""An in-process :class:`EnterpriseBackend` over a real Deephaven Community worker.
+
+No Enterprise server is reachable in tests, so this fake plays the controller (an in-memory
+PQ map with state transitions on timers, versioned like the real subscription map) and the
+auth server (users and private-key files). Everything data-related is real: worker sessions
+are real ``pydeephaven.Session`` objects connected to the test worker, and the catalog and
+the historical/live tables are real server-side tables published with shared tickets (so
+they never show up in the worker's global scope that other tests list).
+
+Failures use the exception types the real client raises: coreplus's
+``AuthenticationFailedException``, ``RuntimeError`` for PQs that are not running,
+``pydeephaven.DHError`` for unknown tables, and any injected exception per method.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyarrow as pa
+from deephaven_enterprise.client.auth import AuthenticationFailedException
+from pydeephaven import DHError, Session
+from pydeephaven.session import SharedTicket
+from pydeephaven.table import Table
+
+from deephaven_mcp._errors import InvalidArgumentError
+from deephaven_mcp.enterprise.adapter import restart_users_names
+from deephaven_mcp.enterprise.backend import (
+    ManagerHandle,
+    PqChanges,
+    PqInfo,
+    PqSnapshot,
+    PqSpec,
+    WorkerSession,
+)
+
+# (Namespace, TableName, NamespaceSet)
+CATALOG_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("MarketUS", "Trades", "User"),
+    ("MarketUS", "Quotes", "User"),
+    ("MarketUS", "LiveTicks", "User"),
+    ("MarketEU", "Trades", "User"),
+    ("Internal", "AuditLog", "System"),
+    ("TestData", "Scratch", "User"),
+    ("Staging", "Ghost", "User"),  # listed in the catalog but neither historical nor live
+)
+HISTORICAL: dict[tuple[str, str], tuple[int, list[str]]] = {
+    ("MarketUS", "Trades"): (
+        250,
+        [
+            "Date = `2024-01-02`",
+            "Sym = i % 2 == 0 ? `AAPL` : `MSFT`",
+            "Price = 100.0 + i",
+            "Seq = i",
+        ],
+    ),
+    ("MarketUS", "Quotes"): (40, ["Date = `2024-01-02`", "Bid = 99.5 + i", "Ask = 100.5 + i"]),
+    ("MarketEU", "Trades"): (10, ["Date = `2024-01-02`", "Sym = `SAP`", "Price = 50.0 + i"]),
+    ("Internal", "AuditLog"): (5, ["Event = `login`", "Seq = i"]),
+    ("TestData", "Scratch"): (3, ["X = i"]),
+}
+LIVE: dict[tuple[str, str], tuple[int, list[str]]] = {
+    ("MarketUS", "LiveTicks"): (20, ["Sym = `AAPL`", "Price = 200.0 + i", "Seq = i"]),
+}
+TERMINAL = frozenset({"FAILED", "ERROR", "DISCONNECTED", "STOPPED", "COMPLETED"})
+
+
+@dataclass
+class FakePq:
+    serial: int
+    spec: PqSpec
+    owner: str
+    state: str = "UNINITIALIZED"
+    config_type: str = "InteractiveConsole"
+    version: int = 1
+    process_info_id: str | None = None
+    fail_on_start: bool = False
+    exception_message: str | None = None
+    num_failures: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def info(self, host: str, port: int) -> PqInfo:
+        running = self.state == "RUNNING"
+        spec = self.spec
+        return PqInfo(
+            serial=self.serial,
+            name=spec.name,
+            state=self.state,
+            is_running=running,
+            is_terminal=self.state in TERMINAL,
+            owner=self.owner,
+            enabled=self.extra.get("enabled", True),
+            heap_size_gb=spec.heap_size_gb,
+            server=spec.server or "Query_1",
+            engine=spec.engine or "DeephavenCommunity",
+            programming_language=spec.programming_language or "Python",
+            configuration_type=self.config_type,
+            config_version=self.version,
+            worker_host=host if running else None,
+            worker_port=port if running else None,
+            process_info_id=self.process_info_id if running else None,
+            exception_message=self.exception_message,
+            num_failures=self.num_failures,
+            extra_jvm_args=spec.extra_jvm_args or (),
+            extra_environment_vars=spec.extra_environment_vars or (),
+            admin_groups=spec.admin_groups or (),
+            viewer_groups=spec.viewer_groups or (),
+            auto_delete_timeout=spec.auto_delete_timeout
+            if spec.auto_delete_timeout is not None
+            else 600,
+            script_code=self.extra.get("script_body"),
+            script_path=self.extra.get("script_path"),
+            restart_users=self.extra.get("restart_users", "RU_ADMIN"),
+            schedule=tuple(self.extra.get("schedule", ())),
+        )
+
+
+@dataclass
+class FakeManager:
+    user: str | None = None
+    closed: bool = False
+
+
+class FakeEnterpriseBackend:
+    """See the module docstring; ``fail_next`` / ``fail_always`` inject failures per method."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        users: Mapping[str, str] | None = None,
+        transition_delay: float = 0.2,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.users = dict(users or {"alice": "s3cret-pw"})
+        self.transition_delay = transition_delay
+        self.fail_next: dict[str, BaseException] = {}
+        self.fail_always: dict[str, BaseException] = {}
+        self.ping_result = True
+        self.calls: list[tuple[str, object]] = []
+        self.sessions_opened = 0
+        self.managers: list[FakeManager] = []
+        self._cond = threading.Condition()
+        self._pqs: dict[int, FakePq] = {}
+        self._version = 0
+        self._serials = itertools.count(1000)
+        self._timers: list[threading.Timer] = []
+        self._setup: Session | None = None
+        self._tickets: dict[tuple[str, str, str], SharedTicket] = {}
+        self._published: list[Table] = []
+        self._data_lock = threading.Lock()
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _enter(self, op: str, detail: object = None) -> None:
+        self.calls.append((op, detail))
+        if op in self.fail_always:
+            raise self.fail_always[op]
+        exc = self.fail_next.pop(op, None)
+        if exc is not None:
+            raise exc
+
+    def _bump(self) -> None:
+        self._version += 1
+        self._cond.notify_all()
+
+    def _later(self, fn: Any) -> None:
+        timer = threading.Timer(self.transition_delay, fn)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _pq(self, serial: int) -> FakePq:
+        pq = self._pqs.get(serial)
+        if pq is None:
+            raise KeyError(serial)
+        return pq
+
+    def add_existing_pq(
+        self, name: str, *, running: bool = False, fail_on_start: bool = False
+    ) -> int:
+        """A PQ somebody else created (e.g. in the web UI)."""
+        with self._cond:
+            serial = next(self._serials)
+            pq = FakePq(serial, PqSpec(name=name, heap_size_gb=2.0), owner="bob")
+            pq.config_type = "Script"
+            pq.fail_on_start = fail_on_start
+            if running:
+                pq.state = "RUNNING"
+                pq.process_info_id = uuid.uuid4().hex
+            self._pqs[serial] = pq
+            self._bump()
+            return serial
+
+    def set_state(self, serial: int, state: str) -> None:
+        """Force a state, as the controller would after a crash."""
+        with self._cond:
+            pq = self._pq(serial)
+            pq.state = state
+            if state == "RUNNING":
+                pq.process_info_id = uuid.uuid4().hex
+            self._bump()
+
+    def _begin_start(self, pq: FakePq) -> None:
+        pq.state = "INITIALIZING"
+        self._bump()
+
+        def finish() -> None:
+            with self._cond:
+                if pq.serial not in self._pqs or pq.state != "INITIALIZING":
+                    return
+                if pq.fail_on_start:
+                    pq.state = "FAILED"
+                    pq.exception_message = "NameError: name 'undefined_thing' is not defined"
+                    pq.num_failures += 1
+                else:
+                    pq.state = "RUNNING"
+                    pq.process_info_id = uuid.uuid4().hex
+                self._bump()
+
+        self._later(finish)
+
+    def _wait_state(self, serial: int, done: Any, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: serial not in self._pqs or done(self._pqs[serial]), timeout
+            )
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def open_manager(self, connection_json_url: str, rpc_timeout_seconds: int) -> ManagerHandle:
+        self._enter("open_manager", (connection_json_url, rpc_timeout_seconds))
+        manager = FakeManager()
+        self.managers.append(manager)
+        return ManagerHandle(native=manager, url=connection_json_url)
+
+    def login_password(self, manager: ManagerHandle, username: str, password: str) -> None:
+        self._enter("login_password", username)
+        if self.users.get(username) != password:
+            raise AuthenticationFailedException("Failed to authenticate with password.")
+        assert isinstance(manager.native, FakeManager)
+        manager.native.user = username
+
+    def login_private_key(self, manager: ManagerHandle, private_key_path: str) -> None:
+        self._enter("login_private_key", private_key_path)
+        with open(private_key_path, encoding="utf-8") as key_file:  # FileNotFoundError as real
+            entries = dict(
+                line.split(None, 1) for line in key_file.read().splitlines() if line.strip()
+            )
+        for needed in ("public", "private", "user", "operateas"):
+            if needed not in entries:
+                raise ValueError(f"'{private_key_path}' is not a Deephaven private key file")
+        if entries["user"].strip() not in self.users:
+            raise AuthenticationFailedException("Failed to authenticate with private key.")
+        assert isinstance(manager.native, FakeManager)
+        manager.native.user = entries["user"].strip()
+
+    def ping(self, manager: ManagerHandle) -> bool:
+        self._enter("ping")
+        assert isinstance(manager.native, FakeManager)
+        return self.ping_result and not manager.native.closed
+
+    def close_manager(self, manager: ManagerHandle) -> None:
+        self._enter("close_manager")
+        assert isinstance(manager.native, FakeManager)
+        manager.native.closed = True
+
+    # -- PQ map -------------------------------------------------------------------------------
+
+    def pq_snapshot(self, manager: ManagerHandle) -> PqSnapshot:
+        self._enter("pq_snapshot")
+        with self._cond:
+            return PqSnapshot(
+                version=self._version,
+                queries=tuple(pq.info(self.host, self.port) for pq in self._pqs.values()),
+            )
+
+    def pq_get(self, manager: ManagerHandle, serial: int, timeout_seconds: float) -> PqInfo | None:
+        with self._cond:
+            self._cond.wait_for(lambda: serial in self._pqs, timeout_seconds)
+            pq = self._pqs.get(serial)
+            return None if pq is None else pq.info(self.host, self.port)
+
+    def wait_for_change(self, manager: ManagerHandle, version: int, timeout_seconds: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._version > version, timeout_seconds)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def _session(self, language: str, session_arguments: Mapping[str, object] | None) -> Session:
+        self.sessions_opened += 1
+        return Session(
+            host=self.host,
+            port=self.port,
+            session_type=language.lower(),
+            **dict(session_arguments or {}),  # type: ignore[arg-type]
+        )
+
+    def create_worker(
+        self,
+        manager: ManagerHandle,
+        spec: PqSpec,
+        timeout_seconds: float | None,
+        session_arguments: Mapping[str, object] | None,
+    ) -> WorkerSession:
+        self._enter("create_worker", (spec, timeout_seconds, session_arguments))
+        serial = self.add_query(manager, spec, record=False)
+        with self._cond:
+            self._begin_start(self._pq(serial))
+        self._wait_state(
+            serial, lambda pq: pq.state in TERMINAL | {"RUNNING"}, timeout_seconds or 60
+        )
+        with self._cond:
+            pq = self._pq(serial)
+            if pq.state != "RUNNING":
+                del self._pqs[serial]
+                self._bump()
+                raise RuntimeError(f"Query '{spec.name}' is not running. Status: {pq.state}")
+            process = pq.process_info_id
+        language = spec.programming_language or "Python"
+        try:
+            session = self._session(language, session_arguments)
+        except Exception:
+            self.delete_query(manager, serial)
+            raise
+        return WorkerSession(session, serial, spec.name, language, True, process)
+
+    def connect_to_pq(
+        self, manager: ManagerHandle, serial: int, session_arguments: Mapping[str, object] | None
+    ) -> WorkerSession:
+        self._enter("connect_to_pq", serial)
+        with self._cond:
+            pq = self._pq(serial)
+            if pq.state != "RUNNING":
+                raise RuntimeError(f"Query '{pq.spec.name}' is not running, state is {pq.state}")
+            name, process = pq.spec.name, pq.process_info_id
+            language = pq.spec.programming_language or "Python"
+        session = self._session(language, session_arguments)
+        return WorkerSession(session, serial, name, language, False, process)
+
+    def close_worker(self, worker: WorkerSession) -> None:
+        self._enter("close_worker", worker.name)
+        worker.session.close()
+        if worker.owns_query:
+            with self._cond:
+                if self._pqs.pop(worker.serial, None) is not None:
+                    self._bump()
+
+    # -- persistent queries -------------------------------------------------------------------
+
+    def add_query(self, manager: ManagerHandle, spec: PqSpec, *, record: bool = True) -> int:
+        if record:
+            self._enter("add_query", spec)
+        assert isinstance(manager.native, FakeManager)
+        with self._cond:
+            serial = next(self._serials)
+            self._pqs[serial] = FakePq(serial, spec, owner=manager.native.user or "")
+            self._bump()
+            return serial
+
+    def modify_query(
+        self, manager: ManagerHandle, serial: int, changes: PqChanges, restart: bool
+    ) -> None:
+        self._enter("modify_query", (serial, changes, restart))
+        if changes.restart_users is not None and changes.restart_users not in restart_users_names():
+            raise InvalidArgumentError(f"restart_users must be one of {restart_users_names()}")
+        with self._cond:
+            pq = self._pq(serial)
+            spec_fields = {
+                "name": changes.name,
+                "heap_size_gb": changes.heap_size_gb,
+                "programming_language": changes.programming_language,
+                "server": changes.server,
+                "engine": changes.engine,
+                "extra_jvm_args": changes.extra_jvm_args,
+                "extra_environment_vars": changes.extra_environment_vars,
+                "admin_groups": changes.admin_groups,
+                "viewer_groups": changes.viewer_groups,
+                "auto_delete_timeout": changes.auto_delete_timeout,
+            }
+            pq.spec = replace(pq.spec, **{k: v for k, v in spec_fields.items() if v is not None})
+            for key in ("script_body", "script_path", "restart_users", "schedule", "enabled"):
+                value = getattr(changes, key)
+                if value is not None:
+                    pq.extra[key] = value
+            if changes.configuration_type is not None:
+                pq.config_type = changes.configuration_type
+            pq.version += 1
+            self._bump()
+            if restart:
+                self._begin_start(pq)
+
+    def delete_query(self, manager: ManagerHandle, serial: int) -> None:
+        self._enter("delete_query", serial)
+        with self._cond:
+            del self._pqs[serial]
+            self._bump()
+
+    def start_query(
+        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
+    ) -> None:
+        self._enter("start_query", (serial, wait, timeout_seconds))
+        with self._cond:
+            self._begin_start(self._pq(serial))
+        if wait and not self._wait_state(
+            serial, lambda pq: pq.state in TERMINAL | {"RUNNING"}, timeout_seconds
+        ):
+            raise RuntimeError(f"Query ({serial}) is not stopped")  # coreplus's own wording
+
+    def stop_query(
+        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
+    ) -> None:
+        self._enter("stop_query", (serial, wait, timeout_seconds))
+        with self._cond:
+            pq = self._pq(serial)
+            pq.state = "STOPPING"
+            self._bump()
+
+        def finish() -> None:
+            with self._cond:
+                if pq.serial in self._pqs and pq.state == "STOPPING":
+                    pq.state = "STOPPED"
+                    self._bump()
+
+        self._later(finish)
+        if wait and not self._wait_state(serial, lambda pq: pq.state in TERMINAL, timeout_seconds):
+            raise RuntimeError(f"Query ({serial}) is not stopped")
+
+    def restart_query(self, manager: ManagerHandle, serial: int) -> None:
+        self._enter("restart_query", serial)
+        with self._cond:
+            self._begin_start(self._pq(serial))
+
+    # -- catalog and tables -------------------------------------------------------------------
+
+    def _ensure_data(self) -> None:
+        with self._data_lock:
+            if self._setup is not None:
+                return
+            setup = Session(host=self.host, port=self.port)
+            catalog = setup.import_table(
+                pa.table(
+                    {
+                        "Namespace": [row[0] for row in CATALOG_ROWS],
+                        "TableName": [row[1] for row in CATALOG_ROWS],
+                        "NamespaceSet": [row[2] for row in CATALOG_ROWS],
+                    }
+                )
+            )
+            self._publish(setup, ("catalog", "", ""), catalog)
+            for kind, tables in (("hist", HISTORICAL), ("live", LIVE)):
+                for (namespace, name), (rows, formulas) in tables.items():
+                    table = setup.empty_table(rows).update(formulas)
+                    self._publish(setup, (kind, namespace, name), table)
+            self._setup = setup
+
+    def _publish(self, setup: Session, key: tuple[str, str, str], table: Table) -> None:
+        ticket = SharedTicket.random_ticket()
+        setup.publish_table(ticket, table)
+        self._tickets[key] = ticket
+        self._published.append(table)  # releasing the source export would unpublish it
+
+    def _fetch(self, session: Session, kind: str, namespace: str, table_name: str) -> Table:
+        self._ensure_data()
+        ticket = self._tickets.get((kind, namespace, table_name))
+        if ticket is None:
+            raise DHError(f"no table by the name d/{kind}/{namespace}/{table_name}")
+        return session.fetch_table(ticket)
+
+    def catalog_table(self, session: Session) -> Table:
+        self._enter("catalog_table")
+        return self._fetch(session, "catalog", "", "")
+
+    def historical_table(self, session: Session, namespace: str, table_name: str) -> Table:
+        self._enter("historical_table", (namespace, table_name))
+        return self._fetch(session, "hist", namespace, table_name)
+
+    def live_table(self, session: Session, namespace: str, table_name: str) -> Table:
+        self._enter("live_table", (namespace, table_name))
+        return self._fetch(session, "live", namespace, table_name)
+
+    def table_meta(self, table: Table) -> pa.Table:
+        meta: pa.Table = table.meta_table.to_arrow()
+        return meta
+
+    def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._published.clear()
+        if self._setup is not None:
+            self._setup.close()
+            self._setup = None
