@@ -100,5 +100,6 @@ def setup_logging(default_level: str = "INFO") -> None:
         "grpc",
         "openai",
         "sse_starlette",
+        "uvicorn.access",  # one line per HTTP request
     ):
         logging.getLogger(name).setLevel(quiet)

@@ -95,12 +95,41 @@ async def test_sigkilled_server_leaves_no_orphan_after_restart(tmp_path: Path) -
                 process.wait(30)
 
 
+async def test_sigterm_stops_launched_workers(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(
+        json.dumps(
+            {
+                "community": {
+                    "session_creation": {"defaults": {"launch_method": "python", "heap_size_gb": 1}}
+                }
+            }
+        )
+    )
+    env = dict(os.environ, DH_MCP_CONFIG_FILE=str(config), DH_MCP_STATE_DIR=str(tmp_path / "state"))
+    server, url = _start_http_server(env, tmp_path / "server.log")
+    try:
+        async with Client(url, timeout=600) as client:
+            created = await client.call_tool(
+                "session_community_create", {"session_name": "term", "auth_type": "Anonymous"}
+            )
+        pid = created.structured_content["pid"]
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+        assert _gone(pid), (tmp_path / "server.log").read_text()[-3000:]
+        log = (tmp_path / "server.log").read_text()
+        assert "POST /mcp" not in log  # access log lines are quiet below DEBUG
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
 async def test_demo_mode_needs_no_config(tmp_path: Path) -> None:
     assert SERVER
     env = {k: v for k, v in os.environ.items() if k != "DH_MCP_CONFIG_FILE"}
     env["DH_MCP_STATE_DIR"] = str(tmp_path / "state")
     transport = StdioTransport(
-        command=SERVER, args=["--demo"], env=env, log_file=tmp_path / "err.log"
+        command=SERVER, args=["--demo"], env=env, log_file=tmp_path / "err.log", keep_alive=False
     )
     async with Client(transport, timeout=600) as client:
         listed = await client.call_tool("sessions_list", {})
@@ -116,5 +145,14 @@ async def test_demo_mode_needs_no_config(tmp_path: Path) -> None:
         )
         assert rows.structured_content["row_count"] == 5
         assert rows.structured_content["data"][0]["Sym"] == "AAPL"
+        details = await client.call_tool(
+            "session_details", {"session_id": "community:dynamic:demo"}
+        )
+        pid = details.structured_content["session"]["pid"]
+    # Closing stdin ends the server, which stops the demo worker.
+    deadline = time.monotonic() + 60
+    while not _gone(pid):
+        assert time.monotonic() < deadline, "demo worker outlived the server"
+        await asyncio.sleep(0.2)
     banner = (tmp_path / "err.log").read_text()
     assert "Session 'demo' created" in banner and "built-in default" in banner

@@ -15,6 +15,7 @@ from typing import Final, Literal, get_args
 
 from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._logging import setup_logging
+from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
 from deephaven_mcp.mcp_docs_server._server import build_docs_server
 from deephaven_mcp.mcp_docs_server._settings import DocsSettings
 
@@ -108,10 +109,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
     setup_logging()
-    if logging.getLogger().level > logging.DEBUG:
-        # One line per HTTP request (ours or to the provider) is noise outside debugging.
-        for name in ("uvicorn.access",):
-            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         settings = DocsSettings.from_env()
         port = args.port
@@ -119,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             port = default_port()
     except (ConfigError, ValueError) as exc:
         parser.error(str(exc))
+    sigterm_as_keyboard_interrupt()
     try:
         run_server(args.transport, host=args.host, port=port, settings=settings)
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from dotenv import load_dotenv
 
 from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._logging import setup_logging
+from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
 from deephaven_mcp.config import load_config
 
 TRANSPORTS: Final = ("stdio", "sse", "streamable-http")
@@ -78,10 +79,18 @@ def main(argv: list[str] | None = None) -> None:
 
     server = build_systems_server(config=config, demo=args.demo)
     _log.info("starting systems server (transport=%s)", args.transport)
+    sigterm_as_keyboard_interrupt()
     try:
         if args.transport == "stdio":
             server.run("stdio", show_banner=False)
         else:
-            server.run(args.transport, show_banner=False, host=args.host, port=port)
+            # log_config=None: uvicorn logs through our stderr handler, not to stdout.
+            server.run(
+                args.transport,
+                show_banner=False,
+                host=args.host,
+                port=port,
+                uvicorn_config={"log_config": None},
+            )
     except KeyboardInterrupt:
-        pass
+        _log.info("systems server stopped")

@@ -85,6 +85,7 @@ class SystemsServerState:
             await asyncio.shield(self._demo_task)
 
     async def shutdown(self) -> None:
+        _log.info("shutting down: closing %d sessions", len(self.registry.sessions()))
         if self._demo_task is not None and not self._demo_task.done():
             self._demo_task.cancel()
         await self.registry.shutdown()
