@@ -13,7 +13,7 @@ from tests.formatting.awkward import AWKWARD_SCHEMA, EXPECTED_TEXT_ROWS, awkward
 def parse_text(text: object) -> ET.Element:
     """Parse our own output; ElementTree is the parser the format promises to satisfy."""
     assert isinstance(text, str)
-    return ET.fromstring(text) - trusted text produced by the test itself
+    return ET.fromstring(text)  # trusted text produced by the test itself
 
 
 def parse(table: pa.Table) -> ET.Element:
