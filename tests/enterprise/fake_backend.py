@@ -486,7 +486,11 @@ class FakeEnterpriseBackend:
         return self._fetch(session, "live", namespace, table_name)
 
     def table_meta(self, table: Table) -> pa.Table:
-        meta: pa.Table = table.meta_table.to_arrow()
+        meta_table = table.meta_table
+        try:
+            meta: pa.Table = meta_table.to_arrow()
+        finally:
+            meta_table.close()
         return meta
 
     def close(self) -> None:

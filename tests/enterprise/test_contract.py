@@ -57,7 +57,7 @@ def test_used_proto_fields_exist(message: adapter.ProtoFields) -> None:
 def test_known_pq_states_exist_in_the_status_enum() -> None:
     enum = importlib.import_module(adapter.PQ_PROTO_MODULE).PersistentQueryStatusEnum
     for state in adapter.KNOWN_PQ_STATES:
-        assert adapter.PQ_STATE_PREFIX + state in enum.keys()
+        assert adapter.PQ_STATE_PREFIX + state in enum.keys()  # noqa: SIM118 (EnumTypeWrapper is not iterable)
 
 
 def test_change_mappings_match_pq_changes_and_the_config_message() -> None:
@@ -114,9 +114,12 @@ def _declared_members() -> dict[tuple[str, str], set[str]]:
 def _attribute_uses(tree: ast.AST) -> list[tuple[str, str, int]]:
     uses = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id in adapter.HANDLE_TYPES:
-                uses.append((node.value.id, node.attr, node.lineno))
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in adapter.HANDLE_TYPES
+        ):
+            uses.append((node.value.id, node.attr, node.lineno))
     return uses
 
 

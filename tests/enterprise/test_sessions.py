@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pydeephaven import Session
 
 from deephaven_mcp._errors import (
     InvalidArgumentError,
@@ -39,9 +40,13 @@ def created_specs(fake: FakeEnterpriseBackend) -> list[PqSpec]:
     return specs
 
 
-def people_rows(session: object) -> int:
-    table = session.open_table("simple_people").to_arrow()  # type: ignore[attr-defined]
-    return int(table.num_rows)
+def people_rows(session: Session) -> int:
+    """A real read through the session; the server table is released right away."""
+    table = session.open_table("simple_people")
+    try:
+        return int(table.to_arrow().num_rows)
+    finally:
+        table.close()
 
 
 async def test_create_use_and_delete_a_worker(

@@ -593,14 +593,18 @@ class CoreplusBackend:
         return table
 
     def table_meta(self, table: Table) -> pa.Table:
-        meta: pa.Table = table.meta_table.to_arrow()
+        meta_table = table.meta_table
+        try:
+            meta: pa.Table = meta_table.to_arrow()
+        finally:
+            meta_table.close()  # never leave a live table to the garbage collector
         return meta
 
 
 def restart_users_names() -> tuple[str, ...]:
     """Valid ``restart_users`` values, from the installed protobuf enum."""
     pq_pb = _coreplus().pq_pb
-    return tuple(str(name) for name in pq_pb.RestartUsersEnum)
+    return tuple(str(name) for name in pq_pb.RestartUsersEnum.keys())  # noqa: SIM118 (EnumTypeWrapper)
 
 
 def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
@@ -623,7 +627,7 @@ def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
         try:
             cfg.restartUsers = pq_pb.RestartUsersEnum.Value(changes.restart_users)
         except ValueError:
-            valid = ", ".join(str(name) for name in pq_pb.RestartUsersEnum)
+            valid = ", ".join(str(name) for name in pq_pb.RestartUsersEnum.keys())  # noqa: SIM118 (EnumTypeWrapper)
             raise InvalidArgumentError(
                 f"restart_users must be one of: {valid} (got {changes.restart_users!r})"
             ) from None

@@ -93,11 +93,50 @@ def _check_limit(name: str, value: int | None) -> int | None:
     return value
 
 
-def _bounded(table: Table, limit: int | None, head: bool = True) -> tuple[pa.Table, bool]:
+class _Tables:
+    """Every server table one operation creates, closed when it ends, in its own thread.
+
+    pydeephaven releases a Table in ``__del__``. If that runs while the garbage collector
+    runs inside gRPC's channel thread (tables referenced from an exception's traceback end up
+    there), it makes an RPC from that thread and the channel deadlocks. So no open table is
+    ever left to the collector.
+    """
+
+    def __init__(self) -> None:
+        self._tables: list[Table] = []
+
+    def add(self, table: Table) -> Table:
+        self._tables.append(table)
+        return table
+
+    def close(self) -> None:
+        for table in reversed(self._tables):
+            if not table.is_closed:
+                try:
+                    table.close()
+                except Exception:
+                    _log.debug("Releasing a catalog table failed", exc_info=True)
+        self._tables.clear()
+
+
+def _scoped(fn: Callable[[_Tables], T]) -> Callable[[], T]:
+    def run() -> T:
+        tables = _Tables()
+        try:
+            return fn(tables)
+        finally:
+            tables.close()
+
+    return run
+
+
+def _bounded(
+    tables: _Tables, table: Table, limit: int | None, head: bool = True
+) -> tuple[pa.Table, bool]:
     """At most ``limit`` rows and whether that is all of them (one extra row tells)."""
     if limit is None:
         return table.to_arrow(), True
-    window = table.head(limit + 1) if head else table.tail(limit + 1)
+    window = tables.add(table.head(limit + 1) if head else table.tail(limit + 1))
     rows = window.to_arrow()
     if rows.num_rows <= limit:
         return rows, True
@@ -127,12 +166,12 @@ class EnterpriseCatalog:
         except Exception as exc:
             raise operation_error(action, exc) from exc
 
-    def _filtered(self, filters: list[str]) -> Table:
-        catalog = self.backend.catalog_table(self.session)
+    def _filtered(self, tables: _Tables, filters: list[str]) -> Table:
+        catalog = tables.add(self.backend.catalog_table(self.session))
         if not filters:
             return catalog
         try:
-            return catalog.where(filters)
+            return tables.add(catalog.where(filters))
         except DHError as exc:
             if _unreachable(exc):
                 raise
@@ -148,11 +187,11 @@ class EnterpriseCatalog:
         where = _check_filters(filters)
         limit = _check_limit("max_rows", max_rows)
 
-        def fetch() -> CatalogRows:
-            rows, complete = _bounded(self._filtered(where), limit)
+        def fetch(tables: _Tables) -> CatalogRows:
+            rows, complete = _bounded(tables, self._filtered(tables, where), limit)
             return CatalogRows(rows, complete)
 
-        return await self._run("Reading the catalog", fetch)
+        return await self._run("Reading the catalog", _scoped(fetch))
 
     async def namespaces(
         self, filters: Sequence[str] | None = None, max_rows: int | None = DEFAULT_NAMESPACES_ROWS
@@ -161,25 +200,26 @@ class EnterpriseCatalog:
         where = _check_filters(filters)
         limit = _check_limit("max_rows", max_rows)
 
-        def fetch() -> CatalogRows:
-            distinct = self._filtered(where).select_distinct([NAMESPACE]).sort([NAMESPACE])
-            rows, complete = _bounded(distinct, limit)
+        def fetch(tables: _Tables) -> CatalogRows:
+            distinct = tables.add(self._filtered(tables, where).select_distinct([NAMESPACE]))
+            rows, complete = _bounded(tables, tables.add(distinct.sort([NAMESPACE])), limit)
             return CatalogRows(rows, complete)
 
-        return await self._run("Listing catalog namespaces", fetch)
+        return await self._run("Listing catalog namespaces", _scoped(fetch))
 
     def _fetch(
-        self, namespace: str, table_name: str
+        self, tables: _Tables, namespace: str, table_name: str
     ) -> tuple[Table, Literal["historical", "live"]]:
         """historical_table first, live_table if that fails (as the spec asks)."""
         try:
-            return self.backend.historical_table(self.session, namespace, table_name), "historical"
+            historical = self.backend.historical_table(self.session, namespace, table_name)
+            return tables.add(historical), "historical"
         except DHError as historical_error:
             if _unreachable(historical_error):
                 raise
             _log.debug("No historical %s.%s: %s", namespace, table_name, historical_error)
         try:
-            return self.backend.live_table(self.session, namespace, table_name), "live"
+            return tables.add(self.backend.live_table(self.session, namespace, table_name)), "live"
         except DHError as live_error:
             if _unreachable(live_error):
                 raise
@@ -207,17 +247,18 @@ class EnterpriseCatalog:
                 raise InvalidArgumentError("table_names must be a list of non-empty strings")
             wanted = list(dict.fromkeys(table_names))
 
-        def matching() -> tuple[list[tuple[str, str]], bool]:
-            table = self._filtered(where)
+        def matching(tables: _Tables) -> tuple[list[tuple[str, str]], bool]:
+            table = self._filtered(tables, where)
             if namespace is not None:
-                table = table.where(dh_filters.in_(NAMESPACE, [namespace]))
+                table = tables.add(table.where(dh_filters.in_(NAMESPACE, [namespace])))
             if wanted is not None:
-                table = table.where(dh_filters.in_(TABLE_NAME, wanted))
-            rows, complete = _bounded(table.view([NAMESPACE, TABLE_NAME]), limit)
+                table = tables.add(table.where(dh_filters.in_(TABLE_NAME, wanted)))
+            names = tables.add(table.view([NAMESPACE, TABLE_NAME]))
+            rows, complete = _bounded(tables, names, limit)
             data = rows.to_pydict()
             return list(zip(data[NAMESPACE], data[TABLE_NAME], strict=True)), complete
 
-        pairs, complete = await self._run("Finding catalog tables", matching)
+        pairs, complete = await self._run("Finding catalog tables", _scoped(matching))
         results: list[CatalogSchema] = []
         for ns, name in pairs:
             results.append(await self._schema(ns, name))
@@ -229,12 +270,13 @@ class EnterpriseCatalog:
         return CatalogSchemas(tuple(results), complete)
 
     async def _schema(self, namespace: str, table_name: str) -> CatalogSchema:
-        def fetch() -> pa.Table:
-            table, _ = self._fetch(namespace, table_name)
+        def fetch(tables: _Tables) -> pa.Table:
+            table, _ = self._fetch(tables, namespace, table_name)
             return self.backend.table_meta(table)
 
+        action = f"Reading the schema of {namespace}.{table_name}"
         try:
-            meta = await self._run(f"Reading the schema of {namespace}.{table_name}", fetch)
+            meta = await self._run(action, _scoped(fetch))
         except McpError as exc:  # one table failing does not stop the others
             return CatalogSchema(namespace, table_name, error=str(exc))
         return CatalogSchema(namespace, table_name, meta=meta)
@@ -252,9 +294,9 @@ class EnterpriseCatalog:
                 raise InvalidArgumentError(f"{label} must be a non-empty string")
         limit = _check_limit("max_rows", max_rows)
 
-        def fetch() -> CatalogSample:
-            table, source = self._fetch(namespace, table_name)
-            rows, complete = _bounded(table, limit, head=head)
+        def fetch(tables: _Tables) -> CatalogSample:
+            table, source = self._fetch(tables, namespace, table_name)
+            rows, complete = _bounded(tables, table, limit, head=head)
             return CatalogSample(namespace, table_name, rows, complete, source)
 
-        return await self._run(f"Sampling {namespace}.{table_name}", fetch)
+        return await self._run(f"Sampling {namespace}.{table_name}", _scoped(fetch))

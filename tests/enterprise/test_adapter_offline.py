@@ -1,0 +1,231 @@
+"""The real CoreplusBackend driving a real coreplus ControllerClient, offline.
+
+The ControllerClient is built without its network constructor and given a query map and a
+recording gRPC stub: every coreplus method the adapter calls (map_and_version, get,
+make_temporary_config, add_query, modify_query, ...) runs its real code, and we inspect the
+real protobuf requests that would have gone on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from deephaven_enterprise.client.controller import ControllerClient, SubState
+from deephaven_enterprise.proto import controller_pb2, persistent_query_pb2
+
+from deephaven_mcp._errors import InvalidArgumentError
+from deephaven_mcp.enterprise import CoreplusBackend, ManagerHandle, PqChanges, PqSpec
+from deephaven_mcp.enterprise.backend import decode_auto_delete, parse_grpc_url
+
+
+class RecordingStub:
+    """Stands in for ControllerApiStub: records requests, answers like the controller."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, Any]] = []
+
+    def _record(self, name: str, request: Any) -> None:
+        copy = type(request)()
+        copy.CopyFrom(request)
+        self.requests.append((name, copy))
+
+    def addQuery(self, request: Any, timeout: float, wait_for_ready: bool) -> Any:
+        self._record("addQuery", request)
+        return controller_pb2.AddQueryResponse(querySerial=4242)
+
+    def modifyQuery(self, request: Any, timeout: float, wait_for_ready: bool) -> Any:
+        self._record("modifyQuery", request)
+        return controller_pb2.ModifyQueryResponse()
+
+    def removeQuery(self, request: Any, timeout: float, wait_for_ready: bool) -> Any:
+        self._record("removeQuery", request)
+        return controller_pb2.RemoveQueryResponse()
+
+    def restartQuery(self, request: Any, timeout: float, wait_for_ready: bool) -> Any:
+        self._record("restartQuery", request)
+        return controller_pb2.RestartQueryResponse()
+
+    def stopQuery(self, request: Any, timeout: float, wait_for_ready: bool) -> Any:
+        self._record("stopQuery", request)
+        return controller_pb2.StopQueryResponse()
+
+
+def running_pq(serial: int, name: str) -> Any:
+    info = persistent_query_pb2.PersistentQueryInfoMessage()
+    info.config.serial = serial
+    info.config.name = name
+    info.config.owner = "alice"
+    info.config.heapSizeGb = 8.0
+    info.config.serverName = "Query_1"
+    info.config.workerKind = "DeephavenCommunity"
+    info.config.scriptLanguage = "Python"
+    info.config.configurationType = "Script"
+    info.config.version = 3
+    info.config.scriptCode = "t = empty_table(1)"
+    info.config.extraJvmArguments.extend(["-Xss4m"])
+    info.config.restartUsers = persistent_query_pb2.RU_ADMIN
+    info.config.typeSpecificFieldsJson = json.dumps(
+        {"TerminationDelay": {"type": "long", "value": "600000"}}
+    )
+    info.state.status = persistent_query_pb2.PQS_RUNNING
+    info.state.engineVersion = "0.40.0"
+    info.state.connectionDetails.grpcUrl = "https://worker-7.example.com:8123/"
+    info.state.connectionDetails.processInfoId = "proc-1"
+    info.state.connectionDetails.workerName = "worker_7"
+    return info
+
+
+@pytest.fixture
+def controller() -> ControllerClient:
+    client = object.__new__(ControllerClient)  # skip the network constructor
+    client.log = logging.getLogger("test.controller")
+    client.cookie = b"cookie"
+    client.rpc_timeout_secs = 5
+    client.subscription_timeout_secs = 5
+    client.query_map = {}
+    client.query_map_version = 0
+    client.query_map_condition = threading.Condition(threading.RLock())
+    client.sub_state_cond = threading.Condition()
+    client.sub_state = SubState.SUBSCRIBED
+    client.effective_user = "alice"
+    client.server_config = controller_pb2.ControllerConfigurationMessage(
+        dbServers=[controller_pb2.PQDBServerConfigMessage(name="Query_1")]
+    )
+    client.auth_client = None
+    client.me = "test"
+    client.stub = RecordingStub()
+    stopped = persistent_query_pb2.PersistentQueryInfoMessage()
+    stopped.config.serial = 11
+    stopped.config.name = "stopped_pq"
+    stopped.state.status = persistent_query_pb2.PQS_STOPPED
+    client.query_map = {10: running_pq(10, "analytics"), 11: stopped}
+    client.query_map_version = 2
+    return client
+
+
+@pytest.fixture
+def handle(controller: ControllerClient) -> ManagerHandle:
+    return ManagerHandle(native=SimpleNamespace(controller_client=controller), url="x")
+
+
+def test_snapshot_converts_the_real_map(
+    controller: ControllerClient, handle: ManagerHandle
+) -> None:
+    backend = CoreplusBackend()
+    snapshot = backend.pq_snapshot(handle)
+    assert snapshot.version == 2
+    queries = {query.serial: query for query in snapshot.queries}
+    running = queries[10]
+    assert (running.name, running.state, running.is_running, running.is_terminal) == (
+        "analytics",
+        "RUNNING",
+        True,
+        False,
+    )
+    assert (running.worker_host, running.worker_port) == ("worker-7.example.com", 8123)
+    assert running.heap_size_gb == 8.0 and running.engine == "DeephavenCommunity"
+    assert running.auto_delete_timeout == 600 and running.restart_users == "RU_ADMIN"
+    assert running.extra_jvm_args == ("-Xss4m",) and running.process_info_id == "proc-1"
+    assert running.engine_version == "0.40.0" and running.config_version == 3
+    stopped = queries[11]
+    assert (stopped.state, stopped.is_running, stopped.is_terminal) == ("STOPPED", False, True)
+    assert stopped.worker_host is None
+    assert backend.pq_snapshot(handle) is snapshot  # unchanged version: cached conversion
+    controller.query_map_version += 1
+    assert backend.pq_snapshot(handle) is not snapshot
+
+
+def test_get_and_wait_for_change(controller: ControllerClient, handle: ManagerHandle) -> None:
+    backend = CoreplusBackend()
+    info = backend.pq_get(handle, 10, 0.1)
+    assert info is not None and info.name == "analytics"
+    assert backend.pq_get(handle, 999, 0.1) is None
+    assert backend.wait_for_change(handle, 1, 0.1) is True
+    assert backend.wait_for_change(handle, 2, 0.1) is False
+
+
+def test_add_query_builds_a_temporary_config(
+    controller: ControllerClient, handle: ManagerHandle
+) -> None:
+    spec = PqSpec(
+        name="etl",
+        heap_size_gb=6.0,
+        programming_language="Groovy",
+        auto_delete_timeout=900,
+        extra_jvm_args=("-XX:+UseG1GC",),
+        admin_groups=("admins",),
+    )
+    assert CoreplusBackend().add_query(handle, spec) == 4242
+    name, request = controller.stub.requests[-1]  # type: ignore[attr-defined]
+    config = request.config
+    assert name == "addQuery" and request.cookie == b"cookie"
+    assert (config.name, config.heapSizeGb, config.scriptLanguage) == ("etl", 6.0, "Groovy")
+    assert config.serverName == "Query_1"  # first server from the controller config
+    assert config.workerKind == "DeephavenCommunity"  # API default
+    assert list(config.extraJvmArguments) == ["-XX:+UseG1GC"]
+    assert list(config.adminGroups) == ["admins"]
+    assert config.configurationType == "InteractiveConsole"
+    assert decode_auto_delete(config.typeSpecificFieldsJson) == 900
+
+
+def test_modify_merges_into_the_current_config(
+    controller: ControllerClient, handle: ManagerHandle
+) -> None:
+    changes = PqChanges(
+        name="analytics_v2",
+        heap_size_gb=16,
+        script_path="/scripts/a.py",
+        extra_jvm_args=("-Xss8m", "-Dx=1"),
+        auto_delete_timeout=60,
+        restart_users="RU_ADMIN_AND_VIEWERS",
+        enabled=False,
+        init_timeout_nanos=5_000_000_000,
+    )
+    CoreplusBackend().modify_query(handle, 10, changes, restart=True)
+    name, request = controller.stub.requests[-1]  # type: ignore[attr-defined]
+    config = request.config
+    assert name == "modifyQuery" and request.doRestart is True
+    assert (config.serial, config.name, config.heapSizeGb) == (10, "analytics_v2", 16.0)
+    assert config.WhichOneof("scriptData") == "scriptPath"  # replaces the inline script
+    assert list(config.extraJvmArguments) == ["-Xss8m", "-Dx=1"]  # lists replace
+    assert config.restartUsers == persistent_query_pb2.RU_ADMIN_AND_VIEWERS
+    assert config.enabled is False and config.timeoutNanos == 5_000_000_000
+    assert decode_auto_delete(config.typeSpecificFieldsJson) == 60
+    assert config.owner == "alice" and config.workerKind == "DeephavenCommunity"  # untouched
+    assert controller.query_map[10].config.name == "analytics"  # the map copy is not mutated
+    with pytest.raises(InvalidArgumentError, match="RU_ADMIN_AND_VIEWERS"):
+        CoreplusBackend().modify_query(handle, 10, PqChanges(restart_users="ALL"), False)
+
+
+def test_lifecycle_requests(controller: ControllerClient, handle: ManagerHandle) -> None:
+    backend = CoreplusBackend()
+    backend.restart_query(handle, 10)
+    backend.start_query(handle, 11, wait=False, timeout_seconds=5)
+    backend.stop_query(handle, 10, wait=False, timeout_seconds=5)
+    backend.delete_query(handle, 11)
+    sent = [
+        (name, list(getattr(req, "serials", [])) or req.serial)
+        for name, req in controller.stub.requests
+    ]  # type: ignore[attr-defined]
+    assert sent == [
+        ("restartQuery", [10]),
+        ("restartQuery", [11]),
+        ("stopQuery", [10]),
+        ("removeQuery", 11),
+    ]
+
+
+def test_catalog_calls_refuse_a_community_session() -> None:
+    with pytest.raises(InvalidArgumentError, match="Enterprise"):
+        CoreplusBackend().catalog_table(object())  # type: ignore[arg-type]
+
+
+def test_grpc_url_parsing() -> None:
+    assert parse_grpc_url("https://h.example") == ("h.example", 443)
+    assert parse_grpc_url("http://h:9000/") == ("h", 9000)
+    assert parse_grpc_url("") == (None, None)

@@ -1,0 +1,175 @@
+"""Persistent query management through EnterpriseSystem and the fake controller."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from deephaven_mcp._errors import (
+    DeephavenTimeoutError,
+    InvalidArgumentError,
+    NotFoundError,
+    SessionUnavailableError,
+)
+from deephaven_mcp.enterprise import (
+    EnterpriseOperationError,
+    EnterpriseSystem,
+    PqChanges,
+    WorkerRequest,
+    restart_users_names,
+)
+from tests.enterprise.fake_backend import FakeEnterpriseBackend
+from tests.enterprise.test_sessions import people_rows
+
+
+async def test_create_then_details_by_name_serial_and_numeric_string(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+) -> None:
+    created = await system.pq_create(
+        "etl_job", WorkerRequest(heap_size_gb=6, programming_language="python", engine="EngineX")
+    )
+    assert (created.name, created.state, created.is_running) == ("etl_job", "UNINITIALIZED", False)
+    assert created.heap_size_gb == 6 and created.engine == "EngineX"
+    assert created.programming_language == "Python"
+    assert created.owner == "alice"
+    for identifier in ("etl_job", created.serial, str(created.serial)):
+        assert (await system.pq_details(identifier)).serial == created.serial
+    assert [query.serial for query in await system.pq_list()] == [created.serial]
+
+
+async def test_create_validation(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+    with pytest.raises(InvalidArgumentError, match="heap_size_gb is required"):
+        await system.pq_create("job", WorkerRequest())
+    with pytest.raises(InvalidArgumentError):
+        await system.pq_create("bad name!", WorkerRequest(heap_size_gb=1))
+    fake.add_existing_pq("taken")
+    with pytest.raises(InvalidArgumentError, match="already exists"):
+        await system.pq_create("taken", WorkerRequest(heap_size_gb=1))
+    assert not any(op == "add_query" for op, _ in fake.calls)
+
+
+async def test_unknown_identifiers(system: EnterpriseSystem) -> None:
+    with pytest.raises(NotFoundError):
+        await system.pq_details("missing")
+    with pytest.raises(NotFoundError):
+        await system.pq_details(424242)
+    with pytest.raises(InvalidArgumentError):
+        await system.pq_details(True)
+
+
+async def test_start_wait_gives_a_usable_session(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend, dh_worker: object
+) -> None:
+    created = await system.pq_create("live_calc", WorkerRequest(heap_size_gb=2))
+    started = await system.pq_start("live_calc", wait=True, timeout_seconds=30)
+    assert started.is_running and started.state == "RUNNING"
+    assert (started.worker_host, started.worker_port) == (fake.host, fake.port)
+    session = await system.get_session("live_calc")
+    assert await asyncio.to_thread(people_rows, session) == 5
+    stopped = await system.pq_stop(created.serial, wait=True, timeout_seconds=30)
+    assert stopped.state == "STOPPED" and stopped.is_terminal
+    assert not session.is_alive  # our connection to the stopped worker was closed
+    with pytest.raises(SessionUnavailableError):
+        await system.get_session("live_calc")
+
+
+async def test_start_without_wait_returns_immediately(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+) -> None:
+    fake.transition_delay = 1.0
+    await system.pq_create("slow", WorkerRequest(heap_size_gb=1))
+    started = await system.pq_start("slow", wait=False)
+    assert started.state == "INITIALIZING"
+    for _ in range(50):
+        if (await system.pq_details("slow")).is_running:
+            break
+        await asyncio.sleep(0.1)
+    assert (await system.pq_details("slow")).is_running
+
+
+async def test_start_failure_reports_the_state_and_reason(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+) -> None:
+    fake.add_existing_pq("broken", fail_on_start=True)
+    with pytest.raises(EnterpriseOperationError, match="FAILED: NameError"):
+        await system.pq_start("broken", timeout_seconds=30)
+    details = await system.pq_details("broken")
+    assert details.state == "FAILED" and details.num_failures == 1
+
+
+async def test_start_timeout(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+    fake.transition_delay = 3.0
+    await system.pq_create("sluggish", WorkerRequest(heap_size_gb=1))
+    with pytest.raises(DeephavenTimeoutError, match="still INITIALIZING"):
+        await system.pq_start("sluggish", wait=True, timeout_seconds=1)
+    with pytest.raises(InvalidArgumentError):
+        await system.pq_start("sluggish", timeout_seconds=0)
+
+
+async def test_restart(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+    serial = fake.add_existing_pq("svc", running=True)
+    before = (await system.pq_details(serial)).process_info_id
+    restarted = await system.pq_restart("svc")
+    assert restarted.serial == serial and restarted.state == "INITIALIZING"
+    for _ in range(50):
+        latest = await system.pq_details(serial)
+        if latest.is_running:
+            break
+        await asyncio.sleep(0.1)
+    assert latest.is_running and latest.process_info_id != before
+
+
+async def test_modify(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+    created = await system.pq_create("report", WorkerRequest(heap_size_gb=2))
+    with pytest.raises(InvalidArgumentError, match="Nothing to modify"):
+        await system.pq_modify("report", PqChanges())
+    with pytest.raises(InvalidArgumentError, match="script_body or script_path"):
+        await system.pq_modify("report", PqChanges(script_body="x = 1", script_path="a.py"))
+    with pytest.raises(InvalidArgumentError):
+        await system.pq_modify("report", PqChanges(heap_size_gb=-2))
+    with pytest.raises(InvalidArgumentError, match="RU_ADMIN"):
+        await system.pq_modify("report", PqChanges(restart_users="EVERYONE"))
+    modified = await system.pq_modify(
+        created.serial,
+        PqChanges(
+            name="daily_report",
+            heap_size_gb=12,
+            script_body="print('hi')",
+            restart_users="RU_ADMIN_AND_VIEWERS",
+            schedule=("SchedulerType=Daily",),
+        ),
+    )
+    assert modified.name == "daily_report" and modified.heap_size_gb == 12
+    assert modified.config_version == created.config_version + 1
+    assert modified.script_code == "print('hi')"
+    assert modified.restart_users == "RU_ADMIN_AND_VIEWERS"
+    assert modified.state == "UNINITIALIZED"  # restart=False leaves it alone
+    restarted = await system.pq_modify("daily_report", PqChanges(enabled=True), restart=True)
+    assert restarted.state in ("INITIALIZING", "RUNNING")
+    assert "RU_ADMIN_AND_VIEWERS" in restart_users_names()
+
+
+async def test_delete(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+    serial = fake.add_existing_pq("old", running=True)
+    await system.get_session("old")
+    deleted = await system.pq_delete(serial)
+    assert deleted.name == "old"
+    with pytest.raises(NotFoundError):
+        await system.pq_details(serial)
+    with pytest.raises(NotFoundError):
+        await system.pq_delete("old")
+    # deleting the PQ of a worker we created also ends that session
+    await system.create_session("mine")
+    await system.pq_delete("mine")
+    assert await system.list_sessions(attempt_to_connect=True) == []
+    await system.create_session("mine")  # the slot was freed
+
+
+async def test_controller_errors_become_readable_errors(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+) -> None:
+    fake.add_existing_pq("svc")
+    fake.fail_next["restart_query"] = RuntimeError("Query 'svc' may not be restarted by alice")
+    with pytest.raises(EnterpriseOperationError, match="may not be restarted"):
+        await system.pq_restart("svc")
