@@ -48,6 +48,15 @@ ROWS = (1_000, 100_000)
 FORMATS = ("csv", "markdown-table", "json-row")
 
 
+def _config_for(port: int) -> Path:
+    """A config file whose only session, community:config:bench, is the benchmark worker."""
+    config = Path(tempfile.mkdtemp()) / "c.json"
+    config.write_text(
+        json.dumps({"community": {"sessions": {"bench": {"host": "127.0.0.1", "port": port}}}})
+    )
+    return config
+
+
 def raw_fetch_format(session: Session, rows: int, fmt: str) -> int:
     table = session.open_table(TABLE)
     part = table.head(rows)
@@ -78,10 +87,7 @@ async def tool_latency(client: Client[Any], rows: int, fmt: str) -> float:
 
 async def latency_table(port: int, repeat: int) -> None:
     session = Session(host="127.0.0.1", port=port)
-    config = Path(tempfile.mkdtemp()) / "c.json"
-    config.write_text(
-        json.dumps({"community": {"sessions": {"bench": {"host": "127.0.0.1", "port": port}}}})
-    )
+    config = _config_for(port)
     print(f"{'rows':>8} {'format':<15} {'tool ms':>9} {'raw ms':>9} {'ratio':>6}")
     async with Client(build_systems_server(str(config))) as client:
         for rows in ROWS:
@@ -116,10 +122,7 @@ async def peak_rss(port: int) -> None:
     server = shutil.which("dh-mcp-systems-server")
     if server is None:
         raise SystemExit("dh-mcp-systems-server is not installed in this environment")
-    config = Path(tempfile.mkdtemp()) / "c.json"
-    config.write_text(
-        json.dumps({"community": {"sessions": {"bench": {"host": "127.0.0.1", "port": port}}}})
-    )
+    config = _config_for(port)
     http_port = _free_port()
     env = dict(os.environ, DH_MCP_CONFIG_FILE=str(config), PYTHONLOGLEVEL="WARNING")
     process = subprocess.Popen(

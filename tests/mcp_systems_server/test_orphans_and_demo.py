@@ -56,18 +56,18 @@ def _gone(pid: int) -> bool:
         return True
 
 
-async def test_sigkilled_server_leaves_no_orphan_after_restart(tmp_path: Path) -> None:
+def _python_creation_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a server that launches python workers and records them under tmp_path."""
     config = tmp_path / "c.json"
-    config.write_text(
-        json.dumps(
-            {
-                "community": {
-                    "session_creation": {"defaults": {"launch_method": "python", "heap_size_gb": 1}}
-                }
-            }
-        )
+    creation = {"defaults": {"launch_method": "python", "heap_size_gb": 1}}
+    config.write_text(json.dumps({"community": {"session_creation": creation}}))
+    return dict(
+        os.environ, DH_MCP_CONFIG_FILE=str(config), DH_MCP_STATE_DIR=str(tmp_path / "state")
     )
-    env = dict(os.environ, DH_MCP_CONFIG_FILE=str(config), DH_MCP_STATE_DIR=str(tmp_path / "state"))
+
+
+async def test_sigkilled_server_leaves_no_orphan_after_restart(tmp_path: Path) -> None:
+    env = _python_creation_env(tmp_path)
     first, url = _start_http_server(env, tmp_path / "first.log")
     second = None
     try:
@@ -96,17 +96,7 @@ async def test_sigkilled_server_leaves_no_orphan_after_restart(tmp_path: Path) -
 
 
 async def test_sigterm_stops_launched_workers(tmp_path: Path) -> None:
-    config = tmp_path / "c.json"
-    config.write_text(
-        json.dumps(
-            {
-                "community": {
-                    "session_creation": {"defaults": {"launch_method": "python", "heap_size_gb": 1}}
-                }
-            }
-        )
-    )
-    env = dict(os.environ, DH_MCP_CONFIG_FILE=str(config), DH_MCP_STATE_DIR=str(tmp_path / "state"))
+    env = _python_creation_env(tmp_path)
     server, url = _start_http_server(env, tmp_path / "server.log")
     try:
         async with Client(url, timeout=600) as client:

@@ -12,11 +12,11 @@ import logging
 import os
 from typing import Any, Final
 
-import aiofiles
 import json5
 from pydantic import ValidationError
 
 from deephaven_mcp._errors import ConfigError
+from deephaven_mcp._files import read_text_file
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.models import (
     McpConfig,
@@ -99,23 +99,9 @@ def parse_config(text: str, source: str) -> McpConfig:
 
 async def load_config_file(path: str) -> McpConfig:
     """Read ``path`` without blocking the event loop, then parse it."""
-    try:
-        async with aiofiles.open(path, encoding="utf-8") as handle:
-            text = await handle.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"configuration path is a directory, not a file: {path}") from None
-    except PermissionError:
-        raise ConfigError(
-            f"configuration file is not readable (permission denied): {path}"
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"configuration file is not UTF-8 text: {path}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
-    if len(text) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"configuration file is larger than {MAX_CONFIG_BYTES} bytes: {path}")
+    text = await read_text_file(
+        path, what="configuration file", max_bytes=MAX_CONFIG_BYTES, error=ConfigError
+    )
     return parse_config(text, path)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Final
 
-import aiofiles
 from fastmcp import FastMCP
 from fastmcp.tools.base import ToolResult
 from pydantic import Field
 from pydeephaven import Session
 
 from deephaven_mcp._errors import InvalidArgumentError, McpError
+from deephaven_mcp._files import read_text_file
 from deephaven_mcp._tool_results import envelope_schema, fail, ok, run_tool
 from deephaven_mcp.clients import community
 from deephaven_mcp.clients.table_data import read_table_slice
@@ -34,23 +34,6 @@ SCHEMA_CONCURRENCY: Final = 4
 def _check_max_rows(max_rows: int | None) -> None:
     if max_rows is not None and max_rows < 1:
         raise InvalidArgumentError(f"max_rows must be a positive integer or null (got {max_rows})")
-
-
-async def _read_script_file(path: str) -> str:
-    try:
-        async with aiofiles.open(path, encoding="utf-8") as handle:
-            text = await handle.read(MAX_SCRIPT_BYTES + 1)
-    except FileNotFoundError:
-        raise InvalidArgumentError(f"script_path not found: {path}") from None
-    except IsADirectoryError:
-        raise InvalidArgumentError(f"script_path is a directory: {path}") from None
-    except UnicodeDecodeError:
-        raise InvalidArgumentError(f"script_path is not UTF-8 text: {path}") from None
-    except OSError as exc:
-        raise InvalidArgumentError(f"cannot read script_path {path}: {exc.strerror}") from None
-    if len(text) > MAX_SCRIPT_BYTES:
-        raise InvalidArgumentError(f"script_path is larger than {MAX_SCRIPT_BYTES} bytes")
-    return text
 
 
 def _schema_entry(session: Session, name: str) -> dict[str, Any]:
@@ -223,7 +206,16 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         async def body() -> ToolResult:
             if (script is None) == (script_path is None):
                 raise InvalidArgumentError("provide exactly one of 'script' or 'script_path'")
-            code = script if script is not None else await _read_script_file(str(script_path))
+            code = (
+                script
+                if script is not None
+                else await read_text_file(
+                    str(script_path),
+                    what="script_path",
+                    max_bytes=MAX_SCRIPT_BYTES,
+                    error=InvalidArgumentError,
+                )
+            )
             if len(code.encode("utf-8")) > MAX_SCRIPT_BYTES:
                 raise InvalidArgumentError(f"script is larger than {MAX_SCRIPT_BYTES} bytes")
             session = await registry.get(session_id)
