@@ -148,13 +148,20 @@ async def test_namespace_and_names_are_never_parsed(catalog: EnterpriseCatalog) 
 async def test_sample_head_and_tail(catalog: EnterpriseCatalog) -> None:
     head = await catalog.sample("MarketUS", "Trades", max_rows=5)
     assert head.source == "historical" and not head.is_complete
-    assert head.table.column("Seq").to_pylist() == [0, 1, 2, 3, 4]
+    assert head.slice.data["Seq"] == [0, 1, 2, 3, 4]
     tail = await catalog.sample("MarketUS", "Trades", max_rows=5, head=False)
-    assert tail.table.column("Seq").to_pylist() == [245, 246, 247, 248, 249]
+    assert tail.slice.data["Seq"] == [245, 246, 247, 248, 249]
     whole = await catalog.sample("MarketUS", "Trades", max_rows=1000)
-    assert whole.is_complete and whole.table.num_rows == 250
+    assert whole.is_complete and whole.slice.row_count == 250
     everything = await catalog.sample("Internal", "AuditLog", max_rows=None)
-    assert everything.is_complete and everything.table.num_rows == 5
+    assert everything.is_complete and everything.slice.row_count == 5
+    as_csv = await catalog.sample("MarketUS", "Trades", max_rows=2, fmt="csv")
+    assert as_csv.slice.format == "csv"
+    assert as_csv.slice.data.splitlines() == [
+        "Date,Sym,Price,Seq",
+        "2024-01-02,AAPL,100,0",
+        "2024-01-02,MSFT,101,1",
+    ]
 
 
 async def test_sample_falls_back_to_live(
@@ -162,7 +169,7 @@ async def test_sample_falls_back_to_live(
 ) -> None:
     live = await catalog.sample("MarketUS", "LiveTicks", max_rows=3, head=False)
     assert live.source == "live"
-    assert live.table.column("Seq").to_pylist() == [17, 18, 19]
+    assert live.slice.data["Seq"] == [17, 18, 19]
     ops = [detail for op, detail in fake.calls if op in ("historical_table", "live_table")]
     assert ops[-2:] == [("MarketUS", "LiveTicks"), ("MarketUS", "LiveTicks")]
 
