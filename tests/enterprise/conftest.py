@@ -32,8 +32,13 @@ def make_config(**overrides: Any) -> EnterpriseSystemConfig:
 
 @pytest.fixture
 def fake(dh_worker: RunningWorker) -> Iterator[FakeEnterpriseBackend]:
+    # pydeephaven releases a Table in __del__; a table left in cyclic garbage that the
+    # collector happens to free on gRPC's channel thread deadlocks that channel. Collect
+    # here, on the test thread, while every session is still open.
+    gc.collect()
     backend = FakeEnterpriseBackend(dh_worker.host, dh_worker.port)
     yield backend
+    gc.collect()
     backend.close()
 
 

@@ -471,7 +471,14 @@ class FakeEnterpriseBackend:
         ticket = self._tickets.get((kind, namespace, table_name))
         if ticket is None:
             raise DHError(f"no table by the name d/{kind}/{namespace}/{table_name}")
-        return session.fetch_table(ticket)
+        shared = session.fetch_table(ticket)
+        try:
+            # An export of our own, like DndSession's fetch: closing it must not touch the
+            # shared ticket, which this session may not release.
+            assert shared.schema is not None
+            return shared.view(shared.schema.names)
+        finally:
+            shared.schema = None  # disarm __del__, as coreplus does for its fetch handle
 
     def catalog_table(self, session: Session) -> Table:
         self._enter("catalog_table")

@@ -20,6 +20,7 @@ from pydeephaven import filters as dh_filters
 from pydeephaven.table import Table
 
 from deephaven_mcp._errors import InvalidArgumentError, McpError, NotFoundError
+from deephaven_mcp.clients.table_data import TableSlice, slice_table
 from deephaven_mcp.enterprise import _threads
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
 from deephaven_mcp.enterprise.errors import first_line, operation_error
@@ -68,11 +69,16 @@ class CatalogSchemas:
 
 @dataclass(frozen=True)
 class CatalogSample:
+    """Formatted rows of a catalog table and where they came from."""
+
     namespace: str
     table_name: str
-    table: pa.Table
-    is_complete: bool
+    slice: TableSlice
     source: Literal["historical", "live"]
+
+    @property
+    def is_complete(self) -> bool:
+        return self.slice.is_complete
 
 
 def _check_filters(filters: Sequence[str] | None) -> list[str]:
@@ -114,8 +120,10 @@ class _Tables:
             if not table.is_closed:
                 try:
                     table.close()
-                except Exception:
-                    _log.debug("Releasing a catalog table failed", exc_info=True)
+                except Exception as exc:
+                    # Keep no traceback (it would hold the table) and disarm __del__.
+                    _log.debug("Releasing a catalog table failed: %s", type(exc).__name__)
+                    table.schema = None
         self._tables.clear()
 
 
@@ -287,16 +295,19 @@ class EnterpriseCatalog:
         table_name: str,
         max_rows: int | None = DEFAULT_SAMPLE_ROWS,
         head: bool = True,
+        fmt: str = "json-column",
     ) -> CatalogSample:
-        """First (``head``) or last ``max_rows`` rows of a catalog table."""
+        """First (``head``) or last ``max_rows`` rows of a catalog table, as ``fmt``."""
         for label, value in (("namespace", namespace), ("table_name", table_name)):
             if not isinstance(value, str) or not value:
                 raise InvalidArgumentError(f"{label} must be a non-empty string")
         limit = _check_limit("max_rows", max_rows)
+        label = f"{namespace}.{table_name}"
 
         def fetch(tables: _Tables) -> CatalogSample:
             table, source = self._fetch(tables, namespace, table_name)
-            rows, complete = _bounded(tables, table, limit, head=head)
-            return CatalogSample(namespace, table_name, rows, complete, source)
+            # Sliced on the worker, with the 50 MB answer limit checked before a big fetch.
+            piece = slice_table(table, label, max_rows=limit, head=head, fmt=fmt)
+            return CatalogSample(namespace, table_name, piece, source)
 
         return await self._run(f"Sampling {namespace}.{table_name}", _scoped(fetch))

@@ -336,6 +336,15 @@ class EnterpriseSystem:
         if worker is not None:
             _threads.submit(lambda: self.backend.close_worker(worker))
 
+    def release_session(self, session_name: str) -> None:
+        """Drop a cached connection to a persistent query; the next use reconnects.
+
+        Workers made by :meth:`create_session` are kept: their connection is the worker.
+        """
+        for serial, worker in list(self._pq_sessions.items()):
+            if worker.name == session_name:
+                self._discard_pq_session(serial)
+
     def _forget_created(self, serial: int) -> WorkerSession | None:
         for name, worker in list(self._created.items()):
             if worker.serial == serial:
