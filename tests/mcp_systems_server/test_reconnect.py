@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -57,3 +58,25 @@ async def test_worker_restart_reconnects_by_itself(tmp_path: Path) -> None:
         first.stop()
         if second is not None:
             second.stop()
+
+
+async def test_reload_during_a_running_call_does_not_break_it(dh_worker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """mcp_reload closes cached clients; a call still running on one must finish cleanly."""
+    config = {"community": {"sessions": {"w": {"host": dh_worker.host, "port": dh_worker.port}}}}
+    path = write_config(tmp_path / "c.json", config)
+    async with Client(build_systems_server(path)) as client:
+        tools = ToolCaller(client)
+        await tools.ok("session_tables_list", session_id="community:config:w")
+        slow = asyncio.create_task(
+            tools.call(
+                "session_script_run",
+                session_id="community:config:w",
+                script="import time\ntime.sleep(3)\nslow_done = 1",
+            )
+        )
+        await asyncio.sleep(1)
+        await tools.ok("mcp_reload")
+        assert (await slow)["success"] is True
+        # The server and the session keep working on a fresh connection.
+        listed = await tools.ok("session_tables_list", session_id="community:config:w")
+        assert "trades" in listed["table_names"]

@@ -25,6 +25,7 @@ from deephaven_mcp._errors import (
 )
 from deephaven_mcp.clients.blocking import call_blocking
 from deephaven_mcp.clients.community import close_session, probe, server_constants
+from deephaven_mcp.clients.leases import call_leased, close_when_idle
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.resource_manager.session_id import SessionId
 
@@ -89,7 +90,7 @@ class ManagedSession(ABC):
         """Run ``fn(client)`` in a thread; reconnect and retry once if the connection broke."""
         client = await self.client()
         try:
-            return await call_blocking(action, timeout, fn, client)
+            return await call_blocking(action, timeout, call_leased, fn, client)
         except _REQUEST_ERRORS:
             raise
         except Exception as exc:
@@ -100,11 +101,13 @@ class ManagedSession(ABC):
                 raise
             _log.info("%s: connection lost; reconnecting and retrying once", self.session_id)
             client = await self.client()
-            return await call_blocking(action, timeout, fn, client)
+            return await call_blocking(action, timeout, call_leased, fn, client)
 
     async def _alive(self, client: Session) -> bool:
         try:
-            return await call_blocking("Probing the worker", self.timeouts.probe, probe, client)
+            return await call_blocking(
+                "Probing the worker", self.timeouts.probe, call_leased, probe, client
+            )
         except DeephavenTimeoutError:
             return False
 
@@ -115,8 +118,18 @@ class ManagedSession(ABC):
         await self._close_client(client)
 
     async def _close_client(self, client: Session) -> None:
+        # Waits for calls still running on this client (even timed-out ones) to finish.
+        grace = self.timeouts.close
         try:
-            await call_blocking("Closing a session", self.timeouts.close, close_session, client)
+            await call_blocking(
+                "Closing a session",
+                grace * 2,
+                close_when_idle,
+                client,
+                close_session,
+                grace,
+                str(self.session_id),
+            )
         except DeephavenTimeoutError:
             _log.debug("%s: closing the old client timed out", self.session_id)
 
