@@ -7,7 +7,7 @@ formatting, on the exact response size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import pyarrow as pa
@@ -45,6 +45,20 @@ def _mb(size: float) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def format_rows(
+    arrow: pa.Table, fmt: str, what: str, max_bytes: int = MAX_RESPONSE_BYTES
+) -> FormattedData:
+    """Format rows, refusing an answer larger than ``max_bytes`` (blocking: CPU-bound)."""
+    data = format_table(arrow, fmt)
+    size = formatted_size(data)
+    if size > max_bytes:
+        raise LimitExceededError(
+            f"the {fmt} response for {arrow.num_rows:,} rows of {what} is {_mb(size)}, "
+            f"over the {_mb(max_bytes)} limit; request fewer rows with max_rows."
+        )
+    return data
+
+
 def _row_count(table: Table) -> int:
     """Rows in ``table``; asks the worker when the export did not say (ticking tables)."""
     if table.size is not None:
@@ -66,17 +80,19 @@ def _fetch(table: Table, rows: int, head: bool, total: int) -> pa.Table:
         release(part)
 
 
-def read_table_slice(
-    session: Session,
-    table_name: str,
+def slice_table(
+    table: Table,
+    label: str,
     *,
     max_rows: int | None,
     head: bool,
     fmt: str,
     max_bytes: int = MAX_RESPONSE_BYTES,
 ) -> TableSlice:
-    """Rows of ``table_name`` (the first or last ``max_rows``; all when None), formatted."""
-    table = open_table(session, table_name)
+    """The first or last ``max_rows`` rows of ``table`` (all when None), formatted.
+
+    ``label`` names the table in messages. The caller keeps ownership of ``table``.
+    """
     try:
         total = _row_count(table)
         wanted = total if max_rows is None else min(max_rows, total)
@@ -87,7 +103,7 @@ def read_table_slice(
             if estimate > max_bytes:
                 fitting = max(1, int(max_bytes / per_row * 0.9))
                 raise LimitExceededError(
-                    f"table '{table_name}' has {total:,} rows; {wanted:,} rows as {fmt} would be "
+                    f"table {label} has {total:,} rows; {wanted:,} rows as {fmt} would be "
                     f"about {_mb(estimate)}, over the {_mb(max_bytes)} response limit. "
                     f"Request at most ~{fitting:,} rows with max_rows, or choose a more compact "
                     "format (csv)."
@@ -96,24 +112,34 @@ def read_table_slice(
     except (LimitExceededError, SessionUnavailableError):
         raise
     except Exception as exc:
-        raise SessionUnavailableError(
-            f"cannot read table '{table_name}': {describe_error(exc)}"
-        ) from exc
-    finally:
-        release(table)
+        raise SessionUnavailableError(f"cannot read table {label}: {describe_error(exc)}") from exc
 
-    data = format_table(arrow, fmt)
-    size = formatted_size(data)
-    if size > max_bytes:
-        raise LimitExceededError(
-            f"the {fmt} response for {arrow.num_rows:,} rows of '{table_name}' is {_mb(size)}, "
-            f"over the {_mb(max_bytes)} limit; request fewer rows with max_rows."
-        )
+    data = format_rows(arrow, fmt, label, max_bytes)
     return TableSlice(
-        table_name=table_name,
+        table_name=label,
         format=fmt,
         schema=describe_schema(arrow.schema),
         row_count=arrow.num_rows,
         is_complete=arrow.num_rows >= total,
         data=data,
     )
+
+
+def read_table_slice(
+    session: Session,
+    table_name: str,
+    *,
+    max_rows: int | None,
+    head: bool,
+    fmt: str,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> TableSlice:
+    """Rows of the global table ``table_name`` of a session, formatted."""
+    table = open_table(session, table_name)
+    try:
+        piece = slice_table(
+            table, f"'{table_name}'", max_rows=max_rows, head=head, fmt=fmt, max_bytes=max_bytes
+        )
+    finally:
+        release(table)
+    return replace(piece, table_name=table_name)

@@ -108,7 +108,7 @@ async def delete(system: EnterpriseSystem, identifier: str | int) -> PqInfo:
     action = f"Deleting persistent query '{query.name}'"
     worker = system._forget_created(query.serial)
     if worker is not None:  # a worker we created: closing it deletes its query
-        await system.run(action, lambda: system.backend.close_worker(worker))
+        await system.run(action, lambda: system.close_worker_when_idle(worker))
         return query
     system._discard_pq_session(query.serial)
     await system.run(action, lambda: system.backend.delete_query(handle, query.serial))

@@ -118,7 +118,7 @@ async def delete_session(system: EnterpriseSystem, session_name: str) -> None:
             )
         raise NotFoundError(f"No session '{session_name}' on enterprise system '{system.name}'.")
     await system.run(
-        f"Deleting session '{session_name}'", lambda: system.backend.close_worker(worker)
+        f"Deleting session '{session_name}'", lambda: system.close_worker_when_idle(worker)
     )
 
 

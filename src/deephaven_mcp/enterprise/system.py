@@ -25,6 +25,7 @@ from deephaven_mcp._errors import (
     McpError,
 )
 from deephaven_mcp._logging import register_secret
+from deephaven_mcp.clients.leases import close_when_idle
 from deephaven_mcp.config.models import EnterpriseSystemConfig, check_name
 from deephaven_mcp.enterprise import _pq, _sessions, _threads
 from deephaven_mcp.enterprise._params import WorkerRequest
@@ -48,6 +49,8 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_OPERATION_TIMEOUT: Final = 120.0
+# How long closing a session waits for tool calls still running on it.
+CLOSE_GRACE_SECONDS: Final = 30.0
 
 
 @dataclass(frozen=True)
@@ -250,7 +253,7 @@ class EnterpriseSystem:
                 await _threads.run_blocking(
                     "Closing an enterprise session",
                     self.operation_timeout,
-                    functools.partial(self.backend.close_worker, worker),
+                    functools.partial(self.close_worker_when_idle, worker),
                 )
             except Exception:
                 _log.warning("Closing session '%s' failed", worker.name, exc_info=True)
@@ -334,7 +337,16 @@ class EnterpriseSystem:
         """Forget our connection to a PQ (stopped, restarted or deleted) and close it."""
         worker = self._pq_sessions.pop(serial, None)
         if worker is not None:
-            _threads.submit(lambda: self.backend.close_worker(worker))
+            _threads.submit(lambda: self.close_worker_when_idle(worker))
+
+    def close_worker_when_idle(self, worker: WorkerSession) -> None:
+        """Blocking: close ``worker`` once no tool call is using its session any more."""
+        close_when_idle(
+            worker.session,
+            lambda _session: self.backend.close_worker(worker),
+            CLOSE_GRACE_SECONDS,
+            f"enterprise session '{worker.name}'",
+        )
 
     def release_session(self, session_name: str) -> None:
         """Drop a cached connection to a persistent query; the next use reconnects.

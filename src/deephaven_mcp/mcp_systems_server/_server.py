@@ -11,10 +11,20 @@ from fastmcp.server.lifespan import lifespan
 
 from deephaven_mcp import __version__
 from deephaven_mcp._middleware import ArgumentErrorMiddleware
+from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
+from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
-from deephaven_mcp.mcp_systems_server.tools import community, data, sessions, system
+from deephaven_mcp.mcp_systems_server.tools import (
+    catalog,
+    community,
+    data,
+    enterprise_sessions,
+    pq,
+    sessions,
+    system,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -32,14 +42,23 @@ def build_systems_server(
     config: McpConfig | None = None,
     timeouts: Timeouts | None = None,
     demo: bool = False,
+    enterprise_backend: EnterpriseBackend | None = None,
 ) -> FastMCP[Any]:
     """Build a systems server; nothing connects until the server starts.
 
     ``config_path`` overrides ``DH_MCP_CONFIG_FILE``; ``config`` skips reading a file at
     start (``mcp_reload`` still reads ``config_path``/the env var). ``demo`` launches a
     local worker with demo tables at start and registers it as ``community:dynamic:demo``.
+    ``enterprise_backend`` replaces the Core+ client (tests use an in-process fake).
     """
-    state = SystemsServerState(config_path, config=config, timeouts=timeouts, demo=demo)
+    defer_pydeephaven_finalizers()
+    state = SystemsServerState(
+        config_path,
+        config=config,
+        timeouts=timeouts,
+        demo=demo,
+        enterprise_backend=enterprise_backend,
+    )
 
     @lifespan
     async def run_state(server: FastMCP[Any]) -> AsyncIterator[dict[str, Any]]:
@@ -61,4 +80,7 @@ def build_systems_server(
     sessions.register(mcp, state)
     data.register(mcp, state)
     community.register(mcp, state)
+    enterprise_sessions.register(mcp, state)
+    catalog.register(mcp, state)
+    pq.register(mcp, state)
     return mcp

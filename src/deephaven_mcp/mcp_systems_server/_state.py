@@ -7,7 +7,9 @@ import logging
 
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig, load_config
+from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.mcp_systems_server._community import DEMO_SESSION, CommunitySessions
+from deephaven_mcp.mcp_systems_server._enterprise import EnterpriseSystems
 from deephaven_mcp.resource_manager import (
     CommunitySession,
     ManagedSession,
@@ -40,6 +42,7 @@ class SystemsServerState:
         config: McpConfig | None = None,
         timeouts: Timeouts | None = None,
         demo: bool = False,
+        enterprise_backend: EnterpriseBackend | None = None,
     ) -> None:
         self.config_path = config_path
         self._initial_config = config
@@ -49,8 +52,10 @@ class SystemsServerState:
         self.reload_lock = asyncio.Lock()
         self.demo = demo
         self.community = CommunitySessions(self.registry, self.timeouts)
+        self.enterprise = EnterpriseSystems(self.timeouts, enterprise_backend)
         self._demo_task: asyncio.Task[object] | None = None
         self.registry.add_resolver(self._resolve_demo)
+        self.registry.add_resolver(self.enterprise.resolve)
 
     async def start(self) -> None:
         """Load the configuration (unless preloaded) and register its sessions."""
@@ -89,7 +94,7 @@ class SystemsServerState:
         if self._demo_task is not None and not self._demo_task.done():
             self._demo_task.cancel()
         await self.registry.shutdown()
-        await self.community.shutdown()
+        await asyncio.gather(self.community.shutdown(), self.enterprise.close())
 
     async def _apply(self, config: McpConfig) -> None:
         self.config = config
@@ -98,16 +103,22 @@ class SystemsServerState:
             for name, session_config in config.community.sessions.items()
         ]
         await self.registry.replace_configured(sessions)
+        await self.enterprise.apply(config.enterprise.systems)
 
     async def list_sessions(self) -> list[dict[str, object]]:
         """Summaries of every registered session (no network)."""
         await self.wait_for_demo()
-        return [session.summary() for session in self.registry.sessions()]
+        # Enterprise systems are the source of truth for their sessions (a PQ may have been
+        # stopped or deleted since the registry cached it).
+        summaries = {
+            str(session.session_id): session.summary()
+            for session in self.registry.sessions()
+            if session.session_id.type == "community"
+        }
+        for summary in await self.enterprise.session_summaries():
+            summaries[summary["session_id"]] = summary
+        return [summaries[key] for key in sorted(summaries)]
 
     async def enterprise_status(self, attempt_to_connect: bool) -> list[dict[str, object]]:
-        """Status of each configured enterprise system."""
-        if not self.config.enterprise.systems:
-            return []
-        from deephaven_mcp._errors import DependencyMissingError
-
-        raise DependencyMissingError("enterprise systems are not supported by this build yet")
+        """Status of each configured enterprise system (config redacted)."""
+        return await self.enterprise.status(attempt_to_connect)

@@ -1,0 +1,54 @@
+"""Enterprise sessions: workers created by this server and running persistent queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydeephaven import Session
+
+from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.enterprise import EnterpriseSessionInfo, EnterpriseSystem
+from deephaven_mcp.resource_manager.managed_session import ManagedSession
+from deephaven_mcp.resource_manager.session_id import SessionId
+
+
+class EnterpriseSession(ManagedSession):
+    """``enterprise:<system>:<name>``; the system owns and validates the connection.
+
+    The client is never cached here: a persistent query can be stopped, restarted or deleted
+    behind our back, and the system closes its connection when that happens. Using a closed
+    pydeephaven session crashes inside gRPC, so every call asks the system, which checks the
+    query's current state in its (local) subscription map first.
+    """
+
+    def __init__(self, system: EnterpriseSystem, info: EnterpriseSessionInfo, timeouts: Timeouts):
+        super().__init__(
+            SessionId("enterprise", system.name, info.session_name),
+            (info.programming_language or "python").lower(),
+            timeouts,
+        )
+        self.system = system
+        self.info = info
+
+    async def _open(self) -> Session:
+        return await self.system.get_session(self.session_id.name)
+
+    async def client(self) -> Session:
+        return await self._open()
+
+    async def _close_client(self, client: Session) -> None:
+        # Never close the system's connection behind its back: ask it to forget it instead.
+        self.system.release_session(self.session_id.name)
+
+    def summary(self) -> dict[str, Any]:
+        return {**super().summary(), "kind": self.info.kind}
+
+    async def details(self, attempt_to_connect: bool) -> dict[str, Any]:
+        self.info = await self.system.session_info(self.session_id.name)
+        info = await super().details(attempt_to_connect)
+        if not attempt_to_connect:
+            info["available"] = self.info.state == "RUNNING"
+        info.update(kind=self.info.kind, state=self.info.state)
+        if self.info.serial is not None:
+            info["serial"] = self.info.serial
+        return info
