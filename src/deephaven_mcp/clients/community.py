@@ -1,7 +1,7 @@
 """Blocking operations on a pydeephaven ``Session``.
 
 Every function here blocks and must be run through
-:func:`deephaven_mcp.clients.blocking.call_blocking`. Failures are raised as
+:func:`deephaven_mcp._blocking.call_blocking`. Failures are raised as
 :mod:`deephaven_mcp._errors` exceptions with short messages.
 """
 

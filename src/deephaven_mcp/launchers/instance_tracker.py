@@ -34,8 +34,8 @@ from typing import IO, Any, Final
 
 import psutil
 
+from deephaven_mcp._blocking import call_blocking as run_blocking
 from deephaven_mcp._errors import InvalidArgumentError, McpError
-from deephaven_mcp.launchers._blocking import run_blocking
 from deephaven_mcp.launchers.docker_launcher import remove_instance_containers
 from deephaven_mcp.launchers.models import LaunchMethod
 from deephaven_mcp.launchers.processes import is_alive, terminate_verified

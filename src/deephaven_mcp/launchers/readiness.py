@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from deephaven_mcp._blocking import call_blocking as run_blocking
 from deephaven_mcp._errors import DeephavenTimeoutError
 from deephaven_mcp._logging import redact
-from deephaven_mcp.launchers._blocking import run_blocking
 from deephaven_mcp.launchers.models import PSK_HANDLER, AuthType
 
 _log = logging.getLogger(__name__)

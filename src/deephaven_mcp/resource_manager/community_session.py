@@ -9,9 +9,9 @@ from typing import Any
 import aiofiles
 from pydeephaven import Session
 
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._errors import SessionUnavailableError
 from deephaven_mcp._logging import register_secret
-from deephaven_mcp.clients.blocking import call_blocking
 from deephaven_mcp.clients.community import ConnectionSpec, open_session
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.models import ANONYMOUS, CommunitySessionConfig

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pydeephaven import Session
 
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._errors import (
     DeephavenTimeoutError,
     InvalidArgumentError,
@@ -23,7 +24,6 @@ from deephaven_mcp._errors import (
     NotFoundError,
     SessionUnavailableError,
 )
-from deephaven_mcp.clients.blocking import call_blocking
 from deephaven_mcp.clients.community import close_session, probe, server_constants
 from deephaven_mcp.clients.leases import call_leased, close_when_idle
 from deephaven_mcp.clients.timeouts import Timeouts

@@ -12,9 +12,9 @@ from fastmcp import FastMCP
 from fastmcp.tools.base import ToolResult
 from pydantic import Field
 
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._errors import InvalidArgumentError
 from deephaven_mcp._tool_results import envelope_schema, ok, run_tool
-from deephaven_mcp.clients.blocking import call_blocking
 from deephaven_mcp.clients.table_data import format_rows
 from deephaven_mcp.enterprise import CatalogRows, EnterpriseCatalog, EnterpriseSystem
 from deephaven_mcp.formatting import describe_schema, format_table, resolve_format

@@ -1,0 +1,122 @@
+"""The one way this package runs blocking calls: in a daemon thread, with a timeout.
+
+pydeephaven, the Enterprise client, the docker SDK and subprocess waits are synchronous and
+can hang on a dead peer. Each call runs in its own daemon thread so the event loop stays
+free and a timeout becomes a clear error. A thread cannot be killed, so a timed-out call
+keeps running until its library gives up; because the threads are daemons, such a call
+never keeps the process alive after the server has shut down (a thread pool would be
+joined at exit). At most ``MAX_THREADS`` calls run at once; further calls wait for a slot,
+within their own timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from typing import Final, ParamSpec, TypeVar
+
+from deephaven_mcp._errors import DeephavenTimeoutError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MAX_THREADS: Final = 32
+
+_log = logging.getLogger(__name__)
+_slots = threading.BoundedSemaphore(MAX_THREADS)
+
+
+def _start(
+    fn: Callable[[], T], on_done: Callable[[T | None, BaseException | None], None], name: str
+) -> None:
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:
+            on_done(None, exc)
+        else:
+            on_done(result, None)
+        finally:
+            _slots.release()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+
+
+async def _acquire_slot(loop: asyncio.AbstractEventLoop, deadline: float, action: str) -> None:
+    while not _slots.acquire(blocking=False):
+        if loop.time() >= deadline:
+            raise DeephavenTimeoutError(f"{action} timed out waiting for a free worker thread")
+        await asyncio.sleep(0.01)
+
+
+async def call_blocking_owned(
+    action: str,
+    timeout: float,
+    fn: Callable[[], T],
+    cleanup: Callable[[T], None] | None = None,
+) -> T:
+    """Run ``fn()`` in a thread; raise DeephavenTimeoutError after ``timeout`` seconds.
+
+    If the caller gave up (timeout or cancellation) and ``fn`` later returns a resource,
+    ``cleanup(result)`` releases it in that thread, so nothing leaks.
+    """
+    loop = asyncio.get_running_loop()
+    await _acquire_slot(loop, loop.time() + timeout, action)
+    future: asyncio.Future[T] = loop.create_future()
+    abandoned = threading.Event()
+
+    def deliver(result: T | None, error: BaseException | None) -> None:
+        if abandoned.is_set():
+            if error is None and cleanup is not None:
+                try:
+                    cleanup(result)  # type: ignore[arg-type]
+                except Exception:
+                    _log.warning("releasing the result of an abandoned call failed", exc_info=True)
+            return
+
+        def settle() -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
+
+        # RuntimeError: the loop is gone, so nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle)
+
+    _start(fn, deliver, "dh-blocking")
+    try:
+        return await asyncio.wait_for(asyncio.shield(future), timeout)
+    except TimeoutError:
+        abandoned.set()
+        raise DeephavenTimeoutError(f"{action} timed out after {timeout:g} s") from None
+    except asyncio.CancelledError:
+        abandoned.set()
+        raise
+
+
+async def call_blocking(
+    action: str, timeout: float, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run ``fn(*args, **kwargs)`` in a thread; raise DeephavenTimeoutError after ``timeout``."""
+    return await call_blocking_owned(action, timeout, functools.partial(fn, *args, **kwargs))
+
+
+def run_in_background(fn: Callable[[], object], action: str) -> None:
+    """Fire-and-forget cleanup nobody waits for (e.g. closing a stale session); failures are
+    logged at DEBUG."""
+
+    def done(_result: object, error: BaseException | None) -> None:
+        if error is not None:
+            _log.debug("%s failed", action, exc_info=error)
+
+    if not _slots.acquire(blocking=False):
+        _log.warning("%s skipped: every worker thread is busy", action)
+        return
+    _start(fn, done, "dh-background")
