@@ -37,10 +37,9 @@ def _drain() -> None:
 
 
 def _submit(job: Callable[[], None]) -> None:
-    global _thread
-    if _thread is None or not _thread.is_alive():
-        _thread = threading.Thread(target=_drain, name="dh-finalizers", daemon=True)
-        _thread.start()
+    # Never start a thread here: a finalizer can run while the interpreter shuts down,
+    # when starting a thread blocks forever. Queue the job; if the worker thread is gone
+    # (process exiting), the job is simply dropped.
     _work.put(job)
 
 
@@ -54,10 +53,12 @@ def _make_deferred(original: Callable[[Any], None]) -> Callable[[Any], None]:
 
 def defer_pydeephaven_finalizers() -> None:
     """Install the deferred finalizers once per process (idempotent)."""
-    global _installed
+    global _installed, _thread
     with _install_lock:
         if _installed:
             return
+        _thread = threading.Thread(target=_drain, name="dh-finalizers", daemon=True)
+        _thread.start()
         Table.__del__ = _make_deferred(Table.__del__)  # type: ignore[method-assign]
         Session.__del__ = _make_deferred(Session.__del__)  # type: ignore[method-assign]
         _installed = True
