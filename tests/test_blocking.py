@@ -22,7 +22,7 @@ async def test_result_and_exception_pass_through() -> None:
 
 async def test_timeout_is_a_clear_error_and_the_loop_stays_free() -> None:
     started = time.monotonic()
-    with pytest.raises(DeephavenTimeoutError, match="Sleeping timed out after 0.2 s"):
+    with pytest.raises(DeephavenTimeoutError, match=r"Sleeping timed out after 0\.2 s"):
         await call_blocking("Sleeping", 0.2, time.sleep, 2)
     assert time.monotonic() - started < 1.5
 
