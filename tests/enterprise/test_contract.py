@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from deephaven_mcp.enterprise import _coreplus_api as api
 from deephaven_mcp.enterprise import adapter
 from deephaven_mcp.enterprise.backend import PqChanges
 
@@ -33,8 +34,8 @@ def _resolve(module: str, path: str) -> Any:
     return target
 
 
-@pytest.mark.parametrize("member", adapter.USED_API, ids=lambda m: m.path)
-def test_used_api_exists_with_parameters(member: adapter.ApiMember) -> None:
+@pytest.mark.parametrize("member", api.USED_API, ids=lambda m: m.path)
+def test_used_api_exists_with_parameters(member: api.ApiMember) -> None:
     target = _resolve(member.module, member.path)
     if not member.params:
         return
@@ -44,33 +45,31 @@ def test_used_api_exists_with_parameters(member: adapter.ApiMember) -> None:
     assert not missing, f"{member.path} lost parameters {missing}; has {list(parameters)}"
 
 
-@pytest.mark.parametrize("message", adapter.USED_PROTO_FIELDS, ids=lambda m: m.message)
-def test_used_proto_fields_exist(message: adapter.ProtoFields) -> None:
+@pytest.mark.parametrize("message", api.USED_PROTO_FIELDS, ids=lambda m: m.message)
+def test_used_proto_fields_exist(message: api.ProtoFields) -> None:
     cls = getattr(importlib.import_module(message.module), message.message)
     names = set(cls.DESCRIPTOR.fields_by_name)
     missing = [name for name in message.fields if name not in names]
     assert not missing, f"{message.message} lost fields {missing}"
-    for method in adapter.PROTO_MESSAGE_METHODS:
+    for method in api.PROTO_MESSAGE_METHODS:
         assert callable(getattr(cls, method)), method
 
 
 def test_known_pq_states_exist_in_the_status_enum() -> None:
-    enum = importlib.import_module(adapter.PQ_PROTO_MODULE).PersistentQueryStatusEnum
-    for state in adapter.KNOWN_PQ_STATES:
-        assert adapter.PQ_STATE_PREFIX + state in enum.keys()  # noqa: SIM118 (EnumTypeWrapper is not iterable)
+    enum = importlib.import_module(api.PQ_PROTO_MODULE).PersistentQueryStatusEnum
+    for state in api.KNOWN_PQ_STATES:
+        assert api.PQ_STATE_PREFIX + state in enum.keys()  # noqa: SIM118 (EnumTypeWrapper is not iterable)
 
 
 def test_change_mappings_match_pq_changes_and_the_config_message() -> None:
-    config = importlib.import_module(adapter.PQ_PROTO_MODULE).PersistentQueryConfigMessage
+    config = importlib.import_module(api.PQ_PROTO_MODULE).PersistentQueryConfigMessage
     proto_fields = set(config.DESCRIPTOR.fields_by_name)
-    declared = next(
-        m for m in adapter.USED_PROTO_FIELDS if m.message == "PersistentQueryConfigMessage"
-    )
+    declared = next(m for m in api.USED_PROTO_FIELDS if m.message == "PersistentQueryConfigMessage")
     change_fields = set(PqChanges.__dataclass_fields__)
     mapped = {"auto_delete_timeout", "restart_users"}  # handled by dedicated code
     for attribute, field_name, *_ in (
-        *adapter.CHANGE_SCALAR_FIELDS,
-        *adapter.CHANGE_REPEATED_FIELDS,
+        *api.CHANGE_SCALAR_FIELDS,
+        *api.CHANGE_REPEATED_FIELDS,
     ):
         assert attribute in change_fields
         assert field_name in proto_fields
@@ -81,8 +80,8 @@ def test_change_mappings_match_pq_changes_and_the_config_message() -> None:
 
 def test_temporary_config_parameters_match_connect_to_new_worker() -> None:
     """connect_to_new_worker forwards these to make_temporary_config; both must accept them."""
-    session_manager = importlib.import_module(adapter.SESSION_MANAGER_MODULE)
-    controller = importlib.import_module(adapter.CONTROLLER_MODULE)
+    session_manager = importlib.import_module(api.SESSION_MANAGER_MODULE)
+    controller = importlib.import_module(api.CONTROLLER_MODULE)
     worker = inspect.signature(session_manager.SessionManager.connect_to_new_worker).parameters
     config = inspect.signature(controller.ControllerClient.make_temporary_config).parameters
     for name in (
@@ -100,14 +99,14 @@ def test_temporary_config_parameters_match_connect_to_new_worker() -> None:
 def _declared_members() -> dict[tuple[str, str], set[str]]:
     """(module, class) -> attribute names declared for it ("" class = the module)."""
     declared: dict[tuple[str, str], set[str]] = {}
-    for member in adapter.USED_API:
+    for member in api.USED_API:
         owner, _, attribute = member.path.rpartition(".")
         if owner:
             declared.setdefault((member.module, owner), set()).add(attribute)
         declared.setdefault((member.module, ""), set()).add(member.path.split(".")[0])
-    for message in adapter.USED_PROTO_FIELDS:
+    for message in api.USED_PROTO_FIELDS:
         key = (message.module, message.message)
-        declared.setdefault(key, set()).update(message.fields, adapter.PROTO_MESSAGE_METHODS)
+        declared.setdefault(key, set()).update(message.fields, api.PROTO_MESSAGE_METHODS)
     return declared
 
 
@@ -117,7 +116,7 @@ def _attribute_uses(tree: ast.AST) -> list[tuple[str, str, int]]:
         if (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
-            and node.value.id in adapter.HANDLE_TYPES
+            and node.value.id in api.HANDLE_TYPES
         ):
             uses.append((node.value.id, node.attr, node.lineno))
     return uses
@@ -131,7 +130,7 @@ def test_adapter_uses_only_declared_names() -> None:
     undeclared = [
         f"line {line}: {name}.{attribute}"
         for name, attribute, line in uses
-        if attribute not in declared.get(adapter.HANDLE_TYPES[name], set())
+        if attribute not in declared.get(api.HANDLE_TYPES[name], set())
     ]
     assert not undeclared, "adapter.py uses undeclared coreplus names:\n" + "\n".join(undeclared)
 
@@ -139,14 +138,14 @@ def test_adapter_uses_only_declared_names() -> None:
 def test_adapter_keyword_arguments_are_declared() -> None:
     """Keyword arguments passed to coreplus methods must be in the declared parameter lists."""
     params: dict[str, set[str]] = {}
-    for member in adapter.USED_API:
+    for member in api.USED_API:
         params.setdefault(member.path.rpartition(".")[2], set()).update(member.params)
     checked = 0
     for node in ast.walk(ast.parse(ADAPTER_SOURCE)):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         receiver = node.func.value
-        if not (isinstance(receiver, ast.Name) and receiver.id in adapter.HANDLE_TYPES):
+        if not (isinstance(receiver, ast.Name) and receiver.id in api.HANDLE_TYPES):
             continue
         for keyword in node.keywords:
             if keyword.arg is not None:
@@ -188,13 +187,13 @@ def test_the_usage_check_catches_an_undeclared_name() -> None:
     flagged = [
         attribute
         for name, attribute, _ in _attribute_uses(ast.parse(snippet))
-        if attribute not in declared.get(adapter.HANDLE_TYPES[name], set())
+        if attribute not in declared.get(api.HANDLE_TYPES[name], set())
     ]
     assert sorted(flagged) == ["fetch_scripts", "notAField"]
 
 
 def test_handle_types_name_real_classes() -> None:
-    for module, cls in adapter.HANDLE_TYPES.values():
+    for module, cls in api.HANDLE_TYPES.values():
         target = importlib.import_module(module)
         if cls:
             assert inspect.isclass(getattr(target, cls))
