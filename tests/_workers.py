@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +26,9 @@ BOOTSTRAP = (
     / "worker_bootstrap.py"
 )
 STARTUP_TIMEOUT = 180.0
+# If the test process dies (even by a crash), the kernel kills its workers too.
+_SETPRIV = shutil.which("setpriv")
+_DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
 
 
 @dataclass
@@ -69,6 +73,7 @@ def start_worker(
     workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / f"ready-{time.monotonic_ns()}.json"
     args = [
+        *_DIE_WITH_PARENT,
         sys.executable,
         str(BOOTSTRAP),
         "--host",
