@@ -17,8 +17,10 @@ import pyarrow as pa
 from pydeephaven import Session
 from pydeephaven.table import Table
 
+from deephaven_mcp._blocking import run_in_background
 from deephaven_mcp._errors import InvalidArgumentError, NotFoundError, SessionUnavailableError
 from deephaven_mcp.clients.errors import describe_error, grpc_status, summarize_script_error
+from deephaven_mcp.clients.leases import leased
 
 _log = logging.getLogger(__name__)
 
@@ -145,6 +147,19 @@ def release(*tables: Table | None) -> None:
                 table.close()
             except Exception as exc:
                 _log.debug("ignoring error releasing a table: %s", describe_error(exc))
+
+
+def release_later(session: Session, *tables: Table | None) -> None:
+    """Release exports in the background: the answer does not wait for those round trips.
+
+    The job holds a lease on the session, so the session is not closed under it.
+    """
+
+    def job() -> None:
+        with leased(session):
+            release(*tables)
+
+    run_in_background(job, "Releasing table exports")
 
 
 def table_meta(session: Session, name: str) -> pa.Table:

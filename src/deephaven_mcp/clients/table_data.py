@@ -15,7 +15,7 @@ from pydeephaven import Session
 from pydeephaven.table import Table
 
 from deephaven_mcp._errors import LimitExceededError, SessionUnavailableError
-from deephaven_mcp.clients.community import open_table, release
+from deephaven_mcp.clients.community import open_table, release, release_later
 from deephaven_mcp.clients.errors import describe_error
 from deephaven_mcp.formatting import (
     FormattedData,
@@ -77,7 +77,7 @@ def _fetch(table: Table, rows: int, head: bool, total: int) -> pa.Table:
     try:
         return part.to_arrow()
     finally:
-        release(part)
+        release_later(part.session, part)
 
 
 def slice_table(
@@ -141,5 +141,5 @@ def read_table_slice(
             table, f"'{table_name}'", max_rows=max_rows, head=head, fmt=fmt, max_bytes=max_bytes
         )
     finally:
-        release(table)
+        release_later(session, table)
     return replace(piece, table_name=table_name)
