@@ -141,6 +141,7 @@ async def test_catalog_tools(tools: ToolCaller) -> None:
         )
         assert sample["data"]["Seq"] == [247, 248, 249] and sample["is_complete"] is False
         assert sample["source"] == "historical"
+        assert sample["table_name"] == "Trades" and sample["namespace"] == "MarketUS"
         csv_sample = await tools.ok(
             "catalog_table_sample",
             session_id=sid,

@@ -8,7 +8,7 @@ formatting, on the exact response size.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 from pydeephaven import Session
@@ -39,6 +39,17 @@ class TableSlice:
     row_count: int
     is_complete: bool
     data: FormattedData
+
+    def fields(self) -> dict[str, Any]:
+        """The response fields of a table-data answer."""
+        return {
+            "table_name": self.table_name,
+            "format": self.format,
+            "schema": self.schema,
+            "row_count": self.row_count,
+            "is_complete": self.is_complete,
+            "data": self.data,
+        }
 
 
 def _mb(size: float) -> str:

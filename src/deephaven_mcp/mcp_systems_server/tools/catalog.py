@@ -6,6 +6,7 @@ spliced into a script.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastmcp import FastMCP
@@ -63,9 +64,19 @@ async def _catalog(
     return system, await system.catalog(sid.name)
 
 
-async def _rows_answer(
-    state: SystemsServerState, session_id: str, rows: CatalogRows, fmt: str, what: str
+async def _catalog_rows(
+    state: SystemsServerState,
+    session_id: str,
+    max_rows: int | None,
+    format: str,
+    what: str,
+    fetch: Callable[[EnterpriseCatalog], Awaitable[CatalogRows]],
 ) -> ToolResult:
+    """Shared body of the two catalog listing tools: validate, fetch, format off the loop."""
+    _check_rows("max_rows", max_rows)
+    fmt = resolve_format(format)
+    _, catalog = await _catalog(state, session_id)
+    rows = await fetch(catalog)
     data = await call_blocking(
         f"Formatting {what}", state.timeouts.data, format_rows, rows.table, fmt, what
     )
@@ -92,14 +103,17 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     ) -> ToolResult:
         """Entries of an enterprise catalog (Namespace, TableName, ...), optionally filtered."""
 
-        async def body() -> ToolResult:
-            _check_rows("max_rows", max_rows)
-            fmt = resolve_format(format)
-            _, catalog = await _catalog(state, session_id)
-            rows = await catalog.tables(filters, max_rows)
-            return await _rows_answer(state, session_id, rows, fmt, "the catalog")
-
-        return await run_tool("Listing catalog tables", body)
+        return await run_tool(
+            "Listing catalog tables",
+            lambda: _catalog_rows(
+                state,
+                session_id,
+                max_rows,
+                format,
+                "the catalog",
+                lambda catalog: catalog.tables(filters, max_rows),
+            ),
+        )
 
     @mcp.tool(annotations=READ_ONLY, output_schema=_ROWS_SCHEMA)
     async def catalog_namespaces_list(
@@ -113,14 +127,17 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     ) -> ToolResult:
         """Distinct namespaces of an enterprise catalog: the first step of data discovery."""
 
-        async def body() -> ToolResult:
-            _check_rows("max_rows", max_rows)
-            fmt = resolve_format(format)
-            _, catalog = await _catalog(state, session_id)
-            rows = await catalog.namespaces(filters, max_rows)
-            return await _rows_answer(state, session_id, rows, fmt, "the namespaces")
-
-        return await run_tool("Listing catalog namespaces", body)
+        return await run_tool(
+            "Listing catalog namespaces",
+            lambda: _catalog_rows(
+                state,
+                session_id,
+                max_rows,
+                format,
+                "the namespaces",
+                lambda catalog: catalog.namespaces(filters, max_rows),
+            ),
+        )
 
     schema_entry = {
         **TABLE_SCHEMA_ENTRY,
@@ -221,16 +238,8 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
             fmt = resolve_format(format)
             _, catalog = await _catalog(state, session_id)
             sample = await catalog.sample(namespace, table_name, max_rows, head, fmt)
-            piece = sample.slice
-            return ok(
-                namespace=namespace,
-                table_name=table_name,
-                format=piece.format,
-                schema=piece.schema,
-                row_count=piece.row_count,
-                is_complete=piece.is_complete,
-                source=sample.source,
-                data=piece.data,
-            )
+            # The slice names the table "namespace.table" in messages; answer with the name.
+            fields = {**sample.slice.fields(), "table_name": table_name}
+            return ok(**fields, namespace=namespace, source=sample.source)
 
         return await run_tool("Sampling the catalog table", body)

@@ -177,14 +177,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
                 ),
                 timeouts.data,
             )
-            return ok(
-                table_name=piece.table_name,
-                format=piece.format,
-                schema=piece.schema,
-                row_count=piece.row_count,
-                is_complete=piece.is_complete,
-                data=piece.data,
-            )
+            return ok(**piece.fields())
 
         return await run_tool("Reading table data", body)
 
