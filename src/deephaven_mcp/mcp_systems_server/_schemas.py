@@ -60,3 +60,14 @@ TABLE_SCHEMA_ENTRY: Final[dict[str, Any]] = {
     },
     "required": ["success", "table"],
 }
+
+# The answer of session_table_data and catalog_table_sample (see TableSlice.fields()).
+TABLE_SLICE: Final[dict[str, Any]] = {
+    "table_name": STRING,
+    "format": STRING,
+    "schema": COLUMN_LIST,
+    "row_count": INTEGER,
+    "is_complete": BOOLEAN,
+    "data": TABLE_DATA,
+}
+TABLE_SLICE_REQUIRED: Final = ["table_name", "format", "schema", "row_count", "is_complete", "data"]

@@ -20,7 +20,16 @@ from deephaven_mcp.clients.table_data import format_rows
 from deephaven_mcp.enterprise import CatalogRows, EnterpriseCatalog, EnterpriseSystem
 from deephaven_mcp.formatting import describe_schema, format_table, resolve_format
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
-from deephaven_mcp.mcp_systems_server._schemas import COLUMN_LIST, TABLE_DATA, TABLE_SCHEMA_ENTRY
+from deephaven_mcp.mcp_systems_server._schemas import (
+    BOOLEAN,
+    COLUMN_LIST,
+    INTEGER,
+    STRING,
+    TABLE_DATA,
+    TABLE_SCHEMA_ENTRY,
+    TABLE_SLICE,
+    TABLE_SLICE_REQUIRED,
+)
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
 from deephaven_mcp.mcp_systems_server.tools.sessions import SessionIdArg
 from deephaven_mcp.resource_manager import SessionId
@@ -36,10 +45,10 @@ Filters = Annotated[
 Format = Annotated[str, Field(description=_FORMAT_HELP)]
 _ROWS_SCHEMA = envelope_schema(
     {
-        "session_id": {"type": "string"},
-        "format": {"type": "string"},
-        "row_count": {"type": "integer"},
-        "is_complete": {"type": "boolean"},
+        "session_id": STRING,
+        "format": STRING,
+        "row_count": INTEGER,
+        "is_complete": BOOLEAN,
         "columns": COLUMN_LIST,
         "data": TABLE_DATA,
     },
@@ -141,7 +150,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
 
     schema_entry = {
         **TABLE_SCHEMA_ENTRY,
-        "properties": {**TABLE_SCHEMA_ENTRY["properties"], "namespace": {"type": "string"}},
+        "properties": {**TABLE_SCHEMA_ENTRY["properties"], "namespace": STRING},
     }
 
     @mcp.tool(
@@ -149,8 +158,8 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         output_schema=envelope_schema(
             {
                 "schemas": {"type": "array", "items": schema_entry},
-                "count": {"type": "integer"},
-                "is_complete": {"type": "boolean"},
+                "count": INTEGER,
+                "is_complete": BOOLEAN,
             },
             ["schemas", "count", "is_complete"],
         ),
@@ -207,17 +216,8 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     @mcp.tool(
         annotations=READ_ONLY,
         output_schema=envelope_schema(
-            {
-                "namespace": {"type": "string"},
-                "table_name": {"type": "string"},
-                "format": {"type": "string"},
-                "schema": COLUMN_LIST,
-                "row_count": {"type": "integer"},
-                "is_complete": {"type": "boolean"},
-                "source": {"enum": ["historical", "live"]},
-                "data": TABLE_DATA,
-            },
-            ["namespace", "table_name", "format", "schema", "row_count", "is_complete", "data"],
+            {**TABLE_SLICE, "namespace": STRING, "source": {"enum": ["historical", "live"]}},
+            [*TABLE_SLICE_REQUIRED, "namespace"],
         ),
     )
     async def catalog_table_sample(

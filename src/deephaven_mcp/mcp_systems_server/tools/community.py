@@ -11,23 +11,23 @@ from pydantic import Field
 from deephaven_mcp._tool_results import envelope_schema, ok, run_tool
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._community import CreateArguments, credentials
+from deephaven_mcp.mcp_systems_server._schemas import INTEGER, STRING
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
 from deephaven_mcp.mcp_systems_server.tools.sessions import SessionIdArg
 
-_STR = {"type": "string"}
 _CREATE_SCHEMA = envelope_schema(
     {
-        "session_id": _STR,
-        "session_name": _STR,
-        "connection_url": _STR,
-        "connection_url_with_auth": _STR,
+        "session_id": STRING,
+        "session_name": STRING,
+        "connection_url": STRING,
+        "connection_url_with_auth": STRING,
         "auth_type": {"enum": ["PSK", "Anonymous"]},
-        "auth_token": _STR,
+        "auth_token": STRING,
         "launch_method": {"enum": ["python", "docker"]},
-        "port": {"type": "integer"},
-        "container_id": _STR,
-        "pid": {"type": "integer"},
-        "note": _STR,
+        "port": INTEGER,
+        "container_id": STRING,
+        "pid": INTEGER,
+        "note": STRING,
     },
     ["session_id", "session_name", "connection_url", "auth_type", "launch_method", "port"],
 )
@@ -136,7 +136,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     @mcp.tool(
         annotations=DESTRUCTIVE,
         output_schema=envelope_schema(
-            {"session_id": _STR, "session_name": _STR}, ["session_id", "session_name"]
+            {"session_id": STRING, "session_name": STRING}, ["session_id", "session_name"]
         ),
     )
     async def session_community_delete(
@@ -156,11 +156,11 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         annotations=READ_ONLY,
         output_schema=envelope_schema(
             {
-                "session_id": _STR,
-                "auth_type": _STR,
-                "auth_token": _STR,
-                "connection_url": _STR,
-                "browser_url": _STR,
+                "session_id": STRING,
+                "auth_type": STRING,
+                "auth_token": STRING,
+                "connection_url": STRING,
+                "browser_url": STRING,
             },
             ["session_id", "auth_type", "auth_token", "connection_url", "browser_url"],
         ),

@@ -18,9 +18,12 @@ from deephaven_mcp.clients.table_data import read_table_slice
 from deephaven_mcp.formatting import describe_schema, format_table, resolve_format
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
-    COLUMN_LIST,
-    TABLE_DATA,
+    BOOLEAN,
+    INTEGER,
+    STRING,
     TABLE_SCHEMA_ENTRY,
+    TABLE_SLICE,
+    TABLE_SLICE_REQUIRED,
 )
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
 from deephaven_mcp.mcp_systems_server.tools.sessions import SessionIdArg
@@ -56,9 +59,9 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         annotations=READ_ONLY,
         output_schema=envelope_schema(
             {
-                "session_id": {"type": "string"},
-                "table_names": {"type": "array", "items": {"type": "string"}},
-                "count": {"type": "integer"},
+                "session_id": STRING,
+                "table_names": {"type": "array", "items": STRING},
+                "count": INTEGER,
             },
             ["session_id", "table_names", "count"],
         ),
@@ -79,9 +82,9 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         annotations=READ_ONLY,
         output_schema=envelope_schema(
             {
-                "count": {"type": "integer"},
+                "count": INTEGER,
                 "schemas": {"type": "array", "items": TABLE_SCHEMA_ENTRY},
-                "is_complete": {"type": "boolean"},
+                "is_complete": BOOLEAN,
             },
             ["count", "schemas"],
         ),
@@ -130,17 +133,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
 
     @mcp.tool(
         annotations=READ_ONLY,
-        output_schema=envelope_schema(
-            {
-                "table_name": {"type": "string"},
-                "format": {"type": "string"},
-                "schema": COLUMN_LIST,
-                "row_count": {"type": "integer"},
-                "is_complete": {"type": "boolean"},
-                "data": TABLE_DATA,
-            },
-            ["table_name", "format", "schema", "row_count", "is_complete", "data"],
-        ),
+        output_schema=envelope_schema(TABLE_SLICE, TABLE_SLICE_REQUIRED),
     )
     async def session_table_data(
         session_id: SessionIdArg,
@@ -230,8 +223,8 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
                     "items": {
                         "type": "object",
                         "properties": {
-                            "package": {"type": "string"},
-                            "version": {"type": "string"},
+                            "package": STRING,
+                            "version": STRING,
                         },
                         "required": ["package", "version"],
                     },

@@ -11,10 +11,10 @@ from pydantic import Field
 from deephaven_mcp._tool_results import envelope_schema, ok, run_tool
 from deephaven_mcp.enterprise import WorkerRequest
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING
+from deephaven_mcp.mcp_systems_server._schemas import NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
 from deephaven_mcp.resource_manager import SessionId
 
-_STR = {"type": "string"}
 SystemName = Annotated[str, Field(description="Name of an enterprise system from the config.")]
 
 
@@ -23,10 +23,10 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         annotations=MUTATING,
         output_schema=envelope_schema(
             {
-                "session_id": _STR,
-                "system_name": _STR,
-                "session_name": _STR,
-                "programming_language": {"type": ["string", "null"]},
+                "session_id": STRING,
+                "system_name": STRING,
+                "session_name": STRING,
+                "programming_language": NULLABLE_STRING,
             },
             ["session_id", "system_name", "session_name"],
         ),
@@ -98,7 +98,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     @mcp.tool(
         annotations=DESTRUCTIVE,
         output_schema=envelope_schema(
-            {"system_name": _STR, "session_name": _STR, "message": _STR},
+            {"system_name": STRING, "session_name": STRING, "message": STRING},
             ["system_name", "session_name", "message"],
         ),
     )

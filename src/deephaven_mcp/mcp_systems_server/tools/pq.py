@@ -12,12 +12,11 @@ from deephaven_mcp._errors import InvalidArgumentError
 from deephaven_mcp._tool_results import envelope_schema, ok, run_tool
 from deephaven_mcp.enterprise import PqChanges, PqInfo, WorkerRequest
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
+from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, INTEGER, NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
 from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import SystemName
 
 MAX_SCRIPT_CHARS: Final = 20_000
-_INT = {"type": "integer"}
-_STR = {"type": "string"}
 Identifier = Annotated[str | int, Field(description="PQ name, or its serial number.")]
 Strings = list[str] | None
 WaitArg = Annotated[bool, Field(description="Wait for the state change (default true).")]
@@ -98,7 +97,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     @mcp.tool(
         annotations=READ_ONLY,
         output_schema=envelope_schema(
-            {"system_name": _STR, "pqs": {"type": "array", "items": {"type": "object"}}},
+            {"system_name": STRING, "pqs": {"type": "array", "items": {"type": "object"}}},
             ["system_name", "pqs"],
         ),
     )
@@ -115,7 +114,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     @mcp.tool(
         annotations=READ_ONLY,
         output_schema=envelope_schema(
-            {"serial": _INT, "name": _STR, "state": _STR, "config": {"type": "object"}},
+            {"serial": INTEGER, "name": STRING, "state": STRING, "config": {"type": "object"}},
             ["serial", "name", "state", "config"],
         ),
     )
@@ -131,7 +130,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     @mcp.tool(
         annotations=MUTATING,
         output_schema=envelope_schema(
-            {"serial": _INT, "pq_name": _STR, "state": _STR, "message": _STR},
+            {"serial": INTEGER, "pq_name": STRING, "state": STRING, "message": STRING},
             ["serial", "pq_name", "state", "message"],
         ),
     )
@@ -179,7 +178,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
 
     @mcp.tool(
         annotations=DESTRUCTIVE,
-        output_schema=envelope_schema({"serial": _INT, "message": _STR}, ["message"]),
+        output_schema=envelope_schema({"serial": INTEGER, "message": STRING}, ["message"]),
     )
     async def pq_delete(system_name: SystemName, pq_identifier: Identifier) -> ToolResult:
         """Delete a persistent query permanently (stopped first if running)."""
@@ -195,11 +194,11 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         annotations=DESTRUCTIVE,
         output_schema=envelope_schema(
             {
-                "pq_id": _STR,
-                "serial": _INT,
-                "name": _STR,
-                "restarted": {"type": "boolean"},
-                "message": _STR,
+                "pq_id": STRING,
+                "serial": INTEGER,
+                "name": STRING,
+                "restarted": BOOLEAN,
+                "message": STRING,
             },
             ["pq_id", "serial", "name", "restarted", "message"],
         ),
@@ -288,10 +287,10 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         annotations=MUTATING,
         output_schema=envelope_schema(
             {
-                "serial": _INT,
-                "state": _STR,
-                "session_id": {"type": ["string", "null"]},
-                "message": _STR,
+                "serial": INTEGER,
+                "state": STRING,
+                "session_id": NULLABLE_STRING,
+                "message": STRING,
             },
             ["serial", "state", "message"],
         ),
@@ -319,7 +318,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
     @mcp.tool(
         annotations=DESTRUCTIVE,
         output_schema=envelope_schema(
-            {"serial": _INT, "state": _STR, "message": _STR}, ["serial", "state", "message"]
+            {"serial": INTEGER, "state": STRING, "message": STRING}, ["serial", "state", "message"]
         ),
     )
     async def pq_stop(
@@ -343,7 +342,9 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
 
     @mcp.tool(
         annotations=DESTRUCTIVE,
-        output_schema=envelope_schema({"serial": _INT, "message": _STR}, ["serial", "message"]),
+        output_schema=envelope_schema(
+            {"serial": INTEGER, "message": STRING}, ["serial", "message"]
+        ),
     )
     async def pq_restart(system_name: SystemName, pq_identifier: Identifier) -> ToolResult:
         """Restart a persistent query with its current configuration."""

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema, ok, run_tool
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY, RESETTING
+from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, STRING
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
 
 
@@ -34,12 +35,12 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
             "items": {
                 "type": "object",
                 "properties": {
-                    "name": {"type": "string"},
+                    "name": STRING,
                     "status": {
                         "enum": ["ONLINE", "OFFLINE", "UNAUTHORIZED", "MISCONFIGURED", "UNKNOWN"]
                     },
-                    "detail": {"type": "string"},
-                    "is_alive": {"type": "boolean"},
+                    "detail": STRING,
+                    "is_alive": BOOLEAN,
                     "config": {"type": "object"},
                 },
                 "required": ["name", "status"],
