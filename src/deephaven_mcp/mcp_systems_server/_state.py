@@ -108,17 +108,7 @@ class SystemsServerState:
     async def list_sessions(self) -> list[dict[str, object]]:
         """Summaries of every registered session (no network)."""
         await self.wait_for_demo()
-        # Enterprise systems are the source of truth for their sessions (a PQ may have been
-        # stopped or deleted since the registry cached it).
-        summaries = {
-            str(session.session_id): session.summary()
-            for session in self.registry.sessions()
-            if session.session_id.type == "community"
-        }
-        for summary in await self.enterprise.session_summaries():
-            summaries[summary["session_id"]] = summary
-        return [summaries[key] for key in sorted(summaries)]
-
-    async def enterprise_status(self, attempt_to_connect: bool) -> list[dict[str, object]]:
-        """Status of each configured enterprise system (config redacted)."""
-        return await self.enterprise.status(attempt_to_connect)
+        # The registry holds community sessions; enterprise systems list their own.
+        summaries = [session.summary() for session in self.registry.sessions()]
+        summaries += await self.enterprise.session_summaries()
+        return sorted(summaries, key=lambda summary: str(summary["session_id"]))

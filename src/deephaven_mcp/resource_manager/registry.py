@@ -12,7 +12,9 @@ from deephaven_mcp.resource_manager.session_id import SessionId
 
 _log = logging.getLogger(__name__)
 
-# Resolves ids the registry does not hold yet (e.g. running persistent queries).
+# Resolves ids the registry does not hold (e.g. running persistent queries). What a resolver
+# returns is not cached: its owner (an enterprise system) stays the source of truth, so a
+# stopped or deleted query never lingers here.
 SessionResolver = Callable[[SessionId], Awaitable[ManagedSession | None]]
 
 
@@ -42,10 +44,8 @@ class SessionRegistry:
         if found is None:
             # Resolvers may talk to the network: run them without holding the lock.
             for resolver in self._resolvers:
-                candidate = await resolver(sid)
-                if candidate is not None:
-                    async with self._lock:
-                        found = self._sessions.setdefault(sid, candidate)
+                found = await resolver(sid)
+                if found is not None:
                     break
         if found is None:
             known = ", ".join(str(key) for key in sorted(self._sessions)[:20]) or "none"
@@ -63,7 +63,7 @@ class SessionRegistry:
             return self._sessions.pop(session_id, None)
 
     async def replace_configured(self, sessions: Iterable[ManagedSession]) -> None:
-        """Swap the config-file sessions (community:config:* and enterprise) for new ones.
+        """Swap the config-file sessions (community:config:*) for new ones.
 
         Sessions created at runtime (``survives_reload``) stay registered; only their client
         connections are closed so that they reconnect with fresh state.

@@ -13,7 +13,6 @@ from deephaven_mcp.enterprise import WorkerRequest
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING
 from deephaven_mcp.mcp_systems_server._schemas import NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
-from deephaven_mcp.resource_manager import SessionId
 
 SystemName = Annotated[str, Field(description="Name of an enterprise system from the config.")]
 
@@ -113,7 +112,6 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         async def body() -> ToolResult:
             system = state.enterprise.get(system_name)
             await system.delete_session(session_name)
-            await state.registry.pop(SessionId("enterprise", system.name, session_name))
             return ok(
                 system_name=system.name,
                 session_name=session_name,

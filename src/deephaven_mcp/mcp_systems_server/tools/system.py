@@ -57,7 +57,7 @@ def register(mcp: FastMCP, state: SystemsServerState) -> None:
         """Status of every configured Deephaven Enterprise (Core+) system, config redacted."""
 
         async def body() -> ToolResult:
-            systems = await state.enterprise_status(attempt_to_connect)
+            systems = await state.enterprise.status(attempt_to_connect)
             return ok(systems=systems)
 
         return await run_tool("Checking enterprise systems", body)
