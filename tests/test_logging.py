@@ -5,7 +5,12 @@ from __future__ import annotations
 import io
 import logging
 
-from deephaven_mcp._logging import RedactingFormatter, redact, register_secret
+from deephaven_mcp._logging import (
+    ArgumentValuesFilter,
+    RedactingFormatter,
+    redact,
+    register_secret,
+)
 
 
 def test_registered_secret_is_masked_everywhere() -> None:
@@ -40,3 +45,19 @@ def test_formatter_scrubs_messages_and_tracebacks() -> None:
     logger.removeHandler(handler)
     assert "trace-secret-77" not in stream.getvalue()
     assert stream.getvalue().count("[REDACTED]") == 3  # message, source line, exception
+
+
+def test_tool_argument_values_are_withheld_from_fastmcp_debug_lines() -> None:
+    record = logging.LogRecord(
+        "fastmcp.server.mixins.mcp_operations",
+        logging.DEBUG,
+        __file__,
+        1,
+        "[server] Handler called: call_tool %s with %s",
+        ("session_script_run", {"session_id": "s", "script": "password = 'hunter22'"}),
+        None,
+    )
+    assert ArgumentValuesFilter().filter(record)
+    message = record.getMessage()
+    assert "hunter22" not in message
+    assert "session_script_run" in message and "names: session_id, script" in message

@@ -50,6 +50,27 @@ def redact(text: str) -> str:
     return text
 
 
+class ArgumentValuesFilter(logging.Filter):
+    """Keep tool-argument values out of fastmcp's DEBUG "Handler called" lines.
+
+    Arguments carry script bodies and may carry tokens that were never registered as
+    secrets; the names are enough to follow a call.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            record.name.startswith("fastmcp.")
+            and isinstance(args, tuple)
+            and len(args) == 2
+            and isinstance(args[1], dict)
+            and "Handler called" in str(record.msg)
+        ):
+            names = ", ".join(str(name) for name in args[1]) or "none"
+            record.args = (args[0], f"<argument values withheld; names: {names}>")
+        return True
+
+
 class RedactingFormatter(logging.Formatter):
     """Formatter that scrubs secrets from the fully rendered record."""
 
@@ -75,6 +96,7 @@ def setup_logging(default_level: str = "INFO") -> None:
         RedactingFormatter("%(asctime)s %(levelname)s [%(name)s] %(message)s", "%H:%M:%S")
     )
     handler.set_name("deephaven-mcp")
+    handler.addFilter(ArgumentValuesFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         if existing.get_name() == "deephaven-mcp":

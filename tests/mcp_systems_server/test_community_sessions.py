@@ -126,12 +126,17 @@ async def test_create_use_and_delete(
 async def test_credentials_mode_denies_static_and_audits(
     tools: ToolCaller, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         message = await tools.error(
             "session_community_credentials", session_id="community:config:static"
         )
     assert "does not allow static" in message
-    assert "AUDIT" in caplog.text and "denied" in caplog.text
+    assert "denied by credential_retrieval_mode" in caplog.text
+    audit = [r.getMessage() for r in caplog.records if r.name == "deephaven_mcp.audit"]
+    assert audit == [
+        "AUDIT tool=session_community_credentials session=community:config:static "
+        f"caller=in-process outcome=error ms={audit[0].rsplit('=', 1)[1]}"
+    ]
 
 
 async def test_bad_requests(tools: ToolCaller) -> None:

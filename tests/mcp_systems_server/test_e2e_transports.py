@@ -54,8 +54,14 @@ def _exchange(process: subprocess.Popen[str], message: dict[str, Any]) -> dict[s
 
 def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path: Path) -> None:
     assert SERVER, "console script not installed"
+    # HTTP auth naming an unset variable: stdio needs no auth, so it must not matter here.
+    http_auth = {"auth": {"type": "bearer", "token_env_var": "DH_MCP_UNSET_TOKEN_VAR"}}
     config = write_config(
-        tmp_path / "c.json", {"community": {"sessions": {"w": session_config(dh_worker)}}}
+        tmp_path / "c.json",
+        {
+            "community": {"sessions": {"w": session_config(dh_worker)}},
+            "security": {"http": http_auth},
+        },
     )
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("w") as stderr:
@@ -103,11 +109,23 @@ def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path
             result = reply["result"]
             assert result["isError"] is False
             assert result["structuredContent"]["data"].startswith("Sym,Shares,CostBasis")
+            reload = _exchange(
+                process,
+                {
+                    "jsonrpc": "2.0",
+                    "id": 3,
+                    "method": "tools/call",
+                    "params": {"name": "mcp_reload", "arguments": {}},
+                },
+            )
+            assert reload is not None and reload["result"]["isError"] is False
         finally:
             assert process.stdin is not None
             process.stdin.close()
             process.wait(30)
-    assert "DEBUG" in stderr_path.read_text()  # logs went to stderr
+    stderr_text = stderr_path.read_text()
+    assert "DEBUG" in stderr_text  # logs went to stderr
+    assert "AUDIT tool=mcp_reload session=- caller=stdio outcome=ok" in stderr_text
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._files import read_text_file
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.models import (
+    AUTH_TYPES,
     McpConfig,
     SessionCreationConfig,
     SessionCreationDefaults,
@@ -41,6 +42,8 @@ _MESSAGES: Final = {
     "missing": "required key is missing",
     "extra_forbidden": "unknown key",
     "literal_error": None,  # pydantic's own message lists the allowed values
+    "union_tag_not_found": "'type' is missing (expected 'bearer' or 'jwt')",
+    "union_tag_invalid": "'type' must be 'bearer' or 'jwt'",
 }
 
 
@@ -48,7 +51,12 @@ def format_validation_error(error: ValidationError) -> str:
     """One line per problem, each starting with the dotted path to the offending key."""
     messages: dict[str, list[str]] = {}
     for item in error.errors(include_input=False, include_url=False):
-        path = ".".join(str(part) for part in item["loc"] if not _is_union_tag(part))
+        loc = item["loc"]
+        path = ".".join(
+            str(part)
+            for index, part in enumerate(loc)
+            if not _is_union_tag(part) and not _is_auth_tag(loc, index)
+        )
         message = _MESSAGES.get(item["type"]) or _clean_message(str(item["msg"]))
         found = messages.setdefault(path or "<root>", [])
         if message not in found:
@@ -69,6 +77,11 @@ def _is_union_tag(part: int | str) -> bool:
     """pydantic adds the branch name of a union to the error location; hide it."""
     text = str(part)
     return text in _UNION_TAGS or text.startswith(("constrained-", "function-", "json-or-python"))
+
+
+def _is_auth_tag(loc: tuple[int | str, ...], index: int) -> bool:
+    """The discriminated auth union adds its tag ("bearer", "jwt") after ``auth``."""
+    return index > 0 and loc[index - 1] == "auth" and loc[index] in AUTH_TYPES
 
 
 def _clean_message(message: str) -> str:

@@ -242,8 +242,99 @@ class CommunitySecurity(_Model):
     credential_retrieval_mode: CredentialRetrievalMode = "none"
 
 
+# Asymmetric only: a shared HMAC secret would have to sit in the config file.
+JwtAlgorithm = Literal[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"
+]
+ENV_VAR_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_ORIGIN: Final = re.compile(r"^(\*|https?://[^/\s?#]+)$")
+_HOST: Final = re.compile(r"^[^/\s?#@]+$")
+
+
+class BearerAuthConfig(_Model):
+    """One static bearer token, read from the environment variable ``token_env_var``."""
+
+    type: Literal["bearer"]
+    token_env_var: StrictStr
+
+    @field_validator("token_env_var")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_VAR_NAME.match(value):
+            raise ValueError("must be the name of an environment variable, not the token")
+        return value
+
+
+class JwtAuthConfig(_Model):
+    """JWTs issued by an OAuth 2.1 authorization server, checked against a key or JWKS."""
+
+    type: Literal["jwt"]
+    jwks_uri: StrictStr | None = None
+    public_key: StrictStr | None = None
+    public_key_path: StrictStr | None = None
+    algorithm: JwtAlgorithm = "RS256"
+    issuer: StrictStr | list[StrictStr]
+    audience: StrictStr | list[StrictStr]
+    required_scopes: list[StrictStr] = []
+    authorization_servers: list[StrictStr] = []
+    base_url: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> JwtAuthConfig:
+        keys = [k for k in ("jwks_uri", "public_key", "public_key_path") if getattr(self, k)]
+        if len(keys) != 1:
+            raise ValueError("set exactly one of 'jwks_uri', 'public_key', 'public_key_path'")
+        if self.jwks_uri and not re.match(r"^https?://[^/\s]+", self.jwks_uri):
+            raise ValueError("'jwks_uri' must be an http(s) URL")
+        for name in ("issuer", "audience"):
+            if not getattr(self, name):
+                raise ValueError(f"'{name}' must not be empty")
+        if self.authorization_servers and not self.base_url:
+            raise ValueError(
+                "'authorization_servers' needs 'base_url' (this server's public URL) "
+                "to publish protected-resource metadata"
+            )
+        for url in [*self.authorization_servers, *([self.base_url] if self.base_url else [])]:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return self
+
+
+HttpAuthConfig = Annotated[BearerAuthConfig | JwtAuthConfig, Field(discriminator="type")]
+AUTH_TYPES: Final = frozenset({"bearer", "jwt"})
+
+
+class HttpSecurity(_Model):
+    """Who may reach the HTTP transports (``sse``, ``streamable-http``).
+
+    Loopback hosts are always allowed; ``allowed_hosts`` / ``allowed_origins`` widen that
+    for a reverse proxy or a browser client. ``auth`` is required to bind beyond loopback.
+    """
+
+    allowed_hosts: list[StrictStr] = []
+    allowed_origins: list[StrictStr] = []
+    auth: HttpAuthConfig | None = None
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not _HOST.match(host):
+                raise ValueError(f"{host!r} is not a host name (no scheme or path)")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not _ORIGIN.match(origin.rstrip("/")):
+                raise ValueError(f"{origin!r} is not an origin like 'https://app.example.com'")
+        return value
+
+
 class SecurityConfig(_Model):
     community: CommunitySecurity = CommunitySecurity()
+    http: HttpSecurity = HttpSecurity()
 
 
 class McpConfig(_Model):

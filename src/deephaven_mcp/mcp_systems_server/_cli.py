@@ -12,6 +12,12 @@ from typing import Final
 from dotenv import load_dotenv
 
 from deephaven_mcp._errors import ConfigError
+from deephaven_mcp._http_security import (
+    ALLOW_UNAUTHENTICATED_FLAG,
+    HttpExposure,
+    check_bind,
+    serve_http,
+)
 from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
 from deephaven_mcp.config import load_config
@@ -48,6 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="start a local Deephaven worker with demo tables and register it as a session",
     )
+    parser.add_argument(
+        ALLOW_UNAUTHENTICATED_FLAG,
+        dest="allow_unauthenticated",
+        action="store_true",
+        help="serve a non-loopback --host without authentication (only behind something "
+        "that authenticates every request; logs a warning at every start)",
+    )
     return parser.parse_args(argv)
 
 
@@ -69,28 +82,30 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     setup_logging()
     port = resolve_port(args.port)
+    http = args.transport != "stdio"
     try:
         config = asyncio.run(load_config())
+        exposure = HttpExposure.from_security(config.security.http) if http else HttpExposure()
+        if http:
+            check_bind(
+                args.host,
+                authenticated=exposure.auth is not None,
+                allow_unauthenticated=args.allow_unauthenticated,
+                server="systems_server",
+            )
     except ConfigError as exc:
         print(f"dh-mcp-systems-server: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
     from deephaven_mcp.mcp_systems_server._server import build_systems_server
 
-    server = build_systems_server(config=config, demo=args.demo)
+    server = build_systems_server(config=config, demo=args.demo, auth=exposure.auth)
     _log.info("starting systems server (transport=%s)", args.transport)
     sigterm_as_keyboard_interrupt()
     try:
-        if args.transport == "stdio":
-            server.run("stdio", show_banner=False)
+        if http:
+            serve_http(server, args.transport, host=args.host, port=port, exposure=exposure)
         else:
-            # log_config=None: uvicorn logs through our stderr handler, not to stdout.
-            server.run(
-                args.transport,
-                show_banner=False,
-                host=args.host,
-                port=port,
-                uvicorn_config={"log_config": None},
-            )
+            server.run("stdio", show_banner=False)
     except KeyboardInterrupt:
         _log.info("systems server stopped")

@@ -317,7 +317,7 @@ def credentials(session: ManagedSession, mode: str) -> dict[str, Any]:
         or (mode == "static_only" and not dynamic)
     )
     _log.warning(
-        "AUDIT credential retrieval for %s (%s session): %s by credential_retrieval_mode=%s",
+        "credential retrieval for %s (%s session) %s by credential_retrieval_mode=%s",
         session.session_id,
         "dynamic" if dynamic else "static",
         "allowed" if allowed else "denied",

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from fastmcp import FastMCP
+from fastmcp.server.auth import AuthProvider
 from fastmcp.server.lifespan import lifespan
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from deephaven_mcp import __version__
+from deephaven_mcp._http_security import auth_provider
 from deephaven_mcp._middleware import ArgumentErrorMiddleware
 from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.enterprise import EnterpriseBackend
+from deephaven_mcp.mcp_systems_server._audit import AuditMiddleware
 from deephaven_mcp.mcp_systems_server._state import SystemsServerState
 from deephaven_mcp.mcp_systems_server.tools import (
     catalog,
@@ -43,6 +48,7 @@ def build_systems_server(
     timeouts: Timeouts | None = None,
     demo: bool = False,
     enterprise_backend: EnterpriseBackend | None = None,
+    auth: AuthProvider | Literal["config"] | None = "config",
 ) -> FastMCP[Any]:
     """Build a systems server; nothing connects until the server starts.
 
@@ -50,7 +56,12 @@ def build_systems_server(
     start (``mcp_reload`` still reads ``config_path``/the env var). ``demo`` launches a
     local worker with demo tables at start and registers it as ``community:dynamic:demo``.
     ``enterprise_backend`` replaces the Core+ client (tests use an in-process fake).
+    ``auth`` guards the HTTP transports: ``"config"`` builds it from ``config``'s
+    ``security.http.auth`` (a ``config_path`` alone gives none, as the file is read only
+    at start), ``None`` means no authentication.
     """
+    if auth == "config":
+        auth = auth_provider(config.security.http) if config is not None else None
     defer_pydeephaven_finalizers()
     state = SystemsServerState(
         config_path,
@@ -73,8 +84,10 @@ def build_systems_server(
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=run_state,
-        middleware=[ArgumentErrorMiddleware()],
+        # Audit outermost, so it records what the caller finally got.
+        middleware=[AuditMiddleware(), ArgumentErrorMiddleware()],
         mask_error_details=True,
+        auth=auth,
     )
     system.register(mcp, state)
     sessions.register(mcp, state)
@@ -83,4 +96,10 @@ def build_systems_server(
     enterprise_sessions.register(mcp, state)
     catalog.register(mcp, state)
     pq.register(mcp, state)
+
+    @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
+    async def health(_request: Request) -> Response:
+        # Liveness only, and unauthenticated: it says nothing about sessions or config.
+        return JSONResponse({"status": "ok"})
+
     return mcp

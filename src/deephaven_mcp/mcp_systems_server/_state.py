@@ -75,6 +75,11 @@ class SystemsServerState:
         """
         async with self.reload_lock:
             config = await load_config(self.config_path)
+            if config.security.http != self.config.security.http:
+                _log.warning(
+                    "security.http changed in the configuration file; HTTP authentication "
+                    "and allowed hosts/origins change only when the server restarts"
+                )
             await self._apply(config)
             _log.info("configuration reloaded; %d sessions", len(self.registry.sessions()))
 

@@ -1,0 +1,118 @@
+"""One audit line per code-running or state-changing tool call: tool, session, caller.
+
+The line never carries arguments beyond the names that identify the target (no script
+body, no token, no environment values). Agent-supplied names are escaped and bounded so
+that a crafted name cannot forge extra log lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import mcp_types as mt
+from fastmcp.server.dependencies import get_access_token, get_http_request
+from fastmcp.server.middleware.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import ToolResult
+
+_log = logging.getLogger("deephaven_mcp.audit")
+
+MAX_FIELD_CHARS: Final = 160
+NO_SESSION: Final = "-"
+
+Target = Callable[[Mapping[str, Any]], str]
+
+
+def _arg(arguments: Mapping[str, Any], name: str) -> str:
+    value = arguments.get(name)
+    return "?" if value is None else str(value)
+
+
+def _session_id(arguments: Mapping[str, Any]) -> str:
+    return _arg(arguments, "session_id")
+
+
+def _dynamic(arguments: Mapping[str, Any]) -> str:
+    return f"community:dynamic:{_arg(arguments, 'session_name')}"
+
+
+def _enterprise(name_key: str) -> Target:
+    def target(arguments: Mapping[str, Any]) -> str:
+        return f"enterprise:{_arg(arguments, 'system_name')}:{_arg(arguments, name_key)}"
+
+    return target
+
+
+AUDITED_TOOLS: Final[Mapping[str, Target]] = {
+    "session_script_run": _session_id,
+    "session_pip_list": _session_id,  # runs a script on the worker
+    "session_community_create": _dynamic,
+    "session_community_delete": _dynamic,
+    "session_community_credentials": _session_id,
+    "session_enterprise_create": _enterprise("session_name"),
+    "session_enterprise_delete": _enterprise("session_name"),
+    "pq_create": _enterprise("pq_name"),
+    "pq_delete": _enterprise("pq_identifier"),
+    "pq_start": _enterprise("pq_identifier"),
+    "pq_stop": _enterprise("pq_identifier"),
+    "pq_restart": _enterprise("pq_identifier"),
+    "pq_modify": lambda arguments: _arg(arguments, "pq_id"),
+    "mcp_reload": lambda _arguments: NO_SESSION,
+}
+"""Every tool that runs code or changes state, and how to name what it acts on."""
+
+
+def clean(value: str) -> str:
+    """Printable, bounded, quote-free: safe to embed in one log line."""
+    text = "".join(ch if ch.isprintable() and ch not in "\"'" else "?" for ch in value)
+    if len(text) > MAX_FIELD_CHARS:
+        text = text[: MAX_FIELD_CHARS - 1] + "…"
+    return text or "?"
+
+
+def current_caller(transport: str | None) -> str:
+    """Who is calling: the token's subject or client id over HTTP, else the transport."""
+    token = get_access_token()
+    if token is not None:
+        subject = token.subject or token.client_id
+        return f"{subject} (token)"
+    try:
+        request = get_http_request()
+    except RuntimeError:
+        return transport or "in-process"
+    client = request.client.host if request.client else "unknown"
+    return f"unauthenticated http client {client}"
+
+
+class AuditMiddleware(Middleware):
+    """Logs one INFO line under ``deephaven_mcp.audit`` when an audited tool finishes."""
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[mt.CallToolRequestParams],
+        call_next: CallNext[mt.CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        name = context.message.name
+        target = AUDITED_TOOLS.get(name)
+        if target is None:
+            return await call_next(context)
+        arguments = context.message.arguments or {}
+        transport = context.fastmcp_context.transport if context.fastmcp_context else None
+        caller = current_caller(transport)
+        started = time.monotonic()
+        outcome = "exception"
+        try:
+            result = await call_next(context)
+            outcome = "error" if result.is_error else "ok"
+            return result
+        finally:
+            _log.info(
+                "AUDIT tool=%s session=%s caller=%s outcome=%s ms=%d",
+                name,
+                clean(target(arguments)),
+                clean(caller),
+                outcome,
+                (time.monotonic() - started) * 1000,
+            )

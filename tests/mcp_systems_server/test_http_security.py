@@ -1,0 +1,358 @@
+"""The systems server over real HTTP: Host/Origin guard, bearer and JWT auth, bind rule, audit.
+
+Every server here is the real console script on a free loopback port, talking to a real
+Deephaven worker; requests only ever go to 127.0.0.1 (forged names travel in headers).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastmcp import Client
+from fastmcp.server.auth.providers.jwt import RSAKeyPair
+from joserfc import jwk
+
+from tests._workers import RunningWorker
+from tests.mcp_systems_server._helpers import session_config
+from tests.mcp_systems_server._http import HttpServer, free_port, http_server, run_to_exit
+
+pytestmark = pytest.mark.integration
+
+TOKEN_VAR = "DH_MCP_TEST_TOKEN"
+SESSION = "community:config:p"
+ISSUER = "https://issuer.test"
+AUDIENCE = "deephaven-mcp"
+SCOPE = "deephaven:use"
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "security-test", "version": "1"},
+    },
+}
+MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+
+
+def _initialize(server: HttpServer, headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(server.url, json=INIT, headers=MCP_HEADERS | headers, timeout=30)
+
+
+def _wait_for_log(server: HttpServer, needle: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while needle not in (text := server.log()):
+        assert time.monotonic() < deadline, f"{needle!r} never logged:\n{text[-3000:]}"
+        time.sleep(0.05)
+    return text
+
+
+@pytest.fixture(scope="module")
+def bearer(
+    dh_psk_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[HttpServer, str]]:
+    token = secrets.token_urlsafe(32)
+    config = {
+        "community": {"sessions": {"p": session_config(dh_psk_worker)}},
+        "security": {
+            "http": {
+                "allowed_hosts": ["mcp.example.test"],
+                "allowed_origins": ["https://app.example.test"],
+                "auth": {"type": "bearer", "token_env_var": TOKEN_VAR},
+            }
+        },
+    }
+    tmp = tmp_path_factory.mktemp("bearer")
+    with http_server(tmp, config, env={TOKEN_VAR: token}) as server:
+        yield server, token
+    log = server.log()
+    assert token not in log
+    assert dh_psk_worker.psk and dh_psk_worker.psk not in log
+
+
+# --- Host and Origin --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.evil.example"])
+def test_forged_host_is_refused(bearer: tuple[HttpServer, str], host: str) -> None:
+    server, token = bearer
+    response = _initialize(server, {"host": host, "authorization": f"Bearer {token}"})
+    assert response.status_code == 421
+    assert len(response.text) < 100
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://evil.example", "null", "https://app.example.test.evil.example"]
+)
+def test_forged_origin_is_refused(bearer: tuple[HttpServer, str], origin: str) -> None:
+    server, token = bearer
+    response = _initialize(server, {"origin": origin, "authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert len(response.text) < 100
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # non-browser clients send no Origin
+        {"origin": "https://app.example.test"},  # listed by the operator
+        {"origin": "http://localhost:6274"},  # a loopback page, e.g. the MCP Inspector
+        {"host": "mcp.example.test"},  # a listed host name
+        {"host": "localhost"},  # loopback with and without the port
+    ],
+)
+def test_allowed_hosts_and_origins_pass(
+    bearer: tuple[HttpServer, str], headers: dict[str, str]
+) -> None:
+    server, token = bearer
+    response = _initialize(server, headers | {"authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+
+
+# --- bearer token -----------------------------------------------------------------------
+
+
+def test_missing_or_wrong_token_gets_401(bearer: tuple[HttpServer, str]) -> None:
+    server, token = bearer
+    missing = _initialize(server, {})
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    for wrong in (token[:-1], token + "x", "x" * len(token), f"Basic {token}"):
+        header = wrong if wrong.startswith("Basic") else f"Bearer {wrong}"
+        refused = _initialize(server, {"authorization": header})
+        assert refused.status_code == 401, wrong
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_health_needs_no_token_and_says_nothing(bearer: tuple[HttpServer, str]) -> None:
+    server, _token = bearer
+    response = httpx.get(f"{server.base}/health", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_right_token_runs_tools_and_is_audited(bearer: tuple[HttpServer, str]) -> None:
+    server, token = bearer
+    marker = f"marker_{secrets.token_hex(8)}"
+    async with Client(server.url, auth=token) as client:
+        listed = await client.call_tool("sessions_list", {})
+        assert SESSION in {s["session_id"] for s in listed.structured_content["sessions"]}
+        data = await client.call_tool(
+            "session_table_data",
+            {"session_id": SESSION, "table_name": "simple_people", "format": "csv"},
+        )
+        assert data.structured_content["data"].startswith("Name,Age,City")
+        ran = await client.call_tool(
+            "session_script_run", {"session_id": SESSION, "script": f"{marker} = 1"}
+        )
+        assert ran.structured_content["success"] is True
+        await client.call_tool("mcp_reload", {})
+    log = _wait_for_log(server, "AUDIT tool=mcp_reload")
+    assert (
+        f"AUDIT tool=session_script_run session={SESSION} caller=bearer-token (token) outcome=ok"
+        in log
+    )
+    assert "AUDIT tool=mcp_reload session=- caller=bearer-token (token) outcome=ok" in log
+    assert "AUDIT tool=session_table_data" not in log  # reading is not audited
+    assert marker not in log  # never the script body
+    assert token not in log
+
+
+# --- JWT --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keys() -> RSAKeyPair:
+    return RSAKeyPair.generate()
+
+
+def _token(keys: RSAKeyPair, **overrides: Any) -> str:
+    claims: dict[str, Any] = {
+        "subject": "alice",
+        "issuer": ISSUER,
+        "audience": AUDIENCE,
+        "scopes": [SCOPE, "other"],
+    }
+    claims.update(overrides)
+    return keys.create_token(**claims)
+
+
+@pytest.fixture(scope="module")
+def jwt_server(
+    dh_psk_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory, keys: RSAKeyPair
+) -> Iterator[HttpServer]:
+    tmp = tmp_path_factory.mktemp("jwt")
+    key_path = tmp / "issuer.pem"
+    key_path.write_text(keys.public_key)
+    config = {
+        "community": {"sessions": {"p": session_config(dh_psk_worker)}},
+        "security": {
+            "http": {
+                "auth": {
+                    "type": "jwt",
+                    "public_key_path": str(key_path),
+                    "issuer": ISSUER,
+                    "audience": AUDIENCE,
+                    "required_scopes": [SCOPE],
+                    "authorization_servers": [ISSUER],
+                    "base_url": "https://mcp.example.test",
+                }
+            }
+        },
+    }
+    with http_server(tmp, config) as server:
+        yield server
+
+
+async def test_jwt_signed_by_the_issuer_is_accepted(
+    jwt_server: HttpServer, keys: RSAKeyPair
+) -> None:
+    async with Client(jwt_server.url, auth=_token(keys)) as client:
+        listed = await client.call_tool("sessions_list", {})
+        assert listed.structured_content["success"] is True
+        await client.call_tool("session_script_run", {"session_id": SESSION, "script": "y = 2"})
+    _wait_for_log(jwt_server, f"AUDIT tool=session_script_run session={SESSION} caller=alice")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"expires_in_seconds": -60},
+        {"audience": "some-other-api"},
+        {"issuer": "https://evil.test"},
+        {"scopes": ["other"]},
+    ],
+    ids=["expired", "wrong-audience", "wrong-issuer", "missing-scope"],
+)
+def test_bad_jwts_are_refused(
+    jwt_server: HttpServer, keys: RSAKeyPair, overrides: dict[str, Any]
+) -> None:
+    response = _initialize(jwt_server, {"authorization": f"Bearer {_token(keys, **overrides)}"})
+    assert response.status_code in (401, 403)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_jwt_from_another_key_is_refused(jwt_server: HttpServer) -> None:
+    forged = _token(RSAKeyPair.generate())
+    response = _initialize(jwt_server, {"authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+
+
+def test_protected_resource_metadata_is_served(jwt_server: HttpServer) -> None:
+    challenge = _initialize(jwt_server, {}).headers["www-authenticate"]
+    assert "resource_metadata=" in challenge
+    metadata_url = challenge.split('resource_metadata="', 1)[1].split('"', 1)[0]
+    path = metadata_url.split("mcp.example.test", 1)[1]
+    metadata = httpx.get(f"{jwt_server.base}{path}", timeout=10).json()
+    assert metadata["resource"] == "https://mcp.example.test/mcp"
+    assert metadata["authorization_servers"] == [f"{ISSUER}/"]
+    assert SCOPE in metadata["scopes_supported"]
+
+
+class _JwksHandler(BaseHTTPRequestHandler):
+    body = b"{}"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+async def test_jwt_checked_against_a_jwks_url(
+    dh_psk_worker: RunningWorker, tmp_path: Path, keys: RSAKeyPair
+) -> None:
+    public = jwk.RSAKey.import_key(keys.public_key).as_dict(private=False)
+    handler = type("Jwks", (_JwksHandler,), {"body": json.dumps({"keys": [public]}).encode()})
+    handler.body = json.dumps({"keys": [public | {"kid": "k1", "use": "sig"}]}).encode()
+    jwks = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=jwks.serve_forever, daemon=True).start()
+    try:
+        config = {
+            "community": {"sessions": {"p": session_config(dh_psk_worker)}},
+            "security": {
+                "http": {
+                    "auth": {
+                        "type": "jwt",
+                        "jwks_uri": f"http://127.0.0.1:{jwks.server_address[1]}/jwks.json",
+                        "issuer": ISSUER,
+                        "audience": AUDIENCE,
+                    }
+                }
+            },
+        }
+        with http_server(tmp_path, config) as server:
+            async with Client(server.url, auth=_token(keys, kid="k1")) as client:
+                listed = await client.call_tool("sessions_list", {})
+                assert listed.structured_content["success"] is True
+            forged = _token(RSAKeyPair.generate(), kid="k1")
+            assert _initialize(server, {"authorization": f"Bearer {forged}"}).status_code == 401
+    finally:
+        jwks.shutdown()
+        jwks.server_close()
+
+
+# --- binding beyond loopback ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["streamable-http", "sse"])
+def test_non_loopback_bind_without_auth_refuses_to_start(tmp_path: Path, transport: str) -> None:
+    finished = run_to_exit(
+        tmp_path, {}, ("--transport", transport, "--host", "0.0.0.0", "--port", str(free_port()))
+    )
+    assert finished.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without authentication" in finished.stderr
+    assert "--dangerously-allow-unauthenticated-network" in finished.stderr
+
+
+def test_missing_token_variable_refuses_to_start(tmp_path: Path) -> None:
+    config = {"security": {"http": {"auth": {"type": "bearer", "token_env_var": "NOT_SET_X1"}}}}
+    finished = run_to_exit(tmp_path, config, ("--transport", "streamable-http"))
+    assert finished.returncode == 2
+    assert "NOT_SET_X1 is not set" in finished.stderr
+
+
+def test_opt_out_starts_with_a_warning(tmp_path: Path) -> None:
+    with http_server(
+        tmp_path, {}, args=("--host", "0.0.0.0", "--dangerously-allow-unauthenticated-network")
+    ) as server:
+        assert httpx.get(f"{server.base}/health", timeout=10).status_code == 200
+        log = _wait_for_log(server, "WITHOUT authentication")
+    assert "WARNING" in log.split("WITHOUT authentication")[0].splitlines()[-1]
+
+
+def test_authenticated_server_may_bind_beyond_loopback(tmp_path: Path) -> None:
+    token = secrets.token_urlsafe(24)
+    config = {"security": {"http": {"auth": {"type": "bearer", "token_env_var": TOKEN_VAR}}}}
+    with http_server(
+        tmp_path, config, env={TOKEN_VAR: token}, args=("--host", "0.0.0.0")
+    ) as server:
+        assert _initialize(server, {}).status_code == 401
+        assert _initialize(server, {"authorization": f"Bearer {token}"}).status_code == 200
+    assert "WITHOUT authentication" not in server.log()
+
+
+def test_sse_is_guarded_too(tmp_path: Path) -> None:
+    token = secrets.token_urlsafe(24)
+    config = {"security": {"http": {"auth": {"type": "bearer", "token_env_var": TOKEN_VAR}}}}
+    with http_server(tmp_path, config, env={TOKEN_VAR: token}, transport="sse") as server:
+        sse = f"{server.base}/sse"
+        auth = {"authorization": f"Bearer {token}"}
+        assert httpx.get(sse, headers=auth | {"host": "evil.example"}).status_code == 421
+        assert httpx.get(sse, headers=auth | {"origin": "http://evil.example"}).status_code == 403
+        assert httpx.get(sse, timeout=10).status_code == 401
+        with httpx.stream("GET", sse, headers=auth, timeout=10) as response:
+            assert response.status_code == 200
