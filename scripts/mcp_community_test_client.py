@@ -6,6 +6,8 @@
     # launch the server over stdio (here with its demo worker)
     uv run scripts/mcp_community_test_client.py --transport stdio \
         --stdio-cmd "uv run dh-mcp-systems-server --demo"
+    # a server that requires a bearer token (read from the named variable, never argv)
+    DH_MCP_TOKEN=... uv run scripts/mcp_community_test_client.py --token-env DH_MCP_TOKEN
     # with a config file
     uv run scripts/mcp_community_test_client.py --transport stdio \
         --env DH_MCP_CONFIG_FILE=/abs/path/deephaven_mcp.json
@@ -45,7 +47,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--env", action="append", default=[], metavar="KEY=VALUE", help="env for the stdio server"
     )
     parser.add_argument("--rows", type=int, default=5, help="rows to fetch per table")
+    parser.add_argument(
+        "--token-env",
+        metavar="VAR",
+        default=None,
+        help="environment variable holding a bearer token for HTTP transports",
+    )
     return parser.parse_args(argv)
+
+
+def bearer_token(args: argparse.Namespace) -> str | None:
+    if not args.token_env:
+        return None
+    token = os.environ.get(args.token_env, "").strip()
+    if not token:
+        raise SystemExit(f"--token-env: environment variable {args.token_env} is empty or unset")
+    return token
 
 
 def make_transport(args: argparse.Namespace) -> Any:
@@ -59,7 +76,10 @@ def make_transport(args: argparse.Namespace) -> Any:
         command, *rest = shlex.split(args.stdio_cmd)
         return StdioTransport(command=command, args=rest, env=env)
     url = args.url or DEFAULT_URLS[args.transport]
-    return SSETransport(url) if args.transport == "sse" else StreamableHttpTransport(url)
+    token = bearer_token(args)
+    if args.transport == "sse":
+        return SSETransport(url, auth=token)
+    return StreamableHttpTransport(url, auth=token)
 
 
 class Runner:

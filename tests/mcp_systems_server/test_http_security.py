@@ -7,7 +7,10 @@ Deephaven worker; requests only ever go to 127.0.0.1 (forged names travel in hea
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -276,8 +279,8 @@ async def test_jwt_checked_against_a_jwks_url(
     dh_psk_worker: RunningWorker, tmp_path: Path, keys: RSAKeyPair
 ) -> None:
     public = jwk.RSAKey.import_key(keys.public_key).as_dict(private=False)
-    handler = type("Jwks", (_JwksHandler,), {"body": json.dumps({"keys": [public]}).encode()})
-    handler.body = json.dumps({"keys": [public | {"kid": "k1", "use": "sig"}]}).encode()
+    body = json.dumps({"keys": [public | {"kid": "k1", "use": "sig"}]}).encode()
+    handler = type("Jwks", (_JwksHandler,), {"body": body})
     jwks = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=jwks.serve_forever, daemon=True).start()
     try:
@@ -356,3 +359,27 @@ def test_sse_is_guarded_too(tmp_path: Path) -> None:
         assert httpx.get(sse, timeout=10).status_code == 401
         with httpx.stream("GET", sse, headers=auth, timeout=10) as response:
             assert response.status_code == 200
+
+
+def test_community_test_client_script_sends_the_token(bearer: tuple[HttpServer, str]) -> None:
+    server, token = bearer
+    script = Path(__file__).resolve().parents[2] / "scripts" / "mcp_community_test_client.py"
+    env = dict(os.environ) | {"DH_MCP_TEST_CLIENT_TOKEN": token}
+    finished = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--url",
+            server.url,
+            "--token-env",
+            "DH_MCP_TEST_CLIENT_TOKEN",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "[ok] session_table_data" in finished.stdout
+    assert token not in finished.stdout + finished.stderr
