@@ -9,6 +9,9 @@ The run stops early once errors exceed ``--max-errors``. The last line is ``PASS
     uv run scripts/mcp_docs_stress_http.py --concurrency 10 --requests-per-conn 100 \
         --url http://localhost:8001/mcp --max-errors 5 --rps 10 --max-response-time 2
 
+Against a server started with ``DOCS_AUTH_TOKEN``, pass ``--token-env DOCS_AUTH_TOKEN``
+(the name of the variable holding the token, never the token itself).
+
 ``--operation`` picks what each request does: ``list_tools`` (default; exercises the MCP
 transport without provider cost), ``ping``, or ``docs_chat`` (a real question per request,
 which is billed by the provider unless the server points at a local one).
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from fastmcp import Client
+from fastmcp.client.auth import BearerAuth
 from fastmcp.client.transports import SSETransport, StreamableHttpTransport
 
 DEFAULT_URL = "http://localhost:8001/mcp"
@@ -64,7 +69,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--operation", choices=["list_tools", "ping", "docs_chat"], default="list_tools"
     )
     parser.add_argument("--prompt", default="What is a Deephaven table?", help="for docs_chat")
+    parser.add_argument(
+        "--token-env",
+        metavar="NAME",
+        help="send the bearer token held in environment variable NAME (e.g. DOCS_AUTH_TOKEN)",
+    )
     args = parser.parse_args(argv)
+    args.auth = None
+    if args.token_env:
+        token = os.environ.get(args.token_env, "").strip()
+        if not token:
+            parser.error(f"--token-env: environment variable {args.token_env} is not set or empty")
+        args.auth = BearerAuth(token)
     if args.url and args.sse_url:
         parser.error("give --url or --sse-url, not both")
     args.url = (args.url or args.sse_url or DEFAULT_URL).rstrip("/")
@@ -108,7 +124,9 @@ async def one_request(client: Client[Any], args: argparse.Namespace, index: int)
 
 async def connection(conn: int, args: argparse.Namespace, stats: Stats) -> None:
     transport: Any = (
-        SSETransport(args.url) if args.url.endswith("/sse") else StreamableHttpTransport(args.url)
+        SSETransport(args.url, auth=args.auth)
+        if args.url.endswith("/sse")
+        else StreamableHttpTransport(args.url, auth=args.auth)
     )
     interval = 1.0 / args.rps if args.rps > 0 else 0.0
     try:
@@ -166,6 +184,9 @@ async def run(args: argparse.Namespace) -> int:
         print(f"  {message}")
     if len(stats.errors) > args.max_errors:
         print(f"FAILED: {len(stats.errors)} errors exceeded --max-errors {args.max_errors}")
+        return 1
+    if not done:  # e.g. every connection refused (HTTP 401 without --token-env)
+        print("FAILED: no request completed")
         return 1
     print("PASSED")
     return 0

@@ -9,6 +9,11 @@ targets a running server over streamable-http (``.../mcp``) or SSE (``.../sse``)
     uv run scripts/mcp_docs_stress_test.py --requests 500 --concurrency 50
     uv run scripts/mcp_docs_stress_test.py --url http://localhost:8001/mcp
 
+A server started with ``DOCS_AUTH_TOKEN`` needs ``--token-env DOCS_AUTH_TOKEN`` with
+``--url`` (the name of the variable holding the token, never the token itself). The
+server answers at most ``DOCS_MAX_CONCURRENT_CHATS`` calls at once and queues the rest
+briefly; calls it cannot fit in time fail with a "busy" error and count as failures.
+
 Every request costs a provider call: point INKEEP_BASE_URL / OPENAI_BASE_URL at a local
 OpenAI-compatible server to test without spending real tokens. Results (summary, every
 latency and every error) are written as JSON to ``--output``. The exit status is 1 when
@@ -21,6 +26,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -32,6 +38,7 @@ from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
 from fastmcp import Client
+from fastmcp.client.auth import BearerAuth
 from fastmcp.client.transports import SSETransport, StreamableHttpTransport
 
 DEFAULT_PROMPT = "How do I filter a Deephaven table to the rows where Price > 100?"
@@ -57,7 +64,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=300.0, help="per-call timeout (300s)")
     parser.add_argument("--output", default="stress_test_results.json", help="JSON results file")
     parser.add_argument("--min-success-rate", type=float, default=100.0, help="percent (100)")
+    parser.add_argument(
+        "--token-env",
+        metavar="NAME",
+        help="with --url: send the bearer token held in environment variable NAME",
+    )
     args = parser.parse_args(argv)
+    if args.token_env and not args.url:
+        parser.error("--token-env needs --url (an in-process server takes no token)")
     if args.requests < 1:
         parser.error("--requests must be at least 1")
     if args.concurrency < 0:
@@ -68,7 +82,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def make_client(args: argparse.Namespace) -> Client[Any]:
     if args.url:
         url = args.url.rstrip("/")
-        transport = SSETransport(url) if url.endswith("/sse") else StreamableHttpTransport(url)
+        auth = None
+        if args.token_env:
+            token = os.environ.get(args.token_env, "").strip()
+            if not token:
+                raise SystemExit(f"--token-env: environment variable {args.token_env} is empty")
+            auth = BearerAuth(token)
+        transport = (
+            SSETransport(url, auth=auth)
+            if url.endswith("/sse")
+            else StreamableHttpTransport(url, auth=auth)
+        )
         return Client(transport, timeout=args.timeout)
     from deephaven_mcp._logging import setup_logging
     from deephaven_mcp.mcp_docs_server import build_docs_server

@@ -38,21 +38,32 @@ def test_non_loopback_hosts(host: str) -> None:
 
 def test_non_loopback_bind_without_auth_is_refused() -> None:
     with pytest.raises(UnsafeBindError) as caught:
-        check_bind("0.0.0.0", authenticated=False, allow_unauthenticated=False, server="x")
+        check_bind(
+            "0.0.0.0", authenticated=False, allow_unauthenticated=False, how_to_authenticate="set X"
+        )
     assert ALLOW_UNAUTHENTICATED_FLAG in str(caught.value)
     assert "0.0.0.0" in str(caught.value)
 
 
 def test_loopback_or_authenticated_binds_pass_quietly(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        check_bind("127.0.0.1", authenticated=False, allow_unauthenticated=False, server="x")
-        check_bind("0.0.0.0", authenticated=True, allow_unauthenticated=False, server="x")
+        check_bind(
+            "127.0.0.1",
+            authenticated=False,
+            allow_unauthenticated=False,
+            how_to_authenticate="set X",
+        )
+        check_bind(
+            "0.0.0.0", authenticated=True, allow_unauthenticated=False, how_to_authenticate="set X"
+        )
     assert not caplog.records
 
 
 def test_opt_out_warns(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        check_bind("0.0.0.0", authenticated=False, allow_unauthenticated=True, server="x")
+        check_bind(
+            "0.0.0.0", authenticated=False, allow_unauthenticated=True, how_to_authenticate="set X"
+        )
     assert any(
         r.levelno == logging.WARNING and "WITHOUT authentication" in r.getMessage()
         for r in caplog.records
@@ -144,3 +155,19 @@ def test_unreadable_public_key_is_a_config_error(tmp_path: object) -> None:
     )
     with pytest.raises(ConfigError, match=r"cannot read /nonexistent/key\.pem"):
         auth_provider(security, {})
+
+
+def test_bare_wildcards_are_reported() -> None:
+    exposure = HttpExposure.from_security(
+        HttpSecurity(allowed_hosts=["*.example.com"], allowed_origins=["*"]), {}
+    )
+    assert exposure.wildcards() == ["allowed_origins"]
+    assert "allowed hosts: *.example.com" in exposure.describe()
+    assert HttpExposure().wildcards() == []
+
+
+def test_messages_can_drop_the_config_key() -> None:
+    security = HttpSecurity.model_validate({"auth": {"type": "bearer", "token_env_var": "T"}})
+    with pytest.raises(ConfigError) as caught:
+        auth_provider(security, {"T": "short-token"}, where="")
+    assert str(caught.value).startswith("the token in T is too short")

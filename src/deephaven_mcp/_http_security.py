@@ -31,6 +31,7 @@ ALLOW_UNAUTHENTICATED_FLAG: Final = "--dangerously-allow-unauthenticated-network
 MIN_TOKEN_CHARS: Final = 16
 MAX_PUBLIC_KEY_BYTES: Final = 64 * 1024
 BEARER_CLIENT_ID: Final = "bearer-token"
+CONFIG_KEY: Final = "security.http.auth"
 
 
 class UnsafeBindError(ConfigError):
@@ -57,15 +58,19 @@ class StaticBearerVerifier(TokenVerifier):
         return AccessToken(token=token, client_id=self._client_id, scopes=[])
 
 
-def bearer_verifier(config: BearerAuthConfig, environ: Mapping[str, str]) -> StaticBearerVerifier:
+def bearer_verifier(
+    config: BearerAuthConfig, environ: Mapping[str, str], where: str = CONFIG_KEY
+) -> StaticBearerVerifier:
+    """``where`` prefixes messages: the config key here, nothing for an env-only server."""
+    prefix = f"{where}: " if where else ""
     name = config.token_env_var
     token = environ.get(name, "").strip()
     if not token:
-        raise ConfigError(f"security.http.auth: environment variable {name} is not set or empty")
+        raise ConfigError(f"{prefix}environment variable {name} is not set or empty")
     register_secret(token)
     if len(token) < MIN_TOKEN_CHARS:
         raise ConfigError(
-            f"security.http.auth: the token in {name} is too short "
+            f"{prefix}the token in {name} is too short "
             f"(at least {MIN_TOKEN_CHARS} characters; try `python -c "
             f'"import secrets; print(secrets.token_urlsafe(32))"`)'
         )
@@ -116,14 +121,14 @@ def _read_public_key(path: str) -> str:
 
 
 def auth_provider(
-    security: HttpSecurity, environ: Mapping[str, str] | None = None
+    security: HttpSecurity, environ: Mapping[str, str] | None = None, where: str = CONFIG_KEY
 ) -> AuthProvider | None:
     """The provider ``security.auth`` describes, or None; raises ConfigError if unusable."""
     config = security.auth
     if config is None:
         return None
     if isinstance(config, BearerAuthConfig):
-        return bearer_verifier(config, os.environ if environ is None else environ)
+        return bearer_verifier(config, os.environ if environ is None else environ, where)
     return jwt_provider(config)
 
 
@@ -138,15 +143,20 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, *, authenticated: bool, allow_unauthenticated: bool, server: str) -> None:
-    """Refuse a non-loopback bind without auth, unless the operator opted out by name."""
+def check_bind(
+    host: str, *, authenticated: bool, allow_unauthenticated: bool, how_to_authenticate: str
+) -> None:
+    """Refuse a non-loopback bind without auth, unless the operator opted out by name.
+
+    ``how_to_authenticate`` tells the operator which setting turns authentication on.
+    """
     if is_loopback_host(host) or authenticated:
         return
     if not allow_unauthenticated:
         raise UnsafeBindError(
             f"refusing to listen on {host} without authentication: anyone who can reach "
-            f"this address could use the server. Configure authentication "
-            f"(see docs/{server}.md, 'Security'), bind to 127.0.0.1, or pass "
+            f"this address could use the server. Turn authentication on "
+            f"({how_to_authenticate}), bind to 127.0.0.1, or pass "
             f"{ALLOW_UNAUTHENTICATED_FLAG} if something in front of the server "
             "(a reverse proxy, a private network) already authenticates every request."
         )
@@ -168,12 +178,15 @@ class HttpExposure:
 
     @classmethod
     def from_security(
-        cls, security: HttpSecurity, environ: Mapping[str, str] | None = None
+        cls,
+        security: HttpSecurity,
+        environ: Mapping[str, str] | None = None,
+        where: str = CONFIG_KEY,
     ) -> HttpExposure:
         return cls(
             allowed_hosts=tuple(security.allowed_hosts),
             allowed_origins=tuple(security.allowed_origins),
-            auth=auth_provider(security, environ),
+            auth=auth_provider(security, environ, where),
         )
 
     def guard_options(self) -> dict[str, Any]:
@@ -192,7 +205,17 @@ class HttpExposure:
     def describe(self) -> str:
         kind = "none" if self.auth is None else type(self.auth).__name__
         hosts = ", ".join(self.allowed_hosts) or "loopback only"
-        return f"auth={kind}; allowed hosts: {hosts}"
+        origins = ", ".join(self.allowed_origins) or "loopback and same-origin only"
+        return f"auth={kind}; allowed hosts: {hosts}; allowed origins: {origins}"
+
+    def wildcards(self) -> list[str]:
+        """Settings holding a bare ``*``, which switches that check off entirely."""
+        lists = {"allowed_hosts": self.allowed_hosts, "allowed_origins": self.allowed_origins}
+        return [
+            name
+            for name, entries in lists.items()
+            if any(entry.strip().rstrip("/") == "*" for entry in entries)
+        ]
 
 
 def serve_http(
@@ -206,6 +229,12 @@ def serve_http(
 ) -> None:
     """Run ``server`` over an HTTP transport behind the guard (blocking)."""
     _log.info("HTTP exposure on %s:%d: %s", host, port, exposure.describe())
+    for name in exposure.wildcards():
+        _log.warning(
+            "SECURITY: %s contains '*', so that check is off; protection from DNS "
+            "rebinding then rests on authentication or on what is in front of the server",
+            name,
+        )
     server.run(
         transport,
         show_banner=False,

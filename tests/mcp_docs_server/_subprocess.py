@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,12 +62,21 @@ class RunningServer:
 
 
 @contextmanager
-def http_server(transport: str, env: dict[str, str], tmp_path: Path) -> Iterator[RunningServer]:
+def http_server(
+    transport: str,
+    env: dict[str, str],
+    tmp_path: Path,
+    *,
+    host: str = "127.0.0.1",
+    extra_args: Sequence[str] = (),
+) -> Iterator[RunningServer]:
+    """Run the server until the block ends; it is probed (and reached) on 127.0.0.1 only."""
     port = free_port()
     stdout_path, stderr_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    command = [SERVER_CMD, "--transport", transport, "--port", str(port), "--host", host]
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(
-            [SERVER_CMD, "--transport", transport, "--port", str(port), "--host", "127.0.0.1"],
+            [*command, *extra_args],
             env=full_env(env),
             stdin=subprocess.DEVNULL,
             stdout=out,

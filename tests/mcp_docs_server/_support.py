@@ -19,6 +19,8 @@ def make_settings(
     timeout: float = 10.0,
     inkeep_key: str | None = INKEEP_KEY,
     openai_key: str | None = OPENAI_KEY,
+    max_concurrent_chats: int = 32,
+    queue_timeout: float = 10.0,
 ) -> DocsSettings:
     """Settings for the fakes; a provider passed as ``None`` has no key (not configured)."""
     return DocsSettings(
@@ -38,6 +40,8 @@ def make_settings(
         ),
         request_timeout=timeout,
         max_retries=0,
+        max_concurrent_chats=max_concurrent_chats,
+        queue_timeout=queue_timeout,
     )
 
 

@@ -2,7 +2,8 @@
 
 It stands in for Inkeep and OpenAI: ``POST /v1/chat/completions`` (non-streaming) answers,
 fails with an HTTP status, hangs, or returns an empty answer depending on :attr:`mode`,
-and records every request so tests can inspect the system prompt and headers. It runs on
+and records every request so tests can inspect the system prompt and headers, and how
+many were in flight at once (:attr:`max_in_flight`). It runs on
 its own threads, independent of any event loop, so in-process servers and subprocesses
 can both reach it.
 
@@ -56,6 +57,8 @@ class FakeChatServer:
     hang_seconds: float = 30.0
     reply: str | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -111,6 +114,15 @@ class FakeChatServer:
         with self._lock:
             self.requests.append(request)
 
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
         question = ""
         for message in reversed(body.get("messages", [])):
@@ -162,14 +174,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         fake._record(RecordedRequest(self.path, headers, body))
-        if fake.mode == "error":
-            self._send(fake.status, {"error": {"message": "fake failure", "type": "server_error"}})
-            return
-        if fake.mode == "hang":
-            fake._release.wait(fake.hang_seconds)
-        elif fake.delay:
-            time.sleep(fake.delay)
-        self._send(200, fake._completion(body))
+        fake._enter()
+        try:
+            if fake.mode == "error":
+                self._send(
+                    fake.status, {"error": {"message": "fake failure", "type": "server_error"}}
+                )
+                return
+            if fake.mode == "hang":
+                fake._release.wait(fake.hang_seconds)
+            elif fake.delay:
+                time.sleep(fake.delay)
+            self._send(200, fake._completion(body))
+        finally:
+            fake._leave()
 
     def do_GET(self) -> None:
         self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +18,8 @@ from tests.mcp_docs_server.fake_openai import FakeChatServer
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
+TOKEN = secrets.token_urlsafe(32)
+TOKEN_VAR = "DOCS_TEST_CLIENT_TOKEN"  # what the scripts are told to read
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +39,25 @@ def docs_server(
         yield server
 
 
-def run_script(name: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def authed_server(
+    module_fake: FakeChatServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    env = provider_env(module_fake) | {"DOCS_AUTH_TOKEN": TOKEN}
+    with http_server("streamable-http", env, tmp_path_factory.mktemp("authed")) as server:
+        yield server
+
+
+def run_script(
+    name: str, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(SCRIPTS / name), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO,
+        env=None if env is None else os.environ | env,
     )
 
 
@@ -104,3 +120,69 @@ def test_stress_http_passes_and_fails(docs_server: RunningServer) -> None:
     failed = run_script("mcp_docs_stress_http.py", "--url", nobody, *common)
     assert failed.returncode == 1
     assert failed.stdout.strip().splitlines()[-1].startswith("FAILED")
+
+
+def test_scripts_send_a_token_from_the_environment(authed_server: RunningServer) -> None:
+    url = f"{authed_server.base}/mcp"
+    with_token = {TOKEN_VAR: TOKEN}
+
+    refused = run_script("mcp_docs_test_client.py", "--url", url, "--prompt", "Hi?")
+    assert refused.returncode == 2  # 401: the server cannot be used without the token
+    assert "--token-env DOCS_AUTH_TOKEN" in refused.stderr
+    answered = run_script(
+        "mcp_docs_test_client.py",
+        "--url",
+        url,
+        "--token-env",
+        TOKEN_VAR,
+        "--prompt",
+        "Hi?",
+        env=with_token,
+    )
+    assert answered.returncode == 0, answered.stderr
+    assert answered.stdout.strip() == "[inkeep] Hi?"
+    unset = run_script(
+        "mcp_docs_test_client.py", "--url", url, "--token-env", "DOCS_NO_SUCH_VAR", "--prompt", "x"
+    )
+    assert unset.returncode != 0
+    assert "DOCS_NO_SUCH_VAR is not set" in unset.stderr
+
+    common = ["--concurrency", "2", "--requests-per-conn", "3", "--max-response-time", "10"]
+    no_token = run_script("mcp_docs_stress_http.py", "--url", url, *common)
+    assert no_token.returncode == 1
+    assert no_token.stdout.strip().splitlines()[-1] == "FAILED: no request completed"
+    stress = run_script(
+        "mcp_docs_stress_http.py",
+        "--url",
+        url,
+        "--token-env",
+        TOKEN_VAR,
+        *common,
+        "--operation",
+        "docs_chat",
+        env=with_token,
+    )
+    assert stress.returncode == 0, stress.stdout + stress.stderr
+    assert "6 completed of 6 planned" in stress.stdout
+
+    for done in (refused, answered, stress):
+        assert TOKEN not in done.stdout + done.stderr
+    assert TOKEN not in authed_server.logs()
+
+
+def test_stress_test_with_token(authed_server: RunningServer, tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    done = run_script(
+        "mcp_docs_stress_test.py",
+        "--url",
+        f"{authed_server.base}/mcp",
+        "--token-env",
+        TOKEN_VAR,
+        "--requests",
+        "10",
+        "--output",
+        str(output),
+        env={TOKEN_VAR: TOKEN},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(output.read_text())["summary"]["successes"] == 10

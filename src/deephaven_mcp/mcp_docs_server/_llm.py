@@ -4,7 +4,9 @@ Each provider owns one ``openai.AsyncOpenAI`` client, created on first use and s
 every request so connections are pooled; :meth:`DocsAssistant.aclose` releases them when
 the server shuts down. Every attempt is bounded by the configured timeout, and failures
 are summarised as short phrases (status codes, "timed out") so nothing from a provider's
-response body, and never a key, reaches logs or clients.
+response body, and never a key, reaches logs or clients. Every question goes through
+the assistant's :class:`ChatLimiter`, so the MCP tool and programmatic callers share one
+cap on provider requests in flight.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from deephaven_mcp._errors import McpError
+from deephaven_mcp.mcp_docs_server._limiter import ChatLimiter
 from deephaven_mcp.mcp_docs_server._settings import DocsSettings, ProviderSettings
 
 _log = logging.getLogger(__name__)
@@ -95,6 +98,7 @@ class DocsAssistant:
             for provider in settings.providers
             if provider.configured
         ]
+        self.limiter = ChatLimiter(settings.max_concurrent_chats, settings.queue_timeout)
 
     @property
     def configured(self) -> bool:
@@ -110,9 +114,17 @@ class DocsAssistant:
         )
 
     async def answer(self, messages: Sequence[ChatCompletionMessageParam]) -> str:
-        """Ask each provider in turn; raise :class:`OpenAIClientError` if all fail."""
+        """Ask each provider in turn; raise :class:`OpenAIClientError` if all fail.
+
+        Holds one limiter slot for the whole exchange (fallback included); raises
+        :class:`ChatBusyError` when no slot comes free within the queue timeout.
+        """
         if not self.providers:
             raise OpenAIClientError(NO_PROVIDER_MESSAGE)
+        async with self.limiter.slot():
+            return await self._ask_in_turn(messages)
+
+    async def _ask_in_turn(self, messages: Sequence[ChatCompletionMessageParam]) -> str:
         failures: list[str] = []
         for provider in self.providers:
             try:

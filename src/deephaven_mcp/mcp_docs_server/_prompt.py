@@ -4,6 +4,8 @@ Everything a client sends is checked here before any network call, so a malforme
 request costs nothing and the error names exactly which field (or history index) is
 wrong. The optional version and language hints are folded into the system prompt so the
 assistant can tailor its answer; they are tightly validated because they end up there.
+The system prompt is ours alone: history may hold only 'user' and 'assistant' turns, so a
+client cannot replace or override the instructions the server gives the model.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ MAX_HISTORY_CHARS: Final = 200_000
 MAX_VERSION_CHARS: Final = 64
 MAX_LANGUAGE_CHARS: Final = 32
 
-Role = Literal["user", "assistant", "system"]
-ROLES: Final[tuple[Role, ...]] = ("user", "assistant", "system")
+Role = Literal["user", "assistant"]
+ROLES: Final[tuple[Role, ...]] = ("user", "assistant")
+# Roles that carry instructions rather than conversation; named in the error so a client
+# learns why, instead of guessing at a spelling.
+_INSTRUCTION_ROLES: Final = frozenset({"system", "developer"})
 
 _VERSION_RE: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z .+_()/-]*")
 _LANGUAGE_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9 +#._-]*")
@@ -151,6 +156,10 @@ def _history_message(index: int, item: Any) -> HistoryMessage:
     if "content" not in item:
         raise InvalidArgumentError(f"{where} is missing 'content'.")
     role = item["role"]
+    if isinstance(role, str) and role.strip().lower() in _INSTRUCTION_ROLES:
+        raise InvalidArgumentError(
+            f"{where}.role: {role[:40]!r} messages are not accepted; only 'user' and 'assistant'."
+        )
     if role not in ROLES:
         allowed = ", ".join(repr(name) for name in ROLES)
         shown = repr(role) if isinstance(role, str) else _kind(role)
@@ -244,8 +253,6 @@ def build_messages(request: ChatRequest) -> list[ChatCompletionMessageParam]:
 def _to_param(message: HistoryMessage) -> ChatCompletionMessageParam:
     if message.role == "assistant":
         return {"role": "assistant", "content": message.content}
-    if message.role == "system":
-        return {"role": "system", "content": message.content}
     return {"role": "user", "content": message.content}
 
 

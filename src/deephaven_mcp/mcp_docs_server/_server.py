@@ -3,6 +3,10 @@
 Building the server never contacts a provider and never fails for lack of keys, so it can
 be constructed in tests and at startup alike; configuration problems surface as clear
 tool errors instead. The provider clients live as long as the server's lifespan.
+
+On the HTTP transports the settings' bearer token (if any) guards the MCP endpoints;
+``/health`` stays open, because fastmcp wraps only its own MCP routes in
+``RequireAuthMiddleware`` and never custom routes, so probes need no secret.
 """
 
 from __future__ import annotations
@@ -52,13 +56,14 @@ provider could answer. Answers come from an LLM grounded in the Deephaven docume
 verify generated code before running it.
 
 Limits: prompt up to {MAX_PROMPT_CHARS} characters; history up to {MAX_HISTORY_MESSAGES} \
-messages of up to {MAX_MESSAGE_CHARS} characters each."""
+messages of up to {MAX_MESSAGE_CHARS} characters each. When too many questions are in \
+flight the tool answers that the assistant is busy; retry after a few seconds."""
 
 _HISTORY_HELP: Final = (
     "Earlier turns of this conversation, oldest first: a list of objects "
-    '{"role": "user" | "assistant" | "system", "content": "<text>"}. Content may also be '
-    'a list of {"type": "text", "text": "<text>"} parts. A JSON string encoding the list '
-    "is accepted too."
+    '{"role": "user" | "assistant", "content": "<text>"}. Content may also be a list of '
+    '{"type": "text", "text": "<text>"} parts. A JSON string encoding the list is accepted '
+    "too. 'system' messages are rejected: the server supplies the system prompt."
 )
 
 
@@ -76,6 +81,11 @@ def build_docs_server(settings: DocsSettings | None = None) -> FastMCP[Any]:
                 "Docs assistant has no provider: set INKEEP_API_KEY (and optionally "
                 "OPENAI_API_KEY); docs_chat will return an error until then."
             )
+        _log.info(
+            "docs_chat: at most %d questions in flight; others wait up to %gs for a slot",
+            settings.max_concurrent_chats,
+            settings.queue_timeout,
+        )
         try:
             yield {}
         finally:
@@ -87,6 +97,7 @@ def build_docs_server(settings: DocsSettings | None = None) -> FastMCP[Any]:
         version=__version__,
         lifespan=lifespan,
         middleware=[ArgumentErrorMiddleware()],
+        auth=settings.exposure.auth,
     )
 
     @server.tool(
@@ -128,7 +139,8 @@ def build_docs_server(settings: DocsSettings | None = None) -> FastMCP[Any]:
 
     @server.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_request: Request) -> Response:
-        # Liveness only: a missing key is reported by the tool, not by failing probes.
+        # Liveness only, and unauthenticated: a missing key is reported by the tool, not
+        # by failing probes, and the answer reveals nothing about the configuration.
         return JSONResponse({"status": "ok"})
 
     return server

@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
                 args.host,
                 authenticated=exposure.auth is not None,
                 allow_unauthenticated=args.allow_unauthenticated,
-                server="systems_server",
+                how_to_authenticate="set security.http.auth in the configuration file; "
+                "see docs/systems_server.md, 'Security'",
             )
     except ConfigError as exc:
         print(f"dh-mcp-systems-server: {exc}", file=sys.stderr)
