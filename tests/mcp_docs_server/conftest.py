@@ -23,3 +23,11 @@ def fake_openai() -> Iterator[FakeChatServer]:
     fake = FakeChatServer(name="openai").start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(scope="module")
+def module_fake() -> Iterator[FakeChatServer]:
+    """One Inkeep stand-in shared by a module's long-lived servers."""
+    fake = FakeChatServer(name="inkeep").start()
+    yield fake
+    fake.stop()

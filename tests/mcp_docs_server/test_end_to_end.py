@@ -12,6 +12,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import SSETransport, StdioTransport, StreamableHttpTransport
 
+from tests._mcp_http import INITIALIZE
 from tests.mcp_docs_server._subprocess import SERVER_CMD, full_env, http_server, provider_env
 from tests.mcp_docs_server._support import INKEEP_KEY, OPENAI_KEY
 from tests.mcp_docs_server.fake_openai import FakeChatServer
@@ -92,16 +93,7 @@ async def test_stdio_transport(fake_inkeep: FakeChatServer, fake_openai: FakeCha
 def test_stdio_stdout_carries_only_protocol(fake_inkeep: FakeChatServer, tmp_path: Path) -> None:
     """Even at DEBUG, every stdout line is a JSON-RPC message; logs go to stderr."""
     requests = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "raw-test", "version": "0"},
-            },
-        },
+        INITIALIZE,
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {
             "jsonrpc": "2.0",

@@ -22,6 +22,7 @@ from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._http_security import ALLOW_UNAUTHENTICATED_FLAG, UnsafeBindError
 from deephaven_mcp.mcp_docs_server import DocsSettings, run_server
 from deephaven_mcp.mcp_docs_server._cli import check_http_bind
+from tests._mcp_http import post_initialize
 from tests.mcp_docs_server._subprocess import (
     SERVER_CMD,
     RunningServer,
@@ -36,25 +37,6 @@ TOKEN = secrets.token_urlsafe(32)
 WRONG_TOKEN = secrets.token_urlsafe(32)
 PROXY_HOST = "docs.example.com"
 APP_ORIGIN = "https://app.example.com"
-
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "security-test", "version": "0"},
-    },
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def module_fake() -> Iterator[FakeChatServer]:
-    fake = FakeChatServer(name="inkeep").start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +54,7 @@ def guarded(
 
 
 def initialize(server: RunningServer, **headers: str) -> httpx.Response:
-    return httpx.post(
-        f"{server.base}/mcp", json=INITIALIZE, headers=MCP_HEADERS | headers, timeout=10
-    )
+    return post_initialize(f"{server.base}/mcp", headers)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -23,13 +23,6 @@ TOKEN_VAR = "DOCS_TEST_CLIENT_TOKEN"  # what the scripts are told to read
 
 
 @pytest.fixture(scope="module")
-def module_fake() -> Iterator[FakeChatServer]:
-    fake = FakeChatServer(name="inkeep").start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def docs_server(
     module_fake: FakeChatServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:

@@ -24,6 +24,7 @@ from fastmcp import Client
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from joserfc import jwk
 
+from tests._mcp_http import post_initialize
 from tests._workers import RunningWorker
 from tests.mcp_systems_server._helpers import session_config
 from tests.mcp_systems_server._http import HttpServer, free_port, http_server, run_to_exit
@@ -35,21 +36,10 @@ SESSION = "community:config:p"
 ISSUER = "https://issuer.test"
 AUDIENCE = "deephaven-mcp"
 SCOPE = "deephaven:use"
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "security-test", "version": "1"},
-    },
-}
-MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
 def _initialize(server: HttpServer, headers: dict[str, str]) -> httpx.Response:
-    return httpx.post(server.url, json=INIT, headers=MCP_HEADERS | headers, timeout=30)
+    return post_initialize(server.url, headers)
 
 
 def _wait_for_log(server: HttpServer, needle: str, timeout: float = 10) -> str:
@@ -192,6 +182,14 @@ def _token(keys: RSAKeyPair, **overrides: Any) -> str:
     return keys.create_token(**claims)
 
 
+def _jwt_config(worker: RunningWorker, **auth: Any) -> dict[str, Any]:
+    jwt = {"type": "jwt", "issuer": ISSUER, "audience": AUDIENCE, **auth}
+    return {
+        "community": {"sessions": {"p": session_config(worker)}},
+        "security": {"http": {"auth": jwt}},
+    }
+
+
 @pytest.fixture(scope="module")
 def jwt_server(
     dh_psk_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory, keys: RSAKeyPair
@@ -199,22 +197,13 @@ def jwt_server(
     tmp = tmp_path_factory.mktemp("jwt")
     key_path = tmp / "issuer.pem"
     key_path.write_text(keys.public_key)
-    config = {
-        "community": {"sessions": {"p": session_config(dh_psk_worker)}},
-        "security": {
-            "http": {
-                "auth": {
-                    "type": "jwt",
-                    "public_key_path": str(key_path),
-                    "issuer": ISSUER,
-                    "audience": AUDIENCE,
-                    "required_scopes": [SCOPE],
-                    "authorization_servers": [ISSUER],
-                    "base_url": "https://mcp.example.test",
-                }
-            }
-        },
-    }
+    config = _jwt_config(
+        dh_psk_worker,
+        public_key_path=str(key_path),
+        required_scopes=[SCOPE],
+        authorization_servers=[ISSUER],
+        base_url="https://mcp.example.test",
+    )
     with http_server(tmp, config) as server:
         yield server
 
@@ -286,19 +275,8 @@ async def test_jwt_checked_against_a_jwks_url(
     jwks = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=jwks.serve_forever, daemon=True).start()
     try:
-        config = {
-            "community": {"sessions": {"p": session_config(dh_psk_worker)}},
-            "security": {
-                "http": {
-                    "auth": {
-                        "type": "jwt",
-                        "jwks_uri": f"http://127.0.0.1:{jwks.server_address[1]}/jwks.json",
-                        "issuer": ISSUER,
-                        "audience": AUDIENCE,
-                    }
-                }
-            },
-        }
+        jwks_uri = f"http://127.0.0.1:{jwks.server_address[1]}/jwks.json"
+        config = _jwt_config(dh_psk_worker, jwks_uri=jwks_uri)
         with http_server(tmp_path, config) as server:
             async with Client(server.url, auth=_token(keys, kid="k1")) as client:
                 listed = await client.call_tool("sessions_list", {})
