@@ -11,7 +11,7 @@ import time
 import pytest
 
 from deephaven_mcp._blocking import call_blocking, call_blocking_owned
-from deephaven_mcp._errors import DeephavenTimeoutError
+from deephaven_mcp.errors import DeephavenTimeoutError
 
 
 async def test_result_and_exception_pass_through() -> None:

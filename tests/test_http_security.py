@@ -6,7 +6,6 @@ import logging
 
 import pytest
 
-from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._http_security import (
     ALLOW_UNAUTHENTICATED_FLAG,
     HttpExposure,
@@ -18,6 +17,7 @@ from deephaven_mcp._http_security import (
 )
 from deephaven_mcp.config import parse_config
 from deephaven_mcp.config.models import HttpSecurity
+from deephaven_mcp.errors import ConfigError
 
 TOKEN = "s3cret-token-0123456789abcdef"
 

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Final, ParamSpec, TypeVar
 
-from deephaven_mcp._errors import DeephavenTimeoutError
+from deephaven_mcp.errors import DeephavenTimeoutError
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import aiofiles
 
-from deephaven_mcp._errors import McpError
+from deephaven_mcp.errors import DeephavenMcpError
 
 
-async def read_text_file(path: str, *, what: str, max_bytes: int, error: type[McpError]) -> str:
+async def read_text_file(
+    path: str, *, what: str, max_bytes: int, error: type[DeephavenMcpError]
+) -> str:
     """Read a UTF-8 file of at most ``max_bytes``; failures raise ``error`` naming ``what``."""
     try:
         async with aiofiles.open(path, encoding="utf-8") as handle:

@@ -21,9 +21,9 @@ from typing import Any, Final
 from fastmcp.server.auth import AccessToken, AuthProvider, RemoteAuthProvider, TokenVerifier
 from pydantic import AnyHttpUrl
 
-from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.models import BearerAuthConfig, HttpSecurity, JwtAuthConfig
+from deephaven_mcp.errors import ConfigError
 
 _log = logging.getLogger(__name__)
 

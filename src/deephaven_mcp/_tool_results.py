@@ -11,18 +11,21 @@ these two shapes, so clients can validate every response, failures included.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, ParamSpec
 
 import pydantic_core
 from fastmcp.tools.base import ToolResult
 from mcp_types import TextContent
 
-from deephaven_mcp._errors import McpError
 from deephaven_mcp._logging import redact
+from deephaven_mcp._output import ToolOutput
+from deephaven_mcp.errors import DeephavenMcpError
 
 _log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 MAX_ERROR_LENGTH: Final = 500
 GENERIC_FAILURE: Final = "Internal error while running this tool; see the server log for details."
@@ -57,7 +60,7 @@ def fail(message: str) -> ToolResult:
 
 def message_for(exc: BaseException, action: str) -> str:
     """A human message for ``exc``; unexpected exceptions are logged, not echoed."""
-    if isinstance(exc, McpError):
+    if isinstance(exc, DeephavenMcpError):
         return str(exc)
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return f"{action} timed out."
@@ -73,11 +76,36 @@ async def run_tool(action: str, body: Callable[[], Awaitable[ToolResult]]) -> To
     """
     try:
         return await body()
-    except McpError as exc:
+    except DeephavenMcpError as exc:
         _log.info("%s: %s", action, exc)
         return fail(str(exc))
     except Exception as exc:
         return fail(message_for(exc, action))
+
+
+def as_envelope(
+    action: str,
+) -> Callable[[Callable[P, Awaitable[ToolOutput]]], Callable[P, Awaitable[ToolResult]]]:
+    """Turn a function returning a :class:`ToolOutput` into one returning the envelope.
+
+    The one conversion every tool goes through: the result's fields become the success
+    envelope; a :class:`DeephavenMcpError` becomes the failure envelope with its message;
+    anything else is logged and masked (``action`` names it, e.g. "Listing tables"). The
+    signature and docstring are kept, so fastmcp derives the tool from the original.
+    """
+
+    def decorate(fn: Callable[P, Awaitable[ToolOutput]]) -> Callable[P, Awaitable[ToolResult]]:
+        @functools.wraps(fn)
+        async def tool(*args: P.args, **kwargs: P.kwargs) -> ToolResult:
+            async def body() -> ToolResult:
+                result = await fn(*args, **kwargs)
+                return ok(**result.envelope_fields())
+
+            return await run_tool(action, body)
+
+        return tool
+
+    return decorate
 
 
 def envelope_schema(

@@ -27,7 +27,6 @@ from pydeephaven import DHError, Session
 from pydeephaven.session import SharedTicket
 from pydeephaven.table import Table
 
-from deephaven_mcp._errors import InvalidArgumentError
 from deephaven_mcp.enterprise.adapter import restart_users_names
 from deephaven_mcp.enterprise.backend import (
     ManagerHandle,
@@ -37,6 +36,7 @@ from deephaven_mcp.enterprise.backend import (
     PqSpec,
     WorkerSession,
 )
+from deephaven_mcp.errors import InvalidArgumentError
 
 # (Namespace, TableName, NamespaceSet)
 CATALOG_ROWS: tuple[tuple[str, str, str], ...] = (

@@ -18,9 +18,9 @@ import pytest
 from deephaven_enterprise.client.controller import ControllerClient, SubState
 from deephaven_enterprise.proto import controller_pb2, persistent_query_pb2
 
-from deephaven_mcp._errors import InvalidArgumentError
 from deephaven_mcp.enterprise import CoreplusBackend, ManagerHandle, PqChanges, PqSpec
 from deephaven_mcp.enterprise.backend import decode_auto_delete, parse_grpc_url
+from deephaven_mcp.errors import InvalidArgumentError
 
 
 class RecordingStub:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from deephaven_mcp._errors import InvalidArgumentError, NotFoundError
 from deephaven_mcp.enterprise import EnterpriseCatalog, EnterpriseSystem
+from deephaven_mcp.errors import InvalidArgumentError, NotFoundError
 from tests.enterprise.fake_backend import CATALOG_ROWS, FakeEnterpriseBackend
 
 

@@ -9,7 +9,6 @@ from types import ModuleType
 
 import pytest
 
-from deephaven_mcp._errors import DependencyMissingError
 from deephaven_mcp.enterprise import (
     INSTALL_HINT,
     CoreplusBackend,
@@ -18,6 +17,7 @@ from deephaven_mcp.enterprise import (
     adapter,
     coreplus_available,
 )
+from deephaven_mcp.errors import DependencyMissingError
 from tests.enterprise.conftest import make_config
 
 

@@ -6,18 +6,18 @@ import asyncio
 
 import pytest
 
-from deephaven_mcp._errors import (
-    DeephavenTimeoutError,
-    InvalidArgumentError,
-    NotFoundError,
-    SessionUnavailableError,
-)
 from deephaven_mcp.enterprise import (
     EnterpriseOperationError,
     EnterpriseSystem,
     PqChanges,
     WorkerRequest,
     restart_users_names,
+)
+from deephaven_mcp.errors import (
+    DeephavenTimeoutError,
+    InvalidArgumentError,
+    NotFoundError,
+    SessionUnavailableError,
 )
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 from tests.enterprise.test_sessions import people_rows

@@ -11,13 +11,6 @@ import asyncio
 import pytest
 from pydeephaven import Session
 
-from deephaven_mcp._errors import (
-    InvalidArgumentError,
-    LimitExceededError,
-    NotFoundError,
-    PermissionDeniedError,
-    SessionUnavailableError,
-)
 from deephaven_mcp.config.models import EnterpriseCreationDefaults
 from deephaven_mcp.enterprise import (
     FALLBACK_HEAP_SIZE_GB,
@@ -27,6 +20,13 @@ from deephaven_mcp.enterprise import (
     WorkerRequest,
 )
 from deephaven_mcp.enterprise._params import resolve_worker
+from deephaven_mcp.errors import (
+    InvalidArgumentError,
+    LimitExceededError,
+    NotFoundError,
+    PermissionDeniedError,
+    SessionUnavailableError,
+)
 from tests.enterprise.conftest import make_config
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 

@@ -21,7 +21,6 @@ import httpx
 import pytest
 from deephaven_enterprise.client.auth import AuthenticationFailedException
 
-from deephaven_mcp._errors import ConfigError
 from deephaven_mcp.enterprise import (
     CoreplusBackend,
     EnterpriseSystem,
@@ -29,6 +28,7 @@ from deephaven_mcp.enterprise import (
     SystemUnavailableError,
     classify_failure,
 )
+from deephaven_mcp.errors import ConfigError
 from tests.enterprise.conftest import PASSWORD, make_config
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 

@@ -8,7 +8,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from deephaven_mcp._errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting import (
     EXPLICIT_FORMATS,
     STRATEGIES,

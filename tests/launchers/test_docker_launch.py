@@ -18,7 +18,7 @@ from typing import Protocol
 import pytest
 from pydeephaven import Session
 
-from deephaven_mcp._errors import (
+from deephaven_mcp.errors import (
     DeephavenTimeoutError,
     DependencyMissingError,
     SessionUnavailableError,

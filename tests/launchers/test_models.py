@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from deephaven_mcp._errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.launchers import (
     ANONYMOUS_HANDLER,
     PSK_HANDLER,

@@ -21,13 +21,13 @@ import psutil
 import pytest
 from pydeephaven import Session
 
-from deephaven_mcp._errors import (
+from deephaven_mcp._logging import RedactingFormatter
+from deephaven_mcp.errors import (
     DeephavenTimeoutError,
     DependencyMissingError,
     InvalidArgumentError,
     SessionUnavailableError,
 )
-from deephaven_mcp._logging import RedactingFormatter
 from deephaven_mcp.launchers import (
     PSK_HANDLER,
     InstanceTracker,

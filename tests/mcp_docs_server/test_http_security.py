@@ -18,8 +18,8 @@ from fastmcp import Client
 from fastmcp.client.auth import BearerAuth
 from fastmcp.client.transports import SSETransport, StreamableHttpTransport
 
-from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._http_security import ALLOW_UNAUTHENTICATED_FLAG, UnsafeBindError
+from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_docs_server import DocsSettings, run_server
 from deephaven_mcp.mcp_docs_server._cli import check_http_bind
 from tests._mcp_http import post_initialize

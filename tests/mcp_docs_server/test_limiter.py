@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from deephaven_mcp._errors import LimitExceededError
+from deephaven_mcp.errors import LimitExceededError
 from deephaven_mcp.mcp_docs_server._limiter import WAITERS_PER_SLOT, ChatBusyError, ChatLimiter
 
 
@@ -73,7 +73,7 @@ async def test_waiting_too_long_is_a_busy_error() -> None:
     assert str(caught.value) == (
         "The documentation assistant is busy (2 requests in progress); retry in a few seconds."
     )
-    assert isinstance(caught.value, LimitExceededError)  # an McpError: shown to the client
+    assert isinstance(caught.value, LimitExceededError)  # a DeephavenMcpError: shown to the client
     assert (limiter.active, limiter.waiting) == (2, 0)
 
 

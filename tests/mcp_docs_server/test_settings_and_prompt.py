@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from deephaven_mcp._errors import ConfigError, InvalidArgumentError
 from deephaven_mcp._http_security import StaticBearerVerifier
 from deephaven_mcp._logging import REDACTED, redact
+from deephaven_mcp.errors import ConfigError, InvalidArgumentError
 from deephaven_mcp.mcp_docs_server import DocsSettings
 from deephaven_mcp.mcp_docs_server._llm import DocsAssistant
 from deephaven_mcp.mcp_docs_server._prompt import (

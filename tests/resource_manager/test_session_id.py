@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from deephaven_mcp._errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.resource_manager import SessionId
 
 

@@ -2,7 +2,7 @@
 
 Every function here blocks and must be run through
 :func:`deephaven_mcp._blocking.call_blocking`. Failures are raised as
-:mod:`deephaven_mcp._errors` exceptions with short messages.
+:mod:`deephaven_mcp.errors` exceptions with short messages.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pydeephaven import Session
 from pydeephaven.table import Table
 
 from deephaven_mcp._blocking import run_in_background
-from deephaven_mcp._errors import InvalidArgumentError, NotFoundError, SessionUnavailableError
 from deephaven_mcp.clients.errors import describe_error, grpc_status, summarize_script_error
 from deephaven_mcp.clients.leases import leased
+from deephaven_mcp.errors import InvalidArgumentError, NotFoundError, SessionUnavailableError
 
 _log = logging.getLogger(__name__)
 

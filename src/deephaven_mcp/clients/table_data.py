@@ -7,16 +7,17 @@ formatting, on the exact response size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import pyarrow as pa
+from pydantic import Field
 from pydeephaven import Session
 from pydeephaven.table import Table
 
-from deephaven_mcp._errors import LimitExceededError, SessionUnavailableError
+from deephaven_mcp._output import ToolOutput
 from deephaven_mcp.clients.community import open_table, release, release_later
 from deephaven_mcp.clients.errors import describe_error
+from deephaven_mcp.errors import LimitExceededError, SessionUnavailableError
 from deephaven_mcp.formatting import (
     FormattedData,
     describe_schema,
@@ -29,23 +30,26 @@ MAX_RESPONSE_BYTES: Final = 50 * 1024 * 1024
 SAMPLE_ROWS: Final = 1000
 
 
-@dataclass(frozen=True)
-class TableSlice:
-    """The formatted rows of one table plus what the agent needs to interpret them."""
+class TableSlice(ToolOutput):
+    """The formatted rows of one table plus what the agent needs to interpret them.
+
+    This is the answer of ``session_table_data`` (and, with two more fields, of
+    ``catalog_table_sample``). Built with ``model_construct``: the rows are already
+    JSON-safe, and validating them again would cost as much as formatting.
+    """
 
     table_name: str
     format: str
-    schema: list[dict[str, str]]
+    schema_: list[dict[str, str]] = Field(alias="schema")
     row_count: int
     is_complete: bool
     data: FormattedData
 
-    def fields(self) -> dict[str, Any]:
-        """The response fields of a table-data answer."""
+    def envelope_fields(self) -> dict[str, Any]:
         return {
             "table_name": self.table_name,
             "format": self.format,
-            "schema": self.schema,
+            "schema": self.schema_,
             "row_count": self.row_count,
             "is_complete": self.is_complete,
             "data": self.data,
@@ -126,10 +130,10 @@ def slice_table(
         raise SessionUnavailableError(f"cannot read table {label}: {describe_error(exc)}") from exc
 
     data = format_rows(arrow, fmt, label, max_bytes)
-    return TableSlice(
+    return TableSlice.model_construct(
         table_name=label,
         format=fmt,
-        schema=describe_schema(arrow.schema),
+        schema_=describe_schema(arrow.schema),
         row_count=arrow.num_rows,
         is_complete=arrow.num_rows >= total,
         data=data,
@@ -153,4 +157,4 @@ def read_table_slice(
         )
     finally:
         release_later(session, table)
-    return replace(piece, table_name=table_name)
+    return piece.model_copy(update={"table_name": table_name})

@@ -15,7 +15,6 @@ from typing import Any, Final
 import json5
 from pydantic import ValidationError
 
-from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._files import read_text_file
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.models import (
@@ -24,6 +23,7 @@ from deephaven_mcp.config.models import (
     SessionCreationConfig,
     SessionCreationDefaults,
 )
+from deephaven_mcp.errors import ConfigError
 
 CONFIG_ENV_VAR: Final = "DH_MCP_CONFIG_FILE"
 MAX_CONFIG_BYTES: Final = 1_000_000

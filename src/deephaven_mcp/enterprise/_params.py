@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from deephaven_mcp._errors import InvalidArgumentError
 from deephaven_mcp.config.models import EnterpriseCreationDefaults
 from deephaven_mcp.enterprise.backend import PqSpec
+from deephaven_mcp.errors import InvalidArgumentError
 
 # connect_to_new_worker has no default heap size; this one matches common Enterprise setups.
 FALLBACK_HEAP_SIZE_GB: Final = 4.0

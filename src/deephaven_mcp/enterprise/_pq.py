@@ -12,11 +12,11 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from deephaven_mcp._errors import DeephavenTimeoutError, InvalidArgumentError, NotFoundError
 from deephaven_mcp.config.models import check_name
 from deephaven_mcp.enterprise import _params, _threads
 from deephaven_mcp.enterprise.backend import PqChanges, PqInfo, PqSnapshot
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError, operation_error
+from deephaven_mcp.errors import DeephavenTimeoutError, InvalidArgumentError, NotFoundError
 
 if TYPE_CHECKING:
     from deephaven_mcp.enterprise.system import EnterpriseSystem

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Literal
 
 from pydeephaven import Session
 
-from deephaven_mcp._errors import (
+from deephaven_mcp.config.models import check_name
+from deephaven_mcp.enterprise import _pq, _threads
+from deephaven_mcp.enterprise._params import WorkerRequest, resolve_worker
+from deephaven_mcp.enterprise.errors import operation_error
+from deephaven_mcp.errors import (
     InvalidArgumentError,
     LimitExceededError,
     NotFoundError,
     PermissionDeniedError,
     SessionUnavailableError,
 )
-from deephaven_mcp.config.models import check_name
-from deephaven_mcp.enterprise import _pq, _threads
-from deephaven_mcp.enterprise._params import WorkerRequest, resolve_worker
-from deephaven_mcp.enterprise.errors import operation_error
 
 if TYPE_CHECKING:
     from deephaven_mcp.enterprise.system import EnterpriseSystem

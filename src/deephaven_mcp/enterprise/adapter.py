@@ -23,7 +23,6 @@ import pyarrow as pa
 from pydeephaven import Session
 from pydeephaven.table import Table
 
-from deephaven_mcp._errors import DependencyMissingError, InvalidArgumentError
 from deephaven_mcp.enterprise._coreplus_api import (
     AUTH_MODULE,
     CHANGE_REPEATED_FIELDS,
@@ -45,6 +44,7 @@ from deephaven_mcp.enterprise.backend import (
     parse_grpc_url,
     stdout_to_stderr,
 )
+from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
 
 INSTALL_HINT: Final = (
     "Deephaven Enterprise support is not installed: install deephaven-mcp[enterprise] "

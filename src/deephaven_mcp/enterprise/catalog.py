@@ -19,12 +19,12 @@ from pydeephaven import DHError, Session
 from pydeephaven import filters as dh_filters
 from pydeephaven.table import Table
 
-from deephaven_mcp._errors import InvalidArgumentError, McpError, NotFoundError
 from deephaven_mcp.clients.table_data import TableSlice, slice_table
 from deephaven_mcp.enterprise import _threads
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
 from deephaven_mcp.enterprise.errors import first_line, operation_error
 from deephaven_mcp.enterprise.status import grpc_code
+from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError, NotFoundError
 
 _log = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ class EnterpriseCatalog:
         action = f"Reading the schema of {namespace}.{table_name}"
         try:
             meta = await self._run(action, _scoped(fetch))
-        except McpError as exc:  # one table failing does not stop the others
+        except DeephavenMcpError as exc:  # one table failing does not stop the others
             return CatalogSchema(namespace, table_name, error=str(exc))
         return CatalogSchema(namespace, table_name, meta=meta)
 

@@ -1,4 +1,4 @@
-"""Enterprise failures as :class:`McpError` subclasses with messages safe to show an agent."""
+"""Enterprise failures as :class:`DeephavenMcpError` subclasses, with messages safe to show."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import logging
 import grpc
 from pydeephaven import DHError
 
-from deephaven_mcp._errors import (
-    McpError,
+from deephaven_mcp.enterprise.status import MAX_DETAIL, SystemStatus, grpc_code
+from deephaven_mcp.errors import (
+    DeephavenMcpError,
     NotFoundError,
     SessionUnavailableError,
 )
-from deephaven_mcp.enterprise.status import MAX_DETAIL, SystemStatus, grpc_code
 
 _log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class SystemUnavailableError(SessionUnavailableError):
         self.detail = detail
 
 
-class EnterpriseOperationError(McpError):
+class EnterpriseOperationError(DeephavenMcpError):
     """The Enterprise server refused or failed an operation (PQ, worker, catalog)."""
 
 
@@ -56,9 +56,9 @@ def _cause_code(exc: BaseException) -> grpc.StatusCode | None:
     return None
 
 
-def operation_error(action: str, exc: BaseException) -> McpError:
-    """Map a failure of ``action`` to an McpError by exception type (and gRPC code)."""
-    if isinstance(exc, McpError):
+def operation_error(action: str, exc: BaseException) -> DeephavenMcpError:
+    """Map a failure of ``action`` to a DeephavenMcpError by exception type (and gRPC code)."""
+    if isinstance(exc, DeephavenMcpError):
         return exc
     _log.debug("%s failed", action, exc_info=exc)
     code = _cause_code(exc)

@@ -15,14 +15,14 @@ from typing import Final, Literal
 import grpc
 import httpx
 
-from deephaven_mcp._errors import (
+from deephaven_mcp._logging import redact
+from deephaven_mcp.enterprise.adapter import auth_failure_types
+from deephaven_mcp.errors import (
     ConfigError,
     DeephavenTimeoutError,
     DependencyMissingError,
     InvalidArgumentError,
 )
-from deephaven_mcp._logging import redact
-from deephaven_mcp.enterprise.adapter import auth_failure_types
 
 Phase = Literal["open", "login", "ping"]
 

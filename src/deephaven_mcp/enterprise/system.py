@@ -19,11 +19,6 @@ from typing import Final, TypeVar
 
 from pydeephaven import Session
 
-from deephaven_mcp._errors import (
-    ConfigError,
-    DependencyMissingError,
-    McpError,
-)
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.clients.leases import close_when_idle
 from deephaven_mcp.config.models import EnterpriseSystemConfig, check_name
@@ -43,6 +38,11 @@ from deephaven_mcp.enterprise.catalog import EnterpriseCatalog
 from deephaven_mcp.enterprise.errors import SystemUnavailableError, operation_error
 from deephaven_mcp.enterprise.redaction import redacted_system_config
 from deephaven_mcp.enterprise.status import Phase, SystemStatus, classify_failure
+from deephaven_mcp.errors import (
+    ConfigError,
+    DeephavenMcpError,
+    DependencyMissingError,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class EnterpriseSystem:
     # -- connection ---------------------------------------------------------------------------
 
     async def run(self, action: str, fn: Callable[[], T], timeout: float | None = None) -> T:
-        """Run a blocking call and map its failure to an McpError (used by the PQ module)."""
+        """Run a blocking call; map its failure to a DeephavenMcpError (used by the PQ module)."""
         try:
             return await _threads.run_blocking(
                 action, self.operation_timeout if timeout is None else timeout, fn
@@ -133,7 +133,7 @@ class EnterpriseSystem:
         key_path = cfg.private_key_path or ""
         return lambda handle: backend.login_private_key(handle, key_path)
 
-    def _failure(self, exc: BaseException, phase: Phase) -> McpError:
+    def _failure(self, exc: BaseException, phase: Phase) -> DeephavenMcpError:
         status, detail = classify_failure(exc, phase)
         self._last_failure = (status, detail)
         _log.info("Enterprise system '%s' is %s: %s", self.name, status.value, detail)
@@ -173,7 +173,7 @@ class EnterpriseSystem:
                 cleanup=lambda _: backend.close_manager(handle),
             )
         except Exception as exc:
-            if not isinstance(exc, McpError):
+            if not isinstance(exc, DeephavenMcpError):
                 self._close_later(handle)
             raise self._failure(exc, "login") from exc
         self._last_failure = None
@@ -228,7 +228,7 @@ class EnterpriseSystem:
             )
         try:
             await self.connected()
-        except McpError:
+        except DeephavenMcpError:
             if self._last_failure is None:
                 raise
             return self._report(*self._last_failure)

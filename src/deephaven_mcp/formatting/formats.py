@@ -19,7 +19,7 @@ from typing import Final, TypeAlias
 
 import pyarrow as pa
 
-from deephaven_mcp._errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting.csv_text import write_csv
 from deephaven_mcp.formatting.markdown import write_markdown_kv, write_markdown_table
 from deephaven_mcp.formatting.temporal import is_temporal

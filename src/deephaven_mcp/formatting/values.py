@@ -27,10 +27,12 @@ from typing import Final, TypeAlias, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import JsonValue as PydanticJsonValue
 
 from deephaven_mcp.formatting.temporal import is_temporal, iso_text
 
-JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
+# pydantic's recursive alias: the same union, but one that typed result models can use.
+JsonValue: TypeAlias = PydanticJsonValue
 
 NAN_TEXT: Final = "NaN"
 POSITIVE_INFINITY_TEXT: Final = "Infinity"

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, Final
 import requests
 
 from deephaven_mcp._blocking import call_blocking as run_blocking
-from deephaven_mcp._errors import (
+from deephaven_mcp._logging import redact
+from deephaven_mcp.errors import (
     DependencyMissingError,
     InvalidArgumentError,
     SessionUnavailableError,
 )
-from deephaven_mcp._logging import redact
 from deephaven_mcp.launchers.docker_spec import (
     CONTAINER_PORT,
     LABEL_INSTANCE,

@@ -35,7 +35,7 @@ from typing import IO, Any, Final
 import psutil
 
 from deephaven_mcp._blocking import call_blocking as run_blocking
-from deephaven_mcp._errors import InvalidArgumentError, McpError
+from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError
 from deephaven_mcp.launchers.docker_launcher import remove_instance_containers
 from deephaven_mcp.launchers.models import LaunchMethod
 from deephaven_mcp.launchers.processes import is_alive, terminate_verified
@@ -251,7 +251,7 @@ class InstanceTracker:
     async def register(self, entry: TrackedWorker) -> None:
         """Record a worker as soon as it exists (before it is ready)."""
         if self._closed:
-            raise McpError("the MCP server is shutting down; no new sessions can start")
+            raise DeephavenMcpError("the MCP server is shutting down; no new sessions can start")
         async with self._write_lock:
             self._entries[entry.key] = entry
             await self._save()

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Protocol
 
-from deephaven_mcp._errors import DeephavenTimeoutError, SessionUnavailableError
 from deephaven_mcp._logging import register_secret
+from deephaven_mcp.errors import DeephavenTimeoutError, SessionUnavailableError
 from deephaven_mcp.launchers.docker_launcher import StartFailedError, start_docker_worker
 from deephaven_mcp.launchers.docker_spec import container_name
 from deephaven_mcp.launchers.instance_tracker import InstanceTracker, TrackedWorker

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 
-from deephaven_mcp._errors import InvalidArgumentError
 from deephaven_mcp.config.models import NAME_PATTERN, NAME_RULE
+from deephaven_mcp.errors import InvalidArgumentError
 
 LaunchMethod = Literal["python", "docker"]
 AuthType = Literal["PSK", "Anonymous"]

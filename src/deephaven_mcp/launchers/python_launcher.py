@@ -23,8 +23,8 @@ from typing import Final
 import psutil
 
 from deephaven_mcp._blocking import call_blocking as run_blocking
-from deephaven_mcp._errors import DependencyMissingError, InvalidArgumentError
 from deephaven_mcp._logging import redact
+from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
 from deephaven_mcp.launchers.models import PSK_ENV, LaunchRequest
 from deephaven_mcp.launchers.readiness import WorkerExitedError
 

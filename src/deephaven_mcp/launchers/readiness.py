@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from deephaven_mcp._blocking import call_blocking as run_blocking
-from deephaven_mcp._errors import DeephavenTimeoutError
 from deephaven_mcp._logging import redact
+from deephaven_mcp.errors import DeephavenTimeoutError
 from deephaven_mcp.launchers.models import PSK_HANDLER, AuthType
 
 _log = logging.getLogger(__name__)

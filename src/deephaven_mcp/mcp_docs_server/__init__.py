@@ -1,7 +1,8 @@
 """Deephaven MCP docs server: ``docs_chat`` over any OpenAI-compatible chat API.
 
-Public entry points: :func:`build_docs_server` (factory), :func:`run_server`, :func:`main`
-(the ``dh-mcp-docs-server`` command) and :class:`DocsSettings`. ``mcp_server`` is a
+Public entry points: :func:`docs_chat` (the tool as a Python function),
+:func:`build_docs_server` (factory), :func:`run_server`, :func:`main` (the
+``dh-mcp-docs-server`` command) and :class:`DocsSettings`. ``mcp_server`` is a
 default server built from the environment on first access, so importing this package
 never reads keys or fails.
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from deephaven_mcp.mcp_docs_server._cli import main, run_server
 from deephaven_mcp.mcp_docs_server._llm import OpenAIClientError
+from deephaven_mcp.mcp_docs_server._mcp import docs_chat
 from deephaven_mcp.mcp_docs_server._server import build_docs_server
 from deephaven_mcp.mcp_docs_server._settings import DocsSettings, ProviderSettings
 
@@ -20,6 +22,7 @@ __all__ = [
     "OpenAIClientError",
     "ProviderSettings",
     "build_docs_server",
+    "docs_chat",
     "main",
     "mcp_server",
     "run_server",

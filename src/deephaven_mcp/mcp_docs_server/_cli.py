@@ -19,7 +19,6 @@ import sys
 from collections.abc import Sequence
 from typing import Final, Literal, NoReturn, get_args
 
-from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._http_security import (
     ALLOW_UNAUTHENTICATED_FLAG,
     check_bind,
@@ -27,6 +26,7 @@ from deephaven_mcp._http_security import (
 )
 from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
+from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_docs_server._server import build_docs_server
 from deephaven_mcp.mcp_docs_server._settings import AUTH_ENV_VAR, DocsSettings
 

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Final
 
-from deephaven_mcp._errors import LimitExceededError
+from deephaven_mcp.errors import LimitExceededError
 
 # The waiting room holds this many callers per slot: enough for a burst of a few times
 # the cap to drain in turn, small enough that memory and open connections stay bounded.

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
-from deephaven_mcp._errors import McpError
+from deephaven_mcp.errors import DeephavenMcpError
 from deephaven_mcp.mcp_docs_server._limiter import ChatLimiter
 from deephaven_mcp.mcp_docs_server._settings import DocsSettings, ProviderSettings
 
@@ -34,7 +34,7 @@ NO_PROVIDER_MESSAGE: Final = (
 )
 
 
-class OpenAIClientError(McpError):
+class OpenAIClientError(DeephavenMcpError):
     """No provider produced an answer; the message says what happened to each one."""
 
 

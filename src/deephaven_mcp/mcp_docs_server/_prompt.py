@@ -16,7 +16,7 @@ from typing import Any, Final, Literal, NamedTuple
 
 from openai.types.chat import ChatCompletionMessageParam
 
-from deephaven_mcp._errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError
 
 MAX_PROMPT_CHARS: Final = 16_000
 MAX_HISTORY_MESSAGES: Final = 40

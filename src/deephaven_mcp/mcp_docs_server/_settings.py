@@ -20,10 +20,10 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._http_security import HttpExposure
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.models import BearerAuthConfig, HttpSecurity
+from deephaven_mcp.errors import ConfigError
 
 DEFAULT_INKEEP_BASE_URL: Final = "https://api.inkeep.com/v1"
 DEFAULT_INKEEP_MODEL: Final = "inkeep-context-expert"

@@ -11,7 +11,6 @@ from typing import Final
 
 from dotenv import load_dotenv
 
-from deephaven_mcp._errors import ConfigError
 from deephaven_mcp._http_security import (
     ALLOW_UNAUTHENTICATED_FLAG,
     HttpExposure,
@@ -21,6 +20,7 @@ from deephaven_mcp._http_security import (
 from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
 from deephaven_mcp.config import load_config
+from deephaven_mcp.errors import ConfigError
 
 TRANSPORTS: Final = ("stdio", "sse", "streamable-http")
 DEFAULT_PORT: Final = 8000

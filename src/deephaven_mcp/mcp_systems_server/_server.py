@@ -12,24 +12,16 @@ from fastmcp.server.lifespan import lifespan
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from deephaven_mcp import __version__
 from deephaven_mcp._http_security import auth_provider
 from deephaven_mcp._middleware import ArgumentErrorMiddleware
 from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
+from deephaven_mcp._version import __version__
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.mcp_systems_server._audit import AuditMiddleware
-from deephaven_mcp.mcp_systems_server._state import SystemsServerState
-from deephaven_mcp.mcp_systems_server.tools import (
-    catalog,
-    community,
-    data,
-    enterprise_sessions,
-    pq,
-    sessions,
-    system,
-)
+from deephaven_mcp.mcp_systems_server.tools import ALL_TOOLS
+from deephaven_mcp.systems import DeephavenSystems
 
 _log = logging.getLogger(__name__)
 
@@ -63,7 +55,7 @@ def build_systems_server(
     if auth == "config":
         auth = auth_provider(config.security.http) if config is not None else None
     defer_pydeephaven_finalizers()
-    state = SystemsServerState(
+    systems = DeephavenSystems(
         config_path,
         config=config,
         timeouts=timeouts,
@@ -72,30 +64,22 @@ def build_systems_server(
     )
 
     @lifespan
-    async def run_state(server: FastMCP[Any]) -> AsyncIterator[dict[str, Any]]:
-        await state.start()
-        try:
-            yield {"state": state}
-        finally:
-            await state.shutdown()
+    async def run_systems(server: FastMCP[Any]) -> AsyncIterator[dict[str, Any]]:
+        async with systems:
+            yield {"systems": systems}
 
     mcp: FastMCP[Any] = FastMCP(
         "deephaven-mcp-systems",
         instructions=INSTRUCTIONS,
         version=__version__,
-        lifespan=run_state,
+        lifespan=run_systems,
         # Audit outermost, so it records what the caller finally got.
         middleware=[AuditMiddleware(), ArgumentErrorMiddleware()],
         mask_error_details=True,
         auth=auth,
     )
-    system.register(mcp, state)
-    sessions.register(mcp, state)
-    data.register(mcp, state)
-    community.register(mcp, state)
-    enterprise_sessions.register(mcp, state)
-    catalog.register(mcp, state)
-    pq.register(mcp, state)
+    for tool in ALL_TOOLS:
+        mcp.add_tool(tool)
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_request: Request) -> Response:

@@ -10,11 +10,11 @@ import aiofiles
 from pydeephaven import Session
 
 from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp._errors import SessionUnavailableError
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.clients.community import ConnectionSpec, open_session
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.models import ANONYMOUS, CommunitySessionConfig
+from deephaven_mcp.errors import SessionUnavailableError
 from deephaven_mcp.resource_manager.managed_session import ManagedSession
 from deephaven_mcp.resource_manager.session_id import CONFIG_SOURCE, SessionId
 

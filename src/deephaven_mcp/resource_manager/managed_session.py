@@ -17,16 +17,16 @@ from typing import Any, TypeVar
 from pydeephaven import Session
 
 from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp._errors import (
+from deephaven_mcp.clients.community import close_session, probe, server_constants
+from deephaven_mcp.clients.leases import call_leased, close_when_idle
+from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.errors import (
     DeephavenTimeoutError,
     InvalidArgumentError,
     LimitExceededError,
     NotFoundError,
     SessionUnavailableError,
 )
-from deephaven_mcp.clients.community import close_session, probe, server_constants
-from deephaven_mcp.clients.leases import call_leased, close_when_idle
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.resource_manager.session_id import SessionId
 
 T = TypeVar("T")

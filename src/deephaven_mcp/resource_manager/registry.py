@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from deephaven_mcp._errors import NotFoundError
+from deephaven_mcp.errors import NotFoundError
 from deephaven_mcp.resource_manager.managed_session import ManagedSession
 from deephaven_mcp.resource_manager.session_id import SessionId
 

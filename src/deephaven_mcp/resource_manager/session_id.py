@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from deephaven_mcp._errors import InvalidArgumentError
 from deephaven_mcp.config.models import NAME_PATTERN, NAME_RULE
+from deephaven_mcp.errors import InvalidArgumentError
 
 SessionType = Literal["community", "enterprise"]
 CONFIG_SOURCE: Final = "config"

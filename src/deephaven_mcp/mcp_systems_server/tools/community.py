@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastmcp import Context, FastMCP
-from fastmcp.tools.base import ToolResult
+from fastmcp import Context
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema, ok, run_tool
+from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
-from deephaven_mcp.mcp_systems_server._community import CreateArguments, credentials
 from deephaven_mcp.mcp_systems_server._schemas import INTEGER, STRING
-from deephaven_mcp.mcp_systems_server._state import SystemsServerState
-from deephaven_mcp.mcp_systems_server.tools.sessions import SessionIdArg
+from deephaven_mcp.mcp_systems_server.tools._common import (
+    SessionIdArg,
+    Systems,
+    systems_tool,
+)
+from deephaven_mcp.systems.results import (
+    CommunityCredentials,
+    CommunitySessionCreated,
+    CommunitySessionDeleted,
+)
 
 _CREATE_SCHEMA = envelope_schema(
     {
@@ -33,148 +39,112 @@ _CREATE_SCHEMA = envelope_schema(
 )
 
 
-def register(mcp: FastMCP, state: SystemsServerState) -> None:
-    @mcp.tool(annotations=MUTATING, output_schema=_CREATE_SCHEMA)
-    async def session_community_create(
-        ctx: Context,
-        session_name: Annotated[
-            str, Field(description="Unique name; the id becomes community:dynamic:<name>.")
-        ],
-        launch_method: Annotated[
-            str | None, Field(description="'python' or 'docker' (default: config, else docker).")
-        ] = None,
-        programming_language: Annotated[
-            str | None, Field(description="Docker only: 'Python' or 'Groovy' (picks the image).")
-        ] = None,
-        auth_type: Annotated[
-            str | None, Field(description="'PSK' (default) or 'Anonymous'.")
-        ] = None,
-        auth_token: Annotated[
-            str | None, Field(description="PSK token; generated when omitted.")
-        ] = None,
-        docker_image: Annotated[str | None, Field(description="Docker only: image to run.")] = None,
-        docker_memory_limit_gb: Annotated[
-            float | None, Field(description="Docker only: memory limit.")
-        ] = None,
-        docker_cpu_limit: Annotated[
-            float | None, Field(description="Docker only: CPU limit in cores.")
-        ] = None,
-        docker_volumes: Annotated[
-            list[str] | None, Field(description="Docker only: 'host:container[:mode]' mounts.")
-        ] = None,
-        python_venv_path: Annotated[
-            str | None,
-            Field(description="Python only: venv with deephaven-server (default: this server's)."),
-        ] = None,
-        heap_size_gb: Annotated[
-            float | int | None, Field(description="JVM heap in GB: 4 -> -Xmx4g, 2.5 -> -Xmx2560m.")
-        ] = None,
-        extra_jvm_args: Annotated[
-            list[str] | None, Field(description="Additional JVM arguments.")
-        ] = None,
-        environment_vars: Annotated[
-            dict[str, str] | None, Field(description="Environment variables for the worker.")
-        ] = None,
-    ) -> ToolResult:
-        """Launch a new Deephaven Community worker and register it as a session.
+@systems_tool("Creating the community session", annotations=MUTATING, output_schema=_CREATE_SCHEMA)
+async def session_community_create(
+    systems: Systems,
+    session_name: Annotated[
+        str, Field(description="Unique name; the id becomes community:dynamic:<name>.")
+    ],
+    launch_method: Annotated[
+        str | None, Field(description="'python' or 'docker' (default: config, else docker).")
+    ] = None,
+    programming_language: Annotated[
+        str | None, Field(description="Docker only: 'Python' or 'Groovy' (picks the image).")
+    ] = None,
+    auth_type: Annotated[str | None, Field(description="'PSK' (default) or 'Anonymous'.")] = None,
+    auth_token: Annotated[
+        str | None, Field(description="PSK token; generated when omitted.")
+    ] = None,
+    docker_image: Annotated[str | None, Field(description="Docker only: image to run.")] = None,
+    docker_memory_limit_gb: Annotated[
+        float | None, Field(description="Docker only: memory limit.")
+    ] = None,
+    docker_cpu_limit: Annotated[
+        float | None, Field(description="Docker only: CPU limit in cores.")
+    ] = None,
+    docker_volumes: Annotated[
+        list[str] | None, Field(description="Docker only: 'host:container[:mode]' mounts.")
+    ] = None,
+    python_venv_path: Annotated[
+        str | None,
+        Field(description="Python only: venv with deephaven-server (default: this server's)."),
+    ] = None,
+    heap_size_gb: Annotated[
+        float | int | None, Field(description="JVM heap in GB: 4 -> -Xmx4g, 2.5 -> -Xmx2560m.")
+    ] = None,
+    extra_jvm_args: Annotated[
+        list[str] | None, Field(description="Additional JVM arguments.")
+    ] = None,
+    environment_vars: Annotated[
+        dict[str, str] | None, Field(description="Environment variables for the worker.")
+    ] = None,
+    ctx: Context | None = None,
+) -> CommunitySessionCreated:
+    """Launch a new Deephaven Community worker and register it as a session.
 
-        Sends progress notifications while the worker starts. The worker is stopped when
-        the session is deleted or this server shuts down.
-        """
+    Sends progress notifications while the worker starts. The worker is stopped when
+    the session is deleted or this server shuts down.
+    """
 
-        async def progress(message: str, fraction: float) -> None:
+    async def progress(message: str, fraction: float) -> None:
+        if ctx is not None:
             await ctx.report_progress(round(fraction * 100, 1), 100, message)
 
-        async def body() -> ToolResult:
-            arguments = CreateArguments(
-                session_name=session_name,
-                launch_method=launch_method,
-                programming_language=programming_language,
-                auth_type=auth_type,
-                auth_token=auth_token,
-                docker_image=docker_image,
-                docker_memory_limit_gb=docker_memory_limit_gb,
-                docker_cpu_limit=docker_cpu_limit,
-                docker_volumes=docker_volumes,
-                python_venv_path=python_venv_path,
-                heap_size_gb=heap_size_gb,
-                extra_jvm_args=extra_jvm_args,
-                environment_vars=environment_vars,
-            )
-            session = await state.community.create(state.config, arguments, progress)
-            worker = session.worker
-            result: dict[str, Any] = {
-                "session_id": str(session.session_id),
-                "session_name": worker.session_name,
-                "connection_url": worker.base_url,
-                "auth_type": worker.auth_type,
-                "launch_method": worker.launch_method,
-                "port": worker.port,
-            }
-            if worker.container_id:
-                result["container_id"] = worker.container_id
-            if worker.pid:
-                result["pid"] = worker.pid
-            mode = state.config.security.community.credential_retrieval_mode
-            if worker.auth_type == "PSK" and worker.auth_token:
-                if mode in ("dynamic_only", "all"):
-                    result["auth_token"] = worker.auth_token
-                    result["connection_url_with_auth"] = worker.browser_url
-                else:
-                    result["note"] = (
-                        "The token is not returned because credential retrieval is disabled; "
-                        "it is printed in the server's console (stderr). Set "
-                        "security.community.credential_retrieval_mode to 'dynamic_only' to "
-                        "receive it here."
-                    )
-            else:
-                result["connection_url_with_auth"] = worker.browser_url
-            return ok(**result)
-
-        return await run_tool("Creating the community session", body)
-
-    @mcp.tool(
-        annotations=DESTRUCTIVE,
-        output_schema=envelope_schema(
-            {"session_id": STRING, "session_name": STRING}, ["session_id", "session_name"]
-        ),
+    return await systems.session_community_create(
+        session_name,
+        launch_method,
+        programming_language,
+        auth_type,
+        auth_token,
+        docker_image,
+        docker_memory_limit_gb,
+        docker_cpu_limit,
+        docker_volumes,
+        python_venv_path,
+        heap_size_gb,
+        extra_jvm_args,
+        environment_vars,
+        progress=progress,
     )
-    async def session_community_delete(
-        session_name: Annotated[
-            str, Field(description="Name of a session made by session_community_create.")
-        ],
-    ) -> ToolResult:
-        """Stop a dynamically created community worker and forget its session (irreversible)."""
 
-        async def body() -> ToolResult:
-            session_id = await state.community.delete(session_name)
-            return ok(session_id=str(session_id), session_name=session_name)
 
-        return await run_tool("Deleting the community session", body)
+@systems_tool(
+    "Deleting the community session",
+    annotations=DESTRUCTIVE,
+    output_schema=envelope_schema(
+        {"session_id": STRING, "session_name": STRING}, ["session_id", "session_name"]
+    ),
+)
+async def session_community_delete(
+    systems: Systems,
+    session_name: Annotated[
+        str, Field(description="Name of a session made by session_community_create.")
+    ],
+) -> CommunitySessionDeleted:
+    """Stop a dynamically created community worker and forget its session (irreversible)."""
+    return await systems.session_community_delete(session_name)
 
-    @mcp.tool(
-        annotations=READ_ONLY,
-        output_schema=envelope_schema(
-            {
-                "session_id": STRING,
-                "auth_type": STRING,
-                "auth_token": STRING,
-                "connection_url": STRING,
-                "browser_url": STRING,
-            },
-            ["session_id", "auth_type", "auth_token", "connection_url", "browser_url"],
-        ),
-    )
-    async def session_community_credentials(session_id: SessionIdArg) -> ToolResult:
-        """Token and URLs for opening a community session in a browser.
 
-        Disabled unless security.community.credential_retrieval_mode allows it; every
-        attempt is written to the audit log (without the token).
-        """
+@systems_tool(
+    "Retrieving credentials",
+    annotations=READ_ONLY,
+    output_schema=envelope_schema(
+        {
+            "session_id": STRING,
+            "auth_type": STRING,
+            "auth_token": STRING,
+            "connection_url": STRING,
+            "browser_url": STRING,
+        },
+        ["session_id", "auth_type", "auth_token", "connection_url", "browser_url"],
+    ),
+)
+async def session_community_credentials(
+    systems: Systems, session_id: SessionIdArg
+) -> CommunityCredentials:
+    """Token and URLs for opening a community session in a browser.
 
-        async def body() -> ToolResult:
-            session = await state.registry.get(session_id)
-            mode = state.config.security.community.credential_retrieval_mode
-            return ok(**credentials(session, mode))
-
-        return await run_tool("Retrieving credentials", body)
+    Disabled unless security.community.credential_retrieval_mode allows it; every
+    attempt is written to the audit log (without the token).
+    """
+    return await systems.session_community_credentials(session_id)

@@ -14,12 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from deephaven_mcp._errors import (
-    InvalidArgumentError,
-    LimitExceededError,
-    NotFoundError,
-    PermissionDeniedError,
-)
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.models import (
@@ -31,6 +25,12 @@ from deephaven_mcp.config.models import (
     normalize_community_auth_type,
 )
 from deephaven_mcp.demo import demo_script
+from deephaven_mcp.errors import (
+    InvalidArgumentError,
+    LimitExceededError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from deephaven_mcp.launchers import (
     InstanceTracker,
     LaunchRequest,
@@ -46,6 +46,7 @@ from deephaven_mcp.resource_manager import (
     SessionRegistry,
 )
 from deephaven_mcp.resource_manager.session_id import CONFIG_SOURCE, DYNAMIC_SOURCE
+from deephaven_mcp.systems.results import CommunityCredentials, CommunitySessionCreated
 
 _log = logging.getLogger(__name__)
 
@@ -306,7 +307,7 @@ class CommunitySessions:
             await self._tracker.shutdown()
 
 
-def credentials(session: ManagedSession, mode: str) -> dict[str, Any]:
+def credentials(session: ManagedSession, mode: str) -> CommunityCredentials:
     """Connection credentials of a community session, if the retrieval mode allows it."""
     if not isinstance(session, CommunitySession):
         raise InvalidArgumentError("credentials can only be retrieved for community sessions")
@@ -337,14 +338,47 @@ def credentials(session: ManagedSession, mode: str) -> dict[str, Any]:
     token = endpoint.resolve_token()
     base = endpoint.base_url
     anonymous = endpoint.auth_type == ANONYMOUS
-    return {
-        "session_id": str(session.session_id),
-        "auth_type": "Anonymous"
+    return CommunityCredentials(
+        session_id=str(session.session_id),
+        auth_type="Anonymous"
         if anonymous
         else ("PSK" if endpoint.auth_type == PSK_HANDLER else endpoint.auth_type),
-        "auth_token": token,
-        "connection_url": base,
-        "browser_url": f"{base}/?psk={token}"
+        auth_token=token,
+        connection_url=base,
+        browser_url=f"{base}/?psk={token}"
         if endpoint.auth_type == PSK_HANDLER and token
         else f"{base}/",
+    )
+
+
+_WITHHELD_NOTE: Final = (
+    "The token is not returned because credential retrieval is disabled; it is printed in "
+    "the server's console (stderr). Set security.community.credential_retrieval_mode to "
+    "'dynamic_only' to receive it here."
+)
+
+
+def created(session: DynamicCommunitySession, mode: str) -> CommunitySessionCreated:
+    """The answer to a create: the token only when ``mode`` allows dynamic credentials."""
+    worker = session.worker
+    fields: dict[str, Any] = {
+        "session_id": str(session.session_id),
+        "session_name": worker.session_name,
+        "connection_url": worker.base_url,
+        "auth_type": worker.auth_type,
+        "launch_method": worker.launch_method,
+        "port": worker.port,
     }
+    if worker.container_id:
+        fields["container_id"] = worker.container_id
+    if worker.pid:
+        fields["pid"] = worker.pid
+    if worker.auth_type == "PSK" and worker.auth_token:
+        if mode in ("dynamic_only", "all"):
+            fields["auth_token"] = worker.auth_token
+            fields["connection_url_with_auth"] = worker.browser_url
+        else:
+            fields["note"] = _WITHHELD_NOTE
+    else:
+        fields["connection_url_with_auth"] = worker.browser_url
+    return CommunitySessionCreated(**fields)

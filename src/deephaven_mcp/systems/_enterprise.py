@@ -7,10 +7,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from deephaven_mcp._errors import McpError, NotFoundError
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.models import EnterpriseSystemConfig
 from deephaven_mcp.enterprise import CoreplusBackend, EnterpriseBackend, EnterpriseSystem
+from deephaven_mcp.errors import DeephavenMcpError, NotFoundError
 from deephaven_mcp.resource_manager import ManagedSession, SessionId
 from deephaven_mcp.resource_manager.enterprise_session import EnterpriseSession
 
@@ -73,7 +73,7 @@ class EnterpriseSystems:
         async def one(system: EnterpriseSystem) -> list[dict[str, Any]]:
             try:
                 infos = await system.list_sessions(attempt_to_connect=False)
-            except McpError as exc:
+            except DeephavenMcpError as exc:
                 _log.info("listing sessions of %s failed: %s", system.name, exc)
                 return []
             return [

@@ -1,0 +1,57 @@
+"""What every systems tool shares: the injected service, argument types, registration."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastmcp.dependencies import Depends
+from fastmcp.server.dependencies import get_context
+from fastmcp.tools import tool
+from fastmcp.tools.base import ToolResult
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from deephaven_mcp._output import ToolOutput
+from deephaven_mcp._tool_results import as_envelope
+from deephaven_mcp.systems import DeephavenSystems
+
+
+@asynccontextmanager
+async def current_systems() -> AsyncIterator[DeephavenSystems]:
+    """The server's service, created and started by its lifespan.
+
+    A context manager on purpose: fastmcp enters whatever async context manager a
+    dependency returns, and the service is one; this hands it over without entering it.
+    """
+    systems = get_context().lifespan_context["systems"]
+    assert isinstance(systems, DeephavenSystems)
+    yield systems
+
+
+Systems = Annotated[DeephavenSystems, Depends(current_systems)]
+"""The service: injected by the server, passed explicitly when called from Python."""
+
+SessionIdArg = Annotated[
+    str,
+    Field(description="Session id '<type>:<source>:<name>', e.g. 'community:config:local'."),
+]
+SystemName = Annotated[str, Field(description="Name of an enterprise system from the config.")]
+JvmArgs = Annotated[list[str] | None, Field(description="Additional JVM arguments.")]
+
+
+def systems_tool(
+    action: str, *, annotations: ToolAnnotations, output_schema: dict[str, Any]
+) -> Callable[[Callable[..., Awaitable[ToolOutput]]], Callable[..., Awaitable[ToolResult]]]:
+    """Mark a module-level function as a systems tool that answers with the envelope.
+
+    The function takes the service first and returns the service's typed result;
+    ``action`` names the operation in messages for unexpected failures.
+    """
+
+    def decorate(fn: Callable[..., Awaitable[ToolOutput]]) -> Callable[..., Awaitable[ToolResult]]:
+        adapter = as_envelope(action)(fn)
+        return tool(annotations=annotations, output_schema=output_schema)(adapter)
+
+    return decorate

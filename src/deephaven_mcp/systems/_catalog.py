@@ -1,0 +1,68 @@
+"""Catalog answers: finding the session's catalog, formatting rows and schemas off the loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deephaven_mcp._blocking import call_blocking
+from deephaven_mcp.clients.table_data import format_rows
+from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.enterprise import CatalogRows, EnterpriseCatalog
+from deephaven_mcp.enterprise.catalog import CatalogSchemas as FoundSchemas
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.formatting import describe_schema, format_table
+from deephaven_mcp.resource_manager import SessionId
+from deephaven_mcp.systems._enterprise import EnterpriseSystems
+from deephaven_mcp.systems.results import CatalogListing, CatalogSchemas
+
+
+async def catalog_of(enterprise: EnterpriseSystems, session_id: str) -> EnterpriseCatalog:
+    sid = SessionId.parse(session_id)
+    if sid.type != "enterprise":
+        raise InvalidArgumentError(
+            f"catalog tools need an enterprise (Core+) session; '{sid}' is a community session"
+        )
+    return await enterprise.get(sid.source).catalog(sid.name)
+
+
+async def listing(
+    session_id: str, rows: CatalogRows, fmt: str, what: str, timeouts: Timeouts
+) -> CatalogListing:
+    data = await call_blocking(
+        f"Formatting {what}", timeouts.data, format_rows, rows.table, fmt, what
+    )
+    return CatalogListing(
+        session_id=session_id,
+        format=fmt,
+        row_count=rows.table.num_rows,
+        is_complete=rows.is_complete,
+        columns=describe_schema(rows.table.schema),
+        data=data,
+    )
+
+
+def _schema_entries(found: FoundSchemas) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for item in found.schemas:
+        base = {"namespace": item.namespace, "table": item.table_name}
+        if item.meta is None:
+            entries.append(
+                {"success": False, **base, "error": item.error or "unknown error", "isError": True}
+            )
+        else:
+            entries.append(
+                {
+                    "success": True,
+                    **base,
+                    "format": "json-row",
+                    "data": format_table(item.meta, "json-row"),
+                    "meta_columns": describe_schema(item.meta.schema),
+                    "row_count": item.meta.num_rows,
+                }
+            )
+    return entries
+
+
+async def schemas(found: FoundSchemas, timeouts: Timeouts) -> CatalogSchemas:
+    entries = await call_blocking("Formatting schemas", timeouts.data, _schema_entries, found)
+    return CatalogSchemas(schemas=entries, count=len(entries), is_complete=found.is_complete)

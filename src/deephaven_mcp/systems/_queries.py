@@ -1,0 +1,80 @@
+"""Persistent queries as the PQ tools show them: summaries, details, ``pq_id`` parsing."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from deephaven_mcp.enterprise import PqInfo
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.systems.results import PqDetails
+
+MAX_SCRIPT_CHARS: Final = 20_000
+
+
+def session_id_of(system_name: str, query: PqInfo) -> str | None:
+    """A running query is a data session; a stopped one is not."""
+    return f"enterprise:{system_name}:{query.name}" if query.is_running else None
+
+
+def summary(system_name: str, query: PqInfo) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "serial": query.serial,
+        "name": query.name,
+        "state": query.state,
+        "heap_size_gb": query.heap_size_gb,
+    }
+    session_id = session_id_of(system_name, query)
+    if session_id:
+        entry["session_id"] = session_id
+    return entry
+
+
+def details(system_name: str, query: PqInfo) -> PqDetails:
+    config: dict[str, Any] = {
+        "heap_size_gb": query.heap_size_gb,
+        "engine": query.engine,
+        "server": query.server,
+        "programming_language": query.programming_language,
+        "configuration_type": query.configuration_type,
+        "enabled": query.enabled,
+        "owner": query.owner,
+        "jvm_profile": query.jvm_profile,
+        "extra_jvm_args": list(query.extra_jvm_args),
+        "extra_environment_vars": list(query.extra_environment_vars),
+        "extra_class_path": list(query.extra_class_path),
+        "admin_groups": list(query.admin_groups),
+        "viewer_groups": list(query.viewer_groups),
+        "schedule": list(query.schedule),
+        "restart_users": query.restart_users,
+        "init_timeout_nanos": query.init_timeout_nanos,
+        "auto_delete_timeout": query.auto_delete_timeout,
+        "script_path": query.script_path,
+    }
+    if query.script_code is not None:
+        config["script_code"] = query.script_code[:MAX_SCRIPT_CHARS]
+        if len(query.script_code) > MAX_SCRIPT_CHARS:
+            config["script_code_truncated"] = True
+    return PqDetails(
+        serial=query.serial,
+        name=query.name,
+        state=query.state,
+        session_id=session_id_of(system_name, query),
+        worker_host=query.worker_host,
+        worker_port=query.worker_port,
+        engine_version=query.engine_version,
+        status_details=query.status_details,
+        exception_message=query.exception_message,
+        num_failures=query.num_failures,
+        config=config,
+    )
+
+
+def parse_pq_id(pq_id: str) -> tuple[str, str | int]:
+    """'enterprise:<system>:<serial or name>' -> (system, identifier)."""
+    parts = pq_id.split(":", 2) if isinstance(pq_id, str) else []
+    if len(parts) != 3 or parts[0] != "enterprise" or not parts[1] or not parts[2]:
+        raise InvalidArgumentError(
+            f"malformed pq_id {pq_id!r}: expected 'enterprise:<system>:<serial or name>'"
+        )
+    identifier: str | int = int(parts[2]) if parts[2].isdigit() else parts[2]
+    return parts[1], identifier

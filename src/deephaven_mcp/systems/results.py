@@ -1,0 +1,202 @@
+"""What each :class:`~deephaven_mcp.DeephavenSystems` method returns (public API).
+
+One model per tool answer. ``result.envelope_fields()`` is exactly what the MCP tool of
+the same name puts beside ``"success": true``; optional fields (``note``, ``pid``, ...)
+appear only when they were set. Nested records (sessions, schema entries, persistent
+queries) are plain JSON-ready dicts, documented by the tools' output schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from deephaven_mcp._output import ToolOutput
+from deephaven_mcp.clients.table_data import TableSlice
+from deephaven_mcp.formatting import FormattedData
+
+__all__ = [
+    "CatalogListing",
+    "CatalogSample",
+    "CatalogSchemas",
+    "CommunityCredentials",
+    "CommunitySessionCreated",
+    "CommunitySessionDeleted",
+    "Done",
+    "EnterpriseSessionCreated",
+    "EnterpriseSessionDeleted",
+    "EnterpriseSystemsStatus",
+    "PipPackages",
+    "PqCreated",
+    "PqDeleted",
+    "PqDetails",
+    "PqList",
+    "PqModified",
+    "PqRestarted",
+    "PqStarted",
+    "PqStopped",
+    "SessionDetails",
+    "SessionList",
+    "TableNames",
+    "TableSchemas",
+    "TableSlice",
+    "ToolOutput",
+]
+
+Record = dict[str, Any]
+
+
+class Done(ToolOutput):
+    """Success with nothing more to say (``session_script_run``, ``mcp_reload``)."""
+
+
+class SessionList(ToolOutput):
+    sessions: list[Record]
+
+
+class SessionDetails(ToolOutput):
+    session: Record
+
+
+class TableNames(ToolOutput):
+    session_id: str
+    table_names: list[str]
+    count: int
+    is_complete: bool = False  # present only when the list was cut short
+
+
+class TableSchemas(ToolOutput):
+    count: int
+    schemas: list[Record]
+    is_complete: bool
+
+
+class PipPackages(ToolOutput):
+    result: list[dict[str, str]]
+
+
+class CommunitySessionCreated(ToolOutput):
+    session_id: str
+    session_name: str
+    connection_url: str
+    auth_type: str
+    launch_method: str
+    port: int
+    container_id: str | None = None
+    pid: int | None = None
+    auth_token: str | None = None
+    connection_url_with_auth: str | None = None
+    note: str | None = None
+
+
+class CommunitySessionDeleted(ToolOutput):
+    session_id: str
+    session_name: str
+
+
+class CommunityCredentials(ToolOutput):
+    session_id: str
+    auth_type: str
+    auth_token: str | None
+    connection_url: str
+    browser_url: str
+
+
+class EnterpriseSystemsStatus(ToolOutput):
+    systems: list[Record]
+
+
+class EnterpriseSessionCreated(ToolOutput):
+    session_id: str
+    system_name: str
+    session_name: str
+    programming_language: str | None
+
+
+class EnterpriseSessionDeleted(ToolOutput):
+    system_name: str
+    session_name: str
+    message: str
+
+
+class CatalogListing(ToolOutput):
+    """Rows of a catalog listing (tables or namespaces), formatted."""
+
+    session_id: str
+    format: str
+    row_count: int
+    is_complete: bool
+    columns: list[dict[str, str]]
+    data: FormattedData
+
+
+class CatalogSchemas(ToolOutput):
+    schemas: list[Record]
+    count: int
+    is_complete: bool
+
+
+class CatalogSample(TableSlice):
+    """A table slice of a catalog table, with where it came from."""
+
+    namespace: str
+    source: Literal["historical", "live"]
+
+    def envelope_fields(self) -> dict[str, Any]:
+        return {**super().envelope_fields(), "namespace": self.namespace, "source": self.source}
+
+
+class PqList(ToolOutput):
+    system_name: str
+    pqs: list[Record]
+
+
+class PqDetails(ToolOutput):
+    serial: int
+    name: str
+    state: str
+    session_id: str | None
+    worker_host: str | None
+    worker_port: int | None
+    engine_version: str | None
+    status_details: str | None
+    exception_message: str | None
+    num_failures: int | None
+    config: Record
+
+
+class PqCreated(ToolOutput):
+    serial: int
+    pq_name: str
+    state: str
+    message: str
+
+
+class PqDeleted(ToolOutput):
+    serial: int
+    message: str
+
+
+class PqModified(ToolOutput):
+    pq_id: str
+    serial: int
+    name: str
+    restarted: bool
+    message: str
+
+
+class PqStarted(ToolOutput):
+    serial: int
+    state: str
+    session_id: str | None
+    message: str
+
+
+class PqStopped(ToolOutput):
+    serial: int
+    state: str
+    message: str
+
+
+class PqRestarted(ToolOutput):
+    serial: int
+    message: str

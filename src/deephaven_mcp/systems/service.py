@@ -1,0 +1,587 @@
+"""``DeephavenSystems``: every systems-server tool as a typed async method (public API).
+
+The MCP tools are thin adapters over this class: same names, same parameters, and each
+method's result serializes to the tool's success envelope. Failures are raised as
+:mod:`deephaven_mcp.errors` exceptions.
+
+    async with DeephavenSystems.from_config("deephaven_mcp.json") as systems:
+        names = await systems.session_tables_list("community:config:local")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import Any, Self
+
+from deephaven_mcp.clients.table_data import TableSlice
+from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.config import McpConfig, load_config
+from deephaven_mcp.enterprise import EnterpriseBackend, PqChanges, WorkerRequest
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.formatting import resolve_format
+from deephaven_mcp.launchers import ProgressCallback
+from deephaven_mcp.resource_manager import (
+    CommunitySession,
+    ManagedSession,
+    SessionId,
+    SessionRegistry,
+)
+from deephaven_mcp.resource_manager.session_id import DYNAMIC_SOURCE
+from deephaven_mcp.systems import _catalog, _queries, _tables
+from deephaven_mcp.systems._community import (
+    DEMO_SESSION,
+    CommunitySessions,
+    CreateArguments,
+    created,
+    credentials,
+)
+from deephaven_mcp.systems._enterprise import EnterpriseSystems
+from deephaven_mcp.systems.results import (
+    CatalogListing,
+    CatalogSample,
+    CatalogSchemas,
+    CommunityCredentials,
+    CommunitySessionCreated,
+    CommunitySessionDeleted,
+    Done,
+    EnterpriseSessionCreated,
+    EnterpriseSessionDeleted,
+    EnterpriseSystemsStatus,
+    PipPackages,
+    PqCreated,
+    PqDeleted,
+    PqDetails,
+    PqList,
+    PqModified,
+    PqRestarted,
+    PqStarted,
+    PqStopped,
+    SessionDetails,
+    SessionList,
+    TableNames,
+    TableSchemas,
+)
+
+_log = logging.getLogger(__name__)
+DEMO_ID = SessionId.community(DYNAMIC_SOURCE, DEMO_SESSION)
+
+
+def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(values) if values is not None else None
+
+
+class DeephavenSystems:
+    """Deephaven Community sessions and Enterprise systems behind one async API.
+
+    Use as an async context manager: entering loads the configuration (unless given) and
+    registers its sessions; leaving closes every connection and stops every worker this
+    object launched. Nothing connects until a method needs it.
+    """
+
+    def __init__(
+        self,
+        config_path: str | None = None,
+        *,
+        config: McpConfig | None = None,
+        timeouts: Timeouts | None = None,
+        demo: bool = False,
+        enterprise_backend: EnterpriseBackend | None = None,
+    ) -> None:
+        """``config_path`` overrides ``DH_MCP_CONFIG_FILE``; ``config`` skips reading a file
+        at start (``mcp_reload`` still reads the path). ``demo`` launches a local worker
+        with demo tables as ``community:dynamic:demo``. ``enterprise_backend`` replaces the
+        Core+ client (tests use an in-process fake)."""
+        self.config_path = config_path
+        self._initial_config = config
+        self.config = config or McpConfig()
+        self.timeouts = timeouts or Timeouts.from_env()
+        self.registry = SessionRegistry()
+        self._reload_lock = asyncio.Lock()
+        self._demo = demo
+        self.community = CommunitySessions(self.registry, self.timeouts)
+        self.enterprise = EnterpriseSystems(self.timeouts, enterprise_backend)
+        self._demo_task: asyncio.Task[object] | None = None
+        self._started = False
+        self.registry.add_resolver(self._resolve_demo)
+        self.registry.add_resolver(self.enterprise.resolve)
+
+    @classmethod
+    def from_config(
+        cls, path: str | None = None, *, config: McpConfig | None = None, **options: Any
+    ) -> DeephavenSystems:
+        """From a config file, a parsed config, or (neither) ``DH_MCP_CONFIG_FILE``/default."""
+        return cls(path, config=config, **options)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+
+    async def start(self) -> None:
+        """Load the configuration (unless preloaded) and register its sessions."""
+        if self._started:
+            raise RuntimeError("DeephavenSystems is already started")
+        self._started = True
+        config = self._initial_config or await load_config(self.config_path)
+        self._initial_config = None
+        await self._apply(config)
+        await self.community.start()
+        if self._demo:
+            # The worker takes a while to start; calls that need it wait for it.
+            self._demo_task = asyncio.create_task(self.community.launch_demo())
+            self._demo_task.add_done_callback(_report_demo)
+
+    async def shutdown(self) -> None:
+        _log.info("shutting down: closing %d sessions", len(self.registry.sessions()))
+        if self._demo_task is not None and not self._demo_task.done():
+            self._demo_task.cancel()
+        await self.registry.shutdown()
+        await asyncio.gather(self.community.shutdown(), self.enterprise.close())
+        self._started = False
+
+    async def _apply(self, config: McpConfig) -> None:
+        self.config = config
+        sessions: list[ManagedSession] = [
+            CommunitySession.from_config(name, session_config, self.timeouts)
+            for name, session_config in config.community.sessions.items()
+        ]
+        await self.registry.replace_configured(sessions)
+        await self.enterprise.apply(config.enterprise.systems)
+
+    async def _resolve_demo(self, session_id: SessionId) -> ManagedSession | None:
+        if self._demo_task is None or session_id != DEMO_ID:
+            return None
+        await self.wait_for_demo()
+        return self.registry.find(session_id)
+
+    async def wait_for_demo(self) -> None:
+        """Block until the demo worker (if any) is registered; surface its failure."""
+        if self._demo_task is not None:
+            await asyncio.shield(self._demo_task)
+
+    # -- configuration and sessions ------------------------------------------------------
+
+    async def mcp_reload(self) -> Done:
+        """Re-read the configuration file and drop every cached worker connection.
+
+        An invalid file raises ConfigError and leaves the running configuration untouched.
+        """
+        async with self._reload_lock:
+            config = await load_config(self.config_path)
+            if config.security.http != self.config.security.http:
+                _log.warning(
+                    "security.http changed in the configuration file; HTTP authentication "
+                    "and allowed hosts/origins change only when the server restarts"
+                )
+            await self._apply(config)
+            _log.info("configuration reloaded; %d sessions", len(self.registry.sessions()))
+        return Done()
+
+    async def enterprise_systems_status(
+        self, attempt_to_connect: bool = False
+    ) -> EnterpriseSystemsStatus:
+        """Status of every configured Enterprise system, config redacted."""
+        return EnterpriseSystemsStatus(systems=await self.enterprise.status(attempt_to_connect))
+
+    async def sessions_list(self) -> SessionList:
+        """Every known session (configured, launched, enterprise), without connecting."""
+        await self.wait_for_demo()
+        summaries = [session.summary() for session in self.registry.sessions()]
+        summaries += await self.enterprise.session_summaries()
+        return SessionList(sessions=sorted(summaries, key=lambda item: str(item["session_id"])))
+
+    async def session_details(
+        self, session_id: str, attempt_to_connect: bool = False
+    ) -> SessionDetails:
+        """Availability, programming language and Deephaven versions of one session."""
+        session = await self.registry.get(session_id)
+        return SessionDetails(session=await session.details(attempt_to_connect))
+
+    # -- tables and scripts --------------------------------------------------------------
+
+    async def session_tables_list(self, session_id: str) -> TableNames:
+        """Names of the tables in a session."""
+        session = await self.registry.get(session_id)
+        return await _tables.table_names(session, session_id, self.timeouts)
+
+    async def session_tables_schema(
+        self, session_id: str, table_names: list[str] | None = None
+    ) -> TableSchemas:
+        """Column metadata of some (None: all) tables; each table succeeds or fails alone."""
+        session = await self.registry.get(session_id)
+        return await _tables.table_schemas(session, self.timeouts, table_names)
+
+    async def session_table_data(
+        self,
+        session_id: str,
+        table_name: str,
+        max_rows: int | None = 1000,
+        head: bool = True,
+        format: str = "optimize-rendering",
+    ) -> TableSlice:
+        """The first (or last) ``max_rows`` rows of a table, formatted; capped at 50 MB."""
+        _tables.check_max_rows("max_rows", max_rows)
+        fmt = resolve_format(format)
+        session = await self.registry.get(session_id)
+        return await _tables.table_slice(session, self.timeouts, table_name, max_rows, head, fmt)
+
+    async def session_script_run(
+        self, session_id: str, script: str | None = None, script_path: str | None = None
+    ) -> Done:
+        """Run ``script`` (or the file at ``script_path``) in a session."""
+        code = await _tables.script_code(script, script_path)
+        session = await self.registry.get(session_id)
+        await _tables.run_script(session, self.timeouts, code)
+        return Done()
+
+    async def session_pip_list(self, session_id: str) -> PipPackages:
+        """Python packages installed in a Python session's worker."""
+        session = await self.registry.get(session_id)
+        return await _tables.pip_packages(session, session_id, self.timeouts)
+
+    # -- community sessions launched on demand -------------------------------------------
+
+    async def session_community_create(
+        self,
+        session_name: str,
+        launch_method: str | None = None,
+        programming_language: str | None = None,
+        auth_type: str | None = None,
+        auth_token: str | None = None,
+        docker_image: str | None = None,
+        docker_memory_limit_gb: float | None = None,
+        docker_cpu_limit: float | None = None,
+        docker_volumes: list[str] | None = None,
+        python_venv_path: str | None = None,
+        heap_size_gb: float | None = None,
+        extra_jvm_args: list[str] | None = None,
+        environment_vars: dict[str, str] | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> CommunitySessionCreated:
+        """Launch a Community worker as ``community:dynamic:<session_name>``.
+
+        ``progress(message, fraction)`` is awaited as the worker starts.
+        """
+        arguments = CreateArguments(
+            session_name=session_name,
+            launch_method=launch_method,
+            programming_language=programming_language,
+            auth_type=auth_type,
+            auth_token=auth_token,
+            docker_image=docker_image,
+            docker_memory_limit_gb=docker_memory_limit_gb,
+            docker_cpu_limit=docker_cpu_limit,
+            docker_volumes=docker_volumes,
+            python_venv_path=python_venv_path,
+            heap_size_gb=heap_size_gb,
+            extra_jvm_args=extra_jvm_args,
+            environment_vars=environment_vars,
+        )
+        session = await self.community.create(self.config, arguments, progress)
+        return created(session, self.config.security.community.credential_retrieval_mode)
+
+    async def session_community_delete(self, session_name: str) -> CommunitySessionDeleted:
+        """Stop a worker made by ``session_community_create`` and forget its session."""
+        session_id = await self.community.delete(session_name)
+        return CommunitySessionDeleted(session_id=str(session_id), session_name=session_name)
+
+    async def session_community_credentials(self, session_id: str) -> CommunityCredentials:
+        """Token and URLs of a community session, if the credential retrieval mode allows."""
+        session = await self.registry.get(session_id)
+        return credentials(session, self.config.security.community.credential_retrieval_mode)
+
+    # -- enterprise sessions and catalogs ------------------------------------------------
+
+    async def session_enterprise_create(
+        self,
+        system_name: str,
+        session_name: str | None = None,
+        heap_size_gb: float | None = None,
+        programming_language: str | None = None,
+        auto_delete_timeout: int | None = None,
+        server: str | None = None,
+        engine: str | None = None,
+        extra_jvm_args: list[str] | None = None,
+        extra_environment_vars: list[str] | None = None,
+        admin_groups: list[str] | None = None,
+        viewer_groups: list[str] | None = None,
+        timeout_seconds: float | None = None,
+        session_arguments: dict[str, Any] | None = None,
+    ) -> EnterpriseSessionCreated:
+        """Start a worker on an Enterprise system and register it as a session."""
+        system = self.enterprise.get(system_name)
+        request = WorkerRequest(
+            heap_size_gb=heap_size_gb,
+            programming_language=programming_language,
+            auto_delete_timeout=auto_delete_timeout,
+            server=server,
+            engine=engine,
+            extra_jvm_args=extra_jvm_args,
+            extra_environment_vars=extra_environment_vars,
+            admin_groups=admin_groups,
+            viewer_groups=viewer_groups,
+            timeout_seconds=timeout_seconds,
+            session_arguments=session_arguments,
+        )
+        info = await system.create_session(session_name, request)
+        return EnterpriseSessionCreated(
+            session_id=info.session_id,
+            system_name=system.name,
+            session_name=info.session_name,
+            programming_language=info.programming_language,
+        )
+
+    async def session_enterprise_delete(
+        self, system_name: str, session_name: str
+    ) -> EnterpriseSessionDeleted:
+        """Terminate a worker made by ``session_enterprise_create``."""
+        system = self.enterprise.get(system_name)
+        await system.delete_session(session_name)
+        return EnterpriseSessionDeleted(
+            system_name=system.name,
+            session_name=session_name,
+            message="Session deleted successfully",
+        )
+
+    async def catalog_tables_list(
+        self,
+        session_id: str,
+        max_rows: int | None = 10_000,
+        filters: list[str] | None = None,
+        format: str = "optimize-rendering",
+    ) -> CatalogListing:
+        """Entries of an Enterprise catalog; ``filters`` are where-clauses, ANDed."""
+        _tables.check_max_rows("max_rows", max_rows)
+        fmt = resolve_format(format)
+        catalog = await _catalog.catalog_of(self.enterprise, session_id)
+        rows = await catalog.tables(filters, max_rows)
+        return await _catalog.listing(session_id, rows, fmt, "the catalog", self.timeouts)
+
+    async def catalog_namespaces_list(
+        self,
+        session_id: str,
+        max_rows: int | None = 1_000,
+        filters: list[str] | None = None,
+        format: str = "optimize-rendering",
+    ) -> CatalogListing:
+        """Distinct namespaces of an Enterprise catalog."""
+        _tables.check_max_rows("max_rows", max_rows)
+        fmt = resolve_format(format)
+        catalog = await _catalog.catalog_of(self.enterprise, session_id)
+        rows = await catalog.namespaces(filters, max_rows)
+        return await _catalog.listing(session_id, rows, fmt, "the namespaces", self.timeouts)
+
+    async def catalog_tables_schema(
+        self,
+        session_id: str,
+        namespace: str | None = None,
+        table_names: list[str] | None = None,
+        filters: list[str] | None = None,
+        max_tables: int | None = 100,
+    ) -> CatalogSchemas:
+        """Column metadata of catalog tables; each table succeeds or fails alone."""
+        _tables.check_max_rows("max_tables", max_tables)
+        catalog = await _catalog.catalog_of(self.enterprise, session_id)
+        found = await catalog.schemas(namespace, table_names, filters, max_tables)
+        return await _catalog.schemas(found, self.timeouts)
+
+    async def catalog_table_sample(
+        self,
+        session_id: str,
+        namespace: str,
+        table_name: str,
+        max_rows: int | None = 100,
+        head: bool = True,
+        format: str = "optimize-rendering",
+    ) -> CatalogSample:
+        """Rows of a catalog table (historical first, then live)."""
+        _tables.check_max_rows("max_rows", max_rows)
+        fmt = resolve_format(format)
+        catalog = await _catalog.catalog_of(self.enterprise, session_id)
+        sample = await catalog.sample(namespace, table_name, max_rows, head, fmt)
+        # The slice names the table "namespace.table" in messages; answer with the name.
+        return CatalogSample.model_construct(
+            **{**dict(sample.slice), "table_name": table_name},
+            namespace=namespace,
+            source=sample.source,
+        )
+
+    # -- persistent queries --------------------------------------------------------------
+
+    async def pq_list(self, system_name: str) -> PqList:
+        """Persistent queries of a system; running ones carry a ``session_id``."""
+        system = self.enterprise.get(system_name)
+        queries = await system.pq_list()
+        return PqList(
+            system_name=system.name, pqs=[_queries.summary(system.name, q) for q in queries]
+        )
+
+    async def pq_details(self, system_name: str, pq_identifier: str | int) -> PqDetails:
+        """Configuration, state and worker location of one persistent query."""
+        system = self.enterprise.get(system_name)
+        return _queries.details(system.name, await system.pq_details(pq_identifier))
+
+    async def pq_create(
+        self,
+        system_name: str,
+        pq_name: str,
+        heap_size_gb: float,
+        programming_language: str | None = None,
+        auto_delete_timeout: int | None = None,
+        server: str | None = None,
+        engine: str | None = None,
+        extra_jvm_args: list[str] | None = None,
+        extra_environment_vars: list[str] | None = None,
+        admin_groups: list[str] | None = None,
+        viewer_groups: list[str] | None = None,
+    ) -> PqCreated:
+        """Create a persistent query (not started; see :meth:`pq_start`)."""
+        system = self.enterprise.get(system_name)
+        request = WorkerRequest(
+            heap_size_gb=heap_size_gb,
+            programming_language=programming_language,
+            auto_delete_timeout=auto_delete_timeout,
+            server=server,
+            engine=engine,
+            extra_jvm_args=extra_jvm_args,
+            extra_environment_vars=extra_environment_vars,
+            admin_groups=admin_groups,
+            viewer_groups=viewer_groups,
+        )
+        query = await system.pq_create(pq_name, request)
+        return PqCreated(
+            serial=query.serial,
+            pq_name=query.name,
+            state=query.state,
+            message="PQ created successfully",
+        )
+
+    async def pq_delete(self, system_name: str, pq_identifier: str | int) -> PqDeleted:
+        """Delete a persistent query permanently (stopped first if running)."""
+        system = self.enterprise.get(system_name)
+        query = await system.pq_delete(pq_identifier)
+        return PqDeleted(serial=query.serial, message="PQ deleted successfully")
+
+    async def pq_modify(
+        self,
+        pq_id: str,
+        restart: bool = False,
+        pq_name: str | None = None,
+        heap_size_gb: float | None = None,
+        script_body: str | None = None,
+        script_path: str | None = None,
+        programming_language: str | None = None,
+        configuration_type: str | None = None,
+        enabled: bool | None = None,
+        schedule: list[str] | None = None,
+        server: str | None = None,
+        engine: str | None = None,
+        jvm_profile: str | None = None,
+        extra_jvm_args: list[str] | None = None,
+        extra_class_path: list[str] | None = None,
+        python_virtual_environment: str | None = None,
+        extra_environment_vars: list[str] | None = None,
+        init_timeout_nanos: int | None = None,
+        auto_delete_timeout: int | None = None,
+        admin_groups: list[str] | None = None,
+        viewer_groups: list[str] | None = None,
+        restart_users: str | None = None,
+    ) -> PqModified:
+        """Change the given fields of ``enterprise:<system>:<serial or name>``."""
+        system_name, identifier = _queries.parse_pq_id(pq_id)
+        if script_body is not None and script_path is not None:
+            raise InvalidArgumentError("set either script_body or script_path, not both")
+        changes = PqChanges(
+            name=pq_name,
+            heap_size_gb=heap_size_gb,
+            script_body=script_body,
+            script_path=script_path,
+            programming_language=programming_language,
+            configuration_type=configuration_type,
+            enabled=enabled,
+            schedule=_tuple(schedule),
+            server=server,
+            engine=engine,
+            jvm_profile=jvm_profile,
+            extra_jvm_args=_tuple(extra_jvm_args),
+            extra_class_path=_tuple(extra_class_path),
+            python_virtual_environment=python_virtual_environment,
+            extra_environment_vars=_tuple(extra_environment_vars),
+            init_timeout_nanos=init_timeout_nanos,
+            auto_delete_timeout=auto_delete_timeout,
+            admin_groups=_tuple(admin_groups),
+            viewer_groups=_tuple(viewer_groups),
+            restart_users=restart_users,
+        )
+        if changes.is_empty():
+            raise InvalidArgumentError("nothing to change: give at least one field to modify")
+        system = self.enterprise.get(system_name)
+        query = await system.pq_modify(identifier, changes, restart)
+        return PqModified(
+            pq_id=pq_id,
+            serial=query.serial,
+            name=query.name,
+            restarted=restart,
+            message=f"PQ '{query.name}' modified successfully",
+        )
+
+    async def pq_start(
+        self,
+        system_name: str,
+        pq_identifier: str | int,
+        wait: bool = True,
+        timeout_seconds: int = 120,
+    ) -> PqStarted:
+        """Start a persistent query; once RUNNING its ``session_id`` reads data."""
+        system = self.enterprise.get(system_name)
+        query = await system.pq_start(pq_identifier, wait, timeout_seconds)
+        return PqStarted(
+            serial=query.serial,
+            state=query.state,
+            session_id=_queries.session_id_of(system.name, query),
+            message="PQ started successfully" if query.is_running else "PQ start requested",
+        )
+
+    async def pq_stop(
+        self,
+        system_name: str,
+        pq_identifier: str | int,
+        wait: bool = True,
+        timeout_seconds: int = 120,
+    ) -> PqStopped:
+        """Stop a running persistent query; its definition is kept."""
+        system = self.enterprise.get(system_name)
+        query = await system.pq_stop(pq_identifier, wait, timeout_seconds)
+        return PqStopped(
+            serial=query.serial,
+            state=query.state,
+            message="PQ stopped successfully" if query.is_terminal else "PQ stop requested",
+        )
+
+    async def pq_restart(self, system_name: str, pq_identifier: str | int) -> PqRestarted:
+        """Restart a persistent query with its current configuration."""
+        system = self.enterprise.get(system_name)
+        query = await system.pq_restart(pq_identifier)
+        return PqRestarted(serial=query.serial, message="PQ restart initiated")
+
+
+def _report_demo(task: asyncio.Task[object]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is None:
+        _log.info("demo worker ready as %s", DEMO_ID)
+    else:
+        _log.error("the demo worker failed to start: %s", error)
