@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import requests
 
-from deephaven_mcp._blocking import call_blocking as run_blocking
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._logging import redact
 from deephaven_mcp.errors import (
     DependencyMissingError,
@@ -129,7 +129,7 @@ class DockerContainerHandle:
         self.host_ip = host_ip
 
     async def check_port(self) -> int | None:
-        return await run_blocking(
+        return await call_blocking(
             "inspecting the container", float(API_TIMEOUT), self._inspect_port
         )
 
@@ -158,7 +158,7 @@ class DockerContainerHandle:
 
     async def log_tail(self, lines: int = 80) -> str:
         try:
-            data = await run_blocking(
+            data = await call_blocking(
                 "reading container logs", float(API_TIMEOUT), self.container.logs, tail=lines
             )
         except Exception as exc:
@@ -166,7 +166,7 @@ class DockerContainerHandle:
         return redact(data.decode("utf-8", errors="replace"))
 
     async def stop(self, timeout: float) -> None:
-        await run_blocking(
+        await call_blocking(
             "stopping the container", timeout + API_TIMEOUT + 10.0, self._stop, timeout
         )
 
@@ -192,7 +192,7 @@ class DockerContainerHandle:
 
     async def is_running(self) -> bool:
         try:
-            return await run_blocking(
+            return await call_blocking(
                 "inspecting the container", float(API_TIMEOUT), self._is_running
             )
         except Exception as exc:
@@ -224,7 +224,7 @@ async def start_docker_worker(
     """
     from docker.errors import APIError, ImageNotFound
 
-    client = await run_blocking("connecting to Docker", CONNECT_TIMEOUT, connect_docker)
+    client = await call_blocking("connecting to Docker", CONNECT_TIMEOUT, connect_docker)
     spec = build_container_spec(request, token, instance_id=instance_id, key=key)
     created: list[str] = []
 
@@ -235,11 +235,11 @@ async def start_docker_worker(
     create_timeout = float(API_TIMEOUT) * 2
     try:
         try:
-            container = await run_blocking("creating the container", create_timeout, attempt)
+            container = await call_blocking("creating the container", create_timeout, attempt)
         except ImageNotFound:
             await on_progress(f"Pulling docker image {request.docker_image}")
-            await run_blocking("pulling the docker image", PULL_TIMEOUT, _pull, client, spec.image)
-            container = await run_blocking("creating the container", create_timeout, attempt)
+            await call_blocking("pulling the docker image", PULL_TIMEOUT, _pull, client, spec.image)
+            container = await call_blocking("creating the container", create_timeout, attempt)
     except ImageNotFound:
         await _discard(client, created)
         raise InvalidArgumentError(f"docker image {request.docker_image!r} was not found") from None
@@ -272,7 +272,7 @@ async def _discard(client: DockerClient, container_ids: list[str]) -> None:
         client.close()
 
     try:
-        await run_blocking("removing a failed container", float(API_TIMEOUT), remove)
+        await call_blocking("removing a failed container", float(API_TIMEOUT), remove)
     except Exception as exc:
         _log.debug("cleanup after a failed docker start failed: %s", exc)
 
@@ -304,7 +304,7 @@ async def remove_instance_containers(instance_id: str, timeout: float = 120.0) -
     """Force-remove every container labelled with ``instance_id``; None if Docker is not
     reachable (nothing is done then)."""
     try:
-        return await run_blocking(
+        return await call_blocking(
             "removing orphaned containers", timeout, _remove_labelled, instance_id
         )
     except DependencyMissingError:

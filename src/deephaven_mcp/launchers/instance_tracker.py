@@ -34,7 +34,7 @@ from typing import IO, Any, Final
 
 import psutil
 
-from deephaven_mcp._blocking import call_blocking as run_blocking
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError
 from deephaven_mcp.launchers.docker_launcher import remove_instance_containers
 from deephaven_mcp.launchers.models import LaunchMethod
@@ -230,7 +230,7 @@ class InstanceTracker:
             self._ensure_dirs()
             _write_json_atomic(self.record_path, data)
 
-        await run_blocking("writing the instance record", IO_TIMEOUT, write)
+        await call_blocking("writing the instance record", IO_TIMEOUT, write)
 
     async def start(self) -> None:
         """Write this instance's (empty) record; registering a worker does it too."""
@@ -245,7 +245,7 @@ class InstanceTracker:
             self._ensure_dirs()
             path.mkdir(mode=0o700, exist_ok=False)
 
-        await run_blocking("creating the worker directory", IO_TIMEOUT, create)
+        await call_blocking("creating the worker directory", IO_TIMEOUT, create)
         return path
 
     async def register(self, entry: TrackedWorker) -> None:
@@ -269,7 +269,7 @@ class InstanceTracker:
             if self._entries.pop(key, None) is not None:
                 await self._save()
         directory = self.workers_dir / key
-        await run_blocking(
+        await call_blocking(
             "removing the worker directory", IO_TIMEOUT, shutil.rmtree, directory, True
         )
 
@@ -300,7 +300,7 @@ class InstanceTracker:
                     self.record_path.unlink()
                 shutil.rmtree(self.workers_dir, ignore_errors=True)
 
-            await run_blocking("removing the instance record", IO_TIMEOUT, remove)
+            await call_blocking("removing the instance record", IO_TIMEOUT, remove)
 
     # -- other instances ----------------------------------------------------------------
 
@@ -308,8 +308,8 @@ class InstanceTracker:
         """Stop the workers of every instance whose owner process is gone, then delete those
         records. Records of live owners (and this instance's) are left alone."""
         report = CleanupReport()
-        await run_blocking("creating the state directory", IO_TIMEOUT, self._ensure_dirs)
-        lock = await run_blocking(
+        await call_blocking("creating the state directory", IO_TIMEOUT, self._ensure_dirs)
+        lock = await call_blocking(
             "locking the instance records",
             LOCK_TIMEOUT + 5,
             _acquire_lock,
@@ -320,7 +320,9 @@ class InstanceTracker:
             _log.warning("another instance is cleaning up orphaned workers; skipping")
             return report
         try:
-            records = await run_blocking("reading instance records", IO_TIMEOUT, self._dead_records)
+            records = await call_blocking(
+                "reading instance records", IO_TIMEOUT, self._dead_records
+            )
             for path, record in records:
                 await self._clean_instance(path, record, report)
         finally:
@@ -359,7 +361,7 @@ class InstanceTracker:
             if entry.pid is None or entry.create_time is None or instance_flag not in entry.marker:
                 report.processes_skipped += 1
                 continue
-            stopped = await run_blocking(
+            stopped = await call_blocking(
                 "stopping an orphaned worker",
                 ORPHAN_STOP_GRACE + 20,
                 terminate_verified,
@@ -377,7 +379,7 @@ class InstanceTracker:
             removed = await remove_instance_containers(record.instance_id)
             if removed is None:
                 kept = replace(record, workers=tuple(docker_entries))
-                await run_blocking(
+                await call_blocking(
                     "rewriting an orphaned record",
                     IO_TIMEOUT,
                     _write_json_atomic,
@@ -393,5 +395,5 @@ class InstanceTracker:
                 path.unlink()
             shutil.rmtree(self.state_dir / "workers" / record.instance_id, ignore_errors=True)
 
-        await run_blocking("removing an orphaned record", IO_TIMEOUT, remove)
+        await call_blocking("removing an orphaned record", IO_TIMEOUT, remove)
         report.instances_cleaned.append(record.instance_id)

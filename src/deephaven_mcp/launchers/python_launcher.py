@@ -22,7 +22,7 @@ from typing import Final
 
 import psutil
 
-from deephaven_mcp._blocking import call_blocking as run_blocking
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._logging import redact
 from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
 from deephaven_mcp.launchers.models import PSK_ENV, LaunchRequest
@@ -156,7 +156,7 @@ class PythonWorkerProcess:
         code = self.process.poll()
         if code is not None:
             raise WorkerExitedError(f"worker process exited with code {code}")
-        return await run_blocking("reading the ready file", 10.0, self._read_ready_port)
+        return await call_blocking("reading the ready file", 10.0, self._read_ready_port)
 
     def _read_ready_port(self) -> int | None:
         try:
@@ -169,12 +169,12 @@ class PythonWorkerProcess:
         return port if isinstance(port, int) and port > 0 else None
 
     async def log_tail(self, max_bytes: int = 6000) -> str:
-        return await run_blocking(
+        return await call_blocking(
             "reading the worker log", 10.0, read_log_tail, self.log_path, max_bytes
         )
 
     async def stop(self, timeout: float) -> None:
-        await run_blocking("stopping the worker", timeout + 20.0, self._terminate, timeout)
+        await call_blocking("stopping the worker", timeout + 20.0, self._terminate, timeout)
 
     def _terminate(self, timeout: float) -> None:
         process = self.process
@@ -250,7 +250,7 @@ async def start_python_worker(
     request: LaunchRequest, token: str | None, *, instance_id: str, worker_dir: Path
 ) -> PythonWorkerProcess:
     """Spawn the bootstrap for ``request``; returns at once (readiness is checked later)."""
-    interpreter = await run_blocking(
+    interpreter = await call_blocking(
         "checking the python environment",
         VENV_CHECK_TIMEOUT + 10.0,
         resolve_interpreter,
@@ -258,7 +258,7 @@ async def start_python_worker(
     )
     command = build_command(interpreter, request, worker_dir, instance_id)
     env = build_environment(request, token)
-    process, create_time = await run_blocking(
+    process, create_time = await call_blocking(
         "starting the worker process", 30.0, _spawn, command, env, worker_dir, request.init_script
     )
     _log.info(

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from deephaven_mcp._blocking import call_blocking as run_blocking
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._logging import redact
 from deephaven_mcp.errors import DeephavenTimeoutError
 from deephaven_mcp.launchers.models import PSK_HANDLER, AuthType
@@ -88,7 +88,7 @@ async def probe_connection(
 ) -> ProbeResult:
     """Open and close one real pydeephaven session; never raises for a refused connection."""
     try:
-        return await run_blocking("readiness probe", timeout, _probe, host, port, auth_type, token)
+        return await call_blocking("readiness probe", timeout, _probe, host, port, auth_type, token)
     except DeephavenTimeoutError as exc:
         return ProbeResult(False, str(exc))
 
@@ -122,7 +122,7 @@ async def run_worker_script(
     timeout: float = SCRIPT_TIMEOUT,
 ) -> None:
     """Run ``script`` in the worker's global scope through a client session."""
-    await run_blocking(
+    await call_blocking(
         "init script", timeout, _run_script, host, port, auth_type, token, script, language
     )
 
