@@ -1,6 +1,6 @@
 """``docs_chat`` as plain async Python, shared by the MCP tool and programmatic callers.
 
-``from deephaven_mcp.mcp_docs_server._mcp import docs_chat`` gives the same envelope the
+``from deephaven_mcp import docs_chat`` gives the same envelope the
 tool returns (``{"success": true, "response": ...}`` or ``{"success": false, "error":
 ...}``) without running a server; the assistant it uses is built from the environment.
 """
@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-from fastmcp.tools.base import ToolResult
-
-from deephaven_mcp._tool_results import ok, run_tool
+from deephaven_mcp._output import ToolOutput
+from deephaven_mcp._tool_results import as_envelope
 from deephaven_mcp.mcp_docs_server._llm import DocsAssistant
 from deephaven_mcp.mcp_docs_server._prompt import build_messages, validate_request
 from deephaven_mcp.mcp_docs_server._settings import DocsSettings
@@ -23,28 +22,33 @@ ACTION: Final = "Answering the documentation question"
 _default: tuple[asyncio.AbstractEventLoop, DocsAssistant] | None = None
 
 
-async def run_docs_chat(
+class DocsAnswer(ToolOutput):
+    """A ``docs_chat`` answer: the assistant's reply, in Markdown."""
+
+    response: str
+
+
+async def answer(
     assistant: DocsAssistant,
     prompt: Any,
     history: Any = None,
     deephaven_core_version: Any = None,
     deephaven_enterprise_version: Any = None,
     programming_language: Any = None,
-) -> ToolResult:
-    """Validate, ask the providers, and wrap the outcome in the shared envelope."""
+) -> DocsAnswer:
+    """Validate the request, then ask the providers; raises on any failure."""
+    request = validate_request(
+        prompt,
+        history,
+        deephaven_core_version,
+        deephaven_enterprise_version,
+        programming_language,
+    )
+    return DocsAnswer(response=await assistant.answer(build_messages(request)))
 
-    async def body() -> ToolResult:
-        request = validate_request(
-            prompt,
-            history,
-            deephaven_core_version,
-            deephaven_enterprise_version,
-            programming_language,
-        )
-        answer = await assistant.answer(build_messages(request))
-        return ok(response=answer)
 
-    return await run_tool(ACTION, body)
+run_docs_chat = as_envelope(ACTION)(answer)
+""":func:`answer` with the tool's envelope: what the MCP tool returns."""
 
 
 def default_assistant() -> DocsAssistant:
@@ -64,20 +68,20 @@ async def docs_chat(
     programming_language: str | None = None,
 ) -> dict[str, Any]:
     """Answer a Deephaven documentation question; returns the tool's envelope as a dict."""
-    try:
-        assistant = default_assistant()
-    except Exception as exc:  # a malformed DOCS_* variable must not escape as a traceback
-        result = await run_tool(ACTION, _raiser(exc))
-    else:
-        result = await run_docs_chat(
-            assistant,
-            prompt,
-            history,
-            deephaven_core_version,
-            deephaven_enterprise_version,
-            programming_language,
-        )
+    result = await _answer_from_environment(
+        prompt,
+        history,
+        deephaven_core_version,
+        deephaven_enterprise_version,
+        programming_language,
+    )
     return dict(result.structured_content or {})
+
+
+@as_envelope(ACTION)
+async def _answer_from_environment(*arguments: Any) -> DocsAnswer:
+    # Inside the envelope: a malformed DOCS_* variable is an answer, not a traceback.
+    return await answer(default_assistant(), *arguments)
 
 
 async def aclose_default_assistant() -> None:
@@ -86,10 +90,3 @@ async def aclose_default_assistant() -> None:
     current, _default = _default, None
     if current is not None:
         await current[1].aclose()
-
-
-def _raiser(exc: Exception) -> Any:
-    async def body() -> ToolResult:
-        raise exc
-
-    return body
