@@ -25,3 +25,16 @@ def dh_psk_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningW
     worker = start_worker(tmp_path_factory.mktemp("dh-psk"), psk=TEST_PSK, table_group="simple")
     yield worker
     worker.stop()
+
+
+WORKER_FIXTURES = frozenset({"dh_worker", "dh_psk_worker"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs a real worker (even through another fixture) is an integration test.
+
+    So ``pytest -m "not integration"`` is the fast tier: pure policy code, no Java.
+    """
+    for item in items:
+        if WORKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
