@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from deephaven_mcp.clients.errors import summarize_script_error
+import grpc
+
+from deephaven_mcp.clients.errors import (
+    causes,
+    clip,
+    exception_line,
+    first_line,
+    grpc_code,
+    grpc_status,
+    summarize_script_error,
+)
 
 JAVA_WRAPPED = (
     "could not run script: java.lang.RuntimeException: Error in Python interpreter:\n"
@@ -43,3 +53,35 @@ def test_library_frames_are_dropped() -> None:
         summary
         == "RuntimeError: FormulaCompilationException: Formula compilation error for: nosuch(i)"
     )
+
+
+class Coded(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode) -> None:
+        super().__init__("rpc failed")
+        self._code = code
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+
+def test_the_grpc_code_is_found_through_causes_and_contexts() -> None:
+    rpc = Coded(grpc.StatusCode.UNAVAILABLE)
+    wrapped = RuntimeError("wrapped")
+    wrapped.__cause__ = rpc  # raise ... from rpc
+    outer = ValueError("while handling")
+    outer.__context__ = wrapped  # raised while handling, without "from"
+    assert causes(outer) == [outer, wrapped, rpc]
+    assert grpc_status(outer) is grpc.StatusCode.UNAVAILABLE
+    assert grpc_code(outer) is None and grpc_code(rpc) is grpc.StatusCode.UNAVAILABLE
+    looped = RuntimeError("loop")
+    looped.__cause__ = RuntimeError("back")
+    looped.__cause__.__cause__ = looped
+    assert grpc_status(looped) is None  # a cycle ends the walk
+
+
+def test_exception_line_keeps_the_first_line_and_marks_a_cut() -> None:
+    assert exception_line(RuntimeError("\n  first line\nsecond"), 50) == "first line"
+    assert exception_line(KeyError(), 50) == "KeyError"
+    assert exception_line(RuntimeError("x" * 30), 10) == "x" * 9 + "…"
+    assert exception_line(RuntimeError("x" * 30), 10, mark="") == "x" * 10
+    assert clip("short", 10) == "short" and first_line("   ") == ""

@@ -9,7 +9,7 @@ import pytest
 
 from deephaven_mcp._logging import redact
 from deephaven_mcp.config import load_config, parse_config, redacted_dict
-from deephaven_mcp.config.models import PSK_HANDLER
+from deephaven_mcp.config.auth_type import PSK_HANDLER, AuthType
 from deephaven_mcp.errors import ConfigError
 
 
@@ -94,7 +94,8 @@ def test_basic_auth_is_refused_for_dynamic_sessions() -> None:
 
 def test_psk_shorthand_is_normalised() -> None:
     config = parse_config('{"community": {"sessions": {"p": {"auth_type": "psk"}}}}', "c")
-    assert config.community.sessions["p"].auth_type == PSK_HANDLER
+    auth_type = config.community.sessions["p"].auth_type
+    assert auth_type is AuthType.PSK and auth_type.client == PSK_HANDLER
 
 
 def test_not_json_is_reported() -> None:

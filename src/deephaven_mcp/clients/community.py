@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
@@ -20,6 +19,7 @@ from pydeephaven.table import Table
 from deephaven_mcp._blocking import run_in_background
 from deephaven_mcp.clients.errors import describe_error, grpc_status, summarize_script_error
 from deephaven_mcp.clients.leases import leased
+from deephaven_mcp.config.models import CommunityEndpoint, TlsFiles
 from deephaven_mcp.errors import InvalidArgumentError, NotFoundError, SessionUnavailableError
 
 _log = logging.getLogger(__name__)
@@ -28,40 +28,14 @@ MAX_NAMES_IN_MESSAGE: Final = 20
 _TABLE_NAME: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
-@dataclass(frozen=True)
-class ConnectionSpec:
-    """Everything needed to open a pydeephaven session; secrets stay out of repr."""
-
-    host: str
-    port: int
-    auth_type: str = "Anonymous"
-    auth_token: str = field(default="", repr=False)
-    never_timeout: bool = True
-    session_type: str = "python"
-    use_tls: bool = False
-    tls_root_certs: bytes | None = field(default=None, repr=False)
-    client_cert_chain: bytes | None = field(default=None, repr=False)
-    client_private_key: bytes | None = field(default=None, repr=False)
-
-
-def open_session(spec: ConnectionSpec) -> Session:
+def open_session(endpoint: CommunityEndpoint, tls_files: TlsFiles | None = None) -> Session:
     """Connect to a worker; raise SessionUnavailableError with a short reason."""
+    kwargs = endpoint.session_kwargs(tls_files)  # an unset token variable is not a connect error
     try:
-        return Session(
-            host=spec.host,
-            port=spec.port,
-            auth_type=spec.auth_type,
-            auth_token=spec.auth_token,
-            never_timeout=spec.never_timeout,
-            session_type=spec.session_type,
-            use_tls=spec.use_tls,
-            tls_root_certs=spec.tls_root_certs,
-            client_cert_chain=spec.client_cert_chain,
-            client_private_key=spec.client_private_key,
-        )
+        return Session(**kwargs)
     except Exception as exc:
         raise SessionUnavailableError(
-            f"cannot connect to {spec.host}:{spec.port}: {describe_error(exc)}"
+            f"cannot connect to {endpoint.host}:{endpoint.port}: {describe_error(exc)}"
         ) from exc
 
 

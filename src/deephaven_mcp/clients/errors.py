@@ -1,7 +1,9 @@
 """Turn pydeephaven / gRPC / Arrow Flight failures into short human messages.
 
 Deephaven errors carry gRPC debug strings, Python tracebacks and Java stack frames. The
-agent gets the one or two lines that matter; the full text goes to the DEBUG log.
+agent gets the one or two lines that matter; the full text goes to the DEBUG log. This is
+the one place that reads exception chains, gRPC status codes and ``details()`` and cuts a
+message to its first line; the enterprise package builds its own messages from these.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ _CODE_TEXT: Final = {
 }
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
+def causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it was raised from or while handling, nearest first, each once."""
     seen: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in seen:
@@ -39,15 +42,23 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def grpc_code(exc: BaseException) -> grpc.StatusCode | None:
+    """The status code of ``exc`` itself when it is a gRPC error (its ``code()``)."""
+    if isinstance(exc, grpc.RpcError):
+        code = getattr(exc, "code", None)
+        if callable(code):
+            value = code()
+            if isinstance(value, grpc.StatusCode):
+                return value
+    return None
+
+
 def grpc_status(exc: BaseException) -> grpc.StatusCode | None:
     """The gRPC status code somewhere in the exception chain, if any."""
-    for item in _chain(exc):
-        if isinstance(item, grpc.RpcError):
-            code = getattr(item, "code", None)
-            if callable(code):
-                result = code()
-                if isinstance(result, grpc.StatusCode):
-                    return result
+    for item in causes(exc):
+        code = grpc_code(item)
+        if code is not None:
+            return code
     return None
 
 
@@ -55,11 +66,11 @@ def is_connection_error(exc: BaseException) -> bool:
     """Whether ``exc`` says the connection itself is gone (worker restarted or down)."""
     if grpc_status(exc) in _CONNECTION_CODES:
         return True
-    return any(type(item).__name__ in _FLIGHT_CONNECTION_ERRORS for item in _chain(exc))
+    return any(type(item).__name__ in _FLIGHT_CONNECTION_ERRORS for item in causes(exc))
 
 
 def _grpc_details(exc: BaseException) -> str | None:
-    for item in _chain(exc):
+    for item in causes(exc):
         if isinstance(item, grpc.RpcError):
             details = getattr(item, "details", None)
             if callable(details):
@@ -67,6 +78,22 @@ def _grpc_details(exc: BaseException) -> str | None:
                 if isinstance(text, str) and text:
                     return text
     return None
+
+
+def first_line(text: str) -> str:
+    """The first line of ``text`` once surrounding blank space is stripped ('' if none)."""
+    stripped = text.strip()
+    return stripped.splitlines()[0] if stripped else ""
+
+
+def clip(line: str, limit: int, mark: str = "…") -> str:
+    """``line`` cut to at most ``limit`` characters, ending in ``mark`` when it was cut."""
+    return line if len(line) <= limit else line[: limit - len(mark)] + mark
+
+
+def exception_line(exc: BaseException, limit: int, mark: str = "…") -> str:
+    """The first line of ``exc``'s message (its type name when empty), clipped to ``limit``."""
+    return clip(first_line(str(exc)) or type(exc).__name__, limit, mark)
 
 
 def summarize_script_error(text: str) -> str:
@@ -106,5 +133,4 @@ def describe_error(exc: BaseException) -> str:
     message = str(exc)
     if "Error in Python interpreter" in message or "\tat " in message:
         return summarize_script_error(message)
-    first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-    return first_line[:MAX_LINE_LENGTH]
+    return exception_line(exc, MAX_LINE_LENGTH, mark="")

@@ -3,12 +3,16 @@
 Every model forbids unknown keys and uses strict scalar types, so a typo or a wrong type
 fails loudly with the exact path (see :mod:`deephaven_mcp.config.errors`). Secrets are
 ``SecretStr`` so they never render in reprs, logs or error messages.
+:class:`CommunityEndpoint` also describes workers this server launches, so a community
+connection has one model from the file to the pydeephaven arguments.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NamedTuple
+from urllib.parse import quote
 
 from pydantic import (
     BaseModel,
@@ -23,27 +27,16 @@ from pydantic import (
     model_validator,
 )
 
-PSK_HANDLER: Final = "io.deephaven.authentication.psk.PskAuthenticationHandler"
-ANONYMOUS: Final = "Anonymous"
-BASIC: Final = "Basic"
+from deephaven_mcp._logging import register_secret
+from deephaven_mcp.config.auth_type import AuthType
+from deephaven_mcp.errors import DeephavenMcpError, SessionUnavailableError
+
 NAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE: Final = "1-64 ASCII letters, digits, '_', '.' or '-', not starting with '.' or '-'"
 
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 Seconds = Annotated[StrictInt | StrictFloat, Field(gt=0)]
 HeapGb = Annotated[StrictInt | StrictFloat, Field(gt=0, le=1024)]
-
-
-def normalize_community_auth_type(value: str) -> str:
-    """Map the accepted spellings to what pydeephaven expects ("PSK" -> the handler class)."""
-    lowered = value.strip().lower()
-    if lowered in ("psk", PSK_HANDLER.lower()):
-        return PSK_HANDLER
-    if lowered == "anonymous":
-        return ANONYMOUS
-    if lowered == "basic":
-        return BASIC
-    return value.strip()
 
 
 def check_name(kind: str, name: str) -> str:
@@ -62,12 +55,34 @@ def _exclusive(model: BaseModel, first: str, second: str) -> None:
         raise ValueError(f"set either '{first}' or '{second}', not both")
 
 
-class CommunitySessionConfig(_Model):
-    """A pre-existing Community Core worker the server connects to."""
+def secret_from_env(variable: str, setting: str, error: type[DeephavenMcpError]) -> str:
+    """A secret read from ``variable`` (named by the ``setting`` key), registered for
+    redaction; raises ``error`` when it is unset or empty."""
+    value = os.environ.get(variable)
+    if not value:
+        raise error(f"environment variable {variable} ({setting}) is not set")
+    register_secret(value)
+    return value
+
+
+class TlsFiles(NamedTuple):
+    """PEM contents read from a :class:`CommunityEndpoint`'s file paths at connect time."""
+
+    root_certs: bytes | None = None
+    cert_chain: bytes | None = None
+    private_key: bytes | None = None
+
+
+class CommunityEndpoint(_Model):
+    """Where and how to reach a Community Core worker: a session from the config file, or a
+    worker this server launched. The one place that builds pydeephaven arguments and URLs.
+
+    The token is resolved at connect time, so an ``auth_token_env_var`` may be set later.
+    """
 
     host: StrictStr = "localhost"
     port: Port = 10000
-    auth_type: StrictStr = ANONYMOUS
+    auth_type: AuthType = AuthType.ANONYMOUS
     auth_token: SecretStr | None = None
     auth_token_env_var: StrictStr | None = None
     never_timeout: StrictBool = True
@@ -77,22 +92,61 @@ class CommunitySessionConfig(_Model):
     client_cert_chain: StrictStr | None = None
     client_private_key: StrictStr | None = None
 
-    @field_validator("auth_type")
-    @classmethod
-    def _normalize_auth(cls, value: str) -> str:
-        return normalize_community_auth_type(value)
-
     @field_validator("session_type", mode="before")
     @classmethod
     def _lower_session_type(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _check(self) -> CommunitySessionConfig:
+    def _check(self) -> CommunityEndpoint:
         _exclusive(self, "auth_token", "auth_token_env_var")
         if (self.client_cert_chain is None) != (self.client_private_key is None):
             raise ValueError("mTLS needs both 'client_cert_chain' and 'client_private_key'")
         return self
+
+    @property
+    def tls(self) -> bool:
+        """Root certificates imply TLS, for the connection and the URLs alike."""
+        return self.use_tls or self.tls_root_certs is not None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def browser_url(self) -> str:
+        """The web IDE, already authenticated for PSK (the token is URL-escaped)."""
+        token = self.resolve_token()
+        if self.auth_type is AuthType.PSK and token:
+            return f"{self.base_url}/?psk={quote(token, safe='')}"
+        return f"{self.base_url}/"
+
+    def resolve_token(self) -> str:
+        """The token from the config or its environment variable ('' when anonymous)."""
+        if self.auth_type is AuthType.ANONYMOUS:
+            return ""
+        if self.auth_token_env_var:
+            return secret_from_env(
+                self.auth_token_env_var, "auth_token_env_var", SessionUnavailableError
+            )
+        return self.auth_token.get_secret_value() if self.auth_token else ""
+
+    def session_kwargs(self, tls_files: TlsFiles | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``pydeephaven.Session`` (the token resolved now)."""
+        files = tls_files or TlsFiles()
+        return {
+            "host": self.host,
+            "port": self.port,
+            "auth_type": self.auth_type.client,
+            "auth_token": self.resolve_token(),
+            "never_timeout": self.never_timeout,
+            "session_type": self.session_type,
+            "use_tls": self.tls,
+            "tls_root_certs": files.root_certs,
+            "client_cert_chain": files.cert_chain,
+            "client_private_key": files.private_key,
+        }
 
 
 class SessionCreationDefaults(_Model):
@@ -100,7 +154,7 @@ class SessionCreationDefaults(_Model):
 
     launch_method: Literal["docker", "python"] | None = None
     programming_language: Literal["Python", "Groovy"] | None = None
-    auth_type: StrictStr | None = None
+    auth_type: AuthType | None = None
     auth_token: SecretStr | None = None
     auth_token_env_var: StrictStr | None = None
     docker_image: StrictStr | None = None
@@ -122,13 +176,10 @@ class SessionCreationDefaults(_Model):
 
     @field_validator("auth_type")
     @classmethod
-    def _dynamic_auth(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        normalized = normalize_community_auth_type(value)
-        if normalized not in (PSK_HANDLER, ANONYMOUS):
+    def _dynamic_auth(cls, value: AuthType | None) -> AuthType | None:
+        if value is not None and not value.launchable:
             raise ValueError("dynamic sessions support only 'PSK' or 'Anonymous' authentication")
-        return normalized
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> SessionCreationDefaults:
@@ -145,12 +196,12 @@ class SessionCreationConfig(_Model):
 
 
 class CommunityConfig(_Model):
-    sessions: dict[str, CommunitySessionConfig] = {}
+    sessions: dict[str, CommunityEndpoint] = {}
     session_creation: SessionCreationConfig | None = None
 
     @field_validator("sessions")
     @classmethod
-    def _names(cls, value: dict[str, CommunitySessionConfig]) -> dict[str, CommunitySessionConfig]:
+    def _names(cls, value: dict[str, CommunityEndpoint]) -> dict[str, CommunityEndpoint]:
         for name in value:
             check_name("session", name)
         return value

@@ -1,16 +1,21 @@
 """Validate worker / PQ parameters and resolve them: tool argument -> config default -> API default.
 
-``None`` after resolution means "let coreplus apply its own default"; the adapter then does
-not pass the argument at all. The one exception is the heap size, which coreplus requires.
+The precedence is one :func:`~deephaven_mcp.config.arguments.merge_layers` call into
+:class:`WorkerSettings`. ``None`` after resolution means "let coreplus apply its own
+default"; the adapter then does not pass the argument at all. The one exception is the heap
+size, which coreplus requires.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Annotated, Any, Final
 
+from pydantic import BeforeValidator
+
+from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
 from deephaven_mcp.config.models import EnterpriseCreationDefaults
 from deephaven_mcp.enterprise.backend import PqSpec
 from deephaven_mcp.errors import InvalidArgumentError
@@ -18,8 +23,6 @@ from deephaven_mcp.errors import InvalidArgumentError
 # connect_to_new_worker has no default heap size; this one matches common Enterprise setups.
 FALLBACK_HEAP_SIZE_GB: Final = 4.0
 LANGUAGES: Final = ("Python", "Groovy")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,52 +103,54 @@ def text(name: str, value: str | None) -> str | None:
     return value
 
 
-def _pick(argument: T | None, default: T | None) -> T | None:
-    return argument if argument is not None else default
+def _named(check: Callable[[str, Any], Any]) -> BeforeValidator:
+    """Run a ``check(name, value)`` helper as a field validator (messages name the field)."""
+    return BeforeValidator(lambda value, info: check(str(info.field_name), value))
 
 
-def _list(value: list[str] | None) -> Sequence[str] | None:
-    return None if value is None else list(value)
+def _session_arguments(value: Any) -> Any:
+    if value is not None and not (
+        isinstance(value, Mapping) and all(isinstance(key, str) for key in value)
+    ):
+        raise InvalidArgumentError("session_arguments must be an object with string keys")
+    return value
+
+
+_Text = Annotated[str | None, _named(text)]
+_Strings = Annotated[tuple[str, ...] | None, _named(strings)]
+
+
+class WorkerSettings(ArgumentModel):
+    """A worker's parameters after precedence, validated once with the same checks as
+    ``pq_modify``. ``None`` leaves the value to coreplus."""
+
+    heap_size_gb: Annotated[float, _named(positive)] = FALLBACK_HEAP_SIZE_GB
+    session_arguments: Annotated[dict[str, Any] | None, BeforeValidator(_session_arguments)] = None
+    programming_language: Annotated[str | None, BeforeValidator(language)] = None
+    auto_delete_timeout: Annotated[int | None, _named(non_negative_int)] = None
+    server: _Text = None
+    engine: _Text = None
+    extra_jvm_args: _Strings = None
+    extra_environment_vars: Annotated[tuple[str, ...] | None, BeforeValidator(environment)] = None
+    admin_groups: _Strings = None
+    viewer_groups: _Strings = None
+    timeout_seconds: Annotated[float | None, _named(positive)] = None
+
+    def spec(self, name: str) -> PqSpec:
+        return PqSpec(
+            name=name, **self.model_dump(exclude={"session_arguments", "timeout_seconds"})
+        )
 
 
 def resolve_worker(
     name: str, request: WorkerRequest, defaults: EnterpriseCreationDefaults | None
 ) -> ResolvedWorker:
     """Merge a tool request over the system's ``session_creation.defaults`` and validate."""
-    base = defaults or EnterpriseCreationDefaults()
-    heap = positive("heap_size_gb", _pick(request.heap_size_gb, base.heap_size_gb))
-    arguments = _pick(request.session_arguments, base.session_arguments)
-    if arguments is not None and not (
-        isinstance(arguments, Mapping) and all(isinstance(key, str) for key in arguments)
-    ):
-        raise InvalidArgumentError("session_arguments must be an object with string keys")
-    spec = PqSpec(
-        name=name,
-        heap_size_gb=heap if heap is not None else FALLBACK_HEAP_SIZE_GB,
-        programming_language=language(
-            _pick(request.programming_language, base.programming_language)
-        ),
-        auto_delete_timeout=non_negative_int(
-            "auto_delete_timeout", _pick(request.auto_delete_timeout, base.auto_delete_timeout)
-        ),
-        server=text("server", _pick(request.server, base.server)),
-        engine=text("engine", _pick(request.engine, base.engine)),
-        extra_jvm_args=strings(
-            "extra_jvm_args", _pick(request.extra_jvm_args, _list(base.extra_jvm_args))
-        ),
-        extra_environment_vars=environment(
-            _pick(request.extra_environment_vars, _list(base.extra_environment_vars))
-        ),
-        admin_groups=strings("admin_groups", _pick(request.admin_groups, _list(base.admin_groups))),
-        viewer_groups=strings(
-            "viewer_groups", _pick(request.viewer_groups, _list(base.viewer_groups))
-        ),
-    )
-    timeout = positive("timeout_seconds", _pick(request.timeout_seconds, base.timeout_seconds))
+    settings = merge_layers(WorkerSettings, request, defaults)
     return ResolvedWorker(
-        spec=spec,
-        timeout_seconds=timeout,
-        session_arguments=dict(arguments) if arguments is not None else None,
+        spec=settings.spec(name),
+        timeout_seconds=settings.timeout_seconds,
+        session_arguments=settings.session_arguments,
     )
 
 

@@ -1,4 +1,4 @@
-"""Worker sessions of :class:`~deephaven_mcp.enterprise.system.EnterpriseSystem`.
+"""The sessions of one enterprise system: workers we created and connections to running PQs.
 
 Created workers are temporary persistent queries owned by us (closing one deletes its
 query); they count against ``max_concurrent_sessions``. Running persistent queries are
@@ -8,27 +8,25 @@ restarts (its worker process changes).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydeephaven import Session
 
+from deephaven_mcp._limits import Reservations
 from deephaven_mcp.config.models import check_name
-from deephaven_mcp.enterprise import _pq, _threads
+from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._params import WorkerRequest, resolve_worker
-from deephaven_mcp.enterprise.errors import operation_error
+from deephaven_mcp.enterprise.backend import PqInfo, WorkerSession
 from deephaven_mcp.errors import (
     InvalidArgumentError,
-    LimitExceededError,
     NotFoundError,
     PermissionDeniedError,
     SessionUnavailableError,
 )
-
-if TYPE_CHECKING:
-    from deephaven_mcp.enterprise.system import EnterpriseSystem
 
 # connect_to_new_worker does not bound the session handshake after the worker is up.
 WORKER_HANDSHAKE_ALLOWANCE = 30.0
@@ -50,108 +48,167 @@ class EnterpriseSessionInfo:
     def session_id(self) -> str:
         return f"enterprise:{self.system_name}:{self.session_name}"
 
+    @classmethod
+    def of_worker(cls, system_name: str, worker: WorkerSession) -> EnterpriseSessionInfo:
+        language = worker.programming_language
+        return cls(system_name, worker.name, "worker", worker.serial, "RUNNING", language)
 
-async def create_session(
-    system: EnterpriseSystem, session_name: str | None = None, request: WorkerRequest | None = None
-) -> EnterpriseSessionInfo:
-    """Start a new worker; tool argument -> config default -> API default."""
-    limit = system.max_concurrent_sessions
-    if system.config.session_creation is None or limit == 0:
-        raise PermissionDeniedError(
-            f"Session creation is disabled for enterprise system '{system.name}'."
+    @classmethod
+    def of_query(cls, system_name: str, query: PqInfo) -> EnterpriseSessionInfo:
+        language = query.programming_language or None
+        return cls(system_name, query.name, "persistent_query", query.serial, query.state, language)
+
+
+class WorkerPool:
+    """The workers this system created, at most ``max_concurrent_sessions`` at once.
+
+    Creations under way hold a reservation, so concurrent ones cannot overshoot the limit.
+    """
+
+    def __init__(self, connection: EnterpriseConnection) -> None:
+        self._connection = connection
+        self._created: dict[str, WorkerSession] = {}
+        self._reservations = Reservations()
+
+    @property
+    def limit(self) -> int:
+        creation = self._connection.config.session_creation
+        return 0 if creation is None else creation.max_concurrent_sessions
+
+    def get(self, session_name: str) -> WorkerSession | None:
+        return self._created.get(session_name)
+
+    def workers(self) -> list[WorkerSession]:
+        return list(self._created.values())
+
+    def owns(self, query: PqInfo) -> bool:
+        """Whether ``query`` is the PQ behind one of our workers (listed as that worker)."""
+        return query.name in self._created or any(
+            worker.serial == query.serial for worker in self._created.values()
         )
-    name = session_name if session_name is not None else f"mcp-{secrets.token_hex(4)}"
-    try:
-        check_name("session", name)
-    except ValueError as exc:
-        raise InvalidArgumentError(str(exc)) from None
-    resolved = resolve_worker(
-        name, request or WorkerRequest(), system.config.session_creation.defaults
-    )
-    # Check and reserve without an await in between: atomic on the event loop.
-    if name in system._created or name in system._pending:
-        raise InvalidArgumentError(f"Session '{name}' already exists on '{system.name}'.")
-    if len(system._created) + len(system._pending) >= limit:
-        raise LimitExceededError(
-            f"Enterprise system '{system.name}' already has {limit} sessions "
-            "(max_concurrent_sessions); delete one first."
-        )
-    system._pending.add(name)
-    try:
-        handle = await system.connected()
-        snapshot = await system.pq_snapshot()
-        if any(query.name == name for query in snapshot.queries):
-            raise InvalidArgumentError(
-                f"A persistent query named '{name}' already exists on '{system.name}'."
+
+    async def create(
+        self, session_name: str | None = None, request: WorkerRequest | None = None
+    ) -> WorkerSession:
+        """Start a new worker; tool argument -> config default -> API default."""
+        connection = self._connection
+        system, creation, limit = connection.name, connection.config.session_creation, self.limit
+        if creation is None or limit == 0:
+            raise PermissionDeniedError(
+                f"Session creation is disabled for enterprise system '{system}'."
             )
-        timeout = (
-            resolved.timeout_seconds or DEFAULT_WORKER_START_TIMEOUT
-        ) + WORKER_HANDSHAKE_ALLOWANCE
-        action = f"Creating worker '{name}' on '{system.name}'"
+        name = session_name if session_name is not None else f"mcp-{secrets.token_hex(4)}"
         try:
-            worker = await _threads.run_blocking(
-                action,
-                timeout,
-                lambda: system.backend.create_worker(
+            check_name("session", name)
+        except ValueError as exc:
+            raise InvalidArgumentError(str(exc)) from None
+        resolved = resolve_worker(name, request or WorkerRequest(), creation.defaults)
+        with self._reservations.reserve(
+            name,
+            limit,
+            exists=name in self._created,
+            active=len(self._created),
+            taken=f"Session '{name}' already exists on '{system}'.",
+            full=lambda _count: (
+                f"Enterprise system '{system}' already has {limit} sessions "
+                "(max_concurrent_sessions); delete one first."
+            ),
+        ):
+            handle = await connection.connected()
+            snapshot = await connection.pq_snapshot()
+            if any(query.name == name for query in snapshot.queries):
+                raise InvalidArgumentError(
+                    f"A persistent query named '{name}' already exists on '{system}'."
+                )
+            start = resolved.timeout_seconds or DEFAULT_WORKER_START_TIMEOUT
+            worker = await connection.run(
+                f"Creating worker '{name}' on '{system}'",
+                lambda: connection.backend.create_worker(
                     handle, resolved.spec, resolved.timeout_seconds, resolved.session_arguments
                 ),
-                cleanup=system.backend.close_worker,
+                timeout=start + WORKER_HANDSHAKE_ALLOWANCE,
+                cleanup=connection.backend.close_worker,
             )
-        except Exception as exc:
-            raise operation_error(action, exc) from exc
-        system._created[name] = worker
-    finally:
-        system._pending.discard(name)
-    return system._worker_info(worker)
+            self._created[name] = worker
+        return worker
 
-
-async def delete_session(system: EnterpriseSystem, session_name: str) -> None:
-    """Close a worker created by :meth:`create_session` (its PQ is deleted with it)."""
-    worker = system._created.pop(session_name, None)
-    if worker is None:
-        if system._manager is not None and any(
-            query.name == session_name for query in (await system.pq_snapshot()).queries
-        ):
-            raise InvalidArgumentError(
-                f"'{session_name}' is a persistent query, not a created session; "
-                "use pq_stop or pq_delete."
+    async def delete(self, session_name: str) -> None:
+        """Close a worker we created (its PQ is deleted with it)."""
+        connection = self._connection
+        worker = self._created.pop(session_name, None)
+        if worker is None:
+            if connection.handle is not None and any(
+                query.name == session_name for query in (await connection.pq_snapshot()).queries
+            ):
+                raise InvalidArgumentError(
+                    f"'{session_name}' is a persistent query, not a created session; "
+                    "use pq_stop or pq_delete."
+                )
+            raise NotFoundError(
+                f"No session '{session_name}' on enterprise system '{connection.name}'."
             )
-        raise NotFoundError(f"No session '{session_name}' on enterprise system '{system.name}'.")
-    await system.run(
-        f"Deleting session '{session_name}'", lambda: system.close_worker_when_idle(worker)
-    )
-
-
-async def get_session(
-    system: EnterpriseSystem,
-    session_name: str,
-    session_arguments: Mapping[str, object] | None = None,
-) -> Session:
-    """A live pydeephaven session: a created worker, or a RUNNING PQ (connected lazily)."""
-    worker = system._created.get(session_name)
-    if worker is not None:
-        return worker.session
-    query = _pq.find(system.name, await system.pq_snapshot(), session_name)
-    if not query.is_running:
-        raise SessionUnavailableError(
-            f"Persistent query '{query.name}' is {query.state}, not RUNNING; start it first."
+        await connection.run(
+            f"Deleting session '{session_name}'", lambda: connection.close_worker_when_idle(worker)
         )
-    async with system._pq_session_lock:
-        cached = system._pq_sessions.get(query.serial)
-        if cached is not None:
-            if cached.process_info_id == query.process_info_id and cached.session.is_alive:
-                return cached.session
-            system._discard_pq_session(query.serial)
-        handle = await system.connected()
-        action = f"Connecting to persistent query '{query.name}'"
-        try:
-            worker = await _threads.run_blocking(
-                action,
-                system.operation_timeout,
-                lambda: system.backend.connect_to_pq(handle, query.serial, session_arguments),
-                cleanup=system.backend.close_worker,
+
+    def take_serial(self, serial: int) -> WorkerSession | None:
+        """Stop tracking the worker whose PQ is ``serial``; the caller closes it."""
+        for name, worker in list(self._created.items()):
+            if worker.serial == serial:
+                return self._created.pop(name)
+        return None
+
+    def take_all(self) -> list[WorkerSession]:
+        """Stop tracking every worker (closing, or the connection died); the caller decides."""
+        workers, self._created = list(self._created.values()), {}
+        return workers
+
+
+class PqConnections:
+    """Our sessions to running persistent queries, one per query serial."""
+
+    def __init__(self, connection: EnterpriseConnection) -> None:
+        self._connection = connection
+        self._sessions: dict[int, WorkerSession] = {}
+        self._lock = asyncio.Lock()
+
+    async def session(
+        self, query: PqInfo, session_arguments: Mapping[str, object] | None = None
+    ) -> Session:
+        """A live session to ``query``, reused while its worker process stays the same."""
+        if not query.is_running:
+            raise SessionUnavailableError(
+                f"Persistent query '{query.name}' is {query.state}, not RUNNING; start it first."
             )
-        except Exception as exc:
-            raise operation_error(action, exc) from exc
-        system._pq_sessions[query.serial] = worker
-        return worker.session
+        connection = self._connection
+        async with self._lock:
+            cached = self._sessions.get(query.serial)
+            if cached is not None:
+                if cached.process_info_id == query.process_info_id and cached.session.is_alive:
+                    return cached.session
+                self.discard(query.serial)
+            handle = await connection.connected()
+            worker = await connection.run(
+                f"Connecting to persistent query '{query.name}'",
+                lambda: connection.backend.connect_to_pq(handle, query.serial, session_arguments),
+                cleanup=connection.backend.close_worker,
+            )
+            self._sessions[query.serial] = worker
+            return worker.session
+
+    def discard(self, serial: int) -> None:
+        """Forget our session to a PQ (stopped, restarted or deleted) and close it."""
+        worker = self._sessions.pop(serial, None)
+        if worker is not None:
+            self._connection.close_worker_later(worker)
+
+    def release(self, session_name: str) -> None:
+        """Drop our sessions to the PQ named ``session_name``; the next use reconnects."""
+        for serial, worker in list(self._sessions.items()):
+            if worker.name == session_name:
+                self.discard(serial)
+
+    def take_all(self) -> list[WorkerSession]:
+        """Stop tracking every session (closing, or the connection died); the caller decides."""
+        workers, self._sessions = list(self._sessions.values()), {}
+        return workers

@@ -19,11 +19,11 @@ from pydeephaven import DHError, Session
 from pydeephaven import filters as dh_filters
 from pydeephaven.table import Table
 
+from deephaven_mcp.clients.errors import exception_line, grpc_status
 from deephaven_mcp.clients.table_data import TableSlice, slice_table
-from deephaven_mcp.enterprise import _threads
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
-from deephaven_mcp.enterprise.errors import first_line, operation_error
-from deephaven_mcp.enterprise.status import grpc_code
+from deephaven_mcp.enterprise.errors import run_operation
+from deephaven_mcp.enterprise.status import MAX_DETAIL
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError, NotFoundError
 
 _log = logging.getLogger(__name__)
@@ -152,12 +152,8 @@ def _bounded(
 
 
 def _unreachable(exc: BaseException) -> bool:
-    current: BaseException | None = exc
-    while current is not None:
-        if grpc_code(current) in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED):
-            return True
-        current = current.__cause__
-    return False
+    """Whether ``exc`` means the session is gone, not that the table or filter is wrong."""
+    return grpc_status(exc) in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED)
 
 
 class EnterpriseCatalog:
@@ -169,10 +165,7 @@ class EnterpriseCatalog:
         self.timeout = timeout
 
     async def _run(self, action: str, fn: Callable[[], T]) -> T:
-        try:
-            return await _threads.run_blocking(action, self.timeout, fn)
-        except Exception as exc:
-            raise operation_error(action, exc) from exc
+        return await run_operation(action, self.timeout, fn)
 
     def _filtered(self, tables: _Tables, filters: list[str]) -> Table:
         catalog = tables.add(self.backend.catalog_table(self.session))
@@ -184,7 +177,8 @@ class EnterpriseCatalog:
             if _unreachable(exc):
                 raise
             raise InvalidArgumentError(
-                f"Deephaven rejected the catalog filters {filters!r}: {first_line(exc)} "
+                f"Deephaven rejected the catalog filters {filters!r}: "
+                f"{exception_line(exc, MAX_DETAIL)} "
                 "(string literals need backticks, e.g. Namespace = `market_data`)"
             ) from None
 

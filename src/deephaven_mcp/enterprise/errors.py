@@ -1,13 +1,21 @@
-"""Enterprise failures as :class:`DeephavenMcpError` subclasses, with messages safe to show."""
+"""Enterprise failures as :class:`DeephavenMcpError` subclasses, with messages safe to show.
+
+The exception chain and gRPC codes are read by :mod:`deephaven_mcp.clients.errors`; this
+module only decides what an enterprise failure is called.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 import grpc
 from pydeephaven import DHError
 
-from deephaven_mcp.enterprise.status import MAX_DETAIL, SystemStatus, grpc_code
+from deephaven_mcp._blocking import call_blocking_owned
+from deephaven_mcp.clients.errors import exception_line, grpc_status
+from deephaven_mcp.enterprise.status import MAX_DETAIL, SystemStatus
 from deephaven_mcp.errors import (
     DeephavenMcpError,
     NotFoundError,
@@ -15,6 +23,8 @@ from deephaven_mcp.errors import (
 )
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class SystemUnavailableError(SessionUnavailableError):
@@ -37,31 +47,12 @@ _UNREACHABLE = frozenset(
 _DENIED = frozenset({grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED})
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of ``exc``'s message, shortened (redaction happens in the envelope)."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return line if len(line) <= MAX_DETAIL else line[: MAX_DETAIL - 1] + "…"
-
-
-def _cause_code(exc: BaseException) -> grpc.StatusCode | None:
-    current: BaseException | None = exc
-    seen: set[int] = set()
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        code = grpc_code(current)
-        if code is not None:
-            return code
-        current = current.__cause__ or current.__context__
-    return None
-
-
 def operation_error(action: str, exc: BaseException) -> DeephavenMcpError:
     """Map a failure of ``action`` to a DeephavenMcpError by exception type (and gRPC code)."""
     if isinstance(exc, DeephavenMcpError):
         return exc
     _log.debug("%s failed", action, exc_info=exc)
-    code = _cause_code(exc)
+    code = grpc_status(exc)
     if code is not None and code in _UNREACHABLE:
         return SessionUnavailableError(f"{action} failed: the server is unreachable ({code.name}).")
     if code is not None and code in _DENIED:
@@ -69,5 +60,24 @@ def operation_error(action: str, exc: BaseException) -> DeephavenMcpError:
     if isinstance(exc, KeyError):
         return NotFoundError(f"{action} failed: the persistent query no longer exists.")
     if isinstance(exc, DHError | RuntimeError | ValueError):
-        return EnterpriseOperationError(f"{action} failed: {first_line(exc)}")
+        # Only the first line, shortened; redaction happens in the envelope.
+        return EnterpriseOperationError(f"{action} failed: {exception_line(exc, MAX_DETAIL)}")
     return EnterpriseOperationError(f"{action} failed unexpectedly ({type(exc).__name__}).")
+
+
+async def run_operation(
+    action: str,
+    timeout: float,
+    fn: Callable[[], T],
+    cleanup: Callable[[T], None] | None = None,
+) -> T:
+    """``fn()`` by :func:`~deephaven_mcp._blocking.call_blocking_owned`; failures as above.
+
+    ``cleanup`` releases what ``fn`` returns after we gave up waiting (a worker session).
+    """
+    try:
+        return await call_blocking_owned(action, timeout, fn, cleanup)
+    except DeephavenMcpError:
+        raise
+    except Exception as exc:
+        raise operation_error(action, exc) from exc

@@ -16,6 +16,7 @@ import grpc
 import httpx
 
 from deephaven_mcp._logging import redact
+from deephaven_mcp.clients.errors import clip, first_line, grpc_code
 from deephaven_mcp.enterprise.adapter import auth_failure_types
 from deephaven_mcp.errors import (
     ConfigError,
@@ -55,17 +56,6 @@ _STEP: Final[dict[Phase, str]] = {
 }
 
 
-def grpc_code(exc: BaseException) -> grpc.StatusCode | None:
-    """The status code of a gRPC error (coreplus itself calls ``e.code()`` the same way)."""
-    if isinstance(exc, grpc.RpcError):
-        code = getattr(exc, "code", None)
-        if callable(code):
-            value = code()
-            if isinstance(value, grpc.StatusCode):
-                return value
-    return None
-
-
 def _type_status(exc: BaseException, phase: Phase) -> SystemStatus:
     """The status for ``exc``; the order matters (subclasses before their bases)."""
     if isinstance(exc, ConfigError | DependencyMissingError | InvalidArgumentError):
@@ -96,15 +86,6 @@ def _type_status(exc: BaseException, phase: Phase) -> SystemStatus:
     return SystemStatus.UNKNOWN
 
 
-def _summary(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    first = redact(first)
-    if len(first) > MAX_DETAIL:
-        first = first[: MAX_DETAIL - 1] + "…"
-    return first
-
-
 def classify_failure(exc: BaseException, phase: Phase) -> tuple[SystemStatus, str]:
     """Status and a short human detail for a failure while connecting or checking."""
     status = _type_status(exc, phase)
@@ -112,6 +93,9 @@ def classify_failure(exc: BaseException, phase: Phase) -> tuple[SystemStatus, st
         return status, str(exc)
     code = grpc_code(exc)
     kind = f"gRPC {code.name}" if code is not None else type(exc).__name__
-    summary = "" if isinstance(exc, grpc.RpcError) else _summary(exc)
+    summary = ""
+    if not isinstance(exc, grpc.RpcError):
+        # Redacted before it is clipped: a secret cut in two would no longer be recognised.
+        summary = clip(redact(first_line(str(exc))), MAX_DETAIL)
     detail = f"Failed while {_STEP[phase]} ({kind})"
     return status, f"{detail}: {summary}" if summary else detail

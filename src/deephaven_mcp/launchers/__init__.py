@@ -10,6 +10,7 @@ Public API::
     await tracker.shutdown()                 # at exit
 """
 
+from deephaven_mcp.config.auth_type import ANONYMOUS_HANDLER, PSK_HANDLER, AuthType
 from deephaven_mcp.launchers.banner import format_access_banner, print_access_banner
 from deephaven_mcp.launchers.docker_spec import ContainerSpec, build_container_spec
 from deephaven_mcp.launchers.instance_tracker import (
@@ -22,10 +23,7 @@ from deephaven_mcp.launchers.instance_tracker import (
 )
 from deephaven_mcp.launchers.launcher import ProgressCallback, generate_token, launch_worker
 from deephaven_mcp.launchers.models import (
-    ANONYMOUS_HANDLER,
     DEFAULT_DOCKER_IMAGE,
-    PSK_HANDLER,
-    AuthType,
     LaunchMethod,
     LaunchRequest,
     VolumeMount,

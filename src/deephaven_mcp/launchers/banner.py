@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Final, TextIO
 
+from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.launchers.worker import LaunchedWorker
 
 RULE: Final = "=" * 70
@@ -23,7 +24,7 @@ def format_access_banner(worker: LaunchedWorker) -> str:
         f"   Port:        {worker.port}",
         f"   Base URL:    {worker.base_url}",
     ]
-    if worker.auth_type == "PSK" and worker.auth_token:
+    if worker.auth_type is AuthType.PSK and worker.auth_token:
         lines.append(f"   Auth token:  {worker.auth_token}")
     lines += [
         f"   Browser URL: {worker.browser_url}",

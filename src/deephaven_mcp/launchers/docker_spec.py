@@ -24,9 +24,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Final
 
+from deephaven_mcp.config.auth_type import ANONYMOUS_HANDLER, PSK_HANDLER, AuthType
 from deephaven_mcp.launchers.models import (
-    ANONYMOUS_HANDLER,
-    PSK_HANDLER,
     LaunchRequest,
 )
 
@@ -76,7 +75,7 @@ def build_start_opts(request: LaunchRequest) -> str:
         parts.append(user_opts)
     parts.append(request.heap_arg)
     parts += [_quote(arg) for arg in request.extra_jvm_args]
-    if request.auth_type == "PSK":
+    if request.auth_type is AuthType.PSK:
         parts.append(f"-DAuthHandlers={PSK_HANDLER}")
         parts.append(f"@{AUTH_ARGS_PATH}")
     else:
@@ -129,7 +128,7 @@ def build_container_spec(
         if request.docker_cpu_limit is not None
         else None
     )
-    archive = auth_args_archive(token) if request.auth_type == "PSK" and token else None
+    archive = auth_args_archive(token) if request.auth_type is AuthType.PSK and token else None
     return ContainerSpec(
         image=request.docker_image,
         name=container_name(request.session_name, instance_id),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from deephaven_mcp._logging import register_secret
+from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.errors import DeephavenTimeoutError, SessionUnavailableError
 from deephaven_mcp.launchers.docker_launcher import StartFailedError, start_docker_worker
 from deephaven_mcp.launchers.docker_spec import container_name
@@ -103,7 +104,7 @@ async def launch_worker(
     progress = _Progress(on_progress, attempts)
     token = request.auth_token
     generated = False
-    if request.auth_type == "PSK" and token is None:
+    if request.auth_type is AuthType.PSK and token is None:
         token = generate_token()
         generated = True
     register_secret(token)

@@ -1,6 +1,7 @@
 """What to launch: a fully resolved, validated :class:`LaunchRequest`.
 
-The MCP tool resolves tool arguments and config defaults; this module only checks that the
+The MCP tool resolves tool arguments and config defaults (one
+:func:`~deephaven_mcp.config.arguments.merge_layers` call); this module checks that the
 result is coherent and converts values into the forms the launchers need (JVM heap flag,
 docker bind strings). Every problem raises :class:`InvalidArgumentError` with a message a
 human can act on.
@@ -12,20 +13,28 @@ import ipaddress
 import math
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
+from pydantic import (
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from deephaven_mcp.config.arguments import ArgumentModel
+from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.models import NAME_PATTERN, NAME_RULE
 from deephaven_mcp.errors import InvalidArgumentError
 
 LaunchMethod = Literal["python", "docker"]
-AuthType = Literal["PSK", "Anonymous"]
 ProgrammingLanguage = Literal["Python", "Groovy"]
 
-PSK_HANDLER: Final = "io.deephaven.authentication.psk.PskAuthenticationHandler"
-ANONYMOUS_HANDLER: Final = "io.deephaven.auth.AnonymousAuthenticationHandler"
 PSK_ENV: Final = "DH_MCP_WORKER_PSK"
 DEFAULT_DOCKER_IMAGE: Final = "ghcr.io/deephaven/server:latest"
 
@@ -124,17 +133,6 @@ def validate_token(token: str) -> str:
     return token
 
 
-def _normalize_auth_type(value: str) -> AuthType:
-    lowered = value.strip().lower() if isinstance(value, str) else ""
-    if lowered in ("psk", PSK_HANDLER.lower()):
-        return "PSK"
-    if lowered in ("anonymous", ANONYMOUS_HANDLER.lower()):
-        return "Anonymous"
-    raise InvalidArgumentError(
-        f"auth_type {value!r} is not supported for launched sessions; use 'PSK' or 'Anonymous'"
-    )
-
-
 def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -166,93 +164,179 @@ def _check_environment(env: Mapping[str, str]) -> None:
             raise InvalidArgumentError(f"{PSK_ENV} is reserved; use auth_token instead")
 
 
-@dataclass(frozen=True, kw_only=True)
-class LaunchRequest:
+class LaunchRequest(ArgumentModel):
     """Everything needed to start one community worker, already resolved by the caller.
 
     Fields that do not apply to ``launch_method`` (e.g. docker limits for a python launch)
-    are validated but ignored, because config defaults may mention both methods.
+    are validated but ignored, because config defaults may mention both methods. Fields are
+    declared in the order they are checked, so the first problem reported stays the same.
     """
 
     session_name: str
     launch_method: LaunchMethod
-    auth_type: AuthType = "PSK"
+    auth_type: AuthType = AuthType.PSK
     # None with PSK: a token is generated. Never shown in repr.
-    auth_token: str | None = field(default=None, repr=False)
+    auth_token: str | None = Field(default=None, repr=False)
     heap_size_gb: int | float = 4
     extra_jvm_args: tuple[str, ...] = ()
-    environment_vars: Mapping[str, str] = field(default_factory=dict)
+    environment_vars: Mapping[str, str] = Field(default_factory=lambda: MappingProxyType({}))
     python_venv_path: str | None = None
     # Worker-side source run once the worker is up (python: before readiness; docker: after).
     init_script: str | None = None
     programming_language: ProgrammingLanguage = "Python"
     docker_image: str = DEFAULT_DOCKER_IMAGE
-    docker_memory_limit_gb: float | None = None
-    docker_cpu_limit: float | None = None
+    docker_memory_limit_gb: int | float | None = None
+    docker_cpu_limit: int | float | None = None
     docker_volumes: tuple[str, ...] = ()
     startup_timeout_seconds: float = 120.0
     startup_check_interval_seconds: float = 0.5
     startup_retries: int = 2
     host: str = "127.0.0.1"
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.session_name, str) or not NAME_PATTERN.match(self.session_name):
-            raise InvalidArgumentError(
-                f"invalid session name {self.session_name!r}: use {NAME_RULE}"
-            )
-        if self.launch_method not in ("python", "docker"):
-            raise InvalidArgumentError(
-                f"launch_method must be 'python' or 'docker', got {self.launch_method!r}"
-            )
-        object.__setattr__(self, "auth_type", _normalize_auth_type(self.auth_type))
-        if self.auth_token is not None:
-            if self.auth_type == "Anonymous":
-                raise InvalidArgumentError("auth_token is only used with PSK authentication")
-            validate_token(self.auth_token)
-        heap_jvm_arg(self.heap_size_gb)
-        object.__setattr__(self, "extra_jvm_args", tuple(self.extra_jvm_args))
-        _check_jvm_args(self.extra_jvm_args)
-        env = dict(self.environment_vars)
-        _check_environment(env)
-        object.__setattr__(self, "environment_vars", MappingProxyType(env))
-        if self.python_venv_path is not None and not self.python_venv_path.strip():
-            raise InvalidArgumentError("python_venv_path must not be empty")
-        if self.init_script is not None and not isinstance(self.init_script, str):
-            raise InvalidArgumentError("init_script must be Python (or Groovy) source text")
-        if self.programming_language not in ("Python", "Groovy"):
-            raise InvalidArgumentError("programming_language must be 'Python' or 'Groovy'")
-        self._check_docker_fields()
-        _positive("startup_timeout_seconds", self.startup_timeout_seconds)
-        _positive("startup_check_interval_seconds", self.startup_check_interval_seconds)
-        retries = self.startup_retries
-        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
-            raise InvalidArgumentError("startup_retries must be an integer from 0 to 10")
-        if not isinstance(self.host, str) or not self.host or any(c.isspace() for c in self.host):
-            raise InvalidArgumentError(f"host {self.host!r} is not valid")
+    @field_validator("session_name", mode="before")
+    @classmethod
+    def _session_name(cls, value: object) -> object:
+        if not isinstance(value, str) or not NAME_PATTERN.match(value):
+            raise InvalidArgumentError(f"invalid session name {value!r}: use {NAME_RULE}")
+        return value
 
-    def _check_docker_fields(self) -> None:
-        if not isinstance(self.docker_image, str) or not self.docker_image.strip():
+    @field_validator("launch_method", mode="before")
+    @classmethod
+    def _launch_method(cls, value: object) -> object:
+        if value not in ("python", "docker"):
+            raise InvalidArgumentError(f"launch_method must be 'python' or 'docker', got {value!r}")
+        return value
+
+    @field_validator("auth_type", mode="before")
+    @classmethod
+    def _auth_type(cls, value: object) -> AuthType:
+        auth = AuthType.parse(value)
+        if auth is None or not auth.launchable:
+            raise InvalidArgumentError(
+                f"auth_type {value!r} is not supported for launched sessions; "
+                "use 'PSK' or 'Anonymous'"
+            )
+        return auth
+
+    @field_validator("auth_token", mode="before")
+    @classmethod
+    def _auth_token(cls, value: Any, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("auth_type") is AuthType.ANONYMOUS:
+            raise InvalidArgumentError("auth_token is only used with PSK authentication")
+        return validate_token(value)
+
+    @field_validator("heap_size_gb", mode="before")
+    @classmethod
+    def _heap_size_gb(cls, value: Any) -> Any:
+        heap_jvm_arg(value)
+        return value
+
+    @field_validator("extra_jvm_args", mode="before")
+    @classmethod
+    def _extra_jvm_args(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise InvalidArgumentError("extra_jvm_args entries must be non-empty strings")
+        args = tuple(value)
+        _check_jvm_args(args)
+        return args
+
+    @field_validator("environment_vars", mode="wrap")
+    @classmethod
+    def _environment_vars(
+        cls, value: Mapping[str, str], handler: ValidatorFunctionWrapHandler
+    ) -> Mapping[str, str]:
+        env = dict(value)
+        _check_environment(env)
+        return MappingProxyType(handler(env))
+
+    @field_serializer("environment_vars")
+    def _plain_environment(self, value: Mapping[str, str]) -> dict[str, str]:
+        return dict(value)
+
+    @field_validator("python_venv_path", mode="before")
+    @classmethod
+    def _python_venv_path(cls, value: object) -> object:
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise InvalidArgumentError("python_venv_path must not be empty")
+        return value
+
+    @field_validator("init_script", mode="before")
+    @classmethod
+    def _init_script(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError("init_script must be Python (or Groovy) source text")
+        return value
+
+    @field_validator("programming_language", mode="before")
+    @classmethod
+    def _programming_language(cls, value: object) -> object:
+        if value not in ("Python", "Groovy"):
+            raise InvalidArgumentError("programming_language must be 'Python' or 'Groovy'")
+        return value
+
+    @field_validator("docker_image", mode="before")
+    @classmethod
+    def _docker_image(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
             raise InvalidArgumentError("docker_image must be a non-empty image reference")
-        if any(c.isspace() for c in self.docker_image):
-            raise InvalidArgumentError(f"docker_image {self.docker_image!r} contains spaces")
-        _positive("docker_memory_limit_gb", self.docker_memory_limit_gb, allow_none=True)
-        _positive("docker_cpu_limit", self.docker_cpu_limit, allow_none=True)
-        object.__setattr__(self, "docker_volumes", tuple(self.docker_volumes))
-        for volume in self.docker_volumes:
+        if any(c.isspace() for c in value):
+            raise InvalidArgumentError(f"docker_image {value!r} contains spaces")
+        return value
+
+    @field_validator(
+        "docker_memory_limit_gb",
+        "docker_cpu_limit",
+        "startup_timeout_seconds",
+        "startup_check_interval_seconds",
+        mode="before",
+    )
+    @classmethod
+    def _positive_number(cls, value: Any, info: ValidationInfo) -> Any:
+        name = str(info.field_name)
+        _positive(name, value, allow_none=name.startswith("docker_"))
+        return value
+
+    @field_validator("docker_volumes", mode="before")
+    @classmethod
+    def _docker_volumes(cls, value: Iterable[str]) -> tuple[str, ...]:
+        volumes = tuple(value)
+        for volume in volumes:
             parse_volume(volume)
-        if self.launch_method == "docker":
-            try:
-                ipaddress.ip_address(self.host.strip("[]"))
-            except ValueError:
-                raise InvalidArgumentError(
-                    f"host {self.host!r}: docker publishes ports on an IP address, e.g. 127.0.0.1"
-                ) from None
+        return volumes
+
+    @field_validator("startup_retries", mode="before")
+    @classmethod
+    def _startup_retries(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+            raise InvalidArgumentError("startup_retries must be an integer from 0 to 10")
+        return value
+
+    @field_validator("host", mode="before")
+    @classmethod
+    def _host(cls, value: object) -> object:
+        if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+            raise InvalidArgumentError(f"host {value!r} is not valid")
+        return value
+
+    @model_validator(mode="after")
+    def _check_docker(self) -> LaunchRequest:
+        if self.launch_method != "docker":
+            return self
+        try:
+            ipaddress.ip_address(self.host.strip("[]"))
+        except ValueError:
+            raise InvalidArgumentError(
+                f"host {self.host!r}: docker publishes ports on an IP address, e.g. 127.0.0.1"
+            ) from None
         limit = self.docker_memory_limit_gb
-        if self.launch_method == "docker" and limit is not None and self.heap_size_gb >= limit:
+        if limit is not None and self.heap_size_gb >= limit:
             raise InvalidArgumentError(
                 f"heap_size_gb ({self.heap_size_gb}) must be below docker_memory_limit_gb "
                 f"({limit}); the JVM needs memory beyond its heap"
             )
+        return self
 
     @property
     def heap_arg(self) -> str:

@@ -24,6 +24,7 @@ import psutil
 
 from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._logging import redact
+from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
 from deephaven_mcp.launchers.models import PSK_ENV, LaunchRequest
 from deephaven_mcp.launchers.readiness import WorkerExitedError
@@ -125,7 +126,7 @@ def build_environment(request: LaunchRequest, token: str | None) -> dict[str, st
     env = dict(os.environ)
     env.update(request.environment_vars)
     env.pop(PSK_ENV, None)
-    if request.auth_type == "PSK" and token:
+    if request.auth_type is AuthType.PSK and token:
         env[PSK_ENV] = token
     env["PYTHONUNBUFFERED"] = "1"
     return env

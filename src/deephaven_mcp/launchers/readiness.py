@@ -8,12 +8,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
+
+from pydantic import SecretStr
 
 from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._logging import redact
+from deephaven_mcp.config.auth_type import AuthType
+from deephaven_mcp.config.models import CommunityEndpoint
 from deephaven_mcp.errors import DeephavenTimeoutError
-from deephaven_mcp.launchers.models import PSK_HANDLER, AuthType
 
 _log = logging.getLogger(__name__)
 
@@ -44,20 +47,20 @@ class ProbeResult:
     auth_rejected: bool = False
 
 
-def _client_auth(auth_type: AuthType) -> str:
-    return PSK_HANDLER if auth_type == "PSK" else "Anonymous"
-
-
-def _open_session(host: str, port: int, auth_type: AuthType, token: str | None) -> object:
+def _open_session(
+    host: str, port: int, auth_type: AuthType, token: str | None, language: str = "python"
+) -> Any:
     from pydeephaven import Session
 
-    return Session(
+    endpoint = CommunityEndpoint(
         host=host,
         port=port,
-        auth_type=_client_auth(auth_type),
-        auth_token=token or "",
+        auth_type=auth_type,
+        auth_token=SecretStr(token) if token else None,
         never_timeout=False,
+        session_type=language,  # type: ignore[arg-type]  # checked by the model
     )
+    return Session(**endpoint.session_kwargs())
 
 
 def _probe(host: str, port: int, auth_type: AuthType, token: str | None) -> ProbeResult:
@@ -68,7 +71,7 @@ def _probe(host: str, port: int, auth_type: AuthType, token: str | None) -> Prob
         rejected = "UNAUTHENTICATED" in text
         return ProbeResult(False, redact(text)[-500:], auth_rejected=rejected)
     try:
-        session.close()  # type: ignore[attr-defined]
+        session.close()
     except Exception as exc:
         _log.debug("closing readiness probe session failed: %s", redact(str(exc)))
     return ProbeResult(True)
@@ -96,16 +99,7 @@ async def probe_connection(
 def _run_script(
     host: str, port: int, auth_type: AuthType, token: str | None, script: str, language: str
 ) -> None:
-    from pydeephaven import Session
-
-    session = Session(
-        host=host,
-        port=port,
-        auth_type=_client_auth(auth_type),
-        auth_token=token or "",
-        never_timeout=False,
-        session_type=language,
-    )
+    session = _open_session(host, port, auth_type, token, language)
     try:
         session.run_script(script)
     finally:

@@ -7,15 +7,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import quote
+from typing import Literal, Protocol
 
-from deephaven_mcp.launchers.models import (
-    ANONYMOUS_HANDLER,
-    PSK_HANDLER,
-    AuthType,
-    LaunchMethod,
-)
+from pydantic import SecretStr
+
+from deephaven_mcp.config.auth_type import AuthType
+from deephaven_mcp.config.models import CommunityEndpoint
+from deephaven_mcp.launchers.models import LaunchMethod
 
 
 class WorkerControl(Protocol):
@@ -24,11 +22,6 @@ class WorkerControl(Protocol):
     async def stop(self, timeout: float) -> None: ...
 
     async def is_running(self) -> bool: ...
-
-
-def format_base_url(host: str, port: int) -> str:
-    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"http://{shown}:{port}"
 
 
 @dataclass(eq=False, kw_only=True)
@@ -59,30 +52,36 @@ class LaunchedWorker:
     _stopped: bool = field(default=False, repr=False)
     banner_printed: bool = field(default=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self.auth_type = AuthType(self.auth_type)  # accept any spelling, keep the singleton
+
     @property
     def stopped(self) -> bool:
         return self._stopped
 
+    def endpoint(self, session_type: Literal["python", "groovy"] = "python") -> CommunityEndpoint:
+        """How clients reach this worker (its language is the caller's to say)."""
+        return CommunityEndpoint(
+            host=self.host,
+            port=self.port,
+            auth_type=self.auth_type,
+            auth_token=SecretStr(self.auth_token) if self.auth_token else None,
+            session_type=session_type,
+        )
+
     @property
     def base_url(self) -> str:
-        return format_base_url(self.host, self.port)
+        return self.endpoint().base_url
 
     @property
     def browser_url(self) -> str:
         """URL that opens the web IDE already authenticated (PSK) or plainly (anonymous)."""
-        if self.auth_type == "PSK" and self.auth_token:
-            return f"{self.base_url}/?psk={quote(self.auth_token, safe='')}"
-        return f"{self.base_url}/"
-
-    @property
-    def auth_handler(self) -> str:
-        """The server-side authentication handler class."""
-        return PSK_HANDLER if self.auth_type == "PSK" else ANONYMOUS_HANDLER
+        return self.endpoint().browser_url
 
     @property
     def client_auth_type(self) -> str:
         """The ``auth_type`` argument pydeephaven's ``Session`` expects."""
-        return PSK_HANDLER if self.auth_type == "PSK" else "Anonymous"
+        return self.auth_type.client
 
     async def stop(self, timeout: float = 30) -> None:
         """Stop the worker: python gets SIGTERM then SIGKILL after ``timeout`` seconds; docker

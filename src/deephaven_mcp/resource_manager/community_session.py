@@ -2,76 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiofiles
 from pydeephaven import Session
 
 from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp._logging import register_secret
-from deephaven_mcp.clients.community import ConnectionSpec, open_session
+from deephaven_mcp.clients.community import open_session
 from deephaven_mcp.clients.timeouts import Timeouts
-from deephaven_mcp.config.models import ANONYMOUS, CommunitySessionConfig
+from deephaven_mcp.config.models import CommunityEndpoint, TlsFiles
 from deephaven_mcp.errors import SessionUnavailableError
 from deephaven_mcp.resource_manager.managed_session import ManagedSession
 from deephaven_mcp.resource_manager.session_id import CONFIG_SOURCE, SessionId
 
 MAX_PEM_BYTES = 1_000_000
-
-
-@dataclass(frozen=True)
-class CommunityEndpoint:
-    """Where and how to connect; the token is resolved at connect time."""
-
-    host: str
-    port: int
-    auth_type: str = ANONYMOUS
-    auth_token: str | None = field(default=None, repr=False)
-    auth_token_env_var: str | None = None
-    never_timeout: bool = True
-    session_type: str = "python"
-    use_tls: bool = False
-    tls_root_certs: str | None = None
-    client_cert_chain: str | None = None
-    client_private_key: str | None = None
-
-    @classmethod
-    def from_config(cls, config: CommunitySessionConfig) -> CommunityEndpoint:
-        return cls(
-            host=config.host,
-            port=config.port,
-            auth_type=config.auth_type,
-            auth_token=config.auth_token.get_secret_value() if config.auth_token else None,
-            auth_token_env_var=config.auth_token_env_var,
-            never_timeout=config.never_timeout,
-            session_type=config.session_type,
-            use_tls=config.use_tls,
-            tls_root_certs=config.tls_root_certs,
-            client_cert_chain=config.client_cert_chain,
-            client_private_key=config.client_private_key,
-        )
-
-    def resolve_token(self) -> str:
-        """The token from the config or its environment variable ('' when anonymous)."""
-        if self.auth_type == ANONYMOUS:
-            return ""
-        if self.auth_token_env_var:
-            token = os.environ.get(self.auth_token_env_var)
-            if not token:
-                variable = self.auth_token_env_var
-                raise SessionUnavailableError(
-                    f"environment variable {variable} (auth_token_env_var) is not set"
-                )
-            register_secret(token)
-            return token
-        return self.auth_token or ""
-
-    @property
-    def base_url(self) -> str:
-        scheme = "https" if self.use_tls else "http"
-        return f"{scheme}://{self.host}:{self.port}"
 
 
 async def read_pem(path: str | None, what: str) -> bytes | None:
@@ -88,6 +32,15 @@ async def read_pem(path: str | None, what: str) -> bytes | None:
     return data
 
 
+async def read_tls_files(endpoint: CommunityEndpoint) -> TlsFiles:
+    """The endpoint's PEM files, read at each connect without blocking the event loop."""
+    return TlsFiles(
+        root_certs=await read_pem(endpoint.tls_root_certs, "tls_root_certs"),
+        cert_chain=await read_pem(endpoint.client_cert_chain, "client_cert_chain"),
+        private_key=await read_pem(endpoint.client_private_key, "client_private_key"),
+    )
+
+
 class CommunitySession(ManagedSession):
     """A Community Core worker reached over gRPC."""
 
@@ -97,33 +50,19 @@ class CommunitySession(ManagedSession):
 
     @classmethod
     def from_config(
-        cls, name: str, config: CommunitySessionConfig, timeouts: Timeouts
+        cls, name: str, config: CommunityEndpoint, timeouts: Timeouts
     ) -> CommunitySession:
-        return cls(
-            SessionId.community(CONFIG_SOURCE, name),
-            CommunityEndpoint.from_config(config),
-            timeouts,
-        )
+        return cls(SessionId.community(CONFIG_SOURCE, name), config, timeouts)
 
     async def _open(self) -> Session:
         endpoint = self.endpoint
-        spec = ConnectionSpec(
-            host=endpoint.host,
-            port=endpoint.port,
-            auth_type=endpoint.auth_type,
-            auth_token=endpoint.resolve_token(),
-            never_timeout=endpoint.never_timeout,
-            session_type=endpoint.session_type,
-            use_tls=endpoint.use_tls or endpoint.tls_root_certs is not None,
-            tls_root_certs=await read_pem(endpoint.tls_root_certs, "tls_root_certs"),
-            client_cert_chain=await read_pem(endpoint.client_cert_chain, "client_cert_chain"),
-            client_private_key=await read_pem(endpoint.client_private_key, "client_private_key"),
-        )
+        tls_files = await read_tls_files(endpoint)
         return await call_blocking(
             f"Connecting to {endpoint.host}:{endpoint.port}",
             self.timeouts.connect,
             open_session,
-            spec,
+            endpoint,
+            tls_files,
         )
 
     def extra_details(self) -> dict[str, Any]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.launchers import LaunchedWorker
-from deephaven_mcp.resource_manager.community_session import CommunityEndpoint, CommunitySession
+from deephaven_mcp.resource_manager.community_session import CommunitySession
 from deephaven_mcp.resource_manager.session_id import DYNAMIC_SOURCE, SessionId
 
 
@@ -16,15 +16,13 @@ class DynamicCommunitySession(CommunitySession):
     survives_reload = True
 
     def __init__(self, worker: LaunchedWorker, programming_language: str, timeouts: Timeouts):
-        endpoint = CommunityEndpoint(
-            host=worker.host,
-            port=worker.port,
-            auth_type=worker.client_auth_type,
-            auth_token=worker.auth_token,
-            session_type=programming_language.lower(),
+        session_type: Literal["python", "groovy"] = (
+            "groovy" if programming_language.lower() == "groovy" else "python"
         )
         super().__init__(
-            SessionId.community(DYNAMIC_SOURCE, worker.session_name), endpoint, timeouts
+            SessionId.community(DYNAMIC_SOURCE, worker.session_name),
+            worker.endpoint(session_type),
+            timeouts,
         )
         self.worker = worker
 

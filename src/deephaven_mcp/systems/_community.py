@@ -9,29 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from deephaven_mcp._limits import Reservations
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.clients.timeouts import Timeouts
-from deephaven_mcp.config.models import (
-    ANONYMOUS,
-    BASIC,
-    PSK_HANDLER,
-    McpConfig,
-    SessionCreationDefaults,
-    normalize_community_auth_type,
-)
+from deephaven_mcp.config.arguments import first_given, merge_layers
+from deephaven_mcp.config.auth_type import AuthType
+from deephaven_mcp.config.models import McpConfig, SessionCreationDefaults, secret_from_env
 from deephaven_mcp.demo import demo_script
 from deephaven_mcp.errors import (
     InvalidArgumentError,
-    LimitExceededError,
     NotFoundError,
     PermissionDeniedError,
 )
 from deephaven_mcp.launchers import (
+    DEFAULT_DOCKER_IMAGE,
     InstanceTracker,
     LaunchRequest,
     ProgressCallback,
@@ -79,17 +74,11 @@ class CreateArguments:
     environment_vars: Mapping[str, str] | None = None
 
 
-def _first(*values: Any) -> Any:
-    return next((value for value in values if value is not None), None)
-
-
-def _launcher_auth(value: str) -> str:
-    normalized = normalize_community_auth_type(value)
-    if normalized == PSK_HANDLER:
-        return "PSK"
-    if normalized == ANONYMOUS:
-        return "Anonymous"
-    if normalized == BASIC:
+def _launcher_auth(value: str) -> AuthType:
+    auth = AuthType.parse(value)
+    if auth is not None and auth.launchable:
+        return auth
+    if auth is AuthType.BASIC:
         raise InvalidArgumentError(
             "Basic authentication is not supported for dynamic sessions (it needs a user "
             "database); use 'PSK' or 'Anonymous'"
@@ -101,32 +90,27 @@ def _default_token(defaults: SessionCreationDefaults) -> str | None:
     if defaults.auth_token is not None:
         return defaults.auth_token.get_secret_value()
     if defaults.auth_token_env_var:
-        token = os.environ.get(defaults.auth_token_env_var)
-        if not token:
-            raise InvalidArgumentError(
-                f"environment variable {defaults.auth_token_env_var} "
-                "(session_creation.defaults.auth_token_env_var) is not set"
-            )
-        register_secret(token)
-        return token
+        return secret_from_env(
+            defaults.auth_token_env_var,
+            "session_creation.defaults.auth_token_env_var",
+            InvalidArgumentError,
+        )
     return None
 
 
-def resolve_request(
-    args: CreateArguments, defaults: SessionCreationDefaults
-) -> tuple[LaunchRequest, str]:
-    """Build the launch request and the session's programming language."""
-    method = _first(args.launch_method, defaults.launch_method, DEFAULT_LAUNCH_METHOD)
-    if method not in ("python", "docker"):
-        raise InvalidArgumentError(f"launch_method must be 'python' or 'docker', got {method!r}")
+_DOCKER_ONLY: Final = (
+    "programming_language",
+    "docker_image",
+    "docker_memory_limit_gb",
+    "docker_cpu_limit",
+    "docker_volumes",
+)
+
+
+def _check_method_arguments(args: CreateArguments, method: str) -> None:
+    """Arguments (not config defaults, which may cover both methods) must fit the method."""
     if method == "python":
-        for name in (
-            "programming_language",
-            "docker_image",
-            "docker_memory_limit_gb",
-            "docker_cpu_limit",
-            "docker_volumes",
-        ):
+        for name in _DOCKER_ONLY:
             if getattr(args, name) is not None:
                 raise InvalidArgumentError(f"{name} applies only to the docker launch method")
     elif args.python_venv_path is not None:
@@ -134,55 +118,55 @@ def resolve_request(
     if args.programming_language is not None and args.docker_image is not None:
         raise InvalidArgumentError("set either programming_language or docker_image, not both")
 
-    language = "Python"
-    image = None
-    if method == "docker":
-        requested = args.programming_language
-        if requested is not None:
-            language = requested.strip().capitalize()
-            if language not in DOCKER_IMAGES:
-                raise InvalidArgumentError("programming_language must be 'Python' or 'Groovy'")
-            image = DOCKER_IMAGES[language]
-        elif args.docker_image is not None:
-            image = args.docker_image
-        elif defaults.docker_image is not None:
-            image = defaults.docker_image
-        else:
-            language = defaults.programming_language or "Python"
-            image = DOCKER_IMAGES[language]
 
-    auth = _launcher_auth(_first(args.auth_type, defaults.auth_type, "PSK"))
+def _language_and_image(
+    args: CreateArguments, defaults: SessionCreationDefaults, method: str
+) -> tuple[str, str]:
+    """Language and image decide each other, so the first layer giving either wins both."""
+    if method == "python":
+        return "Python", DEFAULT_DOCKER_IMAGE  # the image is unused by python launches
+    if args.programming_language is not None:
+        language = args.programming_language.strip().capitalize()
+        if language not in DOCKER_IMAGES:
+            raise InvalidArgumentError("programming_language must be 'Python' or 'Groovy'")
+        return language, DOCKER_IMAGES[language]
+    image = first_given(args.docker_image, defaults.docker_image)
+    if image is not None:
+        return "Python", image
+    language = defaults.programming_language or "Python"
+    return language, DOCKER_IMAGES[language]
+
+
+def resolve_request(
+    args: CreateArguments, defaults: SessionCreationDefaults
+) -> tuple[LaunchRequest, str]:
+    """Build the launch request and the session's programming language."""
+    method = first_given(args.launch_method, defaults.launch_method, DEFAULT_LAUNCH_METHOD)
+    if method not in ("python", "docker"):
+        raise InvalidArgumentError(f"launch_method must be 'python' or 'docker', got {method!r}")
+    _check_method_arguments(args, method)
+    language, image = _language_and_image(args, defaults, method)
+
+    auth = _launcher_auth(first_given(args.auth_type, defaults.auth_type, AuthType.PSK))
     token = args.auth_token if args.auth_token is not None else _default_token(defaults)
-    if auth == "Anonymous":
+    if auth is AuthType.ANONYMOUS:
         if args.auth_token is not None:
             raise InvalidArgumentError("auth_token is only used with PSK authentication")
         token = None
     if token is not None:
         register_secret(token)
 
-    optional: dict[str, Any] = {}
-    if defaults.startup_timeout_seconds is not None:
-        optional["startup_timeout_seconds"] = float(defaults.startup_timeout_seconds)
-    if defaults.startup_check_interval_seconds is not None:
-        optional["startup_check_interval_seconds"] = float(defaults.startup_check_interval_seconds)
-    if defaults.startup_retries is not None:
-        optional["startup_retries"] = defaults.startup_retries
-    if image is not None:
-        optional["docker_image"] = image
-    request = LaunchRequest(
+    request = merge_layers(
+        LaunchRequest,
+        args,
+        defaults,
+        {"heap_size_gb": DEFAULT_HEAP_GB},
         session_name=args.session_name,
         launch_method=method,
-        auth_type=auth,  # type: ignore[arg-type]
+        programming_language=language,
+        docker_image=image,
+        auth_type=auth,
         auth_token=token,
-        heap_size_gb=_first(args.heap_size_gb, defaults.heap_size_gb, DEFAULT_HEAP_GB),
-        extra_jvm_args=tuple(_first(args.extra_jvm_args, defaults.extra_jvm_args, [])),
-        environment_vars=dict(_first(args.environment_vars, defaults.environment_vars, {})),
-        python_venv_path=_first(args.python_venv_path, defaults.python_venv_path),
-        programming_language=language,  # type: ignore[arg-type]
-        docker_memory_limit_gb=_first(args.docker_memory_limit_gb, defaults.docker_memory_limit_gb),
-        docker_cpu_limit=_first(args.docker_cpu_limit, defaults.docker_cpu_limit),
-        docker_volumes=tuple(_first(args.docker_volumes, defaults.docker_volumes, [])),
-        **optional,
     )
     return request, language
 
@@ -193,8 +177,7 @@ class CommunitySessions:
     def __init__(self, registry: SessionRegistry, timeouts: Timeouts) -> None:
         self._registry = registry
         self._timeouts = timeouts
-        self._lock = asyncio.Lock()
-        self._pending: set[str] = set()
+        self._reservations = Reservations()
         self._tracker: InstanceTracker | None = None
         self._cleanup: asyncio.Task[None] | None = None
 
@@ -239,23 +222,20 @@ class CommunitySessions:
             )
         request, language = resolve_request(args, creation.defaults)
         session_id = SessionId.community(DYNAMIC_SOURCE, args.session_name)
-        async with self._lock:
-            limit = creation.max_concurrent_sessions
-            if limit == 0:
-                raise PermissionDeniedError(
-                    "dynamic session creation is disabled (max_concurrent_sessions is 0)"
-                )
-            if self._registry.find(session_id) is not None or args.session_name in self._pending:
-                raise InvalidArgumentError(f"session '{session_id}' already exists")
-            active = self._dynamic_count() + len(self._pending)
-            if active >= limit:
-                raise LimitExceededError(f"Session limit reached: {active}/{limit} sessions active")
-            self._pending.add(args.session_name)
-        try:
+        limit = creation.max_concurrent_sessions
+        if limit == 0:
+            raise PermissionDeniedError(
+                "dynamic session creation is disabled (max_concurrent_sessions is 0)"
+            )
+        with self._reservations.reserve(
+            args.session_name,
+            limit,
+            exists=self._registry.find(session_id) is not None,
+            active=self._dynamic_count(),
+            taken=f"session '{session_id}' already exists",
+            full=lambda active: f"Session limit reached: {active}/{limit} sessions active",
+        ):
             return await self._launch(request, language, on_progress)
-        finally:
-            async with self._lock:
-                self._pending.discard(args.session_name)
 
     async def _launch(
         self, request: LaunchRequest, language: str, on_progress: ProgressCallback | None
@@ -278,7 +258,7 @@ class CommunitySessions:
         request = LaunchRequest(
             session_name=DEMO_SESSION,
             launch_method="python",
-            auth_type="PSK",
+            auth_type=AuthType.PSK,
             heap_size_gb=DEMO_HEAP_GB,
             init_script=demo_script("all"),
             startup_timeout_seconds=300.0,
@@ -335,19 +315,12 @@ def credentials(session: ManagedSession, mode: str) -> CommunityCredentials:
             f"{'dynamic' if dynamic else 'static'} sessions"
         )
     endpoint = session.endpoint
-    token = endpoint.resolve_token()
-    base = endpoint.base_url
-    anonymous = endpoint.auth_type == ANONYMOUS
     return CommunityCredentials(
         session_id=str(session.session_id),
-        auth_type="Anonymous"
-        if anonymous
-        else ("PSK" if endpoint.auth_type == PSK_HANDLER else endpoint.auth_type),
-        auth_token=token,
-        connection_url=base,
-        browser_url=f"{base}/?psk={token}"
-        if endpoint.auth_type == PSK_HANDLER and token
-        else f"{base}/",
+        auth_type=endpoint.auth_type,
+        auth_token=endpoint.resolve_token(),
+        connection_url=endpoint.base_url,
+        browser_url=endpoint.browser_url,
     )
 
 

@@ -1,0 +1,212 @@
+"""The authenticated link to one enterprise system, shared by its workers and PQ operations.
+
+One SessionManager is opened lazily and kept; the controller is not pinged per call, PQ state
+comes from its subscription map (:meth:`EnterpriseConnection.pq_snapshot`). The blocking
+client runs in threads with timeouts (:mod:`deephaven_mcp._blocking`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+from collections.abc import Callable
+from typing import Final, TypeVar
+
+from deephaven_mcp._blocking import call_blocking, call_blocking_owned, run_in_background
+from deephaven_mcp._logging import register_secret
+from deephaven_mcp.clients.leases import close_when_idle
+from deephaven_mcp.config.models import EnterpriseSystemConfig
+from deephaven_mcp.enterprise.backend import (
+    EnterpriseBackend,
+    ManagerHandle,
+    PqSnapshot,
+    WorkerSession,
+)
+from deephaven_mcp.enterprise.errors import SystemUnavailableError, run_operation
+from deephaven_mcp.enterprise.status import Phase, SystemStatus, classify_failure
+from deephaven_mcp.errors import ConfigError, DeephavenMcpError, DependencyMissingError
+
+_log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# How long closing a session waits for tool calls still running on it.
+CLOSE_GRACE_SECONDS: Final = 30.0
+_BACKGROUND: Final = "Background enterprise cleanup"
+
+
+class EnterpriseConnection:
+    """Owns the SessionManager of one system and remembers why opening it last failed."""
+
+    def __init__(
+        self,
+        name: str,
+        config: EnterpriseSystemConfig,
+        backend: EnterpriseBackend,
+        operation_timeout: float,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.backend = backend
+        self.operation_timeout = operation_timeout
+        self._handle: ManagerHandle | None = None
+        self._lock = asyncio.Lock()
+        self._last_failure: tuple[SystemStatus, str] | None = None
+
+    @property
+    def handle(self) -> ManagerHandle | None:
+        """The open connection, if any; never opens one (see :meth:`connected`)."""
+        return self._handle
+
+    @property
+    def last_failure(self) -> tuple[SystemStatus, str] | None:
+        """Status and detail of the last failed open, until an open succeeds."""
+        return self._last_failure
+
+    async def run(
+        self,
+        action: str,
+        fn: Callable[[], T],
+        timeout: float | None = None,
+        cleanup: Callable[[T], None] | None = None,
+    ) -> T:
+        """A blocking call with the operation timeout; failures become DeephavenMcpErrors."""
+        limit = self.operation_timeout if timeout is None else timeout
+        return await run_operation(action, limit, fn, cleanup)
+
+    # -- opening ------------------------------------------------------------------------------
+
+    def _password(self) -> str:
+        cfg = self.config
+        if cfg.password is not None:
+            value = cfg.password.get_secret_value()
+        else:
+            variable = cfg.password_env_var or ""
+            value = os.environ.get(variable, "")
+            if not value:
+                raise ConfigError(
+                    f"Enterprise system '{self.name}': environment variable {variable} "
+                    "(password_env_var) is not set or empty."
+                )
+        register_secret(value)
+        return value
+
+    def _login(self) -> Callable[[ManagerHandle], None]:
+        cfg = self.config
+        backend = self.backend
+        if cfg.auth_type == "password":
+            username, password = cfg.username or "", self._password()
+            return lambda handle: backend.login_password(handle, username, password)
+        key_path = cfg.private_key_path or ""
+        return lambda handle: backend.login_private_key(handle, key_path)
+
+    def _failure(self, exc: BaseException, phase: Phase) -> DeephavenMcpError:
+        status, detail = classify_failure(exc, phase)
+        self._last_failure = (status, detail)
+        _log.info("Enterprise system '%s' is %s: %s", self.name, status.value, detail)
+        if isinstance(exc, DependencyMissingError | ConfigError):
+            return exc
+        return SystemUnavailableError(self.name, status, detail)
+
+    def _close_later(self, handle: ManagerHandle) -> None:
+        def close() -> None:
+            try:
+                self.backend.close_manager(handle)
+            except Exception:
+                _log.debug("Closing a session manager failed", exc_info=True)
+
+        run_in_background(close, _BACKGROUND)
+
+    async def _open(self) -> ManagerHandle:
+        cfg = self.config
+        timeout = float(cfg.connection_timeout)
+        rpc_timeout = max(1, math.ceil(timeout))
+        backend = self.backend
+        try:
+            login = self._login()
+            handle = await call_blocking_owned(
+                f"Connecting to enterprise system '{self.name}'",
+                timeout,
+                lambda: backend.open_manager(cfg.connection_json_url, rpc_timeout),
+                cleanup=backend.close_manager,
+            )
+        except Exception as exc:
+            raise self._failure(exc, "open") from exc
+        try:
+            await call_blocking_owned(
+                f"Authenticating to enterprise system '{self.name}'",
+                timeout,
+                lambda: login(handle),
+                cleanup=lambda _: backend.close_manager(handle),
+            )
+        except Exception as exc:
+            if not isinstance(exc, DeephavenMcpError):
+                self._close_later(handle)
+            raise self._failure(exc, "login") from exc
+        self._last_failure = None
+        return handle
+
+    async def connected(self) -> ManagerHandle:
+        """The authenticated connection, opened on first use (raises SystemUnavailableError)."""
+        if self._handle is not None:
+            return self._handle
+        async with self._lock:
+            if self._handle is None:
+                self._handle = await self._open()
+            return self._handle
+
+    # -- using --------------------------------------------------------------------------------
+
+    async def ping(self, handle: ManagerHandle) -> bool:
+        """Whether the auth server and controller still answer (raises what the call raised)."""
+        return await call_blocking(
+            f"Pinging enterprise system '{self.name}'",
+            float(self.config.connection_timeout),
+            self.backend.ping,
+            handle,
+        )
+
+    async def pq_snapshot(self) -> PqSnapshot:
+        """The controller subscription map (local to the client: cheap, no RPC)."""
+        handle = await self.connected()
+        return await self.run(
+            "Reading the persistent query map", lambda: self.backend.pq_snapshot(handle)
+        )
+
+    def close_worker_when_idle(self, worker: WorkerSession) -> None:
+        """Blocking: close ``worker`` once no tool call is using its session any more."""
+        close_when_idle(
+            worker.session,
+            lambda _session: self.backend.close_worker(worker),
+            CLOSE_GRACE_SECONDS,
+            f"enterprise session '{worker.name}'",
+        )
+
+    def close_worker_later(self, worker: WorkerSession) -> None:
+        """:meth:`close_worker_when_idle` in the background, for a worker nobody waits on."""
+        run_in_background(lambda: self.close_worker_when_idle(worker), _BACKGROUND)
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def drop(self) -> None:
+        """Forget a dead connection (closed in the background); the next use reopens it."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            self._close_later(handle)
+
+    async def close(self) -> None:
+        """Log out; a failure is logged, not raised."""
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            await call_blocking(
+                "Closing the enterprise connection",
+                self.operation_timeout,
+                self.backend.close_manager,
+                handle,
+            )
+        except Exception:
+            _log.warning("Closing enterprise system '%s' failed", self.name, exc_info=True)
