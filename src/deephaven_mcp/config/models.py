@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final, Literal, NamedTuple
 from urllib.parse import quote
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -195,16 +196,20 @@ class SessionCreationConfig(_Model):
     defaults: SessionCreationDefaults = SessionCreationDefaults()
 
 
-class CommunityConfig(_Model):
-    sessions: dict[str, CommunityEndpoint] = {}
-    session_creation: SessionCreationConfig | None = None
+def _keys_named(kind: str) -> AfterValidator:
+    """Check every key of a mapping as a ``kind`` name (they end up inside session ids)."""
 
-    @field_validator("sessions")
-    @classmethod
-    def _names(cls, value: dict[str, CommunityEndpoint]) -> dict[str, CommunityEndpoint]:
+    def check(value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
-            check_name("session", name)
+            check_name(kind, name)
         return value
+
+    return AfterValidator(check)
+
+
+class CommunityConfig(_Model):
+    sessions: Annotated[dict[str, CommunityEndpoint], _keys_named("session")] = {}
+    session_creation: SessionCreationConfig | None = None
 
 
 class EnterpriseCreationDefaults(_Model):
@@ -276,14 +281,7 @@ class EnterpriseSystemConfig(_Model):
 
 
 class EnterpriseConfig(_Model):
-    systems: dict[str, EnterpriseSystemConfig] = {}
-
-    @field_validator("systems")
-    @classmethod
-    def _names(cls, value: dict[str, EnterpriseSystemConfig]) -> dict[str, EnterpriseSystemConfig]:
-        for name in value:
-            check_name("system", name)
-        return value
+    systems: Annotated[dict[str, EnterpriseSystemConfig], _keys_named("system")] = {}
 
 
 CredentialRetrievalMode = Literal["none", "dynamic_only", "static_only", "all"]

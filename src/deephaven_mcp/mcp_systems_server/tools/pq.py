@@ -10,16 +10,7 @@ from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, INTEGER, NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
-from deephaven_mcp.systems.results import (
-    PqCreated,
-    PqDeleted,
-    PqDetails,
-    PqList,
-    PqModified,
-    PqRestarted,
-    PqStarted,
-    PqStopped,
-)
+from deephaven_mcp.systems import results
 
 Identifier = Annotated[str | int, Field(description="PQ name, or its serial number.")]
 Strings = list[str] | None
@@ -35,7 +26,7 @@ TimeoutArg = Annotated[int, Field(description="Seconds to wait when wait is true
         ["system_name", "pqs"],
     ),
 )
-async def pq_list(systems: Systems, system_name: SystemName) -> PqList:
+async def pq_list(systems: Systems, system_name: SystemName) -> results.PqList:
     """Persistent queries of a system with their states; running ones carry a session_id."""
     return await systems.pq_list(system_name)
 
@@ -50,7 +41,7 @@ async def pq_list(systems: Systems, system_name: SystemName) -> PqList:
 )
 async def pq_details(
     systems: Systems, system_name: SystemName, pq_identifier: Identifier
-) -> PqDetails:
+) -> results.PqDetails:
     """Configuration, state and worker location of one persistent query."""
     return await systems.pq_details(system_name, pq_identifier)
 
@@ -78,7 +69,7 @@ async def pq_create(
     extra_environment_vars: Strings = None,
     admin_groups: Strings = None,
     viewer_groups: Strings = None,
-) -> PqCreated:
+) -> results.PqCreated:
     """Create a persistent query (not started; use pq_start)."""
     return await systems.pq_create(
         system_name,
@@ -102,7 +93,7 @@ async def pq_create(
 )
 async def pq_delete(
     systems: Systems, system_name: SystemName, pq_identifier: Identifier
-) -> PqDeleted:
+) -> results.PqDeleted:
     """Delete a persistent query permanently (stopped first if running)."""
     return await systems.pq_delete(system_name, pq_identifier)
 
@@ -151,7 +142,7 @@ async def pq_modify(
     restart_users: Annotated[
         str | None, Field(description="e.g. RU_ADMIN, RU_ADMIN_AND_VIEWERS.")
     ] = None,
-) -> PqModified:
+) -> results.PqModified:
     """Change a persistent query; only the given fields change (lists replace)."""
     return await systems.pq_modify(
         pq_id,
@@ -193,7 +184,7 @@ async def pq_start(
     pq_identifier: Identifier,
     wait: WaitArg = True,
     timeout_seconds: TimeoutArg = 120,
-) -> PqStarted:
+) -> results.PqStarted:
     """Start a persistent query; once RUNNING its session_id works with the data tools."""
     return await systems.pq_start(system_name, pq_identifier, wait, timeout_seconds)
 
@@ -211,7 +202,7 @@ async def pq_stop(
     pq_identifier: Identifier,
     wait: WaitArg = True,
     timeout_seconds: TimeoutArg = 120,
-) -> PqStopped:
+) -> results.PqStopped:
     """Stop a running persistent query; its definition is kept."""
     return await systems.pq_stop(system_name, pq_identifier, wait, timeout_seconds)
 
@@ -223,6 +214,6 @@ async def pq_stop(
 )
 async def pq_restart(
     systems: Systems, system_name: SystemName, pq_identifier: Identifier
-) -> PqRestarted:
+) -> results.PqRestarted:
     """Restart a persistent query with its current configuration."""
     return await systems.pq_restart(system_name, pq_identifier)
