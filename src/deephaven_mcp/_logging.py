@@ -9,7 +9,6 @@ scrubs them from every rendered line, including tracebacks.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import threading
@@ -78,19 +77,15 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def _level_from_env(default: str) -> int:
-    name = os.environ.get("PYTHONLOGLEVEL", default).strip().upper()
-    level = logging.getLevelName(name)
-    return level if isinstance(level, int) else logging.INFO
-
-
-def setup_logging(default_level: str = "INFO") -> None:
+def setup_logging(level_name: str = "INFO") -> None:
     """Send all logging (ours, fastmcp's, libraries') to stderr through one redacting handler.
 
-    The level comes from ``PYTHONLOGLEVEL`` (DEBUG, INFO, WARNING, ...). Calling this twice
-    is harmless.
+    ``level_name`` is DEBUG, INFO, WARNING, ...; the servers take it from ``PYTHONLOGLEVEL``
+    through their settings. Calling this twice is harmless.
     """
-    level = _level_from_env(default_level)
+    level = logging.getLevelName(level_name.strip().upper())
+    if not isinstance(level, int):
+        raise ValueError(f"unknown log level {level_name!r}")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s [%(name)s] %(message)s", "%H:%M:%S")

@@ -143,12 +143,9 @@ async def test_unset_env_var_uses_builtin_default(
     assert len(lines) == 1 and "built-in default" in lines[0]
 
 
-async def test_set_but_missing_or_unreadable_file_fails_fast(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("DH_MCP_CONFIG_FILE", str(tmp_path / "missing.json"))
+async def test_set_but_missing_or_unreadable_file_fails_fast(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
-        await load_config()
+        await load_config(str(tmp_path / "missing.json"))
     with pytest.raises(ConfigError, match="directory"):
         await load_config(str(tmp_path))
     bad = tmp_path / "bad.json"

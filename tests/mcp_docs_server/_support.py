@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from deephaven_mcp.mcp_docs_server import DocsSettings, ProviderSettings
+from deephaven_mcp.mcp_docs_server import DocsSettings
 from tests.mcp_docs_server.fake_openai import FakeChatServer
 
 INKEEP_KEY = "ik-test-secret-7f3a9c21d0"
@@ -23,26 +23,21 @@ def make_settings(
     queue_timeout: float = 10.0,
 ) -> DocsSettings:
     """Settings for the fakes; a provider passed as ``None`` has no key (not configured)."""
-    return DocsSettings(
-        inkeep=ProviderSettings(
-            "Inkeep",
-            "INKEEP_API_KEY",
-            inkeep_key if inkeep else None,
-            inkeep.base_url if inkeep else "http://127.0.0.1:9/v1",
-            "inkeep-context-expert",
-        ),
-        openai=ProviderSettings(
-            "OpenAI",
-            "OPENAI_API_KEY",
-            openai_key if openai else None,
-            openai.base_url if openai else "http://127.0.0.1:9/v1",
-            OPENAI_MODEL,
-        ),
-        request_timeout=timeout,
-        max_retries=0,
-        max_concurrent_chats=max_concurrent_chats,
-        queue_timeout=queue_timeout,
-    )
+    env = {
+        "INKEEP_BASE_URL": inkeep.base_url if inkeep else "http://127.0.0.1:9/v1",
+        "INKEEP_MODEL": "inkeep-context-expert",
+        "OPENAI_BASE_URL": openai.base_url if openai else "http://127.0.0.1:9/v1",
+        "OPENAI_MODEL": OPENAI_MODEL,
+        "DOCS_REQUEST_TIMEOUT": str(timeout),
+        "DOCS_MAX_RETRIES": "0",
+        "DOCS_MAX_CONCURRENT_CHATS": str(max_concurrent_chats),
+        "DOCS_QUEUE_TIMEOUT": str(queue_timeout),
+    }
+    if inkeep and inkeep_key:
+        env["INKEEP_API_KEY"] = inkeep_key
+    if openai and openai_key:
+        env["OPENAI_API_KEY"] = openai_key
+    return DocsSettings.from_env(env)
 
 
 def free_port() -> int:

@@ -150,8 +150,12 @@ def test_stdio_stdout_carries_only_protocol(fake_inkeep: FakeChatServer, tmp_pat
     [
         (["--port", "70000"], {}, "port must be between 1 and 65535"),
         (["--transport", "websocket"], {}, "invalid choice"),
-        ([], {"PORT": "eighty"}, "PORT: not a port number"),
-        ([], {"DOCS_REQUEST_TIMEOUT": "soon"}, "DOCS_REQUEST_TIMEOUT must be a number"),
+        ([], {"PORT": "eighty"}, "PORT: input should be a valid integer"),
+        (
+            [],
+            {"DOCS_REQUEST_TIMEOUT": "soon"},
+            "DOCS_REQUEST_TIMEOUT: input should be a valid number",
+        ),
     ],
 )
 def test_cli_rejects_bad_configuration(args: list[str], env: dict[str, str], expected: str) -> None:

@@ -67,7 +67,7 @@ async def test_docs_chat_reports_bad_environment(
     monkeypatch.setenv("DOCS_REQUEST_TIMEOUT", "soon")
     response = await docs_chat(prompt="q")
     assert response["success"] is False
-    assert "DOCS_REQUEST_TIMEOUT must be a number" in response["error"]
+    assert "DOCS_REQUEST_TIMEOUT: input should be a valid number" in response["error"]
 
 
 async def test_mcp_server_is_built_lazily_from_the_environment(

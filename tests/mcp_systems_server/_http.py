@@ -96,7 +96,11 @@ def http_server(
 
 
 def run_to_exit(
-    tmp_path: Path, config: dict[str, Any], args: tuple[str, ...], timeout: float = 60
+    tmp_path: Path,
+    config: dict[str, Any],
+    args: tuple[str, ...],
+    timeout: float = 60,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the server expecting it to refuse to start; returns the finished process."""
     assert SERVER, "console script not installed"
@@ -106,7 +110,7 @@ def run_to_exit(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        env=server_env(config_path),
+        env=server_env(config_path, env),
         timeout=timeout,
         check=False,
     )

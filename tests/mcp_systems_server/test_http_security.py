@@ -363,3 +363,13 @@ def test_community_test_client_script_sends_the_token(bearer: tuple[HttpServer, 
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "[ok] session_table_data" in finished.stdout
     assert token not in finished.stdout + finished.stderr
+
+
+@pytest.mark.parametrize("transport", ["stdio", "streamable-http"])
+def test_malformed_environment_refuses_to_start(tmp_path: Path, transport: str) -> None:
+    finished = run_to_exit(
+        tmp_path, {}, ("--transport", transport), env={"DH_MCP_DATA_TIMEOUT": "soon"}
+    )
+    assert finished.returncode == 2
+    assert "DH_MCP_DATA_TIMEOUT: input should be a valid number" in finished.stderr
+    assert "Traceback" not in finished.stderr

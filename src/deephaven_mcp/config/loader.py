@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from typing import Any, Final
 
 import json5
@@ -139,9 +138,10 @@ def default_config() -> McpConfig:
 
 
 async def load_config(path: str | None = None) -> McpConfig:
-    """Load the file named by ``path`` or ``DH_MCP_CONFIG_FILE``; fall back to the default."""
-    if path is None:
-        path = os.environ.get(CONFIG_ENV_VAR) or None
+    """Load the file at ``path``; without one, the built-in default (logged once).
+
+    ``path`` normally comes from ``DH_MCP_CONFIG_FILE`` through the server's settings.
+    """
     if path is None:
         config = default_config()
         if config.community.session_creation is not None:

@@ -14,7 +14,6 @@ from deephaven_mcp.config.auth_type import ANONYMOUS_HANDLER, PSK_HANDLER, AuthT
 from deephaven_mcp.launchers.banner import format_access_banner, print_access_banner
 from deephaven_mcp.launchers.docker_spec import ContainerSpec, build_container_spec
 from deephaven_mcp.launchers.instance_tracker import (
-    STATE_DIR_ENV,
     CleanupReport,
     InstanceRecord,
     InstanceTracker,
@@ -36,7 +35,6 @@ __all__ = [
     "ANONYMOUS_HANDLER",
     "DEFAULT_DOCKER_IMAGE",
     "PSK_HANDLER",
-    "STATE_DIR_ENV",
     "AuthType",
     "CleanupReport",
     "ContainerSpec",

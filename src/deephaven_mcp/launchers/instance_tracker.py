@@ -43,7 +43,6 @@ from deephaven_mcp.launchers.worker import LaunchedWorker
 
 _log = logging.getLogger(__name__)
 
-STATE_DIR_ENV: Final = "DH_MCP_STATE_DIR"
 RECORD_VERSION: Final = 1
 LOCK_TIMEOUT: Final = 60.0
 IO_TIMEOUT: Final = 30.0
@@ -53,9 +52,7 @@ _KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def default_state_dir() -> Path:
-    configured = os.environ.get(STATE_DIR_ENV)
-    if configured:
-        return Path(configured).expanduser()
+    """Where records go unless the server's settings name a directory (DH_MCP_STATE_DIR)."""
     return Path.home() / ".cache" / "deephaven-mcp"
 
 
@@ -175,7 +172,9 @@ class InstanceTracker:
     def __init__(
         self, state_dir: str | os.PathLike[str] | None = None, *, instance_id: str | None = None
     ) -> None:
-        self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+        self.state_dir = (
+            Path(state_dir).expanduser() if state_dir is not None else default_state_dir()
+        )
         self.instance_id = instance_id or uuid.uuid4().hex
         if not _ID_PATTERN.match(self.instance_id):
             raise InvalidArgumentError(f"invalid instance id {self.instance_id!r}")

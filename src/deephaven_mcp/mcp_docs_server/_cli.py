@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from typing import Final, Literal, NoReturn, get_args
@@ -50,17 +49,6 @@ def _port(value: str) -> int:
     return port
 
 
-def default_port(env: dict[str, str] | None = None) -> int:
-    """``PORT`` from the environment, else 8001. Raises ``ValueError`` if malformed."""
-    raw = (os.environ if env is None else env).get("PORT", "").strip()
-    if not raw:
-        return DEFAULT_PORT
-    try:
-        return _port(raw)
-    except argparse.ArgumentTypeError as exc:
-        raise ValueError(f"PORT: {exc}") from None
-
-
 def run_server(
     transport: Transport = DEFAULT_TRANSPORT,
     *,
@@ -78,11 +66,9 @@ def run_server(
     if transport not in TRANSPORTS:
         raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
     settings = settings if settings is not None else DocsSettings.from_env()
-    http_port = DEFAULT_PORT  # unused by stdio, which never reads PORT
     if transport != "stdio":
-        http_port = port if port is not None else default_port()
         check_http_bind(settings, host, allow_unauthenticated=allow_unauthenticated)
-    _serve(transport, host, http_port, settings)
+    _serve(transport, host, port if port is not None else settings.port, settings)
 
 
 def check_http_bind(settings: DocsSettings, host: str, *, allow_unauthenticated: bool) -> None:
@@ -153,16 +139,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line, configure logging and run the server."""
     parser = _parser()
     args = parser.parse_args(argv)
-    setup_logging()
     try:
         settings = DocsSettings.from_env()
-        port = DEFAULT_PORT
-        if args.transport != "stdio":  # PORT and the bind rules are irrelevant to stdio
-            port = args.port if args.port is not None else default_port()
+        setup_logging(settings.log_level)
+        if args.transport != "stdio":  # the bind rules are irrelevant to stdio
             check_http_bind(settings, args.host, allow_unauthenticated=args.allow_unauthenticated)
-    except (ConfigError, ValueError) as exc:
+    except ConfigError as exc:
         _exit_with(exc)
     sigterm_as_keyboard_interrupt()
+    port = args.port if args.port is not None else settings.port
     try:
         _serve(args.transport, args.host, port, settings)
     except KeyboardInterrupt:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from typing import Final
 
@@ -21,6 +20,7 @@ from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
 from deephaven_mcp.config import load_config
 from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.systems.settings import SystemsSettings
 
 TRANSPORTS: Final = ("stdio", "sse", "streamable-http")
 DEFAULT_PORT: Final = 8000
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--port",
         type=_port,
         default=None,
-        help=f"HTTP port (default: $PORT or {DEFAULT_PORT})",
+        help="HTTP port (default: $PORT or 8000)",
     )
     parser.add_argument(
         "--demo",
@@ -64,27 +64,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def resolve_port(cli_port: int | None) -> int:
-    if cli_port is not None:
-        return cli_port
-    env = os.environ.get("PORT")
-    if env:
-        try:
-            return _port(env)
-        except (ValueError, argparse.ArgumentTypeError):
-            raise SystemExit(f"PORT={env!r} is not a valid port number") from None
-    return DEFAULT_PORT
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: validate config up front, then serve until interrupted."""
     load_dotenv(override=False)
     args = parse_args(argv)
-    setup_logging()
-    port = resolve_port(args.port)
     http = args.transport != "stdio"
     try:
-        config = asyncio.run(load_config())
+        settings = SystemsSettings.from_env()
+        setup_logging(settings.log_level)
+        config = asyncio.run(load_config(settings.config_file))
         exposure = HttpExposure.from_security(config.security.http) if http else HttpExposure()
         if http:
             check_bind(
@@ -97,10 +85,13 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"dh-mcp-systems-server: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    port = args.port if args.port is not None else settings.port
 
     from deephaven_mcp.mcp_systems_server._server import build_systems_server
 
-    server = build_systems_server(config=config, demo=args.demo, auth=exposure.auth)
+    server = build_systems_server(
+        config=config, demo=args.demo, auth=exposure.auth, settings=settings
+    )
     _log.info("starting systems server (transport=%s)", args.transport)
     sigterm_as_keyboard_interrupt()
     try:

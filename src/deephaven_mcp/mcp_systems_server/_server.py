@@ -22,6 +22,7 @@ from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.mcp_systems_server._audit import AuditMiddleware
 from deephaven_mcp.mcp_systems_server.tools import ALL_TOOLS
 from deephaven_mcp.systems import DeephavenSystems
+from deephaven_mcp.systems.settings import SystemsSettings
 
 _log = logging.getLogger(__name__)
 
@@ -41,11 +42,13 @@ def build_systems_server(
     demo: bool = False,
     enterprise_backend: EnterpriseBackend | None = None,
     auth: AuthProvider | Literal["config"] | None = "config",
+    settings: SystemsSettings | None = None,
 ) -> FastMCP[Any]:
     """Build a systems server; nothing connects until the server starts.
 
-    ``config_path`` overrides ``DH_MCP_CONFIG_FILE``; ``config`` skips reading a file at
-    start (``mcp_reload`` still reads ``config_path``/the env var). ``demo`` launches a
+    ``settings`` default to the environment; ``config_path`` overrides their
+    ``DH_MCP_CONFIG_FILE``; ``config`` skips reading a file at start (``mcp_reload`` still
+    reads the path). ``demo`` launches a
     local worker with demo tables at start and registers it as ``community:dynamic:demo``.
     ``enterprise_backend`` replaces the Core+ client (tests use an in-process fake).
     ``auth`` guards the HTTP transports: ``"config"`` builds it from ``config``'s
@@ -61,6 +64,7 @@ def build_systems_server(
         timeouts=timeouts,
         demo=demo,
         enterprise_backend=enterprise_backend,
+        settings=settings,
     )
 
     @lifespan

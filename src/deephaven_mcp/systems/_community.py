@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from deephaven_mcp._limits import Reservations
@@ -174,16 +175,19 @@ def resolve_request(
 class CommunitySessions:
     """Launches, tracks and deletes this server's dynamic community sessions."""
 
-    def __init__(self, registry: SessionRegistry, timeouts: Timeouts) -> None:
+    def __init__(
+        self, registry: SessionRegistry, timeouts: Timeouts, state_dir: Path | None = None
+    ) -> None:
         self._registry = registry
         self._timeouts = timeouts
+        self._state_dir = state_dir
         self._reservations = Reservations()
         self._tracker: InstanceTracker | None = None
         self._cleanup: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Record this instance and clean up after instances that died, in the background."""
-        self._tracker = InstanceTracker()
+        self._tracker = InstanceTracker(self._state_dir)
         await self._tracker.start()
         self._cleanup = asyncio.create_task(self._cleanup_orphans(self._tracker))
 

@@ -63,6 +63,7 @@ from deephaven_mcp.systems.results import (
     TableNames,
     TableSchemas,
 )
+from deephaven_mcp.systems.settings import SystemsSettings
 
 _log = logging.getLogger(__name__)
 DEMO_ID = SessionId.community(DYNAMIC_SOURCE, DEMO_SESSION)
@@ -88,19 +89,22 @@ class DeephavenSystems:
         timeouts: Timeouts | None = None,
         demo: bool = False,
         enterprise_backend: EnterpriseBackend | None = None,
+        settings: SystemsSettings | None = None,
     ) -> None:
-        """``config_path`` overrides ``DH_MCP_CONFIG_FILE``; ``config`` skips reading a file
-        at start (``mcp_reload`` still reads the path). ``demo`` launches a local worker
-        with demo tables as ``community:dynamic:demo``. ``enterprise_backend`` replaces the
-        Core+ client (tests use an in-process fake)."""
-        self.config_path = config_path
+        """``settings`` default to the environment (``DH_MCP_*``); ``config_path`` and
+        ``timeouts`` override theirs. ``config`` skips reading a file at start
+        (``mcp_reload`` still reads the path). ``demo`` launches a local worker with demo
+        tables as ``community:dynamic:demo``. ``enterprise_backend`` replaces the Core+
+        client (tests use an in-process fake)."""
+        settings = settings if settings is not None else SystemsSettings.from_env()
+        self.config_path = config_path if config_path is not None else settings.config_file
         self._initial_config = config
         self.config = config or McpConfig()
-        self.timeouts = timeouts or Timeouts.from_env()
+        self.timeouts = timeouts or settings.timeouts
         self.registry = SessionRegistry()
         self._reload_lock = asyncio.Lock()
         self._demo = demo
-        self.community = CommunitySessions(self.registry, self.timeouts)
+        self.community = CommunitySessions(self.registry, self.timeouts, settings.state_dir)
         self.enterprise = EnterpriseSystems(self.timeouts, enterprise_backend)
         self._demo_task: asyncio.Task[object] | None = None
         self._started = False

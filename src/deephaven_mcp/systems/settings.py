@@ -1,0 +1,40 @@
+"""The systems server's environment settings (public: ``DeephavenSystems`` reads them too)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Final
+
+from pydantic import Field
+
+from deephaven_mcp._env import EnvSettings, LogLevel
+from deephaven_mcp.clients.timeouts import Timeouts
+
+DEFAULT_PORT: Final = 8000
+Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
+
+
+class SystemsSettings(EnvSettings):
+    """``DH_MCP_*``, ``PORT`` and ``PYTHONLOGLEVEL``; see docs/systems_server.md."""
+
+    config_file: str | None = Field(None, alias="DH_MCP_CONFIG_FILE")
+    state_dir: Path | None = Field(None, alias="DH_MCP_STATE_DIR")
+    connect_timeout: Seconds = Field(Timeouts.connect, alias="DH_MCP_CONNECT_TIMEOUT")
+    probe_timeout: Seconds = Field(Timeouts.probe, alias="DH_MCP_PROBE_TIMEOUT")
+    metadata_timeout: Seconds = Field(Timeouts.metadata, alias="DH_MCP_METADATA_TIMEOUT")
+    data_timeout: Seconds = Field(Timeouts.data, alias="DH_MCP_DATA_TIMEOUT")
+    script_timeout: Seconds = Field(Timeouts.script, alias="DH_MCP_SCRIPT_TIMEOUT")
+    close_timeout: Seconds = Field(Timeouts.close, alias="DH_MCP_CLOSE_TIMEOUT")
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535, alias="PORT")
+    log_level: LogLevel = Field("INFO", alias="PYTHONLOGLEVEL")
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(
+            connect=self.connect_timeout,
+            probe=self.probe_timeout,
+            metadata=self.metadata_timeout,
+            data=self.data_timeout,
+            script=self.script_timeout,
+            close=self.close_timeout,
+        )
