@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +26,18 @@ def dh_psk_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningW
     worker = start_worker(tmp_path_factory.mktemp("dh-psk"), psk=TEST_PSK, table_group="simple")
     yield worker
     worker.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Servers under test record their workers in a temporary directory, not ~/.cache."""
+    previous = os.environ.get("DH_MCP_STATE_DIR")
+    os.environ["DH_MCP_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if previous is None:
+        os.environ.pop("DH_MCP_STATE_DIR", None)
+    else:
+        os.environ["DH_MCP_STATE_DIR"] = previous
 
 
 WORKER_FIXTURES = frozenset({"dh_worker", "dh_psk_worker"})

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from deephaven_mcp._blocking import call_blocking, call_blocking_owned
+from deephaven_mcp._blocking import _abandon, call_blocking, call_blocking_owned
 from deephaven_mcp.errors import DeephavenTimeoutError
 
 
@@ -29,10 +29,22 @@ async def test_timeout_is_a_clear_error_and_the_loop_stays_free() -> None:
 
 async def test_a_late_result_is_cleaned_up() -> None:
     released = threading.Event()
+
+    def slow_open() -> str:
+        time.sleep(0.4)
+        return "resource"
+
     with pytest.raises(DeephavenTimeoutError):
-        await call_blocking_owned(
-            "Opening", 0.1, lambda: (time.sleep(0.4), "resource")[1], lambda _r: released.set()
-        )
+        await call_blocking_owned("Opening", 0.1, slow_open, lambda _r: released.set())
+    assert await asyncio.to_thread(released.wait, 5)
+
+
+async def test_a_result_that_arrived_but_was_never_taken_is_released() -> None:
+    """The caller was cancelled after the result landed but before it resumed."""
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    future.set_result("resource")
+    released = threading.Event()
+    _abandon(future, threading.Event(), lambda _r: released.set())
     assert await asyncio.to_thread(released.wait, 5)
 
 

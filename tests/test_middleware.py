@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastmcp import Client
 
 from deephaven_mcp.mcp_docs_server import build_docs_server
 from deephaven_mcp.mcp_systems_server import build_systems_server
 
 
-async def test_systems_server_type_errors_use_the_envelope(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_systems_server_type_errors_use_the_envelope(tmp_path: Path) -> None:
     config = tmp_path / "c.json"
     config.write_text("{}")
     async with Client(build_systems_server(str(config))) as client:

@@ -32,7 +32,7 @@ def test_top_level_names() -> None:
     for name in deephaven_mcp.__all__:
         assert getattr(deephaven_mcp, name) is not None, name
     with pytest.raises(AttributeError):
-        _ = deephaven_mcp.no_such_name  # type: ignore[attr-defined]
+        _ = deephaven_mcp.no_such_name
 
 
 def test_errors_are_one_family() -> None:

@@ -72,13 +72,14 @@ async def call_blocking_owned(
     def deliver(result: T | None, error: BaseException | None) -> None:
         if abandoned.is_set():
             if error is None and cleanup is not None:
-                try:
-                    cleanup(result)  # type: ignore[arg-type]
-                except Exception:
-                    _log.warning("releasing the result of an abandoned call failed", exc_info=True)
+                _release(cleanup, result)  # type: ignore[arg-type]
             return
 
         def settle() -> None:
+            if abandoned.is_set():  # the caller gave up while this was on its way
+                if error is None and cleanup is not None:
+                    _release_later(cleanup, result)  # type: ignore[arg-type]
+                return
             if future.done():
                 return
             if error is not None:
@@ -94,11 +95,37 @@ async def call_blocking_owned(
     try:
         return await asyncio.wait_for(asyncio.shield(future), timeout)
     except TimeoutError:
-        abandoned.set()
+        _abandon(future, abandoned, cleanup)
         raise DeephavenTimeoutError(f"{action} timed out after {timeout:g} s") from None
     except asyncio.CancelledError:
-        abandoned.set()
+        _abandon(future, abandoned, cleanup)
         raise
+
+
+def _abandon(
+    future: asyncio.Future[T], abandoned: threading.Event, cleanup: Callable[[T], None] | None
+) -> None:
+    """Stop waiting; a result that already arrived is released, since nobody will take it."""
+    abandoned.set()
+    if (
+        cleanup is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    ):
+        _release_later(cleanup, future.result())
+
+
+def _release_later(cleanup: Callable[[T], None], result: T) -> None:
+    # On the event loop: the release may block (closing a remote session), so not here.
+    run_in_background(functools.partial(_release, cleanup, result), "Releasing a result")
+
+
+def _release(cleanup: Callable[[T], None], result: T) -> None:
+    try:
+        cleanup(result)
+    except Exception:
+        _log.warning("releasing the result of an abandoned call failed", exc_info=True)
 
 
 async def call_blocking(

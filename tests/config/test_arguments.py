@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 from pydantic import field_validator
@@ -69,10 +70,11 @@ def test_validated_once_and_errors_are_invalid_argument() -> None:
         merge_layers(Settings, Arguments(size=-1), {"size": 5})
     with pytest.raises(InvalidArgumentError, match="size: Input should be a valid integer"):
         merge_layers(Settings, {"size": "many"})
+    unknown: dict[str, Any] = {"bogus": 1}  # as a client could send it
     with pytest.raises(InvalidArgumentError, match="bogus: Extra inputs"):
-        Settings(bogus=1)
+        Settings(**unknown)
     with pytest.raises(Exception, match="frozen"):
-        Settings().size = 3  # type: ignore[misc]
+        Settings().size = 3  # frozen by model_config, which mypy does not see
 
 
 # -- community: session_community_create -------------------------------------------------
@@ -184,11 +186,11 @@ def test_community_auth_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_community_error_texts(
-    arguments: dict[str, object], defaults: dict[str, object], message: str
+    arguments: dict[str, Any], defaults: dict[str, object], message: str
 ) -> None:
-    values: dict[str, object] = {"session_name": "s", **arguments}
+    values: dict[str, Any] = {"session_name": "s", **arguments}
     with pytest.raises(InvalidArgumentError) as caught:
-        resolve_request(CreateArguments(**values), _community(**defaults))  # type: ignore[arg-type]
+        resolve_request(CreateArguments(**values), _community(**defaults))
     assert str(caught.value).startswith(message)
 
 

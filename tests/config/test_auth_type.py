@@ -95,8 +95,11 @@ def test_config_rejects_non_strings_and_blanks(text: str, expected: str) -> None
 
 
 def test_launch_requests_take_any_launchable_spelling() -> None:
+    # config text reaches the model as a plain string
     for spelling, expected in [("psk", AuthType.PSK), (PSK_HANDLER, AuthType.PSK)]:
-        request = LaunchRequest(session_name="s", launch_method="python", auth_type=spelling)
-        assert request.auth_type is expected
+        raw = {"session_name": "s", "launch_method": "python", "auth_type": spelling}
+        assert LaunchRequest.model_validate(raw).auth_type is expected
     with pytest.raises(InvalidArgumentError, match="not supported for launched sessions"):
-        LaunchRequest(session_name="s", launch_method="python", auth_type=ANONYMOUS_HANDLER)
+        LaunchRequest.model_validate(
+            {"session_name": "s", "launch_method": "python", "auth_type": ANONYMOUS_HANDLER}
+        )

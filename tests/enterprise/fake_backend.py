@@ -19,13 +19,13 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from deephaven_enterprise.client.auth import AuthenticationFailedException
 from pydeephaven import DHError, Session
-from pydeephaven.session import SharedTicket
 from pydeephaven.table import Table
+from pydeephaven.ticket import SharedTicket
 
 from deephaven_mcp.enterprise.adapter import restart_users_names
 from deephaven_mcp.enterprise.backend import (
@@ -67,6 +67,13 @@ LIVE: dict[tuple[str, str], tuple[int, list[str]]] = {
     ("MarketUS", "LiveTicks"): (20, ["Sym = `AAPL`", "Price = 200.0 + i", "Seq = i"]),
 }
 TERMINAL = frozenset({"FAILED", "ERROR", "DISCONNECTED", "STOPPED", "COMPLETED"})
+
+T = TypeVar("T")
+
+
+def _changed(new: T | None, old: T) -> T:
+    """PqChanges semantics: None keeps the current value."""
+    return old if new is None else new
 
 
 @dataclass
@@ -372,19 +379,24 @@ class FakeEnterpriseBackend:
             raise InvalidArgumentError(f"restart_users must be one of {restart_users_names()}")
         with self._cond:
             pq = self._pq(serial)
-            spec_fields = {
-                "name": changes.name,
-                "heap_size_gb": changes.heap_size_gb,
-                "programming_language": changes.programming_language,
-                "server": changes.server,
-                "engine": changes.engine,
-                "extra_jvm_args": changes.extra_jvm_args,
-                "extra_environment_vars": changes.extra_environment_vars,
-                "admin_groups": changes.admin_groups,
-                "viewer_groups": changes.viewer_groups,
-                "auto_delete_timeout": changes.auto_delete_timeout,
-            }
-            pq.spec = replace(pq.spec, **{k: v for k, v in spec_fields.items() if v is not None})
+            old = pq.spec
+            pq.spec = replace(
+                old,
+                name=_changed(changes.name, old.name),
+                heap_size_gb=_changed(changes.heap_size_gb, old.heap_size_gb),
+                programming_language=_changed(
+                    changes.programming_language, old.programming_language
+                ),
+                server=_changed(changes.server, old.server),
+                engine=_changed(changes.engine, old.engine),
+                extra_jvm_args=_changed(changes.extra_jvm_args, old.extra_jvm_args),
+                extra_environment_vars=_changed(
+                    changes.extra_environment_vars, old.extra_environment_vars
+                ),
+                admin_groups=_changed(changes.admin_groups, old.admin_groups),
+                viewer_groups=_changed(changes.viewer_groups, old.viewer_groups),
+                auto_delete_timeout=_changed(changes.auto_delete_timeout, old.auto_delete_timeout),
+            )
             for key in ("script_body", "script_path", "restart_users", "schedule", "enabled"):
                 value = getattr(changes, key)
                 if value is not None:

@@ -12,11 +12,12 @@ import json
 import logging
 import threading
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from deephaven_enterprise.client.controller import ControllerClient, SubState
 from deephaven_enterprise.proto import controller_pb2, persistent_query_pb2
+from deephaven_enterprise.proto.controller_service_pb2_grpc import ControllerApiStub
 
 from deephaven_mcp.enterprise import CoreplusBackend, ManagerHandle, PqChanges, PqSpec
 from deephaven_mcp.enterprise.backend import decode_auto_delete, parse_grpc_url
@@ -81,7 +82,12 @@ def running_pq(serial: int, name: str) -> Any:
 
 
 @pytest.fixture
-def controller() -> ControllerClient:
+def stub() -> RecordingStub:
+    return RecordingStub()
+
+
+@pytest.fixture
+def controller(stub: RecordingStub) -> ControllerClient:
     client = object.__new__(ControllerClient)  # skip the network constructor
     client.log = logging.getLogger("test.controller")
     client.cookie = b"cookie"
@@ -98,7 +104,7 @@ def controller() -> ControllerClient:
     )
     client.auth_client = None
     client.me = "test"
-    client.stub = RecordingStub()
+    client.stub = cast(ControllerApiStub, stub)  # a fake with just the methods the adapter calls
     stopped = persistent_query_pb2.PersistentQueryInfoMessage()
     stopped.config.serial = 11
     stopped.config.name = "stopped_pq"
@@ -149,9 +155,7 @@ def test_get_and_wait_for_change(controller: ControllerClient, handle: ManagerHa
     assert backend.wait_for_change(handle, 2, 0.1) is False
 
 
-def test_add_query_builds_a_temporary_config(
-    controller: ControllerClient, handle: ManagerHandle
-) -> None:
+def test_add_query_builds_a_temporary_config(stub: RecordingStub, handle: ManagerHandle) -> None:
     spec = PqSpec(
         name="etl",
         heap_size_gb=6.0,
@@ -161,7 +165,7 @@ def test_add_query_builds_a_temporary_config(
         admin_groups=("admins",),
     )
     assert CoreplusBackend().add_query(handle, spec) == 4242
-    name, request = controller.stub.requests[-1]  # type: ignore[attr-defined]
+    name, request = stub.requests[-1]
     config = request.config
     assert name == "addQuery" and request.cookie == b"cookie"
     assert (config.name, config.heapSizeGb, config.scriptLanguage) == ("etl", 6.0, "Groovy")
@@ -174,7 +178,7 @@ def test_add_query_builds_a_temporary_config(
 
 
 def test_modify_merges_into_the_current_config(
-    controller: ControllerClient, handle: ManagerHandle
+    controller: ControllerClient, stub: RecordingStub, handle: ManagerHandle
 ) -> None:
     changes = PqChanges(
         name="analytics_v2",
@@ -187,7 +191,7 @@ def test_modify_merges_into_the_current_config(
         init_timeout_nanos=5_000_000_000,
     )
     CoreplusBackend().modify_query(handle, 10, changes, restart=True)
-    name, request = controller.stub.requests[-1]  # type: ignore[attr-defined]
+    name, request = stub.requests[-1]
     config = request.config
     assert name == "modifyQuery" and request.doRestart is True
     assert (config.serial, config.name, config.heapSizeGb) == (10, "analytics_v2", 16.0)
@@ -202,16 +206,13 @@ def test_modify_merges_into_the_current_config(
         CoreplusBackend().modify_query(handle, 10, PqChanges(restart_users="ALL"), False)
 
 
-def test_lifecycle_requests(controller: ControllerClient, handle: ManagerHandle) -> None:
+def test_lifecycle_requests(stub: RecordingStub, handle: ManagerHandle) -> None:
     backend = CoreplusBackend()
     backend.restart_query(handle, 10)
     backend.start_query(handle, 11, wait=False, timeout_seconds=5)
     backend.stop_query(handle, 10, wait=False, timeout_seconds=5)
     backend.delete_query(handle, 11)
-    sent = [
-        (name, list(getattr(req, "serials", [])) or req.serial)
-        for name, req in controller.stub.requests
-    ]  # type: ignore[attr-defined]
+    sent = [(name, list(getattr(req, "serials", [])) or req.serial) for name, req in stub.requests]
     assert sent == [
         ("restartQuery", [10]),
         ("restartQuery", [11]),

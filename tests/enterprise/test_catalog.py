@@ -8,6 +8,7 @@ import pytest
 
 from deephaven_mcp.enterprise import EnterpriseCatalog, EnterpriseSystem
 from deephaven_mcp.errors import InvalidArgumentError, NotFoundError
+from deephaven_mcp.formatting import FormattedData, JsonValue
 from tests.enterprise.fake_backend import CATALOG_ROWS, FakeEnterpriseBackend
 
 
@@ -15,6 +16,12 @@ from tests.enterprise.fake_backend import CATALOG_ROWS, FakeEnterpriseBackend
 async def catalog(system: EnterpriseSystem) -> EnterpriseCatalog:
     await system.create_session("explorer")
     return await system.catalog("explorer")
+
+
+def seq(data: FormattedData) -> list[JsonValue]:
+    """The Seq column of a sample in the default (json-column) format."""
+    assert isinstance(data, dict), data
+    return data["Seq"]
 
 
 def pairs(rows: dict[str, list[object]]) -> list[tuple[object, object]]:
@@ -85,7 +92,8 @@ async def test_malicious_filters_are_rejected_not_executed(
 
 async def test_filter_argument_validation(catalog: EnterpriseCatalog) -> None:
     with pytest.raises(InvalidArgumentError, match="list"):
-        await catalog.tables(filters="Namespace = `MarketUS`")  # type: ignore[arg-type]
+        # a str is a Sequence[str] to mypy, so only the run-time check stops it
+        await catalog.tables(filters="Namespace = `MarketUS`")
     with pytest.raises(InvalidArgumentError, match="empty"):
         await catalog.tables(filters=["  "])
     with pytest.raises(InvalidArgumentError):
@@ -148,15 +156,16 @@ async def test_namespace_and_names_are_never_parsed(catalog: EnterpriseCatalog) 
 async def test_sample_head_and_tail(catalog: EnterpriseCatalog) -> None:
     head = await catalog.sample("MarketUS", "Trades", max_rows=5)
     assert head.source == "historical" and not head.is_complete
-    assert head.slice.data["Seq"] == [0, 1, 2, 3, 4]
+    assert seq(head.slice.data) == [0, 1, 2, 3, 4]
     tail = await catalog.sample("MarketUS", "Trades", max_rows=5, head=False)
-    assert tail.slice.data["Seq"] == [245, 246, 247, 248, 249]
+    assert seq(tail.slice.data) == [245, 246, 247, 248, 249]
     whole = await catalog.sample("MarketUS", "Trades", max_rows=1000)
     assert whole.is_complete and whole.slice.row_count == 250
     everything = await catalog.sample("Internal", "AuditLog", max_rows=None)
     assert everything.is_complete and everything.slice.row_count == 5
     as_csv = await catalog.sample("MarketUS", "Trades", max_rows=2, fmt="csv")
     assert as_csv.slice.format == "csv"
+    assert isinstance(as_csv.slice.data, str)
     assert as_csv.slice.data.splitlines() == [
         "Date,Sym,Price,Seq",
         "2024-01-02,AAPL,100,0",
@@ -169,7 +178,7 @@ async def test_sample_falls_back_to_live(
 ) -> None:
     live = await catalog.sample("MarketUS", "LiveTicks", max_rows=3, head=False)
     assert live.source == "live"
-    assert live.slice.data["Seq"] == [17, 18, 19]
+    assert seq(live.slice.data) == [17, 18, 19]
     ops = [detail for op, detail in fake.calls if op in ("historical_table", "live_table")]
     assert ops[-2:] == [("MarketUS", "LiveTicks"), ("MarketUS", "LiveTicks")]
 

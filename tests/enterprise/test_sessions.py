@@ -108,7 +108,7 @@ def test_resolution_order_and_validation() -> None:
         WorkerRequest(programming_language="Rust"),
         WorkerRequest(auto_delete_timeout=-1),
         WorkerRequest(extra_environment_vars=["NO_EQUALS_SIGN"]),
-        WorkerRequest(extra_jvm_args="-Xmx1g"),  # type: ignore[arg-type]
+        WorkerRequest(extra_jvm_args="-Xmx1g"),  # a str is a Sequence[str]: caught at run time
         WorkerRequest(timeout_seconds=-5),
         WorkerRequest(server="  "),
     ):

@@ -24,6 +24,7 @@ from deephaven_enterprise.client.auth import AuthenticationFailedException
 from deephaven_mcp.enterprise import (
     CoreplusBackend,
     EnterpriseSystem,
+    ManagerHandle,
     SystemStatus,
     SystemUnavailableError,
     classify_failure,
@@ -36,8 +37,12 @@ from tests.enterprise.fake_backend import FakeEnterpriseBackend
 def real_grpc_error() -> grpc.RpcError:
     """A genuine grpc error (UNAVAILABLE) from calling a closed local port."""
     channel = grpc.insecure_channel("127.0.0.1:1")
+    # no serializers: grpc sends and returns raw bytes
+    ping: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+        "/io.deephaven.Nothing/Ping"
+    )
     try:
-        channel.unary_unary("/io.deephaven.Nothing/Ping")(b"", timeout=5)
+        ping(b"", timeout=5)
     except grpc.RpcError as exc:
         return exc
     finally:
@@ -198,14 +203,16 @@ async def test_ping_failures_on_an_open_connection(
     assert [op for op, _ in fake.calls].count("open_manager") == 2
 
 
-async def test_connect_timeout_is_offline(fake: FakeEnterpriseBackend) -> None:
+async def test_connect_timeout_is_offline(
+    fake: FakeEnterpriseBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = fake.open_manager
 
-    def slow_open(url: str, rpc_timeout: int):  # type: ignore[no-untyped-def]
+    def slow_open(url: str, rpc_timeout: int) -> ManagerHandle:
         time.sleep(1.5)
         return original(url, rpc_timeout)
 
-    fake.open_manager = slow_open  # type: ignore[method-assign]
+    monkeypatch.setattr(fake, "open_manager", slow_open)
     system = EnterpriseSystem("slow", make_config(connection_timeout=0.3), fake)
     report = await system.status(attempt_to_connect=True)
     assert report.status is SystemStatus.OFFLINE

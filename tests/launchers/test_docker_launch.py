@@ -13,7 +13,7 @@ import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 from pydeephaven import Session
@@ -73,8 +73,8 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _request(**overrides: object) -> LaunchRequest:
-    values: dict[str, object] = {
+def _request(**overrides: Any) -> LaunchRequest:
+    values: dict[str, Any] = {
         "session_name": "dock",
         "launch_method": "docker",
         "auth_token": DOCKER_PSK,
@@ -85,7 +85,7 @@ def _request(**overrides: object) -> LaunchRequest:
         "startup_retries": 0,
     }
     values.update(overrides)
-    return LaunchRequest(**values)  # type: ignore[arg-type]
+    return LaunchRequest(**values)
 
 
 @pytest.mark.integration

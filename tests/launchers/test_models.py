@@ -6,9 +6,12 @@ import io
 import os
 import tarfile
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.launchers import (
     ANONYMOUS_HANDLER,
@@ -41,22 +44,21 @@ def test_heap_jvm_arg_rejects(value: float) -> None:
 
 
 def test_request_defaults_and_normalisation() -> None:
-    request = LaunchRequest(
-        session_name="s1",
-        launch_method="python",
-        auth_type=PSK_HANDLER,  # type: ignore[arg-type]
-        extra_jvm_args=["-XX:+UseG1GC"],  # type: ignore[arg-type]
-        environment_vars={"A": "1"},
-    )
+    raw = {
+        "session_name": "s1",
+        "launch_method": "python",
+        "auth_type": PSK_HANDLER,
+        "extra_jvm_args": ["-XX:+UseG1GC"],
+        "environment_vars": {"A": "1"},
+    }
+    request = LaunchRequest.model_validate(raw)
     assert request.auth_type == "PSK"
     assert request.extra_jvm_args == ("-XX:+UseG1GC",)
     assert request.heap_arg == "-Xmx4g"
     with pytest.raises(TypeError):
         request.environment_vars["B"] = "2"  # type: ignore[index]
-    assert (
-        LaunchRequest(session_name="a", launch_method="docker", auth_type="anonymous").auth_type
-        == "Anonymous"
-    )  # type: ignore[arg-type]
+    raw = {"session_name": "a", "launch_method": "docker", "auth_type": "anonymous"}
+    assert LaunchRequest.model_validate(raw).auth_type == "Anonymous"
 
 
 def test_token_never_in_repr() -> None:
@@ -93,11 +95,11 @@ def test_token_never_in_repr() -> None:
         ({"python_venv_path": " "}, "python_venv_path"),
     ],
 )
-def test_request_validation(kwargs: dict[str, object], fragment: str) -> None:
-    base: dict[str, object] = {"session_name": "ok", "launch_method": "docker"}
+def test_request_validation(kwargs: dict[str, Any], fragment: str) -> None:
+    base: dict[str, Any] = {"session_name": "ok", "launch_method": "docker"}
     base.update(kwargs)
     with pytest.raises(InvalidArgumentError, match=fragment):
-        LaunchRequest(**base)  # type: ignore[arg-type]
+        LaunchRequest(**base)
 
 
 def test_heap_must_fit_docker_memory_limit() -> None:
@@ -175,7 +177,7 @@ def test_container_spec_psk() -> None:
 
 def test_container_spec_anonymous_has_no_auth_file() -> None:
     request = LaunchRequest(
-        session_name="anon", launch_method="docker", auth_type="Anonymous", heap_size_gb=1
+        session_name="anon", launch_method="docker", auth_type=AuthType.ANONYMOUS, heap_size_gb=1
     )
     spec = build_container_spec(request, None, instance_id="i" * 32, key="k")
     assert spec.environment == {"START_OPTS": f"-Xmx1g -DAuthHandlers={ANONYMOUS_HANDLER}"}
@@ -187,7 +189,7 @@ def test_container_spec_anonymous_has_no_auth_file() -> None:
 
 
 def test_python_command_and_environment_keep_token_off_the_command_line(
-    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DH_MCP_WORKER_PSK", "inherited-should-be-dropped")
     request = LaunchRequest(
@@ -199,7 +201,7 @@ def test_python_command_and_environment_keep_token_off_the_command_line(
         environment_vars={"FOO": "bar"},
         init_script="x = 1",
     )
-    command = build_command("/usr/bin/python3", request, tmp_path, "inst123")  # type: ignore[arg-type]
+    command = build_command("/usr/bin/python3", request, tmp_path, "inst123")
     assert "the-token-42" not in " ".join(command)
     assert "--jvm-arg=-Xmx1g" in command
     assert "--jvm-arg=-XX:+UseG1GC" in command
@@ -208,7 +210,9 @@ def test_python_command_and_environment_keep_token_off_the_command_line(
     env = build_environment(request, "the-token-42")
     assert env["DH_MCP_WORKER_PSK"] == "the-token-42"
     assert env["FOO"] == "bar"
-    anonymous = LaunchRequest(session_name="p", launch_method="python", auth_type="Anonymous")
+    anonymous = LaunchRequest(
+        session_name="p", launch_method="python", auth_type=AuthType.ANONYMOUS
+    )
     assert "DH_MCP_WORKER_PSK" not in build_environment(anonymous, None)
 
 
@@ -220,13 +224,13 @@ class _NoControl:
         return False
 
 
-def _worker(token: str | None, generated: bool, auth: str = "PSK") -> LaunchedWorker:
+def _worker(token: str | None, generated: bool, auth: AuthType = AuthType.PSK) -> LaunchedWorker:
     return LaunchedWorker(
         session_name="demo",
         launch_method="python",
         host="127.0.0.1",
         port=45123,
-        auth_type=auth,  # type: ignore[arg-type]
+        auth_type=auth,
         auth_token=token,
         pid=1,
         container_id=None,
@@ -256,9 +260,12 @@ def test_banner_prints_once_with_generated_token() -> None:
 def test_banner_skipped_for_user_token_and_anonymous() -> None:
     stream = io.StringIO()
     assert print_access_banner(_worker("user-token", generated=False), stream) is False
-    assert print_access_banner(_worker(None, generated=False, auth="Anonymous"), stream) is False
+    assert (
+        print_access_banner(_worker(None, generated=False, auth=AuthType.ANONYMOUS), stream)
+        is False
+    )
     assert stream.getvalue() == ""
-    anon = format_access_banner(_worker(None, generated=False, auth="Anonymous"))
+    anon = format_access_banner(_worker(None, generated=False, auth=AuthType.ANONYMOUS))
     assert "Browser URL: http://127.0.0.1:45123/" in anon
     assert "Auth token" not in anon
 

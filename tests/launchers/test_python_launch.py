@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -44,8 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INIT_SCRIPT = "from deephaven import empty_table\nlaunch_demo = empty_table(5).update(['X = i'])\n"
 
 
-def _request(name: str, **overrides: object) -> LaunchRequest:
-    values: dict[str, object] = {
+def _request(name: str, **overrides: Any) -> LaunchRequest:
+    values: dict[str, Any] = {
         "session_name": name,
         "launch_method": "python",
         "heap_size_gb": 1,
@@ -54,7 +55,7 @@ def _request(name: str, **overrides: object) -> LaunchRequest:
         "startup_retries": 0,
     }
     values.update(overrides)
-    return LaunchRequest(**values)  # type: ignore[arg-type]
+    return LaunchRequest(**values)
 
 
 def _session(worker: LaunchedWorker, token: str | None = None) -> Session:
@@ -287,36 +288,37 @@ _CHILD = textwrap.dedent(
 
 async def test_orphan_cleanup_after_owner_is_killed(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    child = subprocess.Popen(
+    # the with block closes the stdout pipe (else a ResourceWarning at collection)
+    with subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(state)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         cwd=REPO_ROOT,
-    )
-    worker_pid = None
-    try:
-        assert child.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(child.stdout.readline), 240)
-        info = json.loads(line)
-        worker_pid = info["pid"]
-        child.send_signal(signal.SIGKILL)  # the MCP server crashes
-        child.wait(10)
-        assert psutil.pid_exists(worker_pid)  # its worker survives in its own session
-        assert os.getpgid(worker_pid) == worker_pid
+    ) as child:
+        worker_pid = None
+        try:
+            assert child.stdout is not None
+            line = await asyncio.wait_for(asyncio.to_thread(child.stdout.readline), 240)
+            info = json.loads(line)
+            worker_pid = info["pid"]
+            child.send_signal(signal.SIGKILL)  # the MCP server crashes
+            child.wait(10)
+            assert psutil.pid_exists(worker_pid)  # its worker survives in its own session
+            assert os.getpgid(worker_pid) == worker_pid
 
-        cleaner = InstanceTracker(state)
-        report = await cleaner.cleanup_orphans()
+            cleaner = InstanceTracker(state)
+            report = await cleaner.cleanup_orphans()
 
-        assert report.instances_cleaned == [info["instance"]]
-        assert report.processes_stopped == 1
-        assert not psutil.pid_exists(worker_pid) or (
-            psutil.Process(worker_pid).status() == psutil.STATUS_ZOMBIE
-        )
-        assert not (state / "instances" / f"{info['instance']}.json").exists()
-        assert not (state / "workers" / info["instance"]).exists()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if worker_pid is not None and psutil.pid_exists(worker_pid):
-            os.kill(worker_pid, signal.SIGKILL)
+            assert report.instances_cleaned == [info["instance"]]
+            assert report.processes_stopped == 1
+            assert not psutil.pid_exists(worker_pid) or (
+                psutil.Process(worker_pid).status() == psutil.STATUS_ZOMBIE
+            )
+            assert not (state / "instances" / f"{info['instance']}.json").exists()
+            assert not (state / "workers" / info["instance"]).exists()
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            if worker_pid is not None and psutil.pid_exists(worker_pid):
+                os.kill(worker_pid, signal.SIGKILL)

@@ -252,6 +252,9 @@ async def test_concurrent_instances_and_cleaners_across_processes(
         for writer in writers:
             writer.kill()
             writer.wait()
+            for pipe in (writer.stdin, writer.stdout):
+                if pipe is not None:
+                    pipe.close()
     # Owners are now dead: a cleaner removes their records (no docker entries have ids, and
     # an unreachable docker daemon keeps them, so point DOCKER_HOST at a closed port).
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")

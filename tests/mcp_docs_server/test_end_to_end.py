@@ -131,6 +131,7 @@ def test_stdio_stdout_carries_only_protocol(fake_inkeep: FakeChatServer, tmp_pat
         if process.poll() is None:
             process.kill()
             process.wait()
+        process.stdout.close()
     stderr = stderr_path.read_bytes()
     assert process.returncode == 0  # end of stdin is a clean shutdown
 

@@ -41,7 +41,8 @@ class ToolCaller:
     async def call(self, name: str, **arguments: Any) -> dict[str, Any]:
         result = await self.client.call_tool_mcp(name, arguments)
         payload = result.structured_content
-        assert payload is not None, f"{name} returned no structured content"
+        # typed Any by mcp; the envelope is always a JSON object
+        assert isinstance(payload, dict), f"{name} returned no structured object: {payload!r}"
         jsonschema.validate(payload, await self._schema(name))
         assert result.is_error == (payload["success"] is False)
         if payload["success"] is False:

@@ -69,8 +69,10 @@ async def test_every_tool_is_annotated_and_has_an_output_schema(tools: ToolCalle
         assert tool.annotations is not None and tool.annotations.read_only_hint is not None
         assert tool.output_schema and tool.output_schema["type"] == "object"
         assert tool.description
-    assert listed["session_table_data"].annotations.read_only_hint is True
-    assert listed["session_script_run"].annotations.destructive_hint is True
+    table_data = listed["session_table_data"].annotations
+    script_run = listed["session_script_run"].annotations
+    assert table_data is not None and table_data.read_only_hint is True
+    assert script_run is not None and script_run.destructive_hint is True
 
 
 async def test_sessions_list_and_details(tools: ToolCaller) -> None:

@@ -64,15 +64,18 @@ def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path
         },
     )
     stderr_path = tmp_path / "stderr.log"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
+    # Popen as a context manager closes the stdout pipe too (else a ResourceWarning)
+    with (
+        stderr_path.open("w") as stderr,
+        subprocess.Popen(
             [SERVER, "--transport", "stdio"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
             env=_env(config),
-        )
+        ) as process,
+    ):
         try:
             init = _exchange(
                 process,

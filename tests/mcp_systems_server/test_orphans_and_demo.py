@@ -31,13 +31,14 @@ def _free_port() -> int:
 def _start_http_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     assert SERVER
     port = _free_port()
-    process = subprocess.Popen(
-        [SERVER, "--transport", "streamable-http", "--port", str(port)],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as out:  # the server keeps its own descriptor; ours is closed here
+        process = subprocess.Popen(
+            [SERVER, "--transport", "streamable-http", "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while True:
         try:

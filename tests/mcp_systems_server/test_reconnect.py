@@ -10,7 +10,7 @@ import pytest
 from fastmcp import Client
 
 from deephaven_mcp.mcp_systems_server import build_systems_server
-from tests._workers import start_worker
+from tests._workers import RunningWorker, start_worker
 from tests.mcp_systems_server._helpers import ToolCaller, write_config
 
 pytestmark = pytest.mark.integration
@@ -60,7 +60,9 @@ async def test_worker_restart_reconnects_by_itself(tmp_path: Path) -> None:
             second.stop()
 
 
-async def test_reload_during_a_running_call_does_not_break_it(dh_worker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_reload_during_a_running_call_does_not_break_it(
+    dh_worker: RunningWorker, tmp_path: Path
+) -> None:
     """mcp_reload closes cached clients; a call still running on one must finish cleanly."""
     config = {"community": {"sessions": {"w": {"host": dh_worker.host, "port": dh_worker.port}}}}
     path = write_config(tmp_path / "c.json", config)

@@ -39,6 +39,13 @@ if NODE is None or NPM is None:
     )
 
 
+def _text(output: bytes | str | None) -> str:
+    # TimeoutExpired carries the partial output as bytes even when run() had text=True
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
 @pytest.fixture(scope="module")
 def ts_client() -> Path:
     """``tests/ts_client`` with its locked dependencies installed by ``npm ci``."""
@@ -53,7 +60,7 @@ def ts_client() -> Path:
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        pytest.fail(f"npm ci timed out after 300 s:\n{error.stdout}\n{error.stderr}")
+        pytest.fail(f"npm ci timed out after 300 s:\n{_text(error.stdout)}\n{_text(error.stderr)}")
     if result.returncode != 0:
         pytest.fail(f"npm ci failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return CLIENT_DIR / "client.mjs"

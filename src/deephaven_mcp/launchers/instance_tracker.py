@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from typing import IO, Any, Final
 
 import psutil
 
-from deephaven_mcp._blocking import call_blocking
+from deephaven_mcp._blocking import call_blocking, call_blocking_owned
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError
 from deephaven_mcp.launchers.docker_launcher import remove_instance_containers
 from deephaven_mcp.launchers.models import LaunchMethod
@@ -155,15 +156,24 @@ def read_record(path: Path) -> InstanceRecord | None:
 def _acquire_lock(path: Path, timeout: float) -> IO[str] | None:
     handle = path.open("a+")
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return handle
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                handle.close()
-                return None
-            time.sleep(0.05)
+    try:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    return None
+                time.sleep(0.05)
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _release_lock(handle: IO[str] | None) -> None:
+    if handle is not None:
+        handle.close()
 
 
 class InstanceTracker:
@@ -308,12 +318,13 @@ class InstanceTracker:
         records. Records of live owners (and this instance's) are left alone."""
         report = CleanupReport()
         await call_blocking("creating the state directory", IO_TIMEOUT, self._ensure_dirs)
-        lock = await call_blocking(
+        # Owned: if this task is cancelled (the server closing) after the lock was taken,
+        # the handle is still closed.
+        lock = await call_blocking_owned(
             "locking the instance records",
             LOCK_TIMEOUT + 5,
-            _acquire_lock,
-            self.records_dir / ".cleanup.lock",
-            LOCK_TIMEOUT,
+            functools.partial(_acquire_lock, self.records_dir / ".cleanup.lock", LOCK_TIMEOUT),
+            _release_lock,
         )
         if lock is None:
             _log.warning("another instance is cleaning up orphaned workers; skipping")
