@@ -22,6 +22,7 @@ from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._params import WorkerRequest, resolve_worker
 from deephaven_mcp.enterprise.backend import PqInfo, WorkerSession
 from deephaven_mcp.errors import (
+    DeephavenMcpError,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
@@ -31,6 +32,7 @@ from deephaven_mcp.errors import (
 # connect_to_new_worker does not bound the session handshake after the worker is up.
 WORKER_HANDSHAKE_ALLOWANCE = 30.0
 DEFAULT_WORKER_START_TIMEOUT = 60.0
+ALIVE_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class PqConnections:
         async with self._lock:
             cached = self._sessions.get(query.serial)
             if cached is not None:
-                if cached.process_info_id == query.process_info_id and cached.session.is_alive:
+                if cached.process_info_id == query.process_info_id and await self._alive(cached):
                     return cached.session
                 self.discard(query.serial)
             handle = await connection.connected()
@@ -195,6 +197,17 @@ class PqConnections:
             )
             self._sessions[query.serial] = worker
             return worker.session
+
+    async def _alive(self, worker: WorkerSession) -> bool:
+        # ``is_alive`` is an RPC without a deadline: never on the event loop, always bounded.
+        try:
+            return await self._connection.run(
+                "Checking a persistent query session",
+                lambda: bool(worker.session.is_alive),
+                timeout=ALIVE_CHECK_SECONDS,
+            )
+        except DeephavenMcpError:
+            return False
 
     def discard(self, serial: int) -> None:
         """Forget our session to a PQ (stopped, restarted or deleted) and close it."""
