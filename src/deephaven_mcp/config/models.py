@@ -221,7 +221,7 @@ class EnterpriseCreationDefaults(_Model):
     server: StrictStr | None = None
     engine: StrictStr | None = None
     extra_jvm_args: list[StrictStr] | None = None
-    extra_environment_vars: list[StrictStr] | None = None
+    extra_environment_vars: dict[str, StrictStr] | list[StrictStr] | None = None
     admin_groups: list[StrictStr] | None = None
     viewer_groups: list[StrictStr] | None = None
     timeout_seconds: Seconds | None = None

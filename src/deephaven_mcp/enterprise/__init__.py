@@ -5,6 +5,7 @@ Works without the ``[enterprise]`` extra installed: only calls that need the
 """
 
 from deephaven_mcp.enterprise._params import FALLBACK_HEAP_SIZE_GB, WorkerRequest
+from deephaven_mcp.enterprise._params import environment as parse_environment
 from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo
 from deephaven_mcp.enterprise.adapter import (
     INSTALL_HINT,
@@ -61,6 +62,7 @@ __all__ = [
     "WorkerSession",
     "classify_failure",
     "coreplus_available",
+    "parse_environment",
     "restart_users_names",
     "systems_from_config",
 ]

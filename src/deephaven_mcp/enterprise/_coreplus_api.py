@@ -187,7 +187,6 @@ CHANGE_REPEATED_FIELDS: Final[tuple[tuple[str, str], ...]] = (
     ("schedule", "scheduling"),
     ("extra_jvm_args", "extraJvmArguments"),
     ("extra_class_path", "classPathAdditions"),
-    ("extra_environment_vars", "extraEnvironmentVariables"),
     ("admin_groups", "adminGroups"),
     ("viewer_groups", "viewerGroups"),
 )

@@ -9,6 +9,7 @@ size, which coreplus requires.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -17,12 +18,13 @@ from pydantic import BeforeValidator
 
 from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
 from deephaven_mcp.config.models import EnterpriseCreationDefaults
-from deephaven_mcp.enterprise.backend import PqSpec
+from deephaven_mcp.enterprise.backend import Environment, PqSpec
 from deephaven_mcp.errors import InvalidArgumentError
 
 # connect_to_new_worker has no default heap size; this one matches common Enterprise setups.
 FALLBACK_HEAP_SIZE_GB: Final = 4.0
 LANGUAGES: Final = ("Python", "Groovy")
+ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class WorkerRequest:
     server: str | None = None
     engine: str | None = None
     extra_jvm_args: Sequence[str] | None = None
-    extra_environment_vars: Sequence[str] | None = None
+    extra_environment_vars: Mapping[str, str] | Sequence[str] | None = None
     admin_groups: Sequence[str] | None = None
     viewer_groups: Sequence[str] | None = None
     timeout_seconds: float | None = None
@@ -85,14 +87,32 @@ def strings(name: str, values: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(values)
 
 
-def environment(values: Sequence[str] | None) -> tuple[str, ...] | None:
-    checked = strings("extra_environment_vars", values)
-    for item in checked or ():
-        if "=" not in item or item.startswith("="):
+def environment(values: Mapping[str, str] | Sequence[str] | None) -> Environment | None:
+    """``{NAME: value}`` (or a list of ``"NAME=value"``) as ordered (name, value) pairs.
+
+    The adapter sends them as the alternating name/value entries the controller expects.
+    """
+    if values is None:
+        return None
+    if isinstance(values, Mapping):
+        pairs = [(name, value) for name, value in values.items()]
+        if not all(isinstance(name, str) and isinstance(value, str) for name, value in pairs):
+            raise InvalidArgumentError("extra_environment_vars values must be strings")
+    else:
+        pairs = []
+        for item in strings("extra_environment_vars", values) or ():
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise InvalidArgumentError(
+                    f"extra_environment_vars entries must be NAME=value: {item!r}"
+                )
+            pairs.append((name, value))
+    for name, _value in pairs:
+        if not ENV_NAME.match(name):
             raise InvalidArgumentError(
-                f"extra_environment_vars entries must be NAME=value: {item!r}"
+                f"extra_environment_vars: {name[:60]!r} is not an environment variable name"
             )
-    return checked
+    return tuple(pairs)
 
 
 def text(name: str, value: str | None) -> str | None:
@@ -131,7 +151,7 @@ class WorkerSettings(ArgumentModel):
     server: _Text = None
     engine: _Text = None
     extra_jvm_args: _Strings = None
-    extra_environment_vars: Annotated[tuple[str, ...] | None, BeforeValidator(environment)] = None
+    extra_environment_vars: Annotated[Environment | None, BeforeValidator(environment)] = None
     admin_groups: _Strings = None
     viewer_groups: _Strings = None
     timeout_seconds: Annotated[float | None, _named(positive)] = None

@@ -173,7 +173,6 @@ class PersistentQueries:
             schedule=_params.strings("schedule", changes.schedule),
             extra_jvm_args=_params.strings("extra_jvm_args", changes.extra_jvm_args),
             extra_class_path=_params.strings("extra_class_path", changes.extra_class_path),
-            extra_environment_vars=_params.environment(changes.extra_environment_vars),
             admin_groups=_params.strings("admin_groups", changes.admin_groups),
             viewer_groups=_params.strings("viewer_groups", changes.viewer_groups),
             auto_delete_timeout=_params.non_negative_int(

@@ -41,6 +41,8 @@ from deephaven_mcp.enterprise.backend import (
     WorkerSession,
     decode_auto_delete,
     encode_auto_delete,
+    environment_from_wire,
+    environment_to_wire,
     parse_grpc_url,
     stdout_to_stderr,
 )
@@ -108,10 +110,12 @@ def _optional_kwargs(spec: PqSpec) -> dict[str, Any]:
         value = getattr(spec, name)
         if value is not None:
             kwargs[name] = value
-    for name in ("extra_jvm_args", "extra_environment_vars", "admin_groups", "viewer_groups"):
+    for name in ("extra_jvm_args", "admin_groups", "viewer_groups"):
         value = getattr(spec, name)
         if value is not None:
             kwargs[name] = list(value)
+    if spec.extra_environment_vars is not None:
+        kwargs["extra_environment_vars"] = environment_to_wire(spec.extra_environment_vars)
     return kwargs
 
 
@@ -207,7 +211,7 @@ class CoreplusBackend:
             script_path=_none_if_empty(str(cfg.scriptPath)),
             script_code=_none_if_empty(str(cfg.scriptCode)),
             extra_jvm_args=tuple(cfg.extraJvmArguments),
-            extra_environment_vars=tuple(cfg.extraEnvironmentVariables),
+            extra_environment_vars=environment_from_wire(cfg.extraEnvironmentVariables),
             extra_class_path=tuple(cfg.classPathAdditions),
             admin_groups=tuple(cfg.adminGroups),
             viewer_groups=tuple(cfg.viewerGroups),
@@ -404,6 +408,9 @@ def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
             container = getattr(cfg, field_name)
             del container[:]
             container.extend(values)
+    if changes.extra_environment_vars is not None:
+        del cfg.extraEnvironmentVariables[:]
+        cfg.extraEnvironmentVariables.extend(environment_to_wire(changes.extra_environment_vars))
     if changes.auto_delete_timeout is not None:
         cfg.typeSpecificFieldsJson = encode_auto_delete(
             str(cfg.typeSpecificFieldsJson), changes.auto_delete_timeout

@@ -11,7 +11,7 @@ import json
 import sys
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Protocol, TextIO
 
@@ -62,7 +62,7 @@ class PqInfo:
     script_path: str | None = None
     script_code: str | None = None
     extra_jvm_args: tuple[str, ...] = ()
-    extra_environment_vars: tuple[str, ...] = ()
+    extra_environment_vars: Environment = ()
     extra_class_path: tuple[str, ...] = ()
     admin_groups: tuple[str, ...] = ()
     viewer_groups: tuple[str, ...] = ()
@@ -81,6 +81,23 @@ class PqSnapshot:
     queries: tuple[PqInfo, ...]
 
 
+Environment = tuple[tuple[str, str], ...]
+"""Environment variables as (name, value) pairs, in order."""
+
+
+def environment_to_wire(pairs: Environment) -> list[str]:
+    """The protobuf's form: alternating entries, name then value (``extraEnvironmentVariables``)."""
+    return [item for pair in pairs for item in pair]
+
+
+def environment_from_wire(entries: Sequence[str]) -> Environment:
+    """Alternating name/value entries back into pairs; a dangling name gets an empty value."""
+    items = list(entries)
+    if len(items) % 2:
+        items.append("")
+    return tuple((items[i], items[i + 1]) for i in range(0, len(items), 2))
+
+
 @dataclass(frozen=True)
 class PqSpec:
     """What a new worker or persistent query looks like; ``None`` means the API default."""
@@ -92,7 +109,7 @@ class PqSpec:
     server: str | None = None
     engine: str | None = None
     extra_jvm_args: tuple[str, ...] | None = None
-    extra_environment_vars: tuple[str, ...] | None = None
+    extra_environment_vars: Environment | None = None
     admin_groups: tuple[str, ...] | None = None
     viewer_groups: tuple[str, ...] | None = None
 
@@ -115,7 +132,7 @@ class PqChanges:
     extra_jvm_args: tuple[str, ...] | None = None
     extra_class_path: tuple[str, ...] | None = None
     python_virtual_environment: str | None = None
-    extra_environment_vars: tuple[str, ...] | None = None
+    extra_environment_vars: Environment | None = None
     init_timeout_nanos: int | None = None
     auto_delete_timeout: int | None = None
     admin_groups: tuple[str, ...] | None = None

@@ -40,7 +40,7 @@ def details(system_name: str, query: PqInfo) -> PqDetails:
         "owner": query.owner,
         "jvm_profile": query.jvm_profile,
         "extra_jvm_args": list(query.extra_jvm_args),
-        "extra_environment_vars": list(query.extra_environment_vars),
+        "extra_environment_vars": dict(query.extra_environment_vars),
         "extra_class_path": list(query.extra_class_path),
         "admin_groups": list(query.admin_groups),
         "viewer_groups": list(query.viewer_groups),

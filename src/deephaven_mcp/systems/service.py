@@ -18,7 +18,12 @@ from typing import Any, Self
 from deephaven_mcp.clients.table_data import TableSlice
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig, load_config
-from deephaven_mcp.enterprise import EnterpriseBackend, PqChanges, WorkerRequest
+from deephaven_mcp.enterprise import (
+    EnterpriseBackend,
+    PqChanges,
+    WorkerRequest,
+    parse_environment,
+)
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting import resolve_format
 from deephaven_mcp.launchers import ProgressCallback
@@ -318,7 +323,7 @@ class DeephavenSystems:
         server: str | None = None,
         engine: str | None = None,
         extra_jvm_args: list[str] | None = None,
-        extra_environment_vars: list[str] | None = None,
+        extra_environment_vars: dict[str, str] | list[str] | None = None,
         admin_groups: list[str] | None = None,
         viewer_groups: list[str] | None = None,
         timeout_seconds: float | None = None,
@@ -447,7 +452,7 @@ class DeephavenSystems:
         server: str | None = None,
         engine: str | None = None,
         extra_jvm_args: list[str] | None = None,
-        extra_environment_vars: list[str] | None = None,
+        extra_environment_vars: dict[str, str] | list[str] | None = None,
         admin_groups: list[str] | None = None,
         viewer_groups: list[str] | None = None,
     ) -> PqCreated:
@@ -496,7 +501,7 @@ class DeephavenSystems:
         extra_jvm_args: list[str] | None = None,
         extra_class_path: list[str] | None = None,
         python_virtual_environment: str | None = None,
-        extra_environment_vars: list[str] | None = None,
+        extra_environment_vars: dict[str, str] | list[str] | None = None,
         init_timeout_nanos: int | None = None,
         auto_delete_timeout: int | None = None,
         admin_groups: list[str] | None = None,
@@ -522,7 +527,7 @@ class DeephavenSystems:
             extra_jvm_args=_tuple(extra_jvm_args),
             extra_class_path=_tuple(extra_class_path),
             python_virtual_environment=python_virtual_environment,
-            extra_environment_vars=_tuple(extra_environment_vars),
+            extra_environment_vars=parse_environment(extra_environment_vars),
             init_timeout_nanos=init_timeout_nanos,
             auto_delete_timeout=auto_delete_timeout,
             admin_groups=_tuple(admin_groups),

@@ -39,6 +39,13 @@ SessionIdArg = Annotated[
 ]
 SystemName = Annotated[str, Field(description="Name of an enterprise system from the config.")]
 JvmArgs = Annotated[list[str] | None, Field(description="Additional JVM arguments.")]
+EnvVars = Annotated[
+    dict[str, str] | list[str] | None,
+    Field(
+        description='Environment variables for the worker: {"NAME": "value", ...} '
+        '(a list of "NAME=value" strings is accepted too).'
+    ),
+]
 
 
 def systems_tool(

@@ -10,6 +10,7 @@ from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING
 from deephaven_mcp.mcp_systems_server._schemas import NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import (
+    EnvVars,
     SystemName,
     Systems,
     systems_tool,
@@ -47,9 +48,7 @@ async def session_enterprise_create(
     extra_jvm_args: Annotated[
         list[str] | None, Field(description="Additional JVM arguments.")
     ] = None,
-    extra_environment_vars: Annotated[
-        list[str] | None, Field(description="['NAME=value', ...]")
-    ] = None,
+    extra_environment_vars: EnvVars = None,
     admin_groups: Annotated[
         list[str] | None, Field(description="Groups with admin rights.")
     ] = None,

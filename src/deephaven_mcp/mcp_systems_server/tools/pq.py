@@ -9,7 +9,12 @@ from pydantic import Field
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, INTEGER, NULLABLE_STRING, STRING
-from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
+from deephaven_mcp.mcp_systems_server.tools._common import (
+    EnvVars,
+    SystemName,
+    Systems,
+    systems_tool,
+)
 from deephaven_mcp.systems import results
 
 Identifier = Annotated[str | int, Field(description="PQ name, or its serial number.")]
@@ -66,7 +71,7 @@ async def pq_create(
     server: Annotated[str | None, Field(description="Server to run on.")] = None,
     engine: Annotated[str | None, Field(description="Engine, e.g. DeephavenCommunity.")] = None,
     extra_jvm_args: Strings = None,
-    extra_environment_vars: Strings = None,
+    extra_environment_vars: EnvVars = None,
     admin_groups: Strings = None,
     viewer_groups: Strings = None,
 ) -> results.PqCreated:
@@ -134,7 +139,7 @@ async def pq_modify(
     extra_jvm_args: Strings = None,
     extra_class_path: Strings = None,
     python_virtual_environment: str | None = None,
-    extra_environment_vars: Strings = None,
+    extra_environment_vars: EnvVars = None,
     init_timeout_nanos: int | None = None,
     auto_delete_timeout: int | None = None,
     admin_groups: Strings = None,
