@@ -69,6 +69,11 @@ def is_connection_error(exc: BaseException) -> bool:
     return any(type(item).__name__ in _FLIGHT_CONNECTION_ERRORS for item in causes(exc))
 
 
+def grpc_details(exc: BaseException) -> str | None:
+    """The server's ``details()`` text of the first gRPC error in the chain, if any."""
+    return _grpc_details(exc)
+
+
 def _grpc_details(exc: BaseException) -> str | None:
     for item in causes(exc):
         if isinstance(item, grpc.RpcError):

@@ -14,7 +14,13 @@ import grpc
 from pydeephaven import DHError
 
 from deephaven_mcp._blocking import call_blocking_owned
-from deephaven_mcp.clients.errors import exception_line, grpc_status
+from deephaven_mcp.clients.errors import (
+    clip,
+    exception_line,
+    first_line,
+    grpc_details,
+    grpc_status,
+)
 from deephaven_mcp.enterprise.status import MAX_DETAIL, SystemStatus
 from deephaven_mcp.errors import (
     DeephavenMcpError,
@@ -53,10 +59,19 @@ def operation_error(action: str, exc: BaseException) -> DeephavenMcpError:
         return exc
     _log.debug("%s failed", action, exc_info=exc)
     code = grpc_status(exc)
+    details = grpc_details(exc)
+    reason = f": {clip(first_line(details), MAX_DETAIL)}" if details else ""
     if code is not None and code in _UNREACHABLE:
-        return SessionUnavailableError(f"{action} failed: the server is unreachable ({code.name}).")
+        return SessionUnavailableError(
+            f"{action} failed: the server is unreachable ({code.name}){reason}."
+        )
     if code is not None and code in _DENIED:
-        return EnterpriseOperationError(f"{action} failed: permission denied ({code.name}).")
+        return EnterpriseOperationError(
+            f"{action} failed: permission denied ({code.name}){reason}."
+        )
+    if code is not None:
+        # The controller's own reason (e.g. "query name already in use"), not the class name.
+        return EnterpriseOperationError(f"{action} failed ({code.name}){reason}.")
     if isinstance(exc, KeyError):
         return NotFoundError(f"{action} failed: the persistent query no longer exists.")
     if isinstance(exc, DHError | RuntimeError | ValueError):
