@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -89,6 +90,13 @@ class FakePq:
     exception_message: str | None = None
     num_failures: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    last_update_nanos: int = 0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Like the controller: every state change carries a new lastUpdateNanos.
+        if name == "state":
+            object.__setattr__(self, "last_update_nanos", time.time_ns())
+        object.__setattr__(self, name, value)
 
     def info(self, host: str, port: int) -> PqInfo:
         running = self.state == "RUNNING"
@@ -112,6 +120,7 @@ class FakePq:
             process_info_id=self.process_info_id if running else None,
             exception_message=self.exception_message,
             num_failures=self.num_failures,
+            last_update_nanos=self.last_update_nanos,
             extra_jvm_args=spec.extra_jvm_args or (),
             extra_environment_vars=spec.extra_environment_vars or (),
             admin_groups=spec.admin_groups or (),
@@ -414,21 +423,13 @@ class FakeEnterpriseBackend:
             del self._pqs[serial]
             self._bump()
 
-    def start_query(
-        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
-    ) -> None:
-        self._enter("start_query", (serial, wait, timeout_seconds))
+    def start_query(self, manager: ManagerHandle, serial: int) -> None:
+        self._enter("start_query", serial)
         with self._cond:
             self._begin_start(self._pq(serial))
-        if wait and not self._wait_state(
-            serial, lambda pq: pq.state in TERMINAL | {"RUNNING"}, timeout_seconds
-        ):
-            raise RuntimeError(f"Query ({serial}) is not stopped")  # coreplus's own wording
 
-    def stop_query(
-        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
-    ) -> None:
-        self._enter("stop_query", (serial, wait, timeout_seconds))
+    def stop_query(self, manager: ManagerHandle, serial: int) -> None:
+        self._enter("stop_query", serial)
         with self._cond:
             pq = self._pq(serial)
             pq.state = "STOPPING"
@@ -441,8 +442,6 @@ class FakeEnterpriseBackend:
                     self._bump()
 
         self._later(finish)
-        if wait and not self._wait_state(serial, lambda pq: pq.state in TERMINAL, timeout_seconds):
-            raise RuntimeError(f"Query ({serial}) is not stopped")
 
     def restart_query(self, manager: ManagerHandle, serial: int) -> None:
         self._enter("restart_query", serial)

@@ -209,8 +209,8 @@ def test_modify_merges_into_the_current_config(
 def test_lifecycle_requests(stub: RecordingStub, handle: ManagerHandle) -> None:
     backend = CoreplusBackend()
     backend.restart_query(handle, 10)
-    backend.start_query(handle, 11, wait=False, timeout_seconds=5)
-    backend.stop_query(handle, 10, wait=False, timeout_seconds=5)
+    backend.start_query(handle, 11)
+    backend.stop_query(handle, 10)
     backend.delete_query(handle, 11)
     sent = [(name, list(getattr(req, "serials", [])) or req.serial) for name, req in stub.requests]
     assert sent == [

@@ -34,9 +34,7 @@ def refusing_server() -> Iterator[str]:
 
 def _real_error(target: str, request: str) -> grpc.RpcError:
     with grpc.insecure_channel(target) as channel:
-        call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
-            "/test.Refuser/Call"
-        )
+        call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary("/test.Refuser/Call")
         try:
             call(request.encode(), timeout=10)
         except grpc.RpcError as exc:

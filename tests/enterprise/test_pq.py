@@ -173,3 +173,26 @@ async def test_controller_errors_become_readable_errors(
     fake.fail_next["restart_query"] = RuntimeError("Query 'svc' may not be restarted by alice")
     with pytest.raises(EnterpriseOperationError, match="may not be restarted"):
         await system.pq_restart("svc")
+
+
+@pytest.mark.parametrize("wait", [True, False])
+async def test_a_refused_start_or_stop_is_an_error_not_requested(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend, wait: bool
+) -> None:
+    """coreplus raises RuntimeError for refusals ("Should authenticate first.", auth)."""
+    fake.add_existing_pq("svc")
+    fake.fail_next["start_query"] = RuntimeError("Should authenticate first.")
+    with pytest.raises(EnterpriseOperationError, match="Should authenticate first"):
+        await system.pq_start("svc", wait=wait, timeout_seconds=5)
+    fake.fail_next["stop_query"] = RuntimeError("Query 'svc' may not be stopped by alice")
+    with pytest.raises(EnterpriseOperationError, match="may not be stopped by alice"):
+        await system.pq_stop("svc", wait=wait, timeout_seconds=5)
+
+
+async def test_without_wait_the_answer_is_the_new_state(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+) -> None:
+    """Not the state from before the call: the controller's next published state."""
+    fake.add_existing_pq("svc")
+    started = await system.pq_start("svc", wait=False)
+    assert started.state == "INITIALIZING"

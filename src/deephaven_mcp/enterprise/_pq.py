@@ -13,13 +13,12 @@ import functools
 from collections.abc import Callable
 from typing import Final
 
-from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp.config.models import check_name
 from deephaven_mcp.enterprise import _params
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._sessions import PqConnections, WorkerPool
 from deephaven_mcp.enterprise.backend import ManagerHandle, PqChanges, PqInfo, PqSnapshot
-from deephaven_mcp.enterprise.errors import EnterpriseOperationError, operation_error
+from deephaven_mcp.enterprise.errors import EnterpriseOperationError
 from deephaven_mcp.errors import DeephavenTimeoutError, InvalidArgumentError, NotFoundError
 
 PUBLISH_WAIT: Final = 10.0  # how long to wait for the controller to publish a change
@@ -55,6 +54,11 @@ def _check_timeout(timeout_seconds: int) -> int:
     if timeout_seconds <= 0:
         raise InvalidArgumentError("timeout_seconds must be greater than 0")
     return timeout_seconds
+
+
+def _stopped(info: PqInfo) -> bool:
+    """Terminal, or back to never-started (UNINITIALIZED / UNSPECIFIED)."""
+    return info.is_terminal or info.state in ("UNINITIALIZED", "UNSPECIFIED")
 
 
 def _still(query: PqInfo, latest: PqInfo, timeout_seconds: int) -> DeephavenTimeoutError:
@@ -209,26 +213,29 @@ class PersistentQueries:
         self,
         identifier: str | int,
         verb: str,
-        call: Callable[[ManagerHandle, int, bool, int], None],
+        call: Callable[[ManagerHandle, int], None],
+        settled: Callable[[PqInfo], bool],
         wait: bool,
         timeout_seconds: int,
     ) -> tuple[PqInfo, PqInfo]:
-        """Start or stop a query: its info before and after the call.
+        """Start or stop a query: its info before the call and the latest after it.
 
-        When the call fails, the outcome is judged from the PQ's state, not the message.
+        A refusal (the controller's error) fails the call. Then we wait on the subscription
+        map: with ``wait``, until the query has a new state that ``settled`` accepts (or the
+        timeout passes); without, briefly, for the controller to publish the change at all,
+        so the answer is not simply the state from before the call.
         """
         timeout = _check_timeout(timeout_seconds)
         query, handle = await self._changing(identifier)
-        action = f"{verb} persistent query '{query.name}'"
-        budget = timeout + WAIT_ALLOWANCE if wait else self._connection.operation_timeout
-        try:
-            await call_blocking(action, budget, call, handle, query.serial, wait, timeout)
-        except RuntimeError:
-            # start_and_wait / stop_and_wait raise RuntimeError when the state was not reached.
-            pass
-        except Exception as exc:
-            raise operation_error(action, exc) from exc
-        latest = _by_serial(await self._connection.pq_snapshot(), query.serial)
+        before = query.last_update_nanos
+        await self._connection.run(
+            f"{verb} persistent query '{query.name}'", lambda: call(handle, query.serial)
+        )
+
+        def changed(info: PqInfo) -> bool:
+            return info.last_update_nanos != before and (not wait or settled(info))
+
+        latest = await self.wait_for(query.serial, changed, timeout if wait else PUBLISH_WAIT)
         if latest is None:
             raise NotFoundError(
                 f"Persistent query '{query.name}' disappeared while {verb.lower()}."
@@ -237,9 +244,13 @@ class PersistentQueries:
 
     async def start(self, identifier: str | int, wait: bool, timeout_seconds: int) -> PqInfo:
         """Start (or re-run) a query; with ``wait``, until it is RUNNING or has ended."""
-        start_query = self._connection.backend.start_query
         query, latest = await self._state_change(
-            identifier, "Starting", start_query, wait, timeout_seconds
+            identifier,
+            "Starting",
+            self._connection.backend.start_query,
+            lambda info: info.is_running or info.is_terminal,
+            wait,
+            timeout_seconds,
         )
         if not wait or latest.is_running or latest.state == "COMPLETED":
             return latest
@@ -252,11 +263,15 @@ class PersistentQueries:
 
     async def stop(self, identifier: str | int, wait: bool, timeout_seconds: int) -> PqInfo:
         """Stop a query; with ``wait``, until it reaches a terminal state."""
-        stop_query = self._connection.backend.stop_query
         query, latest = await self._state_change(
-            identifier, "Stopping", stop_query, wait, timeout_seconds
+            identifier,
+            "Stopping",
+            self._connection.backend.stop_query,
+            _stopped,
+            wait,
+            timeout_seconds,
         )
-        if wait and not (latest.is_terminal or latest.state == "UNINITIALIZED"):
+        if wait and not _stopped(latest):
             raise _still(query, latest, timeout_seconds)
         return latest
 

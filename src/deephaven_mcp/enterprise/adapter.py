@@ -341,25 +341,17 @@ class CoreplusBackend:
         controller = session_manager.controller_client
         controller.delete_query(serial=serial)
 
-    def start_query(
-        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
-    ) -> None:
+    # Not start_and_wait / stop_and_wait: they end in AttributeError on a timeout and cannot
+    # tell a refusal from a slow start. The waiting is ours, on the subscription map.
+    def start_query(self, manager: ManagerHandle, serial: int) -> None:
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
-        if wait:
-            controller.start_and_wait(serial=serial, timeout_seconds=timeout_seconds)
-        else:
-            controller.restart_query(serials=serial)
+        controller.restart_query(serials=serial)
 
-    def stop_query(
-        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
-    ) -> None:
+    def stop_query(self, manager: ManagerHandle, serial: int) -> None:
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
-        if wait:
-            controller.stop_and_wait(serial=serial, timeout_seconds=timeout_seconds)
-        else:
-            controller.stop_query(serials=serial)
+        controller.stop_query(serials=serial)
 
     def restart_query(self, manager: ManagerHandle, serial: int) -> None:
         session_manager = self._manager(manager)

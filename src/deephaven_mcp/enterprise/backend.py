@@ -208,13 +208,13 @@ class EnterpriseBackend(Protocol):
 
     def delete_query(self, manager: ManagerHandle, serial: int) -> None: ...
 
-    def start_query(
-        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
-    ) -> None: ...
+    def start_query(self, manager: ManagerHandle, serial: int) -> None:
+        """Ask the controller to (re)start the query; raises if it refuses."""
+        ...
 
-    def stop_query(
-        self, manager: ManagerHandle, serial: int, wait: bool, timeout_seconds: int
-    ) -> None: ...
+    def stop_query(self, manager: ManagerHandle, serial: int) -> None:
+        """Ask the controller to stop the query; raises if it refuses."""
+        ...
 
     def restart_query(self, manager: ManagerHandle, serial: int) -> None: ...
 

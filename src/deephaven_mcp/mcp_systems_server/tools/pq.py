@@ -190,7 +190,14 @@ async def pq_start(
     wait: WaitArg = True,
     timeout_seconds: TimeoutArg = 120,
 ) -> results.PqStarted:
-    """Start a persistent query; once RUNNING its session_id works with the data tools."""
+    """Start a persistent query; once RUNNING its session_id works with the data tools.
+
+    With wait (default) the answer comes when it is RUNNING (or COMPLETED, for a query that
+    runs once); ending in FAILED or another terminal state is an error carrying the server's
+    exception, and still starting after timeout_seconds is a timeout error. Without wait
+    the answer is the first new state the controller publishes (usually INITIALIZING).
+    A refusal by the controller is always an error.
+    """
     return await systems.pq_start(system_name, pq_identifier, wait, timeout_seconds)
 
 
@@ -208,7 +215,11 @@ async def pq_stop(
     wait: WaitArg = True,
     timeout_seconds: TimeoutArg = 120,
 ) -> results.PqStopped:
-    """Stop a running persistent query; its definition is kept."""
+    """Stop a running persistent query; its definition is kept.
+
+    With wait (default) the answer comes once it is in a terminal state (STOPPED, ...);
+    without, it is the first new state the controller publishes. A refusal is an error.
+    """
     return await systems.pq_stop(system_name, pq_identifier, wait, timeout_seconds)
 
 
