@@ -16,11 +16,17 @@ from typing import Any, cast
 
 import pytest
 from deephaven_enterprise.client.controller import ControllerClient, SubState
+from deephaven_enterprise.client.generate_scheduling import GenerateScheduling
 from deephaven_enterprise.proto import controller_pb2, persistent_query_pb2
 from deephaven_enterprise.proto.controller_service_pb2_grpc import ControllerApiStub
 
 from deephaven_mcp.enterprise import CoreplusBackend, ManagerHandle, PqChanges, PqSpec
-from deephaven_mcp.enterprise.backend import decode_auto_delete, parse_grpc_url
+from deephaven_mcp.enterprise.backend import (
+    TEMPORARY_SCHEDULER,
+    decode_auto_delete,
+    parse_grpc_url,
+    scheduler_type,
+)
 from deephaven_mcp.errors import InvalidArgumentError
 
 
@@ -72,6 +78,9 @@ def running_pq(serial: int, name: str) -> Any:
     info.config.restartUsers = persistent_query_pb2.RU_ADMIN
     info.config.typeSpecificFieldsJson = json.dumps(
         {"TerminationDelay": {"type": "long", "value": "600000"}}
+    )
+    info.config.scheduling.extend(
+        GenerateScheduling.generate_temporary_scheduler(auto_delete=False)
     )
     info.state.status = persistent_query_pb2.PQS_RUNNING
     info.state.engineVersion = "0.40.0"
@@ -155,7 +164,9 @@ def test_get_and_wait_for_change(controller: ControllerClient, handle: ManagerHa
     assert backend.wait_for_change(handle, 2, 0.1) is False
 
 
-def test_add_query_builds_a_temporary_config(stub: RecordingStub, handle: ManagerHandle) -> None:
+def test_add_query_with_auto_delete_is_temporary(
+    stub: RecordingStub, handle: ManagerHandle
+) -> None:
     spec = PqSpec(
         name="etl",
         heap_size_gb=6.0,
@@ -175,6 +186,23 @@ def test_add_query_builds_a_temporary_config(stub: RecordingStub, handle: Manage
     assert list(config.adminGroups) == ["admins"]
     assert config.configurationType == "InteractiveConsole"
     assert decode_auto_delete(config.typeSpecificFieldsJson) == 900
+    assert scheduler_type(config.scheduling) == TEMPORARY_SCHEDULER
+    assert "TemporaryAutoDelete=true" in config.scheduling
+
+
+def test_add_query_without_auto_delete_is_permanent(
+    stub: RecordingStub, handle: ManagerHandle
+) -> None:
+    """Issue 10, bug 2: no temporary scheduler, no 48 h expiry, no idle deletion."""
+    CoreplusBackend().add_query(handle, PqSpec(name="nightly", heap_size_gb=4.0))
+    config = stub.requests[-1][1].config
+    assert (
+        scheduler_type(config.scheduling)
+        == "com.illumon.iris.controller.IrisQuerySchedulerContinuous"
+    )
+    assert not any(entry.startswith("Temporary") for entry in config.scheduling)
+    assert decode_auto_delete(config.typeSpecificFieldsJson) is None
+    assert "SchedulingDisabled=false" in config.scheduling
 
 
 def test_modify_merges_into_the_current_config(
@@ -200,10 +228,35 @@ def test_modify_merges_into_the_current_config(
     assert config.restartUsers == persistent_query_pb2.RU_ADMIN_AND_VIEWERS
     assert config.enabled is False and config.timeoutNanos == 5_000_000_000
     assert decode_auto_delete(config.typeSpecificFieldsJson) == 60
+    assert "TemporaryAutoDelete=true" in config.scheduling  # so the delay takes effect
     assert config.owner == "alice" and config.workerKind == "DeephavenCommunity"  # untouched
     assert controller.query_map[10].config.name == "analytics"  # the map copy is not mutated
     with pytest.raises(InvalidArgumentError, match="RU_ADMIN_AND_VIEWERS"):
         CoreplusBackend().modify_query(handle, 10, PqChanges(restart_users="ALL"), False)
+
+
+def test_auto_delete_is_refused_on_a_permanent_query(
+    controller: ControllerClient, handle: ManagerHandle
+) -> None:
+    """Issue 10, bug 8: on a permanent query the delay would silently do nothing."""
+    permanent = controller.query_map[10]
+    del permanent.config.scheduling[:]
+    permanent.config.scheduling.extend(
+        GenerateScheduling.generate_continuous_scheduler(start_time="00:00:00")
+    )
+    with pytest.raises(InvalidArgumentError, match=r"only to temporary queries.*Continuous"):
+        CoreplusBackend().modify_query(handle, 10, PqChanges(auto_delete_timeout=0), False)
+
+
+def test_python_control_is_sent_as_json(stub: RecordingStub, handle: ManagerHandle) -> None:
+    """Issue 10, bug 7: pythonControl is a JSON document, not a bare name."""
+    control = '{"ephemeral_venv": true, "ephemeral_requirements": "pandas==2.2"}'
+    CoreplusBackend().modify_query(handle, 10, PqChanges(python_virtual_environment=control), False)
+    config = stub.requests[-1][1].config
+    assert json.loads(config.pythonControl) == {
+        "ephemeral_venv": True,
+        "ephemeral_requirements": "pandas==2.2",
+    }
 
 
 def test_lifecycle_requests(stub: RecordingStub, handle: ManagerHandle) -> None:

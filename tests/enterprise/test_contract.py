@@ -67,7 +67,12 @@ def test_change_mappings_match_pq_changes_and_the_config_message() -> None:
     declared = next(m for m in api.USED_PROTO_FIELDS if m.message == "PersistentQueryConfigMessage")
     change_fields = set(PqChanges.__dataclass_fields__)
     # handled by dedicated code (pairs to alternating entries, JSON fields, enum names)
-    mapped = {"auto_delete_timeout", "restart_users", "extra_environment_vars"}
+    mapped = {
+        "auto_delete_timeout",
+        "restart_users",
+        "extra_environment_vars",
+        "python_virtual_environment",
+    }
     for attribute, field_name, *_ in (
         *api.CHANGE_SCALAR_FIELDS,
         *api.CHANGE_REPEATED_FIELDS,

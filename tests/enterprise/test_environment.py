@@ -48,3 +48,14 @@ def test_the_wire_form_alternates_names_and_values() -> None:
 def test_the_adapter_sends_alternating_entries() -> None:
     spec = PqSpec(name="q", heap_size_gb=1.0, extra_environment_vars=(("A", "1"), ("B", "2")))
     assert _optional_kwargs(spec)["extra_environment_vars"] == ["A", "1", "B", "2"]
+
+
+def test_python_control_must_be_a_json_object() -> None:
+    from deephaven_mcp.enterprise import parse_python_control
+
+    assert parse_python_control({"ephemeral_venv": True}) == '{"ephemeral_venv": true}'
+    assert parse_python_control('{"ephemeral_venv": true}') == '{"ephemeral_venv": true}'
+    assert parse_python_control(None) is None
+    for bad in ("/opt/venvs/risk", "[1, 2]", "3"):
+        with pytest.raises(InvalidArgumentError, match="must be a JSON object"):
+            parse_python_control(bad)

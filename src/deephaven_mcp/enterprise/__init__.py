@@ -6,6 +6,7 @@ Works without the ``[enterprise]`` extra installed: only calls that need the
 
 from deephaven_mcp.enterprise._params import FALLBACK_HEAP_SIZE_GB, WorkerRequest
 from deephaven_mcp.enterprise._params import environment as parse_environment
+from deephaven_mcp.enterprise._params import python_control as parse_python_control
 from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo
 from deephaven_mcp.enterprise.adapter import (
     INSTALL_HINT,
@@ -63,6 +64,7 @@ __all__ = [
     "classify_failure",
     "coreplus_available",
     "parse_environment",
+    "parse_python_control",
     "restart_users_names",
     "systems_from_config",
 ]

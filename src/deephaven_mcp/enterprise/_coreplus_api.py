@@ -15,6 +15,7 @@ SESSION_MANAGER_MODULE: Final = "deephaven_enterprise.client.session_manager"
 CONTROLLER_MODULE: Final = "deephaven_enterprise.client.controller"
 AUTH_MODULE: Final = "deephaven_enterprise.client.auth"
 PQ_PROTO_MODULE: Final = "deephaven_enterprise.proto.persistent_query_pb2"
+SCHEDULING_MODULE: Final = "deephaven_enterprise.client.generate_scheduling"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ USED_API: Final[tuple[ApiMember, ...]] = (
         ),
     ),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.add_query", ("query_config",)),
+    ApiMember(
+        SCHEDULING_MODULE, "GenerateScheduling.generate_continuous_scheduler", ("start_time",)
+    ),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.modify_query", ("query_config", "do_restart")),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.delete_query", ("serial",)),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.restart_query", ("serials",)),
@@ -176,7 +180,6 @@ CHANGE_SCALAR_FIELDS: Final[tuple[tuple[str, str, Callable[[Any], Any]], ...]] =
     ("server", "serverName", str),
     ("engine", "workerKind", str),
     ("jvm_profile", "jvmProfile", str),
-    ("python_virtual_environment", "pythonControl", str),
     ("init_timeout_nanos", "timeoutNanos", int),
     ("script_body", "scriptCode", str),
     ("script_path", "scriptPath", str),
@@ -196,6 +199,7 @@ HANDLE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     "sm_module": (SESSION_MANAGER_MODULE, ""),
     "auth_module": (AUTH_MODULE, ""),
     "pq_pb": (PQ_PROTO_MODULE, ""),
+    "scheduling_module": (SCHEDULING_MODULE, ""),
     "session_manager": (SESSION_MANAGER_MODULE, "SessionManager"),
     "controller": (CONTROLLER_MODULE, "ControllerClient"),
     "dnd": (SESSION_MANAGER_MODULE, "DndSession"),

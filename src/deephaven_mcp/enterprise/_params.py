@@ -8,6 +8,7 @@ size, which coreplus requires.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -113,6 +114,27 @@ def environment(values: Mapping[str, str] | Sequence[str] | None) -> Environment
                 f"extra_environment_vars: {name[:60]!r} is not an environment variable name"
             )
     return tuple(pairs)
+
+
+def python_control(value: Mapping[str, Any] | str | None) -> str | None:
+    """The Core+ venv control (``pythonControl``): a JSON object, sent as its JSON text.
+
+    The controller reads keys such as ``ephemeral_venv``, ``seed_ephemeral_venv`` and
+    ``ephemeral_requirements``; a bare name or path is not a form it understands.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(
+            "python_virtual_environment must be a JSON object such as "
+            '{"ephemeral_venv": true, "ephemeral_requirements": "pandas==2.2"}'
+        )
+    return json.dumps(dict(value))
 
 
 def text(name: str, value: str | None) -> str | None:

@@ -174,6 +174,7 @@ class PersistentQueries:
             server=_params.text("server", changes.server),
             engine=_params.text("engine", changes.engine),
             jvm_profile=_params.text("jvm_profile", changes.jvm_profile),
+            python_virtual_environment=_params.python_control(changes.python_virtual_environment),
             schedule=_params.strings("schedule", changes.schedule),
             extra_jvm_args=_params.strings("extra_jvm_args", changes.extra_jvm_args),
             extra_class_path=_params.strings("extra_class_path", changes.extra_class_path),

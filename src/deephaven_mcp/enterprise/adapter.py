@@ -30,9 +30,11 @@ from deephaven_mcp.enterprise._coreplus_api import (
     CONTROLLER_MODULE,
     PQ_PROTO_MODULE,
     PQ_STATE_PREFIX,
+    SCHEDULING_MODULE,
     SESSION_MANAGER_MODULE,
 )
 from deephaven_mcp.enterprise.backend import (
+    TEMPORARY_SCHEDULER,
     ManagerHandle,
     PqChanges,
     PqInfo,
@@ -44,7 +46,9 @@ from deephaven_mcp.enterprise.backend import (
     environment_from_wire,
     environment_to_wire,
     parse_grpc_url,
+    scheduler_type,
     stdout_to_stderr,
+    with_auto_delete,
 )
 from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
 
@@ -53,6 +57,7 @@ INSTALL_HINT: Final = (
     "(it provides the deephaven-coreplus-client package)."
 )
 CLIENT_NAME: Final = "deephaven-mcp"
+CONTINUOUS_START_TIME: Final = "00:00:00"
 
 
 def _import_module(name: str) -> ModuleType:
@@ -66,6 +71,7 @@ class _Coreplus:
     controller: ModuleType
     auth: ModuleType
     pq_pb: ModuleType
+    scheduling: ModuleType
 
 
 def _coreplus() -> _Coreplus:
@@ -75,6 +81,7 @@ def _coreplus() -> _Coreplus:
             controller=_import_module(CONTROLLER_MODULE),
             auth=_import_module(AUTH_MODULE),
             pq_pb=_import_module(PQ_PROTO_MODULE),
+            scheduling=_import_module(SCHEDULING_MODULE),
         )
     except ImportError as exc:
         raise DependencyMissingError(INSTALL_HINT) from exc
@@ -315,11 +322,27 @@ class CoreplusBackend:
         dnd.close()
 
     def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int:
+        """A persistent query: permanent (continuous schedule) unless it has an auto-delete.
+
+        make_temporary_config builds the rest of a valid config (owner, server, defaults),
+        but its temporary scheduler deletes the query after 48 h and its default
+        auto_delete_timeout (600 s) would delete it once idle: a PQ made by pq_create must
+        stay unless the caller asked for ``auto_delete_timeout``.
+        """
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
+        kwargs = _optional_kwargs(spec)
+        kwargs["auto_delete_timeout"] = spec.auto_delete_timeout  # None: no TerminationDelay
         cfg = controller.make_temporary_config(
-            name=spec.name, heap_size_gb=spec.heap_size_gb, **_optional_kwargs(spec)
+            name=spec.name, heap_size_gb=spec.heap_size_gb, **kwargs
         )
+        if spec.auto_delete_timeout is None:
+            scheduling_module = _coreplus().scheduling
+            continuous = scheduling_module.GenerateScheduling.generate_continuous_scheduler(
+                start_time=CONTINUOUS_START_TIME
+            )
+            del cfg.scheduling[:]
+            cfg.scheduling.extend(continuous)
         if spec.programming_language is not None:
             cfg.scriptLanguage = spec.programming_language
         return int(controller.add_query(query_config=cfg))
@@ -388,6 +411,24 @@ def restart_users_names() -> tuple[str, ...]:
     return tuple(str(name) for name in pq_pb.RestartUsersEnum.keys())  # noqa: SIM118 (EnumTypeWrapper)
 
 
+def _set_auto_delete(cfg: Any, seconds: int) -> None:
+    """Idle seconds before a temporary query deletes itself (0: when its client goes away).
+
+    A permanent query has no such setting: changing it would take a new schedule, which is
+    the caller's decision (``schedule``), not a side effect of this field.
+    """
+    kind = scheduler_type(list(cfg.scheduling))
+    if kind != TEMPORARY_SCHEDULER:
+        raise InvalidArgumentError(
+            "auto_delete_timeout applies only to temporary queries; this one has the "
+            f"{kind.rsplit('.', 1)[-1] or 'default'} schedule"
+        )
+    cfg.typeSpecificFieldsJson = encode_auto_delete(str(cfg.typeSpecificFieldsJson), seconds)
+    scheduling = with_auto_delete(list(cfg.scheduling))
+    del cfg.scheduling[:]
+    cfg.scheduling.extend(scheduling)
+
+
 def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
     """Merge ``changes`` into a copy of the current config message."""
     for attribute, field_name, convert in CHANGE_SCALAR_FIELDS:
@@ -403,10 +444,10 @@ def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
     if changes.extra_environment_vars is not None:
         del cfg.extraEnvironmentVariables[:]
         cfg.extraEnvironmentVariables.extend(environment_to_wire(changes.extra_environment_vars))
+    if changes.python_virtual_environment is not None:
+        cfg.pythonControl = changes.python_virtual_environment  # JSON text, checked upstream
     if changes.auto_delete_timeout is not None:
-        cfg.typeSpecificFieldsJson = encode_auto_delete(
-            str(cfg.typeSpecificFieldsJson), changes.auto_delete_timeout
-        )
+        _set_auto_delete(cfg, changes.auto_delete_timeout)
     if changes.restart_users is not None:
         try:
             cfg.restartUsers = pq_pb.RestartUsersEnum.Value(changes.restart_users)

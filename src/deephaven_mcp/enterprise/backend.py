@@ -13,7 +13,7 @@ import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Protocol, TextIO
+from typing import Final, Protocol, TextIO
 
 import pyarrow as pa
 from pydeephaven import Session
@@ -131,7 +131,7 @@ class PqChanges:
     jvm_profile: str | None = None
     extra_jvm_args: tuple[str, ...] | None = None
     extra_class_path: tuple[str, ...] | None = None
-    python_virtual_environment: str | None = None
+    python_virtual_environment: str | None = None  # JSON text (see _params.python_control)
     extra_environment_vars: Environment | None = None
     init_timeout_nanos: int | None = None
     auto_delete_timeout: int | None = None
@@ -278,6 +278,24 @@ def encode_auto_delete(type_specific_json: str, auto_delete_timeout: int) -> str
         current = {}
     current["TerminationDelay"] = {"type": "long", "value": str(auto_delete_timeout * 1000)}
     return json.dumps(current)
+
+
+TEMPORARY_SCHEDULER: Final = "com.illumon.iris.controller.IrisQuerySchedulerTemporary"
+
+
+def scheduler_type(scheduling: Sequence[str]) -> str:
+    """The ``SchedulerType=...`` of a scheduling array ('' when absent)."""
+    for entry in scheduling:
+        key, _, value = entry.partition("=")
+        if key == "SchedulerType":
+            return value
+    return ""
+
+
+def with_auto_delete(scheduling: Sequence[str]) -> list[str]:
+    """A temporary query's scheduling, marked to delete itself (TemporaryAutoDelete=true)."""
+    kept = [entry for entry in scheduling if not entry.startswith("TemporaryAutoDelete=")]
+    return [*kept, "TemporaryAutoDelete=true"]
 
 
 def decode_auto_delete(type_specific_json: str) -> int | None:

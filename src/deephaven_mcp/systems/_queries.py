@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from deephaven_mcp.enterprise import PqInfo
@@ -49,6 +50,7 @@ def details(system_name: str, query: PqInfo) -> PqDetails:
         "init_timeout_nanos": query.init_timeout_nanos,
         "auto_delete_timeout": query.auto_delete_timeout,
         "script_path": query.script_path,
+        "python_virtual_environment": _json_object(query.python_control),
     }
     if query.script_code is not None:
         config["script_code"] = query.script_code[:MAX_SCRIPT_CHARS]
@@ -67,6 +69,15 @@ def details(system_name: str, query: PqInfo) -> PqDetails:
         num_failures=query.num_failures,
         config=config,
     )
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """``pythonControl`` as the object it encodes (None when empty or not an object)."""
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def parse_pq_id(pq_id: str) -> tuple[str, str | int]:

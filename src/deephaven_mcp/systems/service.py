@@ -23,6 +23,7 @@ from deephaven_mcp.enterprise import (
     PqChanges,
     WorkerRequest,
     parse_environment,
+    parse_python_control,
 )
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting import resolve_format
@@ -500,7 +501,7 @@ class DeephavenSystems:
         jvm_profile: str | None = None,
         extra_jvm_args: list[str] | None = None,
         extra_class_path: list[str] | None = None,
-        python_virtual_environment: str | None = None,
+        python_virtual_environment: dict[str, Any] | str | None = None,
         extra_environment_vars: dict[str, str] | list[str] | None = None,
         init_timeout_nanos: int | None = None,
         auto_delete_timeout: int | None = None,
@@ -526,7 +527,7 @@ class DeephavenSystems:
             jvm_profile=jvm_profile,
             extra_jvm_args=_tuple(extra_jvm_args),
             extra_class_path=_tuple(extra_class_path),
-            python_virtual_environment=python_virtual_environment,
+            python_virtual_environment=parse_python_control(python_virtual_environment),
             extra_environment_vars=parse_environment(extra_environment_vars),
             init_timeout_nanos=init_timeout_nanos,
             auto_delete_timeout=auto_delete_timeout,

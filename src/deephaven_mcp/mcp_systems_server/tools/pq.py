@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -66,7 +66,11 @@ async def pq_create(
     heap_size_gb: Annotated[float, Field(description="JVM heap in GB.")],
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
     auto_delete_timeout: Annotated[
-        int | None, Field(description="Idle seconds before deletion.")
+        int | None,
+        Field(
+            description="Make it a temporary query that deletes itself this many seconds "
+            "after its last client disconnects (0: at once). Omit for a permanent query."
+        ),
     ] = None,
     server: Annotated[str | None, Field(description="Server to run on.")] = None,
     engine: Annotated[str | None, Field(description="Engine, e.g. DeephavenCommunity.")] = None,
@@ -75,7 +79,10 @@ async def pq_create(
     admin_groups: Strings = None,
     viewer_groups: Strings = None,
 ) -> results.PqCreated:
-    """Create a persistent query (not started; use pq_start)."""
+    """Create a persistent query (not started; use pq_start).
+
+    It is permanent (a continuous schedule) unless auto_delete_timeout is given.
+    """
     return await systems.pq_create(
         system_name,
         pq_name,
@@ -138,7 +145,13 @@ async def pq_modify(
     jvm_profile: str | None = None,
     extra_jvm_args: Strings = None,
     extra_class_path: Strings = None,
-    python_virtual_environment: str | None = None,
+    python_virtual_environment: Annotated[
+        dict[str, Any] | str | None,
+        Field(
+            description="Core+ Python virtual environment control, a JSON object such as "
+            '{"ephemeral_venv": true, "ephemeral_requirements": "pandas==2.2"}.'
+        ),
+    ] = None,
     extra_environment_vars: EnvVars = None,
     init_timeout_nanos: int | None = None,
     auto_delete_timeout: int | None = None,
@@ -148,7 +161,11 @@ async def pq_modify(
         str | None, Field(description="e.g. RU_ADMIN, RU_ADMIN_AND_VIEWERS.")
     ] = None,
 ) -> results.PqModified:
-    """Change a persistent query; only the given fields change (lists replace)."""
+    """Change a persistent query; only the given fields change (lists replace).
+
+    auto_delete_timeout applies to temporary queries only (0: delete when the last client
+    disconnects); python_virtual_environment is the controller's JSON object.
+    """
     return await systems.pq_modify(
         pq_id,
         restart,
