@@ -220,3 +220,19 @@ async def test_the_controller_is_not_pinged_per_call(
     ops = [op for op, _ in fake.calls]
     assert "ping" not in ops
     assert ops.count("open_manager") == 1 and ops.count("login_password") == 1
+
+
+@pytest.mark.parametrize("op", ["delete_session", "pq_delete"])
+async def test_a_worker_whose_close_fails_still_has_its_query_deleted(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend, op: str
+) -> None:
+    """Issue 10, bug 10: the library skips delete_query when the session close fails."""
+    info = await system.create_session("doomed")
+    assert info.serial is not None and info.serial in fake._pqs
+    fake.fail_next["close_worker"] = RuntimeError("pydeephaven close failed")
+    if op == "delete_session":
+        await system.delete_session("doomed")
+    else:
+        await system.pq_delete("doomed")
+    assert info.serial not in fake._pqs
+    assert ("delete_query", info.serial) in fake.calls

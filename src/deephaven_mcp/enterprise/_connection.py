@@ -26,7 +26,12 @@ from deephaven_mcp.enterprise.backend import (
 )
 from deephaven_mcp.enterprise.errors import SystemUnavailableError, run_operation
 from deephaven_mcp.enterprise.status import Phase, SystemStatus, classify_failure
-from deephaven_mcp.errors import ConfigError, DeephavenMcpError, DependencyMissingError
+from deephaven_mcp.errors import (
+    ConfigError,
+    DeephavenMcpError,
+    DependencyMissingError,
+    SessionUnavailableError,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -183,6 +188,31 @@ class EnterpriseConnection:
             CLOSE_GRACE_SECONDS,
             f"enterprise session '{worker.name}'",
         )
+
+    def retire_worker(self, worker: WorkerSession) -> None:
+        """Blocking: close our session to a worker we created, then delete its query.
+
+        The client library deletes the query only when the session closes cleanly, and a
+        session still in use is left open; either way the query would keep running while
+        we report it deleted. So the query is deleted through the controller as well; a
+        failure counts only if the query is still there afterwards.
+        """
+        try:
+            self.close_worker_when_idle(worker)
+        except Exception as exc:
+            _log.debug("closing enterprise session '%s' failed", worker.name, exc_info=exc)
+        handle = self._handle
+        if handle is None:
+            raise SessionUnavailableError(
+                f"Enterprise system '{self.name}' disconnected while deleting '{worker.name}'."
+            )
+        try:
+            self.backend.delete_query(handle, worker.serial)
+        except Exception:
+            snapshot = self.backend.pq_snapshot(handle)
+            if any(query.serial == worker.serial for query in snapshot.queries):
+                raise
+            # Already gone: the library deleted it when the session closed.
 
     def close_worker_later(self, worker: WorkerSession) -> None:
         """:meth:`close_worker_when_idle` in the background, for a worker nobody waits on."""

@@ -149,8 +149,8 @@ class PersistentQueries:
         handle = await connection.connected()
         action = f"Deleting persistent query '{query.name}'"
         worker = self._workers.take_serial(query.serial)
-        if worker is not None:  # a worker we created: closing it deletes its query
-            await connection.run(action, lambda: connection.close_worker_when_idle(worker))
+        if worker is not None:  # a worker we created: close our session, delete its query
+            await connection.run(action, lambda: connection.retire_worker(worker))
             return query
         self._pq_connections.discard(query.serial)
         await connection.run(action, lambda: connection.backend.delete_query(handle, query.serial))

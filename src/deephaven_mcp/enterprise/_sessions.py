@@ -135,7 +135,7 @@ class WorkerPool:
         return worker
 
     async def delete(self, session_name: str) -> None:
-        """Close a worker we created (its PQ is deleted with it)."""
+        """Close a worker we created and delete its PQ (see ``retire_worker``)."""
         connection = self._connection
         worker = self._created.pop(session_name, None)
         if worker is None:
@@ -150,7 +150,7 @@ class WorkerPool:
                 f"No session '{session_name}' on enterprise system '{connection.name}'."
             )
         await connection.run(
-            f"Deleting session '{session_name}'", lambda: connection.close_worker_when_idle(worker)
+            f"Deleting session '{session_name}'", lambda: connection.retire_worker(worker)
         )
 
     def take_serial(self, serial: int) -> WorkerSession | None:
