@@ -76,7 +76,9 @@ async def test_attempt_to_connect_reports_online_then_pings(
     report = await system.status(attempt_to_connect=True)
     assert (report.status, report.is_alive, report.name) == (SystemStatus.ONLINE, True, "prod")
     assert [op for op, _ in fake.calls] == ["open_manager", "login_password"]
-    assert fake.calls[0][1] == ("https://enterprise.test/iris/connection.json", 5)
+    # The manager's lifetime RPC timeout is the operation timeout (30), not the 5 s connect
+    # timeout, which bounds connecting and logging in only (issue 10).
+    assert fake.calls[0][1] == ("https://enterprise.test/iris/connection.json", 30)
     again = await system.status()
     assert again.status is SystemStatus.ONLINE
     assert [op for op, _ in fake.calls][-1] == "ping"

@@ -127,7 +127,9 @@ class EnterpriseConnection:
     async def _open(self) -> ManagerHandle:
         cfg = self.config
         timeout = float(cfg.connection_timeout)
-        rpc_timeout = max(1, math.ceil(timeout))
+        # The connect timeout bounds connecting and logging in; the manager keeps its RPC
+        # timeout for life, so that one is the operation timeout (a PQ call may take long).
+        rpc_timeout = max(1, math.ceil(self.operation_timeout))
         backend = self.backend
         try:
             login = self._login()
