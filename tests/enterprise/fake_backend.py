@@ -139,6 +139,7 @@ class FakePq:
 class FakeManager:
     user: str | None = None
     closed: bool = False
+    subscription_stuck: bool = False  # re-subscribing forever, while ping still answers
 
 
 class FakeEnterpriseBackend:
@@ -255,6 +256,11 @@ class FakeEnterpriseBackend:
         manager = FakeManager()
         self.managers.append(manager)
         return ManagerHandle(native=manager, url=connection_json_url)
+
+    def subscribed(self, manager: ManagerHandle) -> bool:
+        # A local read in the real client (no RPC), so not recorded in ``calls``.
+        assert isinstance(manager.native, FakeManager)
+        return not manager.native.subscription_stuck
 
     def login_password(self, manager: ManagerHandle, username: str, password: str) -> None:
         self._enter("login_password", username)

@@ -29,7 +29,7 @@ from deephaven_mcp.enterprise import (
     SystemUnavailableError,
     classify_failure,
 )
-from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.errors import ConfigError, DeephavenMcpError
 from tests.enterprise.conftest import PASSWORD, make_config
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 
@@ -194,14 +194,53 @@ async def test_ping_failures_on_an_open_connection(
     system: EnterpriseSystem, fake: FakeEnterpriseBackend
 ) -> None:
     await system.status(attempt_to_connect=True)
+    # A ping that raises (server-side expiry, unreachable): the manager is not kept, since
+    # coreplus never recovers such a login by itself; the next use opens a new one.
     fake.fail_next["ping"] = real_grpc_error()
     assert (await system.status()).status is SystemStatus.OFFLINE
-    assert (await system.status()).status is SystemStatus.ONLINE  # transient: kept the manager
+    assert (await system.status(attempt_to_connect=True)).status is SystemStatus.ONLINE
+    assert [op for op, _ in fake.calls].count("open_manager") == 2
     fake.ping_result = False  # logged out: the connection is dropped and reopened on demand
     report = await system.status()
     assert report.status is SystemStatus.OFFLINE
     fake.ping_result = True
     assert (await system.status(attempt_to_connect=True)).status is SystemStatus.ONLINE
+    assert [op for op, _ in fake.calls].count("open_manager") == 3
+
+
+async def test_a_stuck_subscription_is_not_online_and_is_rebuilt(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+) -> None:
+    """Issue 10, bug 6: a re-subscription that never completes still answers ping."""
+    await system.status(attempt_to_connect=True)
+    fake.managers[-1].subscription_stuck = True
+    report = await system.status()
+    assert report.status is SystemStatus.OFFLINE and "subscription is down" in report.detail
+    await system.pq_list()  # works again: a fresh connection with a live subscription
+    assert [op for op, _ in fake.calls].count("open_manager") == 2
+    assert (await system.status()).status is SystemStatus.ONLINE
+
+
+async def test_a_stale_subscription_is_replaced_before_reading_the_map(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+) -> None:
+    fake.add_existing_pq("svc")
+    await system.pq_list()
+    fake.managers[-1].subscription_stuck = True
+    assert [query.name for query in await system.pq_list()] == ["svc"]
+    assert [op for op, _ in fake.calls].count("open_manager") == 2
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAVAILABLE])
+async def test_an_operation_that_finds_the_login_gone_reconnects_next_time(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend, code: grpc.StatusCode
+) -> None:
+    serial = fake.add_existing_pq("svc")
+    await system.pq_list()
+    fake.fail_next["delete_query"] = CodedRpcError(code)
+    with pytest.raises(DeephavenMcpError):
+        await system.pq_delete(serial)
+    await system.pq_delete(serial)  # a new connection, not the dead one
     assert [op for op, _ in fake.calls].count("open_manager") == 2
 
 

@@ -14,8 +14,11 @@ import os
 from collections.abc import Callable
 from typing import Final, TypeVar
 
+import grpc
+
 from deephaven_mcp._blocking import call_blocking, call_blocking_owned, run_in_background
 from deephaven_mcp._logging import register_secret
+from deephaven_mcp.clients.errors import grpc_status
 from deephaven_mcp.clients.leases import close_when_idle
 from deephaven_mcp.config.models import EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import (
@@ -34,6 +37,9 @@ from deephaven_mcp.errors import (
 )
 
 _log = logging.getLogger(__name__)
+
+# gRPC codes after which a manager connection is not worth keeping.
+CONNECTION_LOST: Final = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED})
 
 T = TypeVar("T")
 
@@ -79,7 +85,17 @@ class EnterpriseConnection:
     ) -> T:
         """A blocking call with the operation timeout; failures become DeephavenMcpErrors."""
         limit = self.operation_timeout if timeout is None else timeout
-        return await run_operation(action, limit, fn, cleanup)
+        try:
+            return await run_operation(action, limit, fn, cleanup)
+        except DeephavenMcpError as exc:
+            if grpc_status(exc) in CONNECTION_LOST:
+                # Unreachable, or the server no longer knows our login: the next call
+                # reconnects instead of failing the same way forever.
+                _log.info(
+                    "Enterprise system '%s': connection lost; reopening on next use", self.name
+                )
+                self.drop()
+            raise
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -175,9 +191,31 @@ class EnterpriseConnection:
             handle,
         )
 
+    async def subscribed(self, handle: ManagerHandle) -> bool:
+        """Whether the controller subscription of ``handle`` is up (raises what it raised)."""
+        return await call_blocking(
+            f"Checking the subscription of '{self.name}'",
+            float(self.config.connection_timeout),
+            self.backend.subscribed,
+            handle,
+        )
+
     async def pq_snapshot(self) -> PqSnapshot:
-        """The controller subscription map (local to the client: cheap, no RPC)."""
+        """The controller subscription map (local to the client: cheap, no RPC).
+
+        A connection whose subscription is down serves a stale map while it still pings;
+        it is replaced by a fresh one first.
+        """
         handle = await self.connected()
+        if not await self.run(
+            "Checking the controller subscription", lambda: self.backend.subscribed(handle)
+        ):
+            _log.warning(
+                "Enterprise system '%s': the controller subscription is down; reconnecting",
+                self.name,
+            )
+            self.drop()
+            handle = await self.connected()
         return await self.run(
             "Reading the persistent query map", lambda: self.backend.pq_snapshot(handle)
         )

@@ -74,6 +74,7 @@ USED_API: Final[tuple[ApiMember, ...]] = (
     ApiMember(SESSION_MANAGER_MODULE, "DndSession.historical_table", ("namespace", "table_name")),
     ApiMember(SESSION_MANAGER_MODULE, "DndSession.live_table", ("namespace", "table_name")),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.map_and_version"),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.sub_state"),
     ApiMember(
         CONTROLLER_MODULE,
         "ControllerClient.wait_for_change_from_version",

@@ -170,6 +170,11 @@ class CoreplusBackend:
         session_manager = self._manager(manager)
         return bool(session_manager.ping())
 
+    def subscribed(self, manager: ManagerHandle) -> bool:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        return bool(controller.sub_state.name == "SUBSCRIBED")
+
     def close_manager(self, manager: ManagerHandle) -> None:
         with self._snapshots_lock:
             self._snapshots.pop(id(manager), None)

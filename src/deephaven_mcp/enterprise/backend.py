@@ -170,6 +170,10 @@ class EnterpriseBackend(Protocol):
         """True if the auth server and the controller answered; False if logged out."""
         ...
 
+    def subscribed(self, manager: ManagerHandle) -> bool:
+        """Whether the controller subscription is up (a stuck re-subscription still pings)."""
+        ...
+
     def close_manager(self, manager: ManagerHandle) -> None: ...
 
     def pq_snapshot(self, manager: ManagerHandle) -> PqSnapshot:

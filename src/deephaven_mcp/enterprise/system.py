@@ -88,8 +88,10 @@ class EnterpriseSystem:
         handle = connection.handle
         if handle is not None:
             try:
-                alive = await connection.ping(handle)
+                alive = await connection.ping(handle) and await connection.subscribed(handle)
             except Exception as exc:
+                # Expired on the server side, or unreachable: rebuild on next use.
+                self._forget_connection()
                 return self._report(*classify_failure(exc, "ping"))
             if alive:
                 return self._report(
@@ -98,7 +100,9 @@ class EnterpriseSystem:
             self._forget_connection()
             if not attempt_to_connect:
                 return self._report(
-                    SystemStatus.OFFLINE, "The connection was closed; it reopens on next use."
+                    SystemStatus.OFFLINE,
+                    "The connection was closed or its controller subscription is down; "
+                    "it reopens on next use.",
                 )
         elif not attempt_to_connect:
             if connection.last_failure is not None:
