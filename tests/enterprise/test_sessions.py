@@ -236,3 +236,18 @@ async def test_a_worker_whose_close_fails_still_has_its_query_deleted(
         await system.pq_delete("doomed")
     assert info.serial not in fake._pqs
     assert ("delete_query", info.serial) in fake.calls
+
+
+@pytest.mark.parametrize("name", ["Risk: Daily", "Zoë's model"])
+async def test_a_query_whose_name_an_id_cannot_carry_is_named_by_serial(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend, name: str
+) -> None:
+    """Issue 10: such names are legal on the server; the id must still parse and work."""
+    from deephaven_mcp.resource_manager import SessionId
+
+    serial = fake.add_existing_pq(name, running=True)
+    listed = [info.session_id for info in await system.list_sessions(attempt_to_connect=True)]
+    assert listed == [f"enterprise:prod:{serial}"]
+    assert SessionId.parse(listed[0]).name == str(serial)
+    session = await system.get_session(str(serial))
+    assert await asyncio.to_thread(people_rows, session) == 5

@@ -40,6 +40,16 @@ Seconds = Annotated[StrictInt | StrictFloat, Field(gt=0)]
 HeapGb = Annotated[StrictInt | StrictFloat, Field(gt=0, le=1024)]
 
 
+# What an id 'enterprise:<system>:<name>' can carry: printable ASCII but ':'.
+ENTERPRISE_SESSION_NAME: Final = re.compile(r"^[\x20-\x39\x3b-\x7e]{1,128}$")
+
+
+def pq_session_name(name: str, serial: int) -> str:
+    """A persistent query's name in its session id: its name when an id can carry it, else
+    its serial (names with ':' or non-ASCII text are legal on the server)."""
+    return name if ENTERPRISE_SESSION_NAME.match(name) else str(serial)
+
+
 def check_name(kind: str, name: str) -> str:
     """Validate a session or system name used inside session ids."""
     if not NAME_PATTERN.match(name):

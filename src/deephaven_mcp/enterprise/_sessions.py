@@ -17,7 +17,7 @@ from typing import Literal
 from pydeephaven import Session
 
 from deephaven_mcp._limits import Reservations
-from deephaven_mcp.config.models import check_name
+from deephaven_mcp.config.models import check_name, pq_session_name
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._params import WorkerRequest, resolve_worker
 from deephaven_mcp.enterprise.backend import PqInfo, WorkerSession
@@ -58,7 +58,8 @@ class EnterpriseSessionInfo:
     @classmethod
     def of_query(cls, system_name: str, query: PqInfo) -> EnterpriseSessionInfo:
         language = query.programming_language or None
-        return cls(system_name, query.name, "persistent_query", query.serial, query.state, language)
+        name = pq_session_name(query.name, query.serial)
+        return cls(system_name, name, "persistent_query", query.serial, query.state, language)
 
 
 class WorkerPool:

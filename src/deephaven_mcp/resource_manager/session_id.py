@@ -7,18 +7,16 @@ an Enterprise system.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from deephaven_mcp.config.models import NAME_PATTERN, NAME_RULE
+from deephaven_mcp.config.models import ENTERPRISE_SESSION_NAME, NAME_PATTERN, NAME_RULE
 from deephaven_mcp.errors import InvalidArgumentError
 
 SessionType = Literal["community", "enterprise"]
 CONFIG_SOURCE: Final = "config"
 DYNAMIC_SOURCE: Final = "dynamic"
-# Enterprise persistent query names are free text; anything printable but ':' is allowed.
-_ENTERPRISE_NAME: Final = re.compile(r"^[\x20-\x39\x3b-\x7e]{1,128}$")
+_ENTERPRISE_NAME: Final = ENTERPRISE_SESSION_NAME
 _EXAMPLE: Final = "e.g. 'community:config:local' or 'enterprise:prod:analytics'"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from deephaven_mcp.config.models import pq_session_name
 from deephaven_mcp.enterprise import PqInfo
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.systems.results import PqDetails
@@ -14,7 +15,9 @@ MAX_SCRIPT_CHARS: Final = 20_000
 
 def session_id_of(system_name: str, query: PqInfo) -> str | None:
     """A running query is a data session; a stopped one is not."""
-    return f"enterprise:{system_name}:{query.name}" if query.is_running else None
+    if not query.is_running:
+        return None
+    return f"enterprise:{system_name}:{pq_session_name(query.name, query.serial)}"
 
 
 def summary(system_name: str, query: PqInfo) -> dict[str, Any]:
