@@ -70,6 +70,7 @@ LIVE: dict[tuple[str, str], tuple[int, list[str]]] = {
 TERMINAL = frozenset({"FAILED", "ERROR", "DISCONNECTED", "STOPPED", "COMPLETED"})
 
 T = TypeVar("T")
+ENGINE_VERSION = "1.20250219.100"  # what the controller reports for a running Core+ worker
 
 
 def _changed(new: T | None, old: T) -> T:
@@ -118,6 +119,7 @@ class FakePq:
             worker_host=host if running else None,
             worker_port=port if running else None,
             process_info_id=self.process_info_id if running else None,
+            engine_version=ENGINE_VERSION if running else None,
             exception_message=self.exception_message,
             num_failures=self.num_failures,
             last_update_nanos=self.last_update_nanos,

@@ -18,7 +18,7 @@ from deephaven_mcp.enterprise import adapter
 from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
 from tests.enterprise.conftest import PASSWORD
-from tests.enterprise.fake_backend import FakeEnterpriseBackend
+from tests.enterprise.fake_backend import ENGINE_VERSION, FakeEnterpriseBackend
 from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
 
 pytestmark = pytest.mark.integration
@@ -82,6 +82,8 @@ async def test_created_worker_is_a_full_session(tools: ToolCaller) -> None:
     assert rows["row_count"] == 5
     details = (await tools.ok("session_details", session_id=sid))["session"]
     assert details["type"] == "enterprise" and details["kind"] == "worker"
+    # issue 10: the Core+ version the controller reports, not always null
+    assert details["deephaven_enterprise_version"] == ENGINE_VERSION
 
     await tools.ok("session_enterprise_create", system_name="prod", session_name="w2")
     assert "max_concurrent_sessions" in await tools.error(

@@ -45,21 +45,33 @@ class EnterpriseSessionInfo:
     serial: int | None
     state: str | None
     programming_language: str | None
+    engine_version: str | None = None  # the worker's Core+ version, from the controller
 
     @property
     def session_id(self) -> str:
         return f"enterprise:{self.system_name}:{self.session_name}"
 
     @classmethod
-    def of_worker(cls, system_name: str, worker: WorkerSession) -> EnterpriseSessionInfo:
+    def of_worker(
+        cls, system_name: str, worker: WorkerSession, query: PqInfo | None = None
+    ) -> EnterpriseSessionInfo:
         language = worker.programming_language
-        return cls(system_name, worker.name, "worker", worker.serial, "RUNNING", language)
+        version = query.engine_version if query is not None else None
+        return cls(system_name, worker.name, "worker", worker.serial, "RUNNING", language, version)
 
     @classmethod
     def of_query(cls, system_name: str, query: PqInfo) -> EnterpriseSessionInfo:
         language = query.programming_language or None
         name = pq_session_name(query.name, query.serial)
-        return cls(system_name, name, "persistent_query", query.serial, query.state, language)
+        return cls(
+            system_name,
+            name,
+            "persistent_query",
+            query.serial,
+            query.state,
+            language,
+            query.engine_version,
+        )
 
 
 class WorkerPool:

@@ -174,7 +174,10 @@ class EnterpriseSystem:
     async def session_info(self, session_name: str) -> EnterpriseSessionInfo:
         worker = self._workers.get(session_name)
         if worker is not None:
-            return EnterpriseSessionInfo.of_worker(self.name, worker)
+            query = next(
+                (q for q in (await self.pq_snapshot()).queries if q.serial == worker.serial), None
+            )
+            return EnterpriseSessionInfo.of_worker(self.name, worker, query)
         return EnterpriseSessionInfo.of_query(self.name, await self.pq_details(session_name))
 
     async def get_session(

@@ -40,6 +40,11 @@ class EnterpriseSession(ManagedSession):
         # Never close the system's connection behind its back: ask it to forget it instead.
         self.system.release_session(self.session_id.name)
 
+    @property
+    def enterprise_version(self) -> str | None:
+        """The Core+ version the controller reports for the worker (engineVersion)."""
+        return self.info.engine_version
+
     def summary(self) -> dict[str, Any]:
         return {**super().summary(), "kind": self.info.kind}
 
