@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
 import pytest
+from pydeephaven import DHError
 
 from deephaven_mcp.enterprise import EnterpriseCatalog, EnterpriseSystem
+from deephaven_mcp.enterprise.errors import EnterpriseOperationError
 from deephaven_mcp.errors import InvalidArgumentError, NotFoundError
 from deephaven_mcp.formatting import FormattedData, JsonValue
 from tests.enterprise.fake_backend import CATALOG_ROWS, FakeEnterpriseBackend
@@ -198,3 +201,36 @@ async def test_catalog_through_a_persistent_query_session(
     fake.add_existing_pq("catalog_pq", running=True)
     catalog = await system.catalog("catalog_pq")
     assert (await catalog.namespaces()).table.num_rows == 5
+
+
+class _Refused(grpc.RpcError):
+    """What a worker answers when it will not fetch a table for this user."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.PERMISSION_DENIED
+
+    def details(self) -> str:
+        return "User alice may not fetch tables from query 42"
+
+
+def _refused_fetch() -> DHError:
+    try:
+        raise _Refused()
+    except _Refused as cause:
+        try:
+            raise DHError("failed to fetch the table") from cause
+        except DHError as error:
+            return error
+
+
+async def test_a_refused_fetch_is_not_reported_as_a_missing_table(
+    catalog: EnterpriseCatalog, fake: FakeEnterpriseBackend
+) -> None:
+    """Issue 10: a PQ the user does not administer refuses ticket fetches."""
+    fake.fail_next["historical_table"] = _refused_fetch()
+    fake.fail_next["live_table"] = _refused_fetch()
+    with pytest.raises(EnterpriseOperationError) as caught:
+        await catalog.sample("MarketUS", "Trades")
+    message = str(caught.value)
+    assert "may not fetch tables from query 42" in message
+    assert "neither a historical nor a live" not in message

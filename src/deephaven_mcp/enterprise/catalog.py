@@ -19,10 +19,16 @@ from pydeephaven import DHError, Session
 from pydeephaven import filters as dh_filters
 from pydeephaven.table import Table
 
-from deephaven_mcp.clients.errors import exception_line, grpc_status
+from deephaven_mcp.clients.errors import (
+    clip,
+    exception_line,
+    first_line,
+    grpc_details,
+    grpc_status,
+)
 from deephaven_mcp.clients.table_data import TableSlice, slice_table
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
-from deephaven_mcp.enterprise.errors import run_operation
+from deephaven_mcp.enterprise.errors import EnterpriseOperationError, run_operation
 from deephaven_mcp.enterprise.status import MAX_DETAIL
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError, NotFoundError
 
@@ -220,11 +226,22 @@ class EnterpriseCatalog:
             if _unreachable(historical_error):
                 raise
             _log.debug("No historical %s.%s: %s", namespace, table_name, historical_error)
+            first_error = historical_error
         try:
             return tables.add(self.backend.live_table(self.session, namespace, table_name)), "live"
         except DHError as live_error:
             if _unreachable(live_error):
                 raise
+            for error in (first_error, live_error):
+                if grpc_status(error) is grpc.StatusCode.PERMISSION_DENIED:
+                    # Not "no such table": the worker refused us (e.g. a PQ we do not
+                    # administer cannot fetch tables for us).
+                    reason = grpc_details(error) or "permission denied"
+                    raise EnterpriseOperationError(
+                        f"Reading {namespace}.{table_name} through this session was refused: "
+                        f"{clip(first_line(reason), MAX_DETAIL)}. Use a session you may "
+                        "administer, such as one from session_enterprise_create."
+                    ) from None
             raise NotFoundError(
                 f"Table {namespace}.{table_name} is neither a historical nor a live table."
             ) from None
