@@ -47,3 +47,12 @@ async def system(fake: FakeEnterpriseBackend) -> AsyncIterator[EnterpriseSystem]
     enterprise = EnterpriseSystem("prod", make_config(), fake, operation_timeout=30)
     yield enterprise
     await enterprise.close()
+
+
+# The wire-level harness: fake auth server, controller and worker proxy for the real client.
+from tests.enterprise.wire.fixtures import (  # noqa: E402, F401
+    wire,
+    wire_database,
+    wire_system,
+    wire_tls,
+)

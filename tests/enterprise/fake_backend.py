@@ -24,53 +24,41 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 from deephaven_enterprise.client.auth import AuthenticationFailedException
+from deephaven_enterprise.client.generate_scheduling import GenerateScheduling
 from pydeephaven import DHError, Session
 from pydeephaven.table import Table
-from pydeephaven.ticket import SharedTicket
 
 from deephaven_mcp.enterprise.adapter import restart_users_names
 from deephaven_mcp.enterprise.backend import (
+    TEMPORARY_SCHEDULER,
     ManagerHandle,
     PqChanges,
     PqInfo,
     PqSnapshot,
     PqSpec,
     WorkerSession,
+    scheduler_type,
 )
 from deephaven_mcp.errors import InvalidArgumentError
+from tests.enterprise.catalog_data import Kind, PublishedCatalog, database_ticket
 
-# (Namespace, TableName, NamespaceSet)
-CATALOG_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("MarketUS", "Trades", "User"),
-    ("MarketUS", "Quotes", "User"),
-    ("MarketUS", "LiveTicks", "User"),
-    ("MarketEU", "Trades", "User"),
-    ("Internal", "AuditLog", "System"),
-    ("TestData", "Scratch", "User"),
-    ("Staging", "Ghost", "User"),  # listed in the catalog but neither historical nor live
-)
-HISTORICAL: dict[tuple[str, str], tuple[int, list[str]]] = {
-    ("MarketUS", "Trades"): (
-        250,
-        [
-            "Date = `2024-01-02`",
-            "Sym = i % 2 == 0 ? `AAPL` : `MSFT`",
-            "Price = 100.0 + i",
-            "Seq = i",
-        ],
-    ),
-    ("MarketUS", "Quotes"): (40, ["Date = `2024-01-02`", "Bid = 99.5 + i", "Ask = 100.5 + i"]),
-    ("MarketEU", "Trades"): (10, ["Date = `2024-01-02`", "Sym = `SAP`", "Price = 50.0 + i"]),
-    ("Internal", "AuditLog"): (5, ["Event = `login`", "Seq = i"]),
-    ("TestData", "Scratch"): (3, ["X = i"]),
-}
-LIVE: dict[tuple[str, str], tuple[int, list[str]]] = {
-    ("MarketUS", "LiveTicks"): (20, ["Sym = `AAPL`", "Price = 200.0 + i", "Seq = i"]),
-}
 TERMINAL = frozenset({"FAILED", "ERROR", "DISCONNECTED", "STOPPED", "COMPLETED"})
 
 T = TypeVar("T")
 ENGINE_VERSION = "1.20250219.100"  # what the controller reports for a running Core+ worker
+
+
+def _schedule(temporary: bool) -> tuple[str, ...]:
+    """The scheduling lines coreplus writes for a temporary or a continuous (permanent) query."""
+    if temporary:
+        lines = GenerateScheduling.generate_temporary_scheduler(
+            expiration_time_minutes=2880,
+            queue_name="InteractiveConsoleTemporaryQueue",
+            auto_delete=True,
+        )
+    else:
+        lines = GenerateScheduling.generate_continuous_scheduler(start_time="00:00:00")
+    return tuple(lines)
 
 
 def _changed(new: T | None, old: T) -> T:
@@ -127,9 +115,8 @@ class FakePq:
             extra_environment_vars=spec.extra_environment_vars or (),
             admin_groups=spec.admin_groups or (),
             viewer_groups=spec.viewer_groups or (),
-            auto_delete_timeout=spec.auto_delete_timeout
-            if spec.auto_delete_timeout is not None
-            else 600,
+            auto_delete_timeout=spec.auto_delete_timeout,
+            jvm_profile=self.extra.get("jvm_profile", ""),
             script_code=self.extra.get("script_body"),
             script_path=self.extra.get("script_path"),
             restart_users=self.extra.get("restart_users", "RU_ADMIN"),
@@ -170,9 +157,7 @@ class FakeEnterpriseBackend:
         self._version = 0
         self._serials = itertools.count(1000)
         self._timers: list[threading.Timer] = []
-        self._setup: Session | None = None
-        self._tickets: dict[tuple[str, str, str], SharedTicket] = {}
-        self._published: list[Table] = []
+        self._catalog: PublishedCatalog | None = None
         self._data_lock = threading.Lock()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -209,6 +194,7 @@ class FakeEnterpriseBackend:
             serial = next(self._serials)
             pq = FakePq(serial, PqSpec(name=name, heap_size_gb=2.0), owner="bob")
             pq.config_type = "Script"
+            pq.extra.update(script_body="print('hello')", jvm_profile="Default")
             pq.fail_on_start = fail_on_start
             if running:
                 pq.state = "RUNNING"
@@ -379,12 +365,19 @@ class FakeEnterpriseBackend:
     # -- persistent queries -------------------------------------------------------------------
 
     def add_query(self, manager: ManagerHandle, spec: PqSpec, *, record: bool = True) -> int:
+        """A query of ours: a worker (``record=False``) is temporary and deletes itself after
+        600 s idle, as is a PQ given an ``auto_delete_timeout``; any other PQ is permanent."""
         if record:
             self._enter("add_query", spec)
         assert isinstance(manager.native, FakeManager)
+        temporary = not record or spec.auto_delete_timeout is not None
+        if not record and spec.auto_delete_timeout is None:
+            spec = replace(spec, auto_delete_timeout=600)
         with self._cond:
             serial = next(self._serials)
-            self._pqs[serial] = FakePq(serial, spec, owner=manager.native.user or "")
+            pq = FakePq(serial, spec, owner=manager.native.user or "")
+            pq.extra.update(jvm_profile="Default", schedule=_schedule(temporary))
+            self._pqs[serial] = pq
             self._bump()
             return serial
 
@@ -396,6 +389,12 @@ class FakeEnterpriseBackend:
             raise InvalidArgumentError(f"restart_users must be one of {restart_users_names()}")
         with self._cond:
             pq = self._pq(serial)
+            kind = scheduler_type(pq.extra.get("schedule", ()))
+            if changes.auto_delete_timeout is not None and kind != TEMPORARY_SCHEDULER:
+                raise InvalidArgumentError(
+                    "auto_delete_timeout applies only to temporary queries; this one has the "
+                    f"{kind.rsplit('.', 1)[-1] or 'default'} schedule"
+                )
             old = pq.spec
             pq.spec = replace(
                 old,
@@ -458,36 +457,11 @@ class FakeEnterpriseBackend:
 
     # -- catalog and tables -------------------------------------------------------------------
 
-    def _ensure_data(self) -> None:
+    def _fetch(self, session: Session, kind: Kind, namespace: str, table_name: str) -> Table:
         with self._data_lock:
-            if self._setup is not None:
-                return
-            setup = Session(host=self.host, port=self.port)
-            catalog = setup.import_table(
-                pa.table(
-                    {
-                        "Namespace": [row[0] for row in CATALOG_ROWS],
-                        "TableName": [row[1] for row in CATALOG_ROWS],
-                        "NamespaceSet": [row[2] for row in CATALOG_ROWS],
-                    }
-                )
-            )
-            self._publish(setup, ("catalog", "", ""), catalog)
-            for kind, tables in (("hist", HISTORICAL), ("live", LIVE)):
-                for (namespace, name), (rows, formulas) in tables.items():
-                    table = setup.empty_table(rows).update(formulas)
-                    self._publish(setup, (kind, namespace, name), table)
-            self._setup = setup
-
-    def _publish(self, setup: Session, key: tuple[str, str, str], table: Table) -> None:
-        ticket = SharedTicket.random_ticket()
-        setup.publish_table(ticket, table)
-        self._tickets[key] = ticket
-        self._published.append(table)  # releasing the source export would unpublish it
-
-    def _fetch(self, session: Session, kind: str, namespace: str, table_name: str) -> Table:
-        self._ensure_data()
-        ticket = self._tickets.get((kind, namespace, table_name))
+            if self._catalog is None:
+                self._catalog = PublishedCatalog(Session(host=self.host, port=self.port))
+            ticket = self._catalog.tickets.get(database_ticket(kind, namespace, table_name))
         if ticket is None:
             raise DHError(f"no table by the name d/{kind}/{namespace}/{table_name}")
         shared = session.fetch_table(ticket)
@@ -522,7 +496,6 @@ class FakeEnterpriseBackend:
     def close(self) -> None:
         for timer in self._timers:
             timer.cancel()
-        self._published.clear()
-        if self._setup is not None:
-            self._setup.close()
-            self._setup = None
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None

@@ -12,7 +12,8 @@ from deephaven_mcp.enterprise import EnterpriseCatalog, EnterpriseSystem
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError
 from deephaven_mcp.errors import InvalidArgumentError, NotFoundError
 from deephaven_mcp.formatting import FormattedData, JsonValue
-from tests.enterprise.fake_backend import CATALOG_ROWS, FakeEnterpriseBackend
+from tests.enterprise.catalog_data import CATALOG_ROWS
+from tests.enterprise.fake_backend import FakeEnterpriseBackend
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import os
+import time
 from collections.abc import Callable
 from typing import Final, TypeVar
 
@@ -46,6 +47,8 @@ T = TypeVar("T")
 # How long closing a session waits for tool calls still running on it.
 CLOSE_GRACE_SECONDS: Final = 30.0
 _BACKGROUND: Final = "Background enterprise cleanup"
+# How long the subscription map may lag behind a controller answer before we believe it.
+_MAP_SETTLE_SECONDS: Final = 5.0
 
 
 class EnterpriseConnection:
@@ -247,12 +250,30 @@ class EnterpriseConnection:
                 f"Enterprise system '{self.name}' disconnected while deleting '{worker.name}'."
             )
         try:
-            self.backend.delete_query(handle, worker.serial)
+            self.delete_query(handle, worker.serial)
         except Exception:
-            snapshot = self.backend.pq_snapshot(handle)
-            if any(query.serial == worker.serial for query in snapshot.queries):
+            # Already gone (the library deleted it when the session closed) is success; the
+            # map may be a moment behind the controller's answer, so let it catch up.
+            if self._still_listed(handle, worker.serial):
                 raise
-            # Already gone: the library deleted it when the session closed.
+
+    def delete_query(self, handle: ManagerHandle, serial: int) -> None:
+        """Blocking: delete a query, then let the map drop it, so the next read agrees."""
+        self.backend.delete_query(handle, serial)
+        self._still_listed(handle, serial)
+
+    def _still_listed(self, handle: ManagerHandle, serial: int) -> bool:
+        """Blocking: whether the query map lists ``serial`` once it has caught up (a few s)."""
+        deadline = time.monotonic() + _MAP_SETTLE_SECONDS
+        snapshot = self.backend.pq_snapshot(handle)
+        while any(query.serial == serial for query in snapshot.queries):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self.backend.wait_for_change(
+                handle, snapshot.version, remaining
+            ):
+                return True
+            snapshot = self.backend.pq_snapshot(handle)
+        return False
 
     def close_worker_later(self, worker: WorkerSession) -> None:
         """:meth:`close_worker_when_idle` in the background, for a worker nobody waits on."""

@@ -45,6 +45,7 @@ USED_API: Final[tuple[ApiMember, ...]] = (
     ApiMember(SESSION_MANAGER_MODULE, "SessionManager.ping"),
     ApiMember(SESSION_MANAGER_MODULE, "SessionManager.close"),
     ApiMember(SESSION_MANAGER_MODULE, "SessionManager.controller_client"),
+    ApiMember(SESSION_MANAGER_MODULE, "SessionManager.active_sessions"),
     ApiMember(
         SESSION_MANAGER_MODULE,
         "SessionManager.connect_to_new_worker",

@@ -153,7 +153,7 @@ class PersistentQueries:
             await connection.run(action, lambda: connection.retire_worker(worker))
             return query
         self._pq_connections.discard(query.serial)
-        await connection.run(action, lambda: connection.backend.delete_query(handle, query.serial))
+        await connection.run(action, lambda: connection.delete_query(handle, query.serial))
         return query
 
     def _validated(self, snapshot: PqSnapshot, changes: PqChanges) -> PqChanges:

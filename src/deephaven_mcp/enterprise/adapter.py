@@ -13,6 +13,7 @@ and checks that this module uses nothing undeclared.
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ from deephaven_mcp.enterprise.backend import (
     with_auto_delete,
 )
 from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
+
+_log = logging.getLogger(__name__)
 
 INSTALL_HINT: Final = (
     "Deephaven Enterprise support is not installed: install deephaven-mcp[enterprise] "
@@ -179,6 +182,16 @@ class CoreplusBackend:
         with self._snapshots_lock:
             self._snapshots.pop(id(manager), None)
         session_manager = self._manager(manager)
+        # SessionManager.close() closes its worker sessions first and stops at the first
+        # failure, before logging out: a session whose query we already deleted (its
+        # close failed earlier) would keep the login and the subscription alive. Close
+        # them here, each on its own; then close() has only the logout left to do.
+        while session_manager.active_sessions:
+            dnd = session_manager.active_sessions.pop()
+            try:
+                dnd.close()
+            except Exception as exc:
+                _log.debug("closing an enterprise worker session failed: %s", exc)
         with stdout_to_stderr():
             session_manager.close()
 
