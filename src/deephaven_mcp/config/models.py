@@ -30,6 +30,7 @@ from pydantic import (
 
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.auth_type import AuthType
+from deephaven_mcp.config.tool_names import SYSTEMS_TOOL_NAMES
 from deephaven_mcp.errors import DeephavenMcpError, SessionUnavailableError
 
 NAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -199,11 +200,32 @@ class SessionCreationDefaults(_Model):
         return self
 
 
+AgentSettable = Literal[
+    "launch_method",
+    "auth_type",
+    "auth_token",
+    "docker_image",
+    "docker_volumes",
+    "docker_memory_limit_gb",
+    "docker_cpu_limit",
+    "python_venv_path",
+    "extra_jvm_args",
+    "environment_vars",
+]
+"""``session_community_create`` arguments an agent may set only when the operator lists them
+in ``agent_may_set``; ``session_name``, ``programming_language`` and ``heap_size_gb`` (up to
+``max_heap_size_gb``) are always the agent's to choose."""
+
+DEFAULT_MAX_AGENT_HEAP_GB: Final = 8
+
+
 class SessionCreationConfig(_Model):
-    """Enables on-demand community sessions."""
+    """Enables on-demand community sessions, and what an agent may choose for them."""
 
     max_concurrent_sessions: Annotated[StrictInt, Field(ge=0, le=64)] = 5
     defaults: SessionCreationDefaults = SessionCreationDefaults()
+    agent_may_set: list[AgentSettable] = []
+    max_heap_size_gb: HeapGb = DEFAULT_MAX_AGENT_HEAP_GB
 
 
 def _keys_named(kind: str) -> AfterValidator:
@@ -248,6 +270,14 @@ class EnterpriseSessionCreation(_Model):
     defaults: EnterpriseCreationDefaults = EnterpriseCreationDefaults()
 
 
+class EnterpriseAgentLimits(_Model):
+    """Bounds on what an agent may ask of one enterprise system (``session_enterprise_create``,
+    ``pq_create``, ``pq_modify``); unset means the system's own limits apply."""
+
+    max_heap_size_gb: HeapGb | None = None
+    allowed_servers: list[StrictStr] | None = None
+
+
 # Keys that are valid for one auth type but ignored (with a warning) for the other.
 PASSWORD_KEYS: Final = frozenset({"username", "password", "password_env_var"})
 PRIVATE_KEY_KEYS: Final = frozenset({"private_key_path"})
@@ -264,6 +294,7 @@ class EnterpriseSystemConfig(_Model):
     private_key_path: StrictStr | None = None
     connection_timeout: Seconds = 10.0
     session_creation: EnterpriseSessionCreation | None = None
+    agent_limits: EnterpriseAgentLimits = EnterpriseAgentLimits()
 
     @field_validator("connection_json_url")
     @classmethod
@@ -391,9 +422,31 @@ class HttpSecurity(_Model):
         return value
 
 
+class ToolPolicy(_Model):
+    """Which tools the server registers: an allow-list or a deny-list, not both."""
+
+    enabled: list[StrictStr] | None = None
+    disabled: list[StrictStr] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> ToolPolicy:
+        if self.enabled is not None and self.disabled:
+            raise ValueError("set either 'enabled' or 'disabled', not both")
+        for key in ("enabled", "disabled"):
+            unknown = sorted(set(getattr(self, key) or ()) - SYSTEMS_TOOL_NAMES)
+            if unknown:
+                raise ValueError(
+                    f"security.tools.{key}: no tool named {', '.join(map(repr, unknown))}"
+                )
+        return self
+
+
 class SecurityConfig(_Model):
     community: CommunitySecurity = CommunitySecurity()
     http: HttpSecurity = HttpSecurity()
+    read_only: StrictBool = False
+    tools: ToolPolicy = ToolPolicy()
+    script_path_roots: list[StrictStr] = []
 
 
 class McpConfig(_Model):
