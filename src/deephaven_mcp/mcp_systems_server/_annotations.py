@@ -16,6 +16,11 @@ MUTATING: Final = ToolAnnotations(
 )
 """Creates or starts something; calling twice does it twice."""
 
+RUNS_CODE: Final = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+"""Runs a helper script on a worker (and removes what it made): not read-only."""
+
 DESTRUCTIVE: Final = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
 )

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Final
 
 from dotenv import load_dotenv
@@ -55,6 +56,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="start a local Deephaven worker with demo tables and register it as a session",
     )
     parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="offer only tools that run no code and change nothing (overrides the "
+        "configuration; security.read_only sets the same mode)",
+    )
+    parser.add_argument(
         ALLOW_UNAUTHENTICATED_FLAG,
         dest="allow_unauthenticated",
         action="store_true",
@@ -66,7 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: validate config up front, then serve until interrupted."""
-    load_dotenv(override=False)
+    # The working directory's .env, as documented (load_dotenv alone searches upwards from
+    # this installed module, not from where the server was started).
+    load_dotenv(Path.cwd() / ".env", override=False)
     args = parse_args(argv)
     http = args.transport != "stdio"
     try:
@@ -90,7 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     from deephaven_mcp.mcp_systems_server._server import build_systems_server
 
     server = build_systems_server(
-        config=config, demo=args.demo, auth=exposure.auth, settings=settings
+        config=config,
+        demo=args.demo,
+        auth=exposure.auth,
+        settings=settings,
+        read_only=args.read_only,
     )
     _log.info("starting systems server (transport=%s)", args.transport)
     sigterm_as_keyboard_interrupt()

@@ -20,6 +20,11 @@ from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.mcp_systems_server._audit import AuditMiddleware
+from deephaven_mcp.mcp_systems_server._tool_policy import (
+    ToolSet,
+    enabled_tool_names,
+    notify_tools_changed,
+)
 from deephaven_mcp.mcp_systems_server.tools import ALL_TOOLS
 from deephaven_mcp.systems import DeephavenSystems
 from deephaven_mcp.systems.settings import SystemsSettings
@@ -43,6 +48,7 @@ def build_systems_server(
     enterprise_backend: EnterpriseBackend | None = None,
     auth: AuthProvider | Literal["config"] | None = "config",
     settings: SystemsSettings | None = None,
+    read_only: bool = False,
 ) -> FastMCP[Any]:
     """Build a systems server; nothing connects until the server starts.
 
@@ -53,7 +59,9 @@ def build_systems_server(
     ``enterprise_backend`` replaces the Core+ client (tests use an in-process fake).
     ``auth`` guards the HTTP transports: ``"config"`` builds it from ``config``'s
     ``security.http.auth`` (a ``config_path`` alone gives none, as the file is read only
-    at start), ``None`` means no authentication.
+    at start), ``None`` means no authentication. ``read_only`` forces read-only mode (the
+    ``--read-only`` flag); ``security.read_only`` in the configuration can also set it.
+    Tools outside the policy (read-only mode, ``security.tools``) are not registered.
     """
     if auth == "config":
         auth = auth_provider(config.security.http) if config is not None else None
@@ -65,11 +73,25 @@ def build_systems_server(
         demo=demo,
         enterprise_backend=enterprise_backend,
         settings=settings,
+        read_only=read_only,
     )
+    tool_set: ToolSet | None = None
+
+    def offered() -> frozenset[str]:
+        return enabled_tool_names(systems.config.security, read_only=systems.read_only)
+
+    async def reapply_policy() -> None:
+        if tool_set is not None and tool_set.apply(offered()):
+            await notify_tools_changed()
+
+    systems.add_reload_listener(reapply_policy)
 
     @lifespan
     async def run_systems(server: FastMCP[Any]) -> AsyncIterator[dict[str, Any]]:
         async with systems:
+            # The file is read at start: only now is the policy known for sure.
+            if tool_set is not None:
+                tool_set.apply(offered())
             yield {"systems": systems}
 
     mcp: FastMCP[Any] = FastMCP(
@@ -82,8 +104,9 @@ def build_systems_server(
         mask_error_details=True,
         auth=auth,
     )
-    for tool in ALL_TOOLS:
-        mcp.add_tool(tool)
+    tool_set = ToolSet(mcp, ALL_TOOLS)
+    # From the config given here (if any), so tools/list is right even before the lifespan.
+    tool_set.apply(enabled_tool_names(systems.config.security, read_only=systems.read_only))
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_request: Request) -> Response:

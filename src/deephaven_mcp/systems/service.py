@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -25,7 +26,7 @@ from deephaven_mcp.enterprise import (
     parse_environment,
     parse_python_control,
 )
-from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.formatting import resolve_format
 from deephaven_mcp.launchers import ProgressCallback
 from deephaven_mcp.resource_manager import (
@@ -96,12 +97,14 @@ class DeephavenSystems:
         demo: bool = False,
         enterprise_backend: EnterpriseBackend | None = None,
         settings: SystemsSettings | None = None,
+        read_only: bool = False,
     ) -> None:
         """``settings`` default to the environment (``DH_MCP_*``); ``config_path`` and
         ``timeouts`` override theirs. ``config`` skips reading a file at start
         (``mcp_reload`` still reads the path). ``demo`` launches a local worker with demo
         tables as ``community:dynamic:demo``. ``enterprise_backend`` replaces the Core+
-        client (tests use an in-process fake)."""
+        client (tests use an in-process fake). ``read_only`` forces read-only mode whatever
+        the configuration says (see :attr:`read_only`)."""
         settings = settings if settings is not None else SystemsSettings.from_env()
         self.config_path = config_path if config_path is not None else settings.config_file
         self._initial_config = config
@@ -109,6 +112,8 @@ class DeephavenSystems:
         self.timeouts = timeouts or settings.timeouts
         self.registry = SessionRegistry()
         self._reload_lock = asyncio.Lock()
+        self._forced_read_only = read_only
+        self._reload_listeners: list[Callable[[], Awaitable[None]]] = []
         self._demo = demo
         self.community = CommunitySessions(self.registry, self.timeouts, settings.state_dir)
         self.enterprise = EnterpriseSystems(self.timeouts, enterprise_backend)
@@ -182,6 +187,28 @@ class DeephavenSystems:
 
     # -- configuration and sessions ------------------------------------------------------
 
+    @property
+    def read_only(self) -> bool:
+        """Read-only mode: set by the constructor (``--read-only``) or ``security.read_only``.
+
+        Methods that run code or change state are refused, and so are engine-compiled
+        expressions (catalog ``filters``).
+        """
+        return self._forced_read_only or self.config.security.read_only
+
+    def add_reload_listener(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call ``listener`` after every successful :meth:`mcp_reload` (the server re-applies
+        its tool policy this way)."""
+        self._reload_listeners.append(listener)
+
+    def _refuse_expressions(self, filters: list[str] | None) -> None:
+        if filters and self.read_only:
+            raise PermissionDeniedError(
+                "catalog filters are expressions the engine compiles, which read-only mode "
+                "does not run; leave filters out (catalog_tables_schema also takes an exact "
+                "namespace and table_names)"
+            )
+
     async def mcp_reload(self) -> Done:
         """Re-read the configuration file and drop every cached worker connection.
 
@@ -196,6 +223,8 @@ class DeephavenSystems:
                 )
             await self._apply(config)
             _log.info("configuration reloaded; %d sessions", len(self.registry.sessions()))
+            for listener in self._reload_listeners:
+                await listener()
         return Done()
 
     async def enterprise_systems_status(
@@ -249,8 +278,11 @@ class DeephavenSystems:
     async def session_script_run(
         self, session_id: str, script: str | None = None, script_path: str | None = None
     ) -> Done:
-        """Run ``script`` (or the file at ``script_path``) in a session."""
-        code = await _tables.script_code(script, script_path)
+        """Run ``script`` (or the file at ``script_path``) in a session; never re-run after a
+        lost connection. ``script_path`` must lie inside ``security.script_path_roots``."""
+        code = await _tables.script_code(
+            script, script_path, roots=self.config.security.script_path_roots
+        )
         session = await self.registry.get(session_id)
         await _tables.run_script(session, self.timeouts, code)
         return Done()
@@ -374,6 +406,7 @@ class DeephavenSystems:
     ) -> CatalogListing:
         """Entries of an Enterprise catalog; ``filters`` are where-clauses, ANDed."""
         _tables.check_max_rows("max_rows", max_rows)
+        self._refuse_expressions(filters)
         fmt = resolve_format(format)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
         rows = await catalog.tables(filters, max_rows)
@@ -388,6 +421,7 @@ class DeephavenSystems:
     ) -> CatalogListing:
         """Distinct namespaces of an Enterprise catalog."""
         _tables.check_max_rows("max_rows", max_rows)
+        self._refuse_expressions(filters)
         fmt = resolve_format(format)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
         rows = await catalog.namespaces(filters, max_rows)
@@ -403,6 +437,7 @@ class DeephavenSystems:
     ) -> CatalogSchemas:
         """Column metadata of catalog tables; each table succeeds or fails alone."""
         _tables.check_max_rows("max_tables", max_tables)
+        self._refuse_expressions(filters)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
         found = await catalog.schemas(namespace, table_names, filters, max_tables)
         return await _catalog.schemas(found, self.timeouts)

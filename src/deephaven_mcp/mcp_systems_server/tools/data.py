@@ -8,7 +8,7 @@ from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.clients.table_data import TableSlice
-from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY
+from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY, RUNS_CODE
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
     INTEGER,
@@ -114,7 +114,7 @@ async def session_script_run(
 
 @systems_tool(
     "Listing pip packages",
-    annotations=READ_ONLY,
+    annotations=RUNS_CODE,
     output_schema=envelope_schema(
         {
             "result": {
@@ -130,5 +130,9 @@ async def session_script_run(
     ),
 )
 async def session_pip_list(systems: Systems, session_id: SessionIdArg) -> PipPackages:
-    """Python packages installed in a Python session's worker."""
+    """Python packages installed in a Python session's worker.
+
+    Runs a short helper script on the worker (its temporary variable is removed again),
+    so it is not offered in read-only mode.
+    """
     return await systems.session_pip_list(session_id)
