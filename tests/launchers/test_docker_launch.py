@@ -145,8 +145,12 @@ async def test_docker_launch_sends_exact_spec_and_stop_removes(
     assert spec["ExposedPorts"] == {"10000/tcp": {}}
     host_config = spec["HostConfig"]
     assert host_config["PortBindings"] == {"10000/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    # The configured limit wins over the default (2.5 GiB heap + 1 GiB = 3.5 GiB).
     assert host_config["Memory"] == 3 * 1024**3
     assert host_config["NanoCpus"] == 1_500_000_000
+    assert host_config["CapDrop"] == ["ALL"]
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
+    assert host_config["PidsLimit"] == 4096
     assert host_config["Binds"] == [f"{tmp_path}:/data/in:ro", "cachevol:/cache:rw"]
 
     # The PSK is only inside the uploaded argument file, never in the spec or elsewhere.
@@ -224,6 +228,27 @@ async def test_container_that_exits_is_retried_then_reported(
     record = read_record(tracker.record_path)
     assert record is not None
     assert record.workers == ()
+    await tracker.shutdown()
+
+
+async def test_container_create_is_hardened_with_a_default_memory_limit(
+    engine: FakeDockerEngine, tmp_path: Path
+) -> None:
+    engine.images.add(IMAGE)
+    engine.exit_on_start = True  # only the create request matters here
+    tracker = InstanceTracker(tmp_path / "state")
+    for heap, expected_memory in [(2, 3 * 1024**3), (8, 10 * 1024**3)]:
+        with pytest.raises(SessionUnavailableError, match="container exited"):
+            await launch_worker(_request(heap_size_gb=heap), tracker)
+        create = engine.calls("POST", "^/containers/create$")[-1]
+        host_config = create.json()["HostConfig"]
+        assert host_config["CapDrop"] == ["ALL"]
+        assert host_config["SecurityOpt"] == ["no-new-privileges"]
+        assert host_config["PidsLimit"] == 4096
+        assert host_config["Memory"] == expected_memory  # heap + max(1 GiB, heap / 4)
+        assert "CapAdd" not in host_config
+        assert not host_config.get("Privileged")
+    assert engine.containers == {}
     await tracker.shutdown()
 
 

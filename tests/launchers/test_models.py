@@ -182,7 +182,7 @@ def test_container_spec_anonymous_has_no_auth_file() -> None:
     spec = build_container_spec(request, None, instance_id="i" * 32, key="k")
     assert spec.environment == {"START_OPTS": f"-Xmx1g -DAuthHandlers={ANONYMOUS_HANDLER}"}
     assert spec.auth_archive is None
-    assert spec.mem_limit is None
+    assert spec.mem_limit == 2 * 1024**3  # no limit configured: heap + 1 GiB headroom
     assert spec.nano_cpus is None
     assert spec.volumes == []
     assert container_name("a.b_c", "0123456789") == "dh-mcp-a.b_c-01234567"

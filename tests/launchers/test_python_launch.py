@@ -322,3 +322,61 @@ async def test_orphan_cleanup_after_owner_is_killed(tmp_path: Path) -> None:
                 child.wait()
             if worker_pid is not None and psutil.pid_exists(worker_pid):
                 os.kill(worker_pid, signal.SIGKILL)
+
+
+_ENV_PROBE = textwrap.dedent(
+    """
+    import os
+    from deephaven import new_table
+    from deephaven.column import string_col
+    env_probe = new_table([
+        string_col("Secret", [os.environ.get("DH_MCP_TEST_SECRET", "<absent>")]),
+        string_col("Requested", [os.environ.get("DH_MCP_TEST_REQUESTED", "<absent>")]),
+        string_col("HasPath", ["yes" if os.environ.get("PATH") else "no"]),
+        string_col("Names", [" ".join(sorted(os.environ))]),
+    ])
+    """
+)
+
+
+def _probe_environment(worker: LaunchedWorker) -> dict[str, str]:
+    session = _session(worker)
+    try:
+        session.run_script(_ENV_PROBE)
+        rows = session.open_table("env_probe").to_arrow().to_pylist()
+    finally:
+        session.close()
+    assert len(rows) == 1
+    return {str(key): str(value) for key, value in rows[0].items()}
+
+
+async def test_worker_gets_a_minimal_environment_not_the_servers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "do-not-leak-0f3c9a"
+    monkeypatch.setenv("DH_MCP_TEST_SECRET", secret)
+    monkeypatch.setenv("LC_MESSAGES", "C")
+    tracker = InstanceTracker(tmp_path / "state")
+    request = _request("env", environment_vars={"DH_MCP_TEST_REQUESTED": "from-request"})
+    worker = await launch_worker(request, tracker)
+    try:
+        assert worker.pid is not None
+        probe = await asyncio.to_thread(_probe_environment, worker)
+        # The environment the process was started with, as the kernel keeps it.
+        initial = Path(f"/proc/{worker.pid}/environ").read_bytes()
+    finally:
+        await worker.stop()
+        await tracker.shutdown()
+    assert probe["Secret"] == "<absent>"
+    assert probe["Requested"] == "from-request"
+    assert probe["HasPath"] == "yes"
+    names = set(probe["Names"].split())
+    allowed = {"PATH", "HOME", "LANG", "TZ", "JAVA_HOME", "TMPDIR", "PYTHONUNBUFFERED"}
+    extra = {n for n in names - allowed if not n.startswith("LC_")} - {"DH_MCP_TEST_REQUESTED"}
+    assert extra == set()
+    assert "LC_MESSAGES" in names
+    assert secret.encode() not in initial
+    assert b"DH_MCP_TEST_REQUESTED=from-request" in initial
+    # The key was handed over in the environment, and the bootstrap removed it once read.
+    assert b"DH_MCP_WORKER_PSK=" in initial
+    assert "DH_MCP_WORKER_PSK" not in names

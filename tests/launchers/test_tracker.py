@@ -263,3 +263,74 @@ async def test_concurrent_instances_and_cleaners_across_processes(
     record = read_record(tmp_path / "instances" / "writer0.json")
     assert record is not None
     assert len(record.workers) == 40
+
+
+async def test_cleanup_skips_records_whose_id_is_unsafe_or_not_their_file_name(
+    tmp_path: Path,
+    spawned: list[subprocess.Popen[bytes]],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # no docker call may succeed
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    instances = state / "instances"
+    instances.mkdir(mode=0o700)
+    dead_pid, dead_time = _dead_pid()
+    # What a crafted "../../x" would reach: state/workers/../../x = tmp_path/x.
+    outside = tmp_path / "x"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("precious")
+    # What a record named a.json but claiming to be "bbbb" would reach.
+    inside = state / "workers" / "bbbb"
+    inside.mkdir(parents=True)
+    (inside / "keep.txt").write_text("precious")
+
+    paths = []
+    # Without a docker entry an accepted dead record is deleted with its workers directory;
+    # with one (and Docker unreachable) it would be rewritten and its containers looked up.
+    for file_stem, claimed_id, with_docker in [
+        ("evil", "../../x", False),
+        ("aaaa", "bbbb", False),
+        ("newline", "newline\n", True),
+        ("long", "../" * 5000, True),
+    ]:
+        # A live process carrying exactly the marker the record claims: a kill would work.
+        pid, create_time = _spawn(
+            spawned,
+            sys.executable,
+            "-c",
+            "import time; time.sleep(300)",
+            *instance_marker(claimed_id),
+        )
+        record = InstanceRecord(
+            instance_id=claimed_id,
+            owner_pid=dead_pid,
+            owner_create_time=dead_time,
+            started_at=time.time(),
+            workers=(
+                _python_entry("w", pid, create_time, instance_marker(claimed_id)),
+                *([TrackedWorker(key="d", session_name="d", launch_method="docker")] * with_docker),
+            ),
+        )
+        path = instances / f"{file_stem}.json"
+        _write_json_atomic(path, record.to_json())
+        paths.append(path)
+    before = {path: path.read_bytes() for path in paths}
+
+    report = await InstanceTracker(state).cleanup_orphans()
+
+    assert report.instances_cleaned == []
+    assert report.records_kept == []
+    assert report.processes_stopped == 0
+    assert report.processes_skipped == 0
+    for process in spawned:
+        assert process.poll() is None  # nothing was killed
+    assert (outside / "keep.txt").read_text() == "precious"
+    assert (inside / "keep.txt").read_text() == "precious"
+    assert {path: path.read_bytes() for path in paths} == before  # left for a human
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "skipping" in r.message]
+    assert len(warnings) == 4
+    assert "'../../x'" in caplog.text
+    assert "does not match the file name" in caplog.text
+    assert all(len(r.getMessage()) < 300 for r in caplog.records)

@@ -18,7 +18,9 @@ from deephaven_mcp.launchers.instance_tracker import (
     InstanceRecord,
     InstanceTracker,
     TrackedWorker,
+    UnsafeStateDirError,
     default_state_dir,
+    ensure_state_dir,
 )
 from deephaven_mcp.launchers.launcher import ProgressCallback, generate_token, launch_worker
 from deephaven_mcp.launchers.models import (
@@ -45,9 +47,11 @@ __all__ = [
     "LaunchedWorker",
     "ProgressCallback",
     "TrackedWorker",
+    "UnsafeStateDirError",
     "VolumeMount",
     "build_container_spec",
     "default_state_dir",
+    "ensure_state_dir",
     "format_access_banner",
     "generate_token",
     "heap_jvm_arg",

@@ -95,6 +95,10 @@ def _create(client: DockerClient, spec: ContainerSpec) -> Container:
         volumes=spec.volumes or None,
         mem_limit=spec.mem_limit,
         nano_cpus=spec.nano_cpus,
+        # The SDK insists on lists here (security_opt raises on a tuple).
+        cap_drop=list(spec.cap_drop),
+        security_opt=list(spec.security_opt),
+        pids_limit=spec.pids_limit,
         detach=True,
     )
 

@@ -12,6 +12,12 @@ into the created (not yet started) container through the Engine API archive uplo
 works with local and remote daemons alike, never exists on the host filesystem, is not in
 the container's environment (``docker inspect``), and disappears when the container is
 removed. The authentication handler class itself is not secret and stays in ``START_OPTS``.
+
+Container hardening (every container, not configurable): all Linux capabilities dropped
+(Deephaven binds an unprivileged port and needs none), ``no-new-privileges`` so nothing
+in the container can gain privileges through setuid binaries, a process/thread cap
+(:data:`PIDS_LIMIT`) against fork bombs, and a memory limit even when none is configured
+(:func:`default_memory_limit_bytes`) so a runaway worker cannot take the host's memory.
 """
 
 from __future__ import annotations
@@ -37,6 +43,19 @@ LABEL_MANAGED: Final = "deephaven-mcp.managed"
 LABEL_INSTANCE: Final = "deephaven-mcp.instance"
 LABEL_SESSION: Final = "deephaven-mcp.session"
 LABEL_KEY: Final = "deephaven-mcp.key"
+# Hardening passed to ``containers.create``: see the module docstring.
+CAP_DROP: Final = ("ALL",)
+SECURITY_OPT: Final = ("no-new-privileges",)
+# Processes + threads in the container. A JVM uses a few hundred threads (GC, JIT, gRPC,
+# update graph pools sized by CPU count); 4096 leaves ample room on large hosts while
+# still stopping a fork bomb long before it hurts the host.
+PIDS_LIMIT: Final = 4096
+# Default limit when docker_memory_limit_gb is unset: heap + max(1 GiB, 25 % of heap).
+# The JVM needs memory beyond -Xmx (metaspace, code cache, thread stacks, direct buffers
+# for Arrow/gRPC, the embedded Python); 1 GiB covers that for small heaps, a quarter of
+# the heap for large ones.
+MIN_MEMORY_HEADROOM_BYTES: Final = 1024**3
+MEMORY_HEADROOM_FRACTION: Final = 0.25
 _SAFE_ARG: Final = re.compile(r"^[\w@%+=:,./-]+$")
 _NAME_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -51,8 +70,11 @@ class ContainerSpec:
     labels: dict[str, str]
     ports: dict[str, tuple[str, None]]
     volumes: list[str]
-    mem_limit: int | None
+    mem_limit: int
     nano_cpus: int | None
+    cap_drop: tuple[str, ...] = CAP_DROP
+    security_opt: tuple[str, ...] = SECURITY_OPT
+    pids_limit: int = PIDS_LIMIT
     # Tar archive to extract at "/" before the container starts (None for anonymous).
     auth_archive: bytes | None = field(default=None, repr=False)
 
@@ -107,6 +129,26 @@ def auth_args_archive(token: str) -> bytes:
     return buffer.getvalue()
 
 
+def heap_bytes(heap_size_gb: int | float) -> int:
+    """The heap in bytes, rounded like the ``-Xmx`` flag (whole megabytes)."""
+    return round(heap_size_gb * 1024) * 1024**2
+
+
+def default_memory_limit_bytes(heap_size_gb: int | float) -> int:
+    """Container memory limit when none is configured: heap plus headroom for the JVM's
+    off-heap memory (see :data:`MIN_MEMORY_HEADROOM_BYTES`)."""
+    heap = heap_bytes(heap_size_gb)
+    headroom = max(MIN_MEMORY_HEADROOM_BYTES, round(heap * MEMORY_HEADROOM_FRACTION))
+    return heap + headroom
+
+
+def memory_limit_bytes(request: LaunchRequest) -> int:
+    """The configured ``docker_memory_limit_gb`` if set, else the default rule."""
+    if request.docker_memory_limit_gb is not None:
+        return round(request.docker_memory_limit_gb * 1024**3)
+    return default_memory_limit_bytes(request.heap_size_gb)
+
+
 def build_container_spec(
     request: LaunchRequest, token: str | None, *, instance_id: str, key: str
 ) -> ContainerSpec:
@@ -118,11 +160,7 @@ def build_container_spec(
         LABEL_SESSION: request.session_name,
         LABEL_KEY: key,
     }
-    mem_limit = (
-        round(request.docker_memory_limit_gb * 1024**3)
-        if request.docker_memory_limit_gb is not None
-        else None
-    )
+    mem_limit = memory_limit_bytes(request)
     nano_cpus = (
         round(request.docker_cpu_limit * 1_000_000_000)
         if request.docker_cpu_limit is not None

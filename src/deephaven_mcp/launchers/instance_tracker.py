@@ -13,6 +13,13 @@ only its own record, always through a temp file and ``os.replace``, so readers n
 partial file; cleaners serialise on the flock. At start-up, :meth:`cleanup_orphans` stops
 the workers of instances whose owner is gone, never touching a process whose identity does
 not match exactly (PID reuse).
+
+Because cleanup deletes directories and signals processes named in record files, neither
+the files nor the directory are trusted blindly: the state directory must belong to the
+server's user and be writable by nobody else (:func:`check_state_dir`, else start-up
+fails), and a record is acted on only if its instance id is well formed and equals its
+file name (:func:`record_id_problem`), so a crafted id such as ``../../x`` cannot steer a
+delete or a kill.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 import uuid
@@ -36,7 +44,7 @@ from typing import IO, Any, Final
 import psutil
 
 from deephaven_mcp._blocking import call_blocking, call_blocking_owned
-from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError
+from deephaven_mcp.errors import ConfigError, DeephavenMcpError, InvalidArgumentError
 from deephaven_mcp.launchers.docker_launcher import remove_instance_containers
 from deephaven_mcp.launchers.models import LaunchMethod
 from deephaven_mcp.launchers.processes import is_alive, terminate_verified
@@ -48,13 +56,73 @@ RECORD_VERSION: Final = 1
 LOCK_TIMEOUT: Final = 60.0
 IO_TIMEOUT: Final = 30.0
 ORPHAN_STOP_GRACE: Final = 10.0
-_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Instance ids (``uuid4().hex`` unless given): also path components and docker label
+# values, so nothing that could climb out of a directory. Use with ``fullmatch``.
+INSTANCE_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Longest excerpt of an untrusted value (a record's id or file name) put in a log line.
+LOG_EXCERPT_CHARS: Final = 80
+# Permission bits that let someone other than the owner write to the state directory.
+_FOREIGN_WRITE_BITS: Final = stat.S_IWGRP | stat.S_IWOTH
 _KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def default_state_dir() -> Path:
     """Where records go unless the server's settings name a directory (DH_MCP_STATE_DIR)."""
     return Path.home() / ".cache" / "deephaven-mcp"
+
+
+class UnsafeStateDirError(ConfigError):
+    """The state directory could be changed by another user, who could then make orphan
+    cleanup delete or kill what they choose; the server refuses to start."""
+
+
+def check_state_dir(path: Path, expected_uid: int | None = None) -> None:
+    """Raise UnsafeStateDirError unless ``path`` (symlinks followed) is a directory owned by
+    ``expected_uid`` (default: this process's user) and not group- or world-writable."""
+    uid = os.getuid() if expected_uid is None else expected_uid
+    info = path.stat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeStateDirError(
+            f"state directory {path} is not a directory; set DH_MCP_STATE_DIR to a directory"
+        )
+    if info.st_uid != uid:
+        raise UnsafeStateDirError(
+            f"state directory {path} is owned by uid {info.st_uid}, not by this server's user "
+            f"(uid {uid}); run `chown {uid} {path} && chmod 700 {path}` or set "
+            "DH_MCP_STATE_DIR to a directory of your own"
+        )
+    if info.st_mode & _FOREIGN_WRITE_BITS:
+        raise UnsafeStateDirError(
+            f"state directory {path} is group- or world-writable "
+            f"(mode {stat.S_IMODE(info.st_mode):o}); run `chmod 700 {path}` or set "
+            "DH_MCP_STATE_DIR to a private directory"
+        )
+
+
+def ensure_state_dir(state_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Create the state directory (mode 0700) if missing and check it is private (blocking).
+
+    Start-up code can call this before serving to fail early with a clean message; the
+    tracker calls it before every write anyway. Raises UnsafeStateDirError.
+    """
+    path = Path(state_dir).expanduser() if state_dir is not None else default_state_dir()
+    with contextlib.suppress(FileExistsError):  # a file there: check_state_dir says so
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    check_state_dir(path)
+    return path
+
+
+def _excerpt(value: object) -> str:
+    """``repr`` of an untrusted value, cut to :data:`LOG_EXCERPT_CHARS` for log lines."""
+    text = repr(value)
+    if len(text) <= LOG_EXCERPT_CHARS:
+        return text
+    return f"{text[:LOG_EXCERPT_CHARS]}... ({len(text)} chars)"
+
+
+def is_instance_id(value: str) -> bool:
+    """True for a well-formed instance id (safe as a path component and a label value)."""
+    return INSTANCE_ID_PATTERN.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -149,8 +217,20 @@ def read_record(path: Path) -> InstanceRecord | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        _log.warning("ignoring unreadable instance record %s: %s", path.name, exc)
+        _log.warning(
+            "ignoring unreadable instance record %s: %s", _excerpt(path.name), _excerpt(str(exc))
+        )
         return None
+
+
+def record_id_problem(path: Path, record: InstanceRecord) -> str | None:
+    """Why ``record`` must not be acted on, or None: its id must be a valid instance id and
+    equal its file's name, since cleanup builds paths and process markers from it."""
+    if not is_instance_id(record.instance_id):
+        return f"invalid instance id {_excerpt(record.instance_id)}"
+    if record.instance_id != path.stem:
+        return f"instance id {_excerpt(record.instance_id)} does not match the file name"
+    return None
 
 
 def _acquire_lock(path: Path, timeout: float) -> IO[str] | None:
@@ -186,8 +266,8 @@ class InstanceTracker:
             Path(state_dir).expanduser() if state_dir is not None else default_state_dir()
         )
         self.instance_id = instance_id or uuid.uuid4().hex
-        if not _ID_PATTERN.match(self.instance_id):
-            raise InvalidArgumentError(f"invalid instance id {self.instance_id!r}")
+        if not is_instance_id(self.instance_id):
+            raise InvalidArgumentError(f"invalid instance id {_excerpt(self.instance_id)}")
         self.records_dir = self.state_dir / "instances"
         self.record_path = self.records_dir / f"{self.instance_id}.json"
         self.workers_dir = self.state_dir / "workers" / self.instance_id
@@ -220,7 +300,9 @@ class InstanceTracker:
         return f"{_KEY_UNSAFE.sub('-', session_name)}-{uuid.uuid4().hex[:8]}"
 
     def _ensure_dirs(self) -> None:
-        for directory in (self.state_dir, self.records_dir, self.workers_dir):
+        """Create the directories (0700) after checking the state directory is private."""
+        ensure_state_dir(self.state_dir)
+        for directory in (self.records_dir, self.workers_dir):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def _record(self) -> InstanceRecord:
@@ -242,7 +324,10 @@ class InstanceTracker:
         await call_blocking("writing the instance record", IO_TIMEOUT, write)
 
     async def start(self) -> None:
-        """Write this instance's (empty) record; registering a worker does it too."""
+        """Write this instance's (empty) record; registering a worker does it too.
+
+        Raises UnsafeStateDirError if the state directory is not private to this user.
+        """
         async with self._write_lock:
             await self._save()
 
@@ -353,7 +438,17 @@ class InstanceTracker:
             if path.name.startswith(".") or path == self.record_path:
                 continue
             record = read_record(path)
-            if record is None or record.instance_id == self.instance_id:
+            if record is None:
+                continue
+            problem = record_id_problem(path, record)
+            if problem is not None:
+                _log.warning(
+                    "skipping instance record %s (left for a human): %s",
+                    _excerpt(path.name),
+                    problem,
+                )
+                continue
+            if record.instance_id == self.instance_id:
                 continue
             if not is_alive(record.owner_pid, record.owner_create_time):
                 dead.append((path, record))
@@ -362,6 +457,8 @@ class InstanceTracker:
     async def _clean_instance(
         self, path: Path, record: InstanceRecord, report: CleanupReport
     ) -> None:
+        if record_id_problem(path, record) is not None:  # _dead_records already logged it
+            return
         instance_flag = f"--instance-id={record.instance_id}"
         docker_entries: list[TrackedWorker] = []
         for entry in record.workers:

@@ -5,6 +5,10 @@ crash; orphan cleanup recognises it by PID, start time and the ``--instance-id``
 its command line. The pre-shared key travels only in the child's environment
 (``DH_MCP_WORKER_PSK``), never on a command line. Output goes to ``worker.log`` in the
 worker's private state directory, never to the MCP server's stdout.
+
+The worker does not inherit the server's environment: it starts with a short allow-list
+(:data:`INHERITED_VARIABLES`, ``LC_*``) plus the request's ``environment_vars``, because
+anything in its environment is readable by every script a client runs in it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -39,6 +44,29 @@ VENV_CHECK_TIMEOUT: Final = 60.0
 _IMPORT_CHECK: Final = (
     "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('deephaven_server') else 3)"
 )
+
+# Server variables a worker inherits (when set); nothing else of the server's environment
+# reaches it. Locale and time zone keep the worker's formatting like the server's; PATH and
+# the JVM locators (the variables jpy reads to find libjvm) let an operator point workers
+# at a JDK that is not on the default library path; HOME and TMPDIR are where Deephaven
+# and Python put caches and temporary files. A worker starts with none of them when Java
+# is installed system-wide (tested), so the list only keeps the operator's choices.
+JVM_LOCATOR_VARIABLES: Final = frozenset(
+    {
+        "JAVA_HOME",
+        "JDK_HOME",
+        "JRE_HOME",
+        "JAVA_JRE",
+        "JPY_JAVA_HOME",
+        "JPY_JDK_HOME",
+        "JPY_JRE_HOME",
+        "JPY_JVM_DLL",
+    }
+)
+INHERITED_VARIABLES: Final = frozenset({"PATH", "HOME", "LANG", "TZ", "TMPDIR"}).union(
+    JVM_LOCATOR_VARIABLES
+)
+INHERITED_PREFIXES: Final = ("LC_",)
 
 _validated: dict[str, str] = {}
 _validated_lock = threading.Lock()
@@ -82,6 +110,7 @@ def _check_venv(venv: Path) -> str:
     try:
         result = subprocess.run(
             [str(python), "-c", _IMPORT_CHECK],
+            env=inherited_environment(),  # what the worker gets, so the check is honest
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -122,8 +151,24 @@ def build_command(
     return command
 
 
-def build_environment(request: LaunchRequest, token: str | None) -> dict[str, str]:
-    env = dict(os.environ)
+def inherited_environment(source: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The part of the server's environment a worker gets: :data:`INHERITED_VARIABLES` and
+    ``LC_*``, each only if set. Everything else (API keys, cloud credentials, tokens of the
+    MCP server) stays out of the worker, where user scripts could read it."""
+    source = os.environ if source is None else source
+    return {
+        name: value
+        for name, value in source.items()
+        if name in INHERITED_VARIABLES or name.startswith(INHERITED_PREFIXES)
+    }
+
+
+def build_environment(
+    request: LaunchRequest, token: str | None, source: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The worker's whole environment: the inherited minimum, the request's own variables,
+    then what the launcher needs (the key, unbuffered output), which nothing overrides."""
+    env = inherited_environment(source)
     env.update(request.environment_vars)
     env.pop(PSK_ENV, None)
     if request.auth_type is AuthType.PSK and token:
