@@ -5,8 +5,15 @@ can hang on a dead peer. Each call runs in its own daemon thread so the event lo
 free and a timeout becomes a clear error. A thread cannot be killed, so a timed-out call
 keeps running until its library gives up; because the threads are daemons, such a call
 never keeps the process alive after the server has shut down (a thread pool would be
-joined at exit). At most ``MAX_THREADS`` calls run at once; further calls wait for a slot,
-within their own timeout.
+joined at exit).
+
+Threads come from two separate lanes, each with a fixed number of slots; a call that finds
+its lane full waits for a slot, within its own timeout. ``WORK_LANE`` (``MAX_WORK_THREADS``)
+carries the data reads and scripts sessions run for agents; ``CONTROL_LANE``
+(``MAX_THREADS``) carries everything else: listing and describing sessions, liveness
+probes, connects and closes, Enterprise controller calls, launchers, background cleanup.
+A thread holds its slot until it really ends (a timed-out call keeps its slot), so stuck
+scripts can fill the work lane but never delay a control call.
 """
 
 from __future__ import annotations
@@ -25,32 +32,73 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 MAX_THREADS: Final = 32
+"""Threads for control calls (see the module docstring)."""
+MAX_WORK_THREADS: Final = 32
+"""Threads for session data reads and scripts."""
+POLL_INTERVAL: Final = 0.01
 
 _log = logging.getLogger(__name__)
-_slots = threading.BoundedSemaphore(MAX_THREADS)
+
+
+class Lane:
+    """A fixed number of threads that one kind of call may occupy at once."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.size = size
+        self._slots = threading.BoundedSemaphore(size)
+
+    def try_take(self) -> bool:
+        return self._slots.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        self._slots.release()
+
+
+CONTROL_LANE: Final = Lane("control", MAX_THREADS)
+WORK_LANE: Final = Lane("work", MAX_WORK_THREADS)
 
 
 def _start(
-    fn: Callable[[], T], on_done: Callable[[T | None, BaseException | None], None], name: str
+    fn: Callable[[], T],
+    on_done: Callable[[T | None, BaseException | None], None],
+    name: str,
+    lane: Lane,
+    on_exit: Callable[[], None] | None,
 ) -> None:
     def run() -> None:
+        result: T | None = None
+        error: BaseException | None = None
         try:
-            result = fn()
-        except BaseException as exc:
-            on_done(None, exc)
-        else:
-            on_done(result, None)
+            try:
+                result = fn()
+            except BaseException as exc:
+                error = exc
+            finally:
+                # Before the result is delivered, so a caller's next call finds the slot free.
+                _exit(on_exit)
+            on_done(result, error)
         finally:
-            _slots.release()
+            lane.give_back()
 
     threading.Thread(target=run, name=name, daemon=True).start()
 
 
-async def _acquire_slot(loop: asyncio.AbstractEventLoop, deadline: float, action: str) -> None:
-    while not _slots.acquire(blocking=False):
+def _exit(on_exit: Callable[[], None] | None) -> None:
+    if on_exit is not None:
+        try:
+            on_exit()
+        except Exception:
+            _log.warning("releasing a call's reservation failed", exc_info=True)
+
+
+async def _acquire_slot(
+    lane: Lane, loop: asyncio.AbstractEventLoop, deadline: float, action: str
+) -> None:
+    while not lane.try_take():
         if loop.time() >= deadline:
             raise DeephavenTimeoutError(f"{action} timed out waiting for a free worker thread")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(POLL_INTERVAL)
 
 
 async def call_blocking_owned(
@@ -58,14 +106,23 @@ async def call_blocking_owned(
     timeout: float,
     fn: Callable[[], T],
     cleanup: Callable[[T], None] | None = None,
+    *,
+    lane: Lane = CONTROL_LANE,
+    on_exit: Callable[[], None] | None = None,
 ) -> T:
-    """Run ``fn()`` in a thread; raise DeephavenTimeoutError after ``timeout`` seconds.
+    """Run ``fn()`` in a thread of ``lane``; raise DeephavenTimeoutError after ``timeout`` s.
 
     If the caller gave up (timeout or cancellation) and ``fn`` later returns a resource,
-    ``cleanup(result)`` releases it in that thread, so nothing leaks.
+    ``cleanup(result)`` releases it in that thread, so nothing leaks. ``on_exit()`` runs
+    exactly once, when the thread ends (not when the caller stops waiting) or at once if no
+    thread was started: callers use it to free a slot they reserved for the call.
     """
     loop = asyncio.get_running_loop()
-    await _acquire_slot(loop, loop.time() + timeout, action)
+    try:
+        await _acquire_slot(lane, loop, loop.time() + timeout, action)
+    except BaseException:
+        _exit(on_exit)
+        raise
     future: asyncio.Future[T] = loop.create_future()
     abandoned = threading.Event()
 
@@ -91,7 +148,7 @@ async def call_blocking_owned(
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle)
 
-    _start(fn, deliver, "dh-blocking")
+    _start(fn, deliver, f"dh-{lane.name}", lane, on_exit)
     try:
         return await asyncio.wait_for(asyncio.shield(future), timeout)
     except TimeoutError:
@@ -131,7 +188,8 @@ def _release(cleanup: Callable[[T], None], result: T) -> None:
 async def call_blocking(
     action: str, timeout: float, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
-    """Run ``fn(*args, **kwargs)`` in a thread; raise DeephavenTimeoutError after ``timeout``."""
+    """Run ``fn(*args, **kwargs)`` in a control-lane thread; raise DeephavenTimeoutError
+    after ``timeout``."""
     return await call_blocking_owned(action, timeout, functools.partial(fn, *args, **kwargs))
 
 
@@ -143,7 +201,7 @@ def run_in_background(fn: Callable[[], object], action: str) -> None:
         if error is not None:
             _log.debug("%s failed", action, exc_info=error)
 
-    if not _slots.acquire(blocking=False):
+    if not CONTROL_LANE.try_take():
         _log.warning("%s skipped: every worker thread is busy", action)
         return
-    _start(fn, done, "dh-background")
+    _start(fn, done, "dh-background", CONTROL_LANE, None)

@@ -16,6 +16,7 @@ import yaml
 from fastmcp import Client
 
 from deephaven_mcp.mcp_systems_server import build_systems_server
+from deephaven_mcp.systems._tables import SCRIPT_PATH_REFUSED
 from tests._workers import RunningWorker
 from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
 
@@ -33,8 +34,17 @@ def _unused_port() -> int:
 
 
 @pytest.fixture(scope="module")
+def script_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one directory script_path may read from (security.script_path_roots)."""
+    return tmp_path_factory.mktemp("scripts")
+
+
+@pytest.fixture(scope="module")
 async def tools(
-    dh_worker: RunningWorker, dh_psk_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory
+    dh_worker: RunningWorker,
+    dh_psk_worker: RunningWorker,
+    tmp_path_factory: pytest.TempPathFactory,
+    script_root: Path,
 ) -> AsyncIterator[ToolCaller]:
     config = {
         "community": {
@@ -43,7 +53,8 @@ async def tools(
                 "psk": session_config(dh_psk_worker),
                 "dead": {"host": "127.0.0.1", "port": _unused_port()},
             }
-        }
+        },
+        "security": {"script_path_roots": [str(script_root)]},
     }
     path = write_config(tmp_path_factory.mktemp("cfg") / "deephaven_mcp.json", config)
     async with Client(build_systems_server(path)) as client:
@@ -262,7 +273,7 @@ async def test_bad_arguments_are_clear_and_leave_everything_working(tools: ToolC
     assert "trades" in listed["table_names"]
 
 
-async def test_script_run_inline_file_and_errors(tools: ToolCaller, tmp_path: Path) -> None:
+async def test_script_run_inline_file_and_errors(tools: ToolCaller, script_root: Path) -> None:
     await tools.ok(
         "session_script_run",
         session_id=PSK,
@@ -273,7 +284,7 @@ async def test_script_run_inline_file_and_errors(tools: ToolCaller, tmp_path: Pa
     )
     assert data["data"]["X"] == [0, 2, 4, 6, 8]
 
-    script_file = tmp_path / "make.py"
+    script_file = script_root / "make.py"
     script_file.write_text("from deephaven import empty_table\nfrom_file = empty_table(2)\n")
     await tools.ok("session_script_run", session_id=PSK, script_path=str(script_file))
     assert "from_file" in (await tools.ok("session_tables_list", session_id=PSK))["table_names"]
@@ -284,8 +295,11 @@ async def test_script_run_inline_file_and_errors(tools: ToolCaller, tmp_path: Pa
     assert "exactly one" in await tools.error(
         "session_script_run", session_id=PSK, script="1", script_path=str(script_file)
     )
-    assert "not found" in await tools.error(
-        "session_script_run", session_id=PSK, script_path=str(tmp_path / "missing.py")
+    assert (
+        await tools.error(
+            "session_script_run", session_id=PSK, script_path=str(script_root / "missing.py")
+        )
+        == SCRIPT_PATH_REFUSED
     )
 
 

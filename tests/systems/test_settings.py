@@ -65,3 +65,28 @@ def test_the_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("DH_MCP_METADATA_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="DH_MCP_METADATA_TIMEOUT"):
         DeephavenSystems()
+
+
+def test_the_per_session_call_limit_and_busy_wait_are_read() -> None:
+    defaults = SystemsSettings.from_env({}).timeouts
+    assert (defaults.max_calls_per_session, defaults.session_busy) == (4, 10.0)
+    settings = SystemsSettings.from_env(
+        {"DH_MCP_MAX_CALLS_PER_SESSION": "2", "DH_MCP_SESSION_BUSY_TIMEOUT": "0.5"}
+    )
+    assert (settings.timeouts.max_calls_per_session, settings.timeouts.session_busy) == (2, 0.5)
+    assert DeephavenSystems(settings=settings).timeouts.max_calls_per_session == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0", "DH_MCP_MAX_CALLS_PER_SESSION: input should be greater than or equal to 1"),
+        ("33", "DH_MCP_MAX_CALLS_PER_SESSION: input should be less than or equal to 32"),
+        ("many", "DH_MCP_MAX_CALLS_PER_SESSION: input should be a valid integer"),
+        ("2.5", "DH_MCP_MAX_CALLS_PER_SESSION: input should be a valid integer"),
+    ],
+)
+def test_a_bad_call_limit_names_the_variable(value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        SystemsSettings.from_env({"DH_MCP_MAX_CALLS_PER_SESSION": value})
+    assert str(caught.value).startswith(expected)

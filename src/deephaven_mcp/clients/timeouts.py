@@ -1,6 +1,7 @@
-"""Timeouts for blocking Deephaven calls (seconds).
+"""Timeouts for blocking Deephaven calls (seconds), and how many may run per session.
 
-The servers read them from ``DH_MCP_*_TIMEOUT`` variables through their settings.
+The servers read them from ``DH_MCP_*`` variables through their settings. The per-session
+call limit travels with the timeouts because every session is built with this object.
 """
 
 from __future__ import annotations
@@ -18,3 +19,8 @@ class Timeouts:
     data: float = 120.0
     script: float = 600.0
     close: float = 10.0
+    #: How long a data or script call waits for a free per-session slot before "busy".
+    session_busy: float = 10.0
+    #: Data and script calls that may run at once on one session (timed-out ones count
+    #: until the worker finishes them), so one agent's stuck scripts cannot take every thread.
+    max_calls_per_session: int = 4

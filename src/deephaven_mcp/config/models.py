@@ -448,6 +448,14 @@ class SecurityConfig(_Model):
     tools: ToolPolicy = ToolPolicy()
     script_path_roots: list[StrictStr] = []
 
+    @field_validator("script_path_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[str]) -> list[str]:
+        for root in value:
+            if not os.path.isabs(root):
+                raise ValueError(f"{root!r} is not an absolute directory path")
+        return value
+
 
 class McpConfig(_Model):
     """The whole configuration file."""

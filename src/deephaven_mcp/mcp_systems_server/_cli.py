@@ -21,6 +21,7 @@ from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
 from deephaven_mcp.config import load_config
 from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.launchers import ensure_state_dir
 from deephaven_mcp.systems.settings import SystemsSettings
 
 TRANSPORTS: Final = ("stdio", "sse", "streamable-http")
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = SystemsSettings.from_env()
         setup_logging(settings.log_level)
         config = asyncio.run(load_config(settings.config_file))
+        ensure_state_dir(settings.state_dir)  # an unsafe state directory stops the start
         exposure = HttpExposure.from_security(config.security.http) if http else HttpExposure()
         if http:
             check_bind(

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pydeephaven import Session
 
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.enterprise import EnterpriseSessionInfo, EnterpriseSystem
 from deephaven_mcp.resource_manager.managed_session import ManagedSession
+from deephaven_mcp.resource_manager.session_calls import SessionCalls
 from deephaven_mcp.resource_manager.session_id import SessionId
+
+# A new EnterpriseSession is built for every call (see below), so the per-session call
+# count lives with the system, keyed by session name; it goes away with the system.
+_calls: WeakKeyDictionary[EnterpriseSystem, dict[str, SessionCalls]] = WeakKeyDictionary()
+
+
+def _shared_calls(system: EnterpriseSystem, name: str) -> SessionCalls:
+    return _calls.setdefault(system, {}).setdefault(name, SessionCalls())
 
 
 class EnterpriseSession(ManagedSession):
@@ -29,6 +39,7 @@ class EnterpriseSession(ManagedSession):
         )
         self.system = system
         self.info = info
+        self.calls = _shared_calls(system, info.session_name)
 
     async def _open(self) -> Session:
         return await self.system.get_session(self.session_id.name)

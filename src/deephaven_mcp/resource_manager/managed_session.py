@@ -2,13 +2,20 @@
 
 The client is opened on first use and cached. When a call fails, a cheap probe tells a
 broken connection (worker restarted or gone) from an ordinary error; on a broken
-connection the cached client is dropped, a new one is opened and the call is retried
-once, so agents never need ``mcp_reload`` after a worker restart.
+connection the cached client is dropped, a new one is opened and a read is retried
+once, so agents never need ``mcp_reload`` after a worker restart. Code (scripts, and
+anything that runs code on the worker) is never retried: it may have run before the
+connection broke, and running it twice could repeat its effects.
+
+Data and script calls take one of the session's ``Timeouts.max_calls_per_session`` slots
+(see :mod:`.session_calls`) and a work-lane thread; control calls (worker information
+for ``session_details``) take neither, so they answer while the session is saturated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -16,17 +23,19 @@ from typing import Any, TypeVar
 
 from pydeephaven import Session
 
-from deephaven_mcp._blocking import call_blocking
+from deephaven_mcp._blocking import CONTROL_LANE, WORK_LANE, call_blocking, call_blocking_owned
 from deephaven_mcp.clients.community import close_session, probe, server_constants
 from deephaven_mcp.clients.leases import call_leased, close_when_idle
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import (
+    DeephavenMcpError,
     DeephavenTimeoutError,
     InvalidArgumentError,
     LimitExceededError,
     NotFoundError,
     SessionUnavailableError,
 )
+from deephaven_mcp.resource_manager.session_calls import SessionCalls
 from deephaven_mcp.resource_manager.session_id import SessionId
 
 T = TypeVar("T")
@@ -50,6 +59,7 @@ class ManagedSession(ABC):
         self._lock = asyncio.Lock()
         self._core_version: str | None = None
         self._last_error: str | None = None
+        self.calls = SessionCalls()
 
     @abstractmethod
     async def _open(self) -> Session:
@@ -85,23 +95,59 @@ class ManagedSession(ABC):
             return self._client
 
     async def run(
-        self, action: str, fn: Callable[[Session], T], timeout: float, *, retry: bool = True
+        self,
+        action: str,
+        fn: Callable[[Session], T],
+        timeout: float,
+        *,
+        retry: bool,
+        control: bool = False,
     ) -> T:
-        """Run ``fn(client)`` in a thread; reconnect and retry once if the connection broke."""
+        """Run ``fn(client)`` in a thread; if the connection broke, reconnect and (``retry``
+        only) run it once more.
+
+        ``retry`` is required so every caller decides: True only for reads, which are safe to
+        repeat; False for anything that runs code on the worker. ``control`` marks a cheap
+        status read that must answer even when the session's data and script slots are full.
+        """
         client = await self.client()
         try:
-            return await call_blocking(action, timeout, call_leased, fn, client)
+            return await self._call(action, fn, client, timeout, control)
         except _REQUEST_ERRORS:
             raise
         except Exception as exc:
             if await self._alive(client):
                 raise
             await self._discard(client)
-            if not retry or isinstance(exc, DeephavenTimeoutError):
+            if isinstance(exc, DeephavenTimeoutError):
                 raise
+            if not retry:
+                raise _not_retried(action, exc) from exc
             _log.info("%s: connection lost; reconnecting and retrying once", self.session_id)
             client = await self.client()
-            return await call_blocking(action, timeout, call_leased, fn, client)
+            return await self._call(action, fn, client, timeout, control)
+
+    async def _call(
+        self,
+        action: str,
+        fn: Callable[[Session], T],
+        client: Session,
+        timeout: float,
+        control: bool,
+    ) -> T:
+        if control:
+            return await call_blocking_owned(
+                action, timeout, functools.partial(call_leased, fn, client), lane=CONTROL_LANE
+            )
+        limit = self.timeouts.max_calls_per_session
+        await self.calls.take(str(self.session_id), limit, min(self.timeouts.session_busy, timeout))
+        return await call_blocking_owned(
+            action,
+            timeout,
+            functools.partial(call_leased, fn, client),
+            lane=WORK_LANE,
+            on_exit=self.calls.give_back,
+        )
 
     async def _alive(self, client: Session) -> bool:
         try:
@@ -151,7 +197,11 @@ class ManagedSession(ABC):
         if attempt_to_connect:
             try:
                 constants = await self.run(
-                    "Reading worker information", server_constants, self.timeouts.probe
+                    "Reading worker information",
+                    server_constants,
+                    self.timeouts.probe,
+                    retry=True,
+                    control=True,
                 )
                 self._core_version = constants.get("deephaven.version") or self._core_version
                 available = True
@@ -168,3 +218,13 @@ class ManagedSession(ABC):
             info["last_error"] = self._last_error
         info.update(self.extra_details())
         return info
+
+
+def _not_retried(action: str, error: Exception) -> SessionUnavailableError:
+    """The connection broke during a call that must not run twice: say so, and why."""
+    reason = str(error) if isinstance(error, DeephavenMcpError) else "the call failed"
+    return SessionUnavailableError(
+        f"{reason}. The connection to the worker was lost during '{action}', which was not "
+        "retried because it may already have run; check the worker's state before running it "
+        "again (the next call reconnects)"
+    )

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import re
+import stat
+from collections.abc import Sequence
 from typing import Any, Final
 
 from pydeephaven import Session
 
-from deephaven_mcp._files import read_text_file
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp.clients import community
 from deephaven_mcp.clients.table_data import TableSlice, read_table_slice
 from deephaven_mcp.clients.timeouts import Timeouts
-from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError
+from deephaven_mcp.errors import (
+    DeephavenMcpError,
+    DeephavenTimeoutError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+)
 from deephaven_mcp.formatting import describe_schema, format_table
 from deephaven_mcp.resource_manager import ManagedSession
 from deephaven_mcp.systems.results import PipPackages, TableNames, TableSchemas
@@ -20,6 +30,18 @@ MAX_SCRIPT_BYTES: Final = 1_000_000
 MAX_SCHEMA_TABLES: Final = 200
 MAX_TABLE_NAMES: Final = 10_000
 SCHEMA_CONCURRENCY: Final = 4
+SCRIPT_FILE_TIMEOUT: Final = 10.0
+SCRIPT_PATH_REFUSED: Final = (
+    "script_path is not allowed: it must be an absolute path, without '..', to a readable "
+    f"UTF-8 file of at most {MAX_SCRIPT_BYTES} bytes inside a directory listed in the "
+    "server's security.script_path_roots (script_path is off while that list is empty). "
+    "Pass the code as 'script' instead, or ask the operator to set security.script_path_roots"
+)
+_NO_FOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+_NON_BLOCKING: Final = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang the open
+_CLOSE_ON_EXEC: Final = getattr(os, "O_CLOEXEC", 0)
+
+_log = logging.getLogger(__name__)
 
 
 def check_max_rows(name: str, value: int | None) -> None:
@@ -41,7 +63,9 @@ def _schema_entry(session: Session, name: str) -> dict[str, Any]:
 
 
 async def table_names(session: ManagedSession, session_id: str, timeouts: Timeouts) -> TableNames:
-    names = await session.run("Listing tables", community.list_tables, timeouts.metadata)
+    names = await session.run(
+        "Listing tables", community.list_tables, timeouts.metadata, retry=True
+    )
     shown = names[:MAX_TABLE_NAMES]
     extra = {"is_complete": False} if len(names) > len(shown) else {}
     return TableNames(session_id=session_id, table_names=shown, count=len(names), **extra)
@@ -53,10 +77,13 @@ async def table_schemas(
     """Schemas of up to MAX_SCHEMA_TABLES tables; one table failing does not fail the rest."""
     names = table_names
     if names is None:
-        names = await session.run("Listing tables", community.list_tables, timeouts.metadata)
+        names = await session.run(
+            "Listing tables", community.list_tables, timeouts.metadata, retry=True
+        )
     names = list(dict.fromkeys(names))
     selected = names[:MAX_SCHEMA_TABLES]
-    gate = asyncio.Semaphore(SCHEMA_CONCURRENCY)
+    # Never more at once than the session allows, or the tool would make itself busy.
+    gate = asyncio.Semaphore(min(SCHEMA_CONCURRENCY, timeouts.max_calls_per_session))
 
     async def one(name: str) -> dict[str, Any]:
         async with gate:
@@ -65,6 +92,7 @@ async def table_schemas(
                     f"Reading the schema of {name}",
                     lambda client: _schema_entry(client, name),
                     timeouts.metadata,
+                    retry=True,
                 )
             except DeephavenMcpError as exc:
                 return {"success": False, "table": name, "error": str(exc), "isError": True}
@@ -91,31 +119,121 @@ async def table_slice(
         f"Reading table {table_name}",
         lambda client: read_table_slice(client, table_name, max_rows=max_rows, head=head, fmt=fmt),
         timeouts.data,
+        retry=True,
     )
 
 
-async def script_code(script: str | None, script_path: str | None) -> str:
-    """The code to run: ``script`` itself, or the bounded contents of ``script_path``."""
+async def script_code(script: str | None, script_path: str | None, *, roots: Sequence[str]) -> str:
+    """The code to run: ``script`` itself, or the contents of ``script_path`` if ``roots``
+    allow it (see :func:`read_script_file`)."""
     if (script is None) == (script_path is None):
         raise InvalidArgumentError("provide exactly one of 'script' or 'script_path'")
-    code = (
-        script
-        if script is not None
-        else await read_text_file(
-            str(script_path),
-            what="script_path",
-            max_bytes=MAX_SCRIPT_BYTES,
-            error=InvalidArgumentError,
-        )
-    )
-    if len(code.encode("utf-8")) > MAX_SCRIPT_BYTES:
+    if script is None:
+        return await read_script_file(str(script_path), roots)
+    if len(script.encode("utf-8")) > MAX_SCRIPT_BYTES:
         raise InvalidArgumentError(f"script is larger than {MAX_SCRIPT_BYTES} bytes")
-    return code
+    return script
+
+
+class _Refused(Exception):
+    """Why a script_path was refused: for the operator's log only, never for the caller."""
+
+
+async def read_script_file(path: str, roots: Sequence[str]) -> str:
+    """The file at ``path`` if it lies inside one of ``roots``; else SCRIPT_PATH_REFUSED.
+
+    script_path is off while ``roots`` (``security.script_path_roots``) is empty. Every
+    refusal raises the same PermissionDeniedError, whatever the reason, so a caller cannot
+    learn which files exist on the server's machine; the reason is logged for the operator.
+    """
+    try:
+        return await call_blocking(
+            "Reading script_path", SCRIPT_FILE_TIMEOUT, _read_allowed_file, path, tuple(roots)
+        )
+    except _Refused as exc:
+        _log.info("script_path %r refused: %s", path, exc)
+    except DeephavenTimeoutError:
+        _log.warning("script_path %r refused: reading it took over %g s", path, SCRIPT_FILE_TIMEOUT)
+    raise PermissionDeniedError(SCRIPT_PATH_REFUSED)
+
+
+def _read_allowed_file(path: str, roots: tuple[str, ...]) -> str:
+    """Blocking: check ``path`` against ``roots`` and read it, or raise _Refused."""
+    if not roots:
+        raise _Refused("security.script_path_roots is empty")
+    if "\0" in path or not os.path.isabs(path):
+        raise _Refused("not an absolute path")
+    if ".." in _components(path):
+        raise _Refused("contains a '..' component")
+    try:
+        real = os.path.realpath(path, strict=True)
+    except (OSError, ValueError) as exc:
+        raise _Refused(f"cannot be resolved ({type(exc).__name__})") from None
+    if not any(_inside(real, root) for root in _resolved_roots(roots)):
+        raise _Refused(f"resolves to {real!r}, outside every script_path root")
+    try:
+        # The resolved path, so a symlink swapped in after the check is not followed.
+        fd = os.open(real, os.O_RDONLY | _NO_FOLLOW | _NON_BLOCKING | _CLOSE_ON_EXEC)
+    except OSError as exc:
+        raise _Refused(f"cannot be opened ({exc.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _Refused("not a regular file")
+        data = _read_up_to(fd, MAX_SCRIPT_BYTES + 1)
+    except OSError as exc:
+        raise _Refused(f"cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SCRIPT_BYTES:
+        raise _Refused(f"larger than {MAX_SCRIPT_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused("not UTF-8 text") from None
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _components(path: str) -> list[str]:
+    separators = os.sep + (os.altsep or "")
+    return re.split(f"[{re.escape(separators)}]", path)
+
+
+def _resolved_roots(roots: Sequence[str]) -> list[str]:
+    """Real paths of the roots that exist; relative roots are ignored (they would depend on
+    the server's working directory)."""
+    resolved = []
+    for root in roots:
+        if not os.path.isabs(root):
+            _log.warning("security.script_path_roots: ignoring relative path %r", root)
+            continue
+        try:
+            resolved.append(os.path.realpath(root, strict=True))
+        except (OSError, ValueError):
+            _log.warning("security.script_path_roots: %r does not exist", root)
+    return resolved
+
+
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([path, root]) == root
 
 
 async def run_script(session: ManagedSession, timeouts: Timeouts, code: str) -> None:
     await session.run(
-        "Running the script", lambda client: community.run_script(client, code), timeouts.script
+        "Running the script",
+        lambda client: community.run_script(client, code),
+        timeouts.script,
+        retry=False,  # it may have run before the connection broke
     )
 
 
@@ -125,5 +243,8 @@ async def pip_packages(session: ManagedSession, session_id: str, timeouts: Timeo
             f"session '{session_id}' runs {session.programming_language}; "
             "pip packages exist only in Python sessions"
         )
-    packages = await session.run("Listing pip packages", community.pip_list, timeouts.script)
+    # pip_list runs a script on the worker (and deletes its variable afterwards).
+    packages = await session.run(
+        "Listing pip packages", community.pip_list, timeouts.script, retry=False
+    )
     return PipPackages(result=packages)

@@ -7,10 +7,13 @@ from typing import Annotated, Final
 
 from pydantic import Field
 
+from deephaven_mcp._blocking import MAX_WORK_THREADS
 from deephaven_mcp._env import EnvSettings, LogLevel
 from deephaven_mcp.clients.timeouts import Timeouts
 
 DEFAULT_PORT: Final = 8000
+# More calls per session than work threads would let one session take them all.
+MAX_CALLS_PER_SESSION_LIMIT: Final = MAX_WORK_THREADS
 Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
 
 
@@ -25,6 +28,15 @@ class SystemsSettings(EnvSettings):
     data_timeout: Seconds = Field(Timeouts.data, alias="DH_MCP_DATA_TIMEOUT")
     script_timeout: Seconds = Field(Timeouts.script, alias="DH_MCP_SCRIPT_TIMEOUT")
     close_timeout: Seconds = Field(Timeouts.close, alias="DH_MCP_CLOSE_TIMEOUT")
+    session_busy_timeout: Seconds = Field(
+        Timeouts.session_busy, alias="DH_MCP_SESSION_BUSY_TIMEOUT"
+    )
+    max_calls_per_session: int = Field(
+        Timeouts.max_calls_per_session,
+        ge=1,
+        le=MAX_CALLS_PER_SESSION_LIMIT,
+        alias="DH_MCP_MAX_CALLS_PER_SESSION",
+    )
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, alias="PORT")
     log_level: LogLevel = Field("INFO", alias="PYTHONLOGLEVEL")
 
@@ -37,4 +49,6 @@ class SystemsSettings(EnvSettings):
             data=self.data_timeout,
             script=self.script_timeout,
             close=self.close_timeout,
+            session_busy=self.session_busy_timeout,
+            max_calls_per_session=self.max_calls_per_session,
         )

@@ -101,7 +101,11 @@ async def session_script_run(
     script: Annotated[str | None, Field(description="Code to run in the session.")] = None,
     script_path: Annotated[
         str | None,
-        Field(description="Path (on the MCP server's machine) of a file to run instead."),
+        Field(
+            description="Absolute path (on the MCP server's machine) of a file to run instead; "
+            "only inside the directories the operator lists in security.script_path_roots "
+            "(off when there are none)."
+        ),
     ] = None,
 ) -> Done:
     """Run a script (Python or Groovy, per the session) in a session.
