@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from pydantic import field_validator
 
 from deephaven_mcp.config.arguments import ArgumentModel, first_given, merge_layers
 from deephaven_mcp.config.auth_type import AuthType
-from deephaven_mcp.config.models import EnterpriseCreationDefaults, SessionCreationDefaults
+from deephaven_mcp.config.models import (
+    AgentSettable,
+    EnterpriseCreationDefaults,
+    SessionCreationConfig,
+    SessionCreationDefaults,
+)
 from deephaven_mcp.enterprise import FALLBACK_HEAP_SIZE_GB, WorkerRequest
 from deephaven_mcp.enterprise._params import resolve_worker
 from deephaven_mcp.errors import InvalidArgumentError
@@ -80,8 +85,13 @@ def test_validated_once_and_errors_are_invalid_argument() -> None:
 # -- community: session_community_create -------------------------------------------------
 
 
-def _community(**defaults: object) -> SessionCreationDefaults:
-    return SessionCreationDefaults.model_validate(defaults)
+def _community(**defaults: object) -> SessionCreationConfig:
+    """Creation config whose callers may set everything: these tests are about precedence
+    (the launch policy itself is tested in tests/systems/test_launch_policy.py)."""
+    return SessionCreationConfig(
+        defaults=SessionCreationDefaults.model_validate(defaults),
+        agent_may_set=list(get_args(AgentSettable)),
+    )
 
 
 def test_community_precedence_field_by_field() -> None:

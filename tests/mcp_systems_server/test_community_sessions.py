@@ -28,6 +28,8 @@ def creation_config(worker: RunningWorker, *, mode: str, limit: int = 2) -> dict
             "session_creation": {
                 "max_concurrent_sessions": limit,
                 "defaults": {"launch_method": "python", "heap_size_gb": 1, "startup_retries": 0},
+                # The tests below choose these per call, to check what each one does.
+                "agent_may_set": ["launch_method", "auth_type", "python_venv_path"],
             },
         },
     }

@@ -60,7 +60,8 @@ def _gone(pid: int) -> bool:
 def _python_creation_env(tmp_path: Path) -> dict[str, str]:
     """Environment for a server that launches python workers and records them under tmp_path."""
     config = tmp_path / "c.json"
-    creation = {"defaults": {"launch_method": "python", "heap_size_gb": 1}}
+    defaults = {"launch_method": "python", "heap_size_gb": 1, "auth_type": "Anonymous"}
+    creation = {"defaults": defaults}
     config.write_text(json.dumps({"community": {"session_creation": creation}}))
     return dict(
         os.environ, DH_MCP_CONFIG_FILE=str(config), DH_MCP_STATE_DIR=str(tmp_path / "state")
@@ -73,9 +74,7 @@ async def test_sigkilled_server_leaves_no_orphan_after_restart(tmp_path: Path) -
     second = None
     try:
         async with Client(url, timeout=600) as client:
-            created = await client.call_tool(
-                "session_community_create", {"session_name": "orphan", "auth_type": "Anonymous"}
-            )
+            created = await client.call_tool("session_community_create", {"session_name": "orphan"})
         pid = created.structured_content["pid"]
         assert psutil.pid_exists(pid)
 
@@ -101,9 +100,7 @@ async def test_sigterm_stops_launched_workers(tmp_path: Path) -> None:
     server, url = _start_http_server(env, tmp_path / "server.log")
     try:
         async with Client(url, timeout=600) as client:
-            created = await client.call_tool(
-                "session_community_create", {"session_name": "term", "auth_type": "Anonymous"}
-            )
+            created = await client.call_tool("session_community_create", {"session_name": "term"})
         pid = created.structured_content["pid"]
         server.send_signal(signal.SIGTERM)
         server.wait(60)

@@ -25,7 +25,7 @@ from deephaven_mcp.config.tool_names import (
     STATE_CHANGING_TOOL_NAMES,
     SYSTEMS_TOOL_NAMES,
 )
-from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.errors import ConfigError, PermissionDeniedError
 from deephaven_mcp.mcp_systems_server import build_systems_server
 from deephaven_mcp.mcp_systems_server._tool_policy import enabled_tool_names
 from deephaven_mcp.mcp_systems_server.tools import ALL_TOOLS
@@ -228,3 +228,18 @@ async def test_dotenv_is_read_from_the_working_directory(tmp_path: Path) -> None
     transport = StdioTransport(SERVER, [], env=env, cwd=str(tmp_path))
     async with Client(transport) as client:
         assert {tool.name for tool in await client.list_tools()} == READ_ONLY_MODE_TOOL_NAMES
+
+
+async def test_the_python_api_refuses_the_same_methods_in_read_only_mode() -> None:
+    from deephaven_mcp import DeephavenSystems
+
+    for name in STATE_CHANGING_TOOL_NAMES:
+        assert getattr(getattr(DeephavenSystems, name), "changes_state", False), name
+    for name in READ_ONLY_MODE_TOOL_NAMES:
+        assert not getattr(getattr(DeephavenSystems, name), "changes_state", False), name
+    async with DeephavenSystems(config=McpConfig(), read_only=True) as systems:
+        with pytest.raises(PermissionDeniedError, match="read-only mode"):
+            await systems.session_script_run("community:config:x", "print(1)")
+        with pytest.raises(PermissionDeniedError, match="read-only mode"):
+            await systems.pq_delete("prod", "anything")
+        assert (await systems.sessions_list()).sessions == []

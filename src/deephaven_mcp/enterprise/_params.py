@@ -4,6 +4,10 @@ The precedence is one :func:`~deephaven_mcp.config.arguments.merge_layers` call 
 :class:`WorkerSettings`. ``None`` after resolution means "let coreplus apply its own
 default"; the adapter then does not pass the argument at all. The one exception is the heap
 size, which coreplus requires.
+
+Tool arguments come from an agent, so before any of that they are held to the system's
+``agent_limits`` (:func:`check_agent_limits`) and caller-supplied waits to
+:data:`MAX_WAIT_SECONDS`. Configured defaults are the operator's and are not limited.
 """
 
 from __future__ import annotations
@@ -12,20 +16,22 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final
 
 from pydantic import BeforeValidator
 
 from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
-from deephaven_mcp.config.models import EnterpriseCreationDefaults
+from deephaven_mcp.config.models import EnterpriseCreationDefaults, EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import Environment, PqSpec
-from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError, LimitExceededError, PermissionDeniedError
 
 # connect_to_new_worker has no default heap size; this one matches common Enterprise setups.
 FALLBACK_HEAP_SIZE_GB: Final = 4.0
 LANGUAGES: Final = ("Python", "Groovy")
 ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The longest a caller may make a tool call wait (pq_start/pq_stop, worker start-up).
+MAX_WAIT_SECONDS: Final = 3600
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,69 @@ def positive(name: str, value: float | None) -> float | None:
     if value <= 0:
         raise InvalidArgumentError(f"{name} must be greater than 0 (got {value})")
     return float(value)
+
+
+def _above(value: object, limit: float) -> bool:
+    """Whether ``value`` is a number over ``limit``; other values are left to the later
+    checks and their messages."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > limit
+
+
+def bounded_wait(name: str, value: float | None) -> None:
+    """Refuse a caller's wait longer than :data:`MAX_WAIT_SECONDS`: it holds a tool call
+    (and its worker thread) open for that long."""
+    if _above(value, MAX_WAIT_SECONDS):
+        raise InvalidArgumentError(
+            f"{name} must be at most {MAX_WAIT_SECONDS} seconds (got {value:g})"
+        )
+
+
+def _limit_key(system_name: str, field: str) -> str:
+    return f"enterprise.systems.{system_name}.agent_limits.{field}"
+
+
+def check_agent_limits(
+    system_name: str, config: EnterpriseSystemConfig, heap_size_gb: float | None, server: str | None
+) -> None:
+    """Refuse a caller's heap size or server that the system's ``agent_limits`` forbid."""
+    limits = config.agent_limits
+    cap = limits.max_heap_size_gb
+    if cap is not None and _above(heap_size_gb, cap):
+        raise LimitExceededError(
+            f"heap_size_gb {heap_size_gb:g} is above the limit of {cap:g} GB set by "
+            f"{_limit_key(system_name, 'max_heap_size_gb')}"
+        )
+    allowed = limits.allowed_servers
+    if allowed is not None and server is not None and server not in allowed:
+        choices = ", ".join(repr(name) for name in allowed) or "none"
+        raise PermissionDeniedError(
+            f"server {server!r} is not allowed on '{system_name}' (allowed: {choices}); "
+            f"the operator sets {_limit_key(system_name, 'allowed_servers')}"
+        )
+
+
+def default_server(config: EnterpriseSystemConfig) -> str | None:
+    """Where a call that names no server runs when ``allowed_servers`` is set: the configured
+    default server, else the first allowed one, so it does not land wherever the controller
+    would place it. None (the controller decides) when ``allowed_servers`` is unset or empty."""
+    allowed = config.agent_limits.allowed_servers
+    if not allowed:
+        return None
+    creation = config.session_creation
+    configured = creation.defaults.server if creation is not None else None
+    return configured if configured is not None else allowed[0]
+
+
+def limited_request(
+    system_name: str, config: EnterpriseSystemConfig, request: WorkerRequest
+) -> WorkerRequest:
+    """A caller's worker request held to ``agent_limits`` and :data:`MAX_WAIT_SECONDS`,
+    with the server filled in by :func:`default_server` when the caller gave none."""
+    check_agent_limits(system_name, config, request.heap_size_gb, request.server)
+    bounded_wait("timeout_seconds", request.timeout_seconds)
+    if request.server is None:
+        return replace(request, server=default_server(config))
+    return request
 
 
 def non_negative_int(name: str, value: int | None) -> int | None:

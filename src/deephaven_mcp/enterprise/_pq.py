@@ -53,6 +53,7 @@ def _check_timeout(timeout_seconds: int) -> int:
         raise InvalidArgumentError("timeout_seconds must be a whole number of seconds")
     if timeout_seconds <= 0:
         raise InvalidArgumentError("timeout_seconds must be greater than 0")
+    _params.bounded_wait("timeout_seconds", timeout_seconds)
     return timeout_seconds
 
 
@@ -122,9 +123,13 @@ class PersistentQueries:
             )
 
     async def create(self, pq_name: str, request: _params.WorkerRequest) -> PqInfo:
-        """Add a query (UNINITIALIZED until started) built with make_temporary_config."""
+        """Add a query (UNINITIALIZED until started) built with make_temporary_config.
+
+        Built from the arguments alone, held to ``agent_limits``; with ``allowed_servers``
+        an unset server is filled in by :func:`_params.default_server`."""
         connection = self._connection
-        spec = _params.pq_spec(pq_name, request)
+        limited = _params.limited_request(self._system, connection.config, request)
+        spec = _params.pq_spec(pq_name, limited)
         self._check_new_name(await connection.pq_snapshot(), pq_name)
         handle = await connection.connected()
         serial = await connection.run(
@@ -186,8 +191,14 @@ class PersistentQueries:
         )
 
     async def modify(self, identifier: str | int, changes: PqChanges, restart: bool) -> PqInfo:
-        """Merge ``changes`` into the current config; optionally restart to apply them."""
+        """Merge ``changes`` into the current config; optionally restart to apply them.
+
+        ``agent_limits`` are checked first, so a refused change never reaches the controller.
+        """
         connection = self._connection
+        _params.check_agent_limits(
+            self._system, connection.config, changes.heap_size_gb, changes.server
+        )
         snapshot = await connection.pq_snapshot()
         query = find(self._system, snapshot, identifier)
         checked = self._validated(snapshot, changes)

@@ -19,7 +19,7 @@ from pydeephaven import Session
 from deephaven_mcp._limits import Reservations
 from deephaven_mcp.config.models import check_name, pq_session_name
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
-from deephaven_mcp.enterprise._params import WorkerRequest, resolve_worker
+from deephaven_mcp.enterprise._params import WorkerRequest, limited_request, resolve_worker
 from deephaven_mcp.enterprise.backend import PqInfo, WorkerSession
 from deephaven_mcp.errors import (
     DeephavenMcpError,
@@ -105,7 +105,8 @@ class WorkerPool:
     async def create(
         self, session_name: str | None = None, request: WorkerRequest | None = None
     ) -> WorkerSession:
-        """Start a new worker; tool argument -> config default -> API default."""
+        """Start a new worker; tool argument (within ``agent_limits``) -> config default ->
+        API default."""
         connection = self._connection
         system, creation, limit = connection.name, connection.config.session_creation, self.limit
         if creation is None or limit == 0:
@@ -117,7 +118,8 @@ class WorkerPool:
             check_name("session", name)
         except ValueError as exc:
             raise InvalidArgumentError(str(exc)) from None
-        resolved = resolve_worker(name, request or WorkerRequest(), creation.defaults)
+        limited = limited_request(system, connection.config, request or WorkerRequest())
+        resolved = resolve_worker(name, limited, creation.defaults)
         with self._reservations.reserve(
             name,
             limit,

@@ -1,8 +1,11 @@
 """On-demand community sessions: parameter resolution, limits, launch, delete, credentials.
 
 Parameters resolve as: tool argument -> ``community.session_creation.defaults`` -> built-in
-default. The session limit is enforced atomically: a slot is reserved before the (slow)
-launch starts, so concurrent creates cannot overshoot it.
+default. A caller (an AI agent) may give only ``session_name``, ``programming_language``,
+``heap_size_gb`` (up to ``max_heap_size_gb``) and what the operator listed in
+``agent_may_set``: a launch runs code on this host, so images, mounts, venvs, JVM flags and
+environment are the operator's to choose. The session limit is enforced atomically: a slot
+is reserved before the (slow) launch starts, so concurrent creates cannot overshoot it.
 """
 
 from __future__ import annotations
@@ -12,17 +15,24 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from deephaven_mcp._limits import Reservations
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.arguments import first_given, merge_layers
 from deephaven_mcp.config.auth_type import AuthType
-from deephaven_mcp.config.models import McpConfig, SessionCreationDefaults, secret_from_env
+from deephaven_mcp.config.models import (
+    AgentSettable,
+    McpConfig,
+    SessionCreationConfig,
+    SessionCreationDefaults,
+    secret_from_env,
+)
 from deephaven_mcp.demo import demo_script
 from deephaven_mcp.errors import (
     InvalidArgumentError,
+    LimitExceededError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -54,6 +64,9 @@ DEFAULT_LAUNCH_METHOD: Final = "docker"
 DEFAULT_HEAP_GB: Final = 4
 DEMO_SESSION: Final = "demo"
 DEMO_HEAP_GB: Final = 1
+AGENT_MAY_SET_KEY: Final = "community.session_creation.agent_may_set"
+MAX_HEAP_KEY: Final = "community.session_creation.max_heap_size_gb"
+OPERATOR_SET: Final[tuple[str, ...]] = get_args(AgentSettable)
 
 
 @dataclass(frozen=True)
@@ -138,10 +151,43 @@ def _language_and_image(
     return language, DOCKER_IMAGES[language]
 
 
+def _operator_set_message(names: list[str]) -> str:
+    quoted = ", ".join(f'"{name}"' for name in names)
+    verb, pronoun = ("is", "it") if len(names) == 1 else ("are", "them")
+    return (
+        f"{', '.join(names)} {verb} set by the operator: add {quoted} to {AGENT_MAY_SET_KEY} "
+        f"to let callers choose {pronoun}"
+    )
+
+
+def _check_caller_arguments(args: CreateArguments, creation: SessionCreationConfig) -> None:
+    """Refuse what the operator kept for themselves, before anything is launched.
+
+    Only arguments are checked: the configured defaults are the operator's own choices, so
+    they are neither refused nor capped.
+    """
+    refused = [
+        name
+        for name in OPERATOR_SET
+        if getattr(args, name) is not None and name not in creation.agent_may_set
+    ]
+    if refused:
+        raise PermissionDeniedError(_operator_set_message(refused))
+    heap, cap = args.heap_size_gb, creation.max_heap_size_gb
+    # Not-a-number values are left to the launch request's own check and message.
+    if isinstance(heap, int | float) and not isinstance(heap, bool) and heap > cap:
+        raise LimitExceededError(
+            f"heap_size_gb {heap:g} is above the limit of {cap:g} GB set by {MAX_HEAP_KEY}"
+        )
+
+
 def resolve_request(
-    args: CreateArguments, defaults: SessionCreationDefaults
+    args: CreateArguments, creation: SessionCreationConfig
 ) -> tuple[LaunchRequest, str]:
-    """Build the launch request and the session's programming language."""
+    """Check the caller's arguments against the policy, then build the launch request and
+    the session's programming language."""
+    _check_caller_arguments(args, creation)
+    defaults = creation.defaults
     method = first_given(args.launch_method, defaults.launch_method, DEFAULT_LAUNCH_METHOD)
     if method not in ("python", "docker"):
         raise InvalidArgumentError(f"launch_method must be 'python' or 'docker', got {method!r}")
@@ -224,7 +270,7 @@ class CommunitySessions:
                 "dynamic session creation is not configured; add community.session_creation "
                 "to deephaven_mcp.json"
             )
-        request, language = resolve_request(args, creation.defaults)
+        request, language = resolve_request(args, creation)
         session_id = SessionId.community(DYNAMIC_SOURCE, args.session_name)
         limit = creation.max_concurrent_sessions
         if limit == 0:

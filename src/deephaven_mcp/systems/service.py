@@ -11,10 +11,11 @@ method's result serializes to the tool's success envelope. Failures are raised a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 from deephaven_mcp.clients.table_data import TableSlice
 from deephaven_mcp.clients.timeouts import Timeouts
@@ -78,6 +79,30 @@ DEMO_ID = SessionId.community(DYNAMIC_SOURCE, DEMO_SESSION)
 
 def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
     return tuple(values) if values is not None else None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _changes_state(
+    method: Callable[Concatenate[DeephavenSystems, P], Awaitable[R]],
+) -> Callable[Concatenate[DeephavenSystems, P], Awaitable[R]]:
+    """Refuse ``method`` in read-only mode: it runs code, changes state or hands out
+    credentials. (The MCP server does not even register such tools then; this keeps the
+    Python API to the same rule.)"""
+
+    @functools.wraps(method)
+    async def guarded(self: DeephavenSystems, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self.read_only:
+            raise PermissionDeniedError(
+                f"{method.__name__} runs code or changes state, which read-only mode "
+                "(security.read_only or --read-only) does not allow"
+            )
+        return await method(self, *args, **kwargs)
+
+    guarded.changes_state = True  # type: ignore[attr-defined]
+    return guarded
 
 
 class DeephavenSystems:
@@ -275,6 +300,7 @@ class DeephavenSystems:
         session = await self.registry.get(session_id)
         return await _tables.table_slice(session, self.timeouts, table_name, max_rows, head, fmt)
 
+    @_changes_state
     async def session_script_run(
         self, session_id: str, script: str | None = None, script_path: str | None = None
     ) -> Done:
@@ -287,6 +313,7 @@ class DeephavenSystems:
         await _tables.run_script(session, self.timeouts, code)
         return Done()
 
+    @_changes_state
     async def session_pip_list(self, session_id: str) -> PipPackages:
         """Python packages installed in a Python session's worker."""
         session = await self.registry.get(session_id)
@@ -294,6 +321,7 @@ class DeephavenSystems:
 
     # -- community sessions launched on demand -------------------------------------------
 
+    @_changes_state
     async def session_community_create(
         self,
         session_name: str,
@@ -334,11 +362,13 @@ class DeephavenSystems:
         session = await self.community.create(self.config, arguments, progress)
         return created(session, self.config.security.community.credential_retrieval_mode)
 
+    @_changes_state
     async def session_community_delete(self, session_name: str) -> CommunitySessionDeleted:
         """Stop a worker made by ``session_community_create`` and forget its session."""
         session_id = await self.community.delete(session_name)
         return CommunitySessionDeleted(session_id=str(session_id), session_name=session_name)
 
+    @_changes_state
     async def session_community_credentials(self, session_id: str) -> CommunityCredentials:
         """Token and URLs of a community session, if the credential retrieval mode allows."""
         session = await self.registry.get(session_id)
@@ -346,6 +376,7 @@ class DeephavenSystems:
 
     # -- enterprise sessions and catalogs ------------------------------------------------
 
+    @_changes_state
     async def session_enterprise_create(
         self,
         system_name: str,
@@ -385,6 +416,7 @@ class DeephavenSystems:
             programming_language=info.programming_language,
         )
 
+    @_changes_state
     async def session_enterprise_delete(
         self, system_name: str, session_name: str
     ) -> EnterpriseSessionDeleted:
@@ -478,6 +510,7 @@ class DeephavenSystems:
         system = self.enterprise.get(system_name)
         return _queries.details(system.name, await system.pq_details(pq_identifier))
 
+    @_changes_state
     async def pq_create(
         self,
         system_name: str,
@@ -513,12 +546,14 @@ class DeephavenSystems:
             message="PQ created successfully",
         )
 
+    @_changes_state
     async def pq_delete(self, system_name: str, pq_identifier: str | int) -> PqDeleted:
         """Delete a persistent query permanently (stopped first if running)."""
         system = self.enterprise.get(system_name)
         query = await system.pq_delete(pq_identifier)
         return PqDeleted(serial=query.serial, message="PQ deleted successfully")
 
+    @_changes_state
     async def pq_modify(
         self,
         pq_id: str,
@@ -582,6 +617,7 @@ class DeephavenSystems:
             message=f"PQ '{query.name}' modified successfully",
         )
 
+    @_changes_state
     async def pq_start(
         self,
         system_name: str,
@@ -599,6 +635,7 @@ class DeephavenSystems:
             message="PQ started successfully" if query.is_running else "PQ start requested",
         )
 
+    @_changes_state
     async def pq_stop(
         self,
         system_name: str,
@@ -615,6 +652,7 @@ class DeephavenSystems:
             message="PQ stopped successfully" if query.is_terminal else "PQ stop requested",
         )
 
+    @_changes_state
     async def pq_restart(self, system_name: str, pq_identifier: str | int) -> PqRestarted:
         """Restart a persistent query with its current configuration."""
         system = self.enterprise.get(system_name)

@@ -21,6 +21,9 @@ from deephaven_mcp.systems.results import (
     CommunitySessionDeleted,
 )
 
+# Appended to the description of every argument in AgentSettable.
+_OPERATOR = " Refused unless listed in community.session_creation.agent_may_set."
+
 _CREATE_SCHEMA = envelope_schema(
     {
         "session_id": STRING,
@@ -46,44 +49,61 @@ async def session_community_create(
         str, Field(description="Unique name; the id becomes community:dynamic:<name>.")
     ],
     launch_method: Annotated[
-        str | None, Field(description="'python' or 'docker' (default: config, else docker).")
+        str | None,
+        Field(description=f"'python' or 'docker' (default: config, else docker).{_OPERATOR}"),
     ] = None,
     programming_language: Annotated[
         str | None, Field(description="Docker only: 'Python' or 'Groovy' (picks the image).")
     ] = None,
-    auth_type: Annotated[str | None, Field(description="'PSK' (default) or 'Anonymous'.")] = None,
-    auth_token: Annotated[
-        str | None, Field(description="PSK token; generated when omitted.")
+    auth_type: Annotated[
+        str | None, Field(description=f"'PSK' (default) or 'Anonymous'.{_OPERATOR}")
     ] = None,
-    docker_image: Annotated[str | None, Field(description="Docker only: image to run.")] = None,
+    auth_token: Annotated[
+        str | None, Field(description=f"PSK token; generated when omitted.{_OPERATOR}")
+    ] = None,
+    docker_image: Annotated[
+        str | None, Field(description=f"Docker only: image to run.{_OPERATOR}")
+    ] = None,
     docker_memory_limit_gb: Annotated[
-        float | None, Field(description="Docker only: memory limit.")
+        float | None, Field(description=f"Docker only: memory limit.{_OPERATOR}")
     ] = None,
     docker_cpu_limit: Annotated[
-        float | None, Field(description="Docker only: CPU limit in cores.")
+        float | None, Field(description=f"Docker only: CPU limit in cores.{_OPERATOR}")
     ] = None,
     docker_volumes: Annotated[
-        list[str] | None, Field(description="Docker only: 'host:container[:mode]' mounts.")
+        list[str] | None,
+        Field(description=f"Docker only: 'host:container[:mode]' mounts.{_OPERATOR}"),
     ] = None,
     python_venv_path: Annotated[
         str | None,
-        Field(description="Python only: venv with deephaven-server (default: this server's)."),
+        Field(
+            description="Python only: venv with deephaven-server (default: this server's)."
+            + _OPERATOR
+        ),
     ] = None,
     heap_size_gb: Annotated[
-        float | int | None, Field(description="JVM heap in GB: 4 -> -Xmx4g, 2.5 -> -Xmx2560m.")
+        float | int | None,
+        Field(
+            description="JVM heap in GB: 4 -> -Xmx4g, 2.5 -> -Xmx2560m; at most "
+            "community.session_creation.max_heap_size_gb (default 8)."
+        ),
     ] = None,
     extra_jvm_args: Annotated[
-        list[str] | None, Field(description="Additional JVM arguments.")
+        list[str] | None, Field(description=f"Additional JVM arguments.{_OPERATOR}")
     ] = None,
     environment_vars: Annotated[
-        dict[str, str] | None, Field(description="Environment variables for the worker.")
+        dict[str, str] | None,
+        Field(description=f"Environment variables for the worker.{_OPERATOR}"),
     ] = None,
     ctx: Context | None = None,
 ) -> CommunitySessionCreated:
     """Launch a new Deephaven Community worker and register it as a session.
 
-    Sends progress notifications while the worker starts. The worker is stopped when
-    the session is deleted or this server shuts down.
+    Give session_name, and optionally programming_language and heap_size_gb; the operator's
+    configured defaults decide the rest. Any other argument is refused unless the operator
+    listed it in community.session_creation.agent_may_set. Sends progress notifications
+    while the worker starts. The worker is stopped when the session is deleted or this
+    server shuts down.
     """
 
     async def progress(message: str, fraction: float) -> None:

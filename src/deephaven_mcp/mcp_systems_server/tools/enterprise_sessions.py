@@ -38,12 +38,21 @@ async def session_enterprise_create(
     systems: Systems,
     system_name: SystemName,
     session_name: Annotated[str | None, Field(description="Name; generated when omitted.")] = None,
-    heap_size_gb: Annotated[float | None, Field(description="JVM heap in GB.")] = None,
+    heap_size_gb: Annotated[
+        float | None,
+        Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
+    ] = None,
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
     auto_delete_timeout: Annotated[
         int | None, Field(description="Idle seconds before the worker is deleted.")
     ] = None,
-    server: Annotated[str | None, Field(description="Server to run on.")] = None,
+    server: Annotated[
+        str | None,
+        Field(
+            description="Server to run on; one of the system's agent_limits.allowed_servers "
+            "when set (default then: the configured default server, else the first allowed)."
+        ),
+    ] = None,
     engine: Annotated[str | None, Field(description="Engine, e.g. DeephavenCommunity.")] = None,
     extra_jvm_args: Annotated[
         list[str] | None, Field(description="Additional JVM arguments.")
@@ -55,7 +64,9 @@ async def session_enterprise_create(
     viewer_groups: Annotated[
         list[str] | None, Field(description="Groups with view rights.")
     ] = None,
-    timeout_seconds: Annotated[float | None, Field(description="Worker start-up timeout.")] = None,
+    timeout_seconds: Annotated[
+        float | None, Field(description="Worker start-up timeout in seconds (at most 3600).")
+    ] = None,
     session_arguments: Annotated[
         dict[str, Any] | None, Field(description="Extra pydeephaven.Session arguments.")
     ] = None,
@@ -63,7 +74,8 @@ async def session_enterprise_create(
     """Start a new worker on an enterprise system and register it as a session.
 
     Parameters resolve as: argument -> the system's session_creation.defaults -> server
-    default. Limited by the system's max_concurrent_sessions.
+    default. Limited by the system's max_concurrent_sessions; on a system with
+    agent_limits, a larger heap_size_gb or a server not in allowed_servers is refused.
     """
     return await systems.session_enterprise_create(
         system_name,

@@ -20,7 +20,9 @@ from deephaven_mcp.systems import results
 Identifier = Annotated[str | int, Field(description="PQ name, or its serial number.")]
 Strings = list[str] | None
 WaitArg = Annotated[bool, Field(description="Wait for the state change (default true).")]
-TimeoutArg = Annotated[int, Field(description="Seconds to wait when wait is true (default 120).")]
+TimeoutArg = Annotated[
+    int, Field(description="Seconds to wait when wait is true (default 120, at most 3600).")
+]
 
 
 @systems_tool(
@@ -63,7 +65,10 @@ async def pq_create(
     systems: Systems,
     system_name: SystemName,
     pq_name: Annotated[str, Field(description="Name of the new persistent query.")],
-    heap_size_gb: Annotated[float, Field(description="JVM heap in GB.")],
+    heap_size_gb: Annotated[
+        float,
+        Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
+    ],
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
     auto_delete_timeout: Annotated[
         int | None,
@@ -72,7 +77,14 @@ async def pq_create(
             "after its last client disconnects (0: at once). Omit for a permanent query."
         ),
     ] = None,
-    server: Annotated[str | None, Field(description="Server to run on.")] = None,
+    server: Annotated[
+        str | None,
+        Field(
+            description="Server to run on; one of the system's agent_limits.allowed_servers "
+            "when set (default then: the system's session_creation.defaults.server, else the "
+            "first allowed)."
+        ),
+    ] = None,
     engine: Annotated[str | None, Field(description="Engine, e.g. DeephavenCommunity.")] = None,
     extra_jvm_args: Strings = None,
     extra_environment_vars: EnvVars = None,
@@ -81,7 +93,9 @@ async def pq_create(
 ) -> results.PqCreated:
     """Create a persistent query (not started; use pq_start).
 
-    It is permanent (a continuous schedule) unless auto_delete_timeout is given.
+    It is permanent (a continuous schedule) unless auto_delete_timeout is given. On a
+    system with agent_limits, a larger heap_size_gb or a server not in allowed_servers is
+    refused.
     """
     return await systems.pq_create(
         system_name,
@@ -129,7 +143,10 @@ async def pq_modify(
     pq_id: Annotated[str, Field(description="'enterprise:<system>:<serial or name>'.")],
     restart: Annotated[bool, Field(description="Restart afterwards to apply the changes.")] = False,
     pq_name: Annotated[str | None, Field(description="New name.")] = None,
-    heap_size_gb: Annotated[float | None, Field(description="JVM heap in GB.")] = None,
+    heap_size_gb: Annotated[
+        float | None,
+        Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
+    ] = None,
     script_body: Annotated[
         str | None, Field(description="Inline script (not with script_path).")
     ] = None,
@@ -140,7 +157,10 @@ async def pq_modify(
     configuration_type: Annotated[str | None, Field(description="e.g. Script, RunAndDone.")] = None,
     enabled: bool | None = None,
     schedule: Strings = None,
-    server: str | None = None,
+    server: Annotated[
+        str | None,
+        Field(description="Server; one of the system's agent_limits.allowed_servers when set."),
+    ] = None,
     engine: str | None = None,
     jvm_profile: str | None = None,
     extra_jvm_args: Strings = None,
