@@ -27,7 +27,12 @@ def creation_config(worker: RunningWorker, *, mode: str, limit: int = 2) -> dict
             "sessions": {"static": session_config(worker)},
             "session_creation": {
                 "max_concurrent_sessions": limit,
-                "defaults": {"launch_method": "python", "heap_size_gb": 1, "startup_retries": 0},
+                "defaults": {
+                    "launch_method": "python",
+                    "heap_size_gb": 1,
+                    "startup_retries": 0,
+                    "environment_vars": {"DH_MCP_VISIBLE": "yes"},
+                },
                 # The tests below choose these per call, to check what each one does.
                 "agent_may_set": ["launch_method", "auth_type", "python_venv_path"],
             },
@@ -67,8 +72,13 @@ async def tools(
 
 
 async def test_create_use_and_delete(
-    tools: ToolCaller, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    tools: ToolCaller,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A secret in the server's environment must not reach the worker (issue 11).
+    monkeypatch.setenv("DH_MCP_TEST_SERVER_SECRET", "s3cr3t-of-the-server")
     progress = Progress()
     with caplog.at_level(logging.DEBUG):
         result = await tools.client.call_tool_mcp(
@@ -107,6 +117,18 @@ async def test_create_use_and_delete(
     )
     assert rows["data"]["Y"] == [10, 11, 12]
     assert (await tools.ok("session_tables_schema", session_id=sid))["count"] == 1
+    await tools.ok(
+        "session_script_run",
+        session_id=sid,
+        script="import os\nfrom deephaven import new_table\nfrom deephaven.column import "
+        "string_col\nenv_probe = new_table([string_col('Secret', "
+        "[str(os.environ.get('DH_MCP_TEST_SERVER_SECRET'))]), string_col('Visible', "
+        "[str(os.environ.get('DH_MCP_VISIBLE'))])])",
+    )
+    probe = await tools.ok(
+        "session_table_data", session_id=sid, table_name="env_probe", format="json-column"
+    )
+    assert probe["data"] == {"Secret": ["None"], "Visible": ["yes"]}
 
     credentials = await tools.ok("session_community_credentials", session_id=sid)
     assert credentials["auth_token"] == token and credentials["auth_type"] == "PSK"
