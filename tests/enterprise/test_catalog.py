@@ -235,3 +235,22 @@ async def test_a_refused_fetch_is_not_reported_as_a_missing_table(
     message = str(caught.value)
     assert "may not fetch tables from query 42" in message
     assert "neither a historical nor a live" not in message
+
+
+async def test_structured_filters_alone_and_mixed_with_strings(catalog: EnterpriseCatalog) -> None:
+    structured = [
+        {"column": "Namespace", "op": "eq", "value": "MarketUS"},
+        {"column": "TableName", "op": "contains", "value": "es"},
+    ]
+    result = await catalog.tables(filters=structured)
+    assert pairs(result.table.to_pydict()) == [("MarketUS", "Trades"), ("MarketUS", "Quotes")]
+    mixed = await catalog.tables(filters=[*structured, "TableName.startsWith(`Q`)"])
+    assert pairs(mixed.table.to_pydict()) == [("MarketUS", "Quotes")]
+    systems = await catalog.namespaces(
+        filters=[{"any_of": [{"column": "NamespaceSet", "op": "eq", "value": "System"}]}]
+    )
+    assert systems.table.column("Namespace").to_pylist() == ["Internal"]
+    with pytest.raises(InvalidArgumentError, match="unknown column 'Nope'"):
+        await catalog.tables(filters=[{"column": "Nope", "op": "is_null"}])
+    with pytest.raises(InvalidArgumentError, match="invalid filters"):
+        await catalog.tables(filters=[{"column": "Namespace", "op": "eq"}])

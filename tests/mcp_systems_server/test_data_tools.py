@@ -71,6 +71,8 @@ async def test_every_tool_is_annotated_and_has_an_output_schema(tools: ToolCalle
         "session_tables_list",
         "session_tables_schema",
         "session_table_data",
+        "session_table_summary",
+        "session_table_aggregate",
         "session_script_run",
         "session_pip_list",
     }
@@ -83,6 +85,9 @@ async def test_every_tool_is_annotated_and_has_an_output_schema(tools: ToolCalle
     table_data = listed["session_table_data"].annotations
     script_run = listed["session_script_run"].annotations
     assert table_data is not None and table_data.read_only_hint is True
+    for name in ("session_table_summary", "session_table_aggregate"):
+        annotations = listed[name].annotations
+        assert annotations is not None and annotations.read_only_hint is True
     assert script_run is not None and script_run.destructive_hint is True
 
 

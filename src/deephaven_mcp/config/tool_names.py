@@ -17,6 +17,8 @@ READ_ONLY_MODE_TOOL_NAMES: Final = frozenset(
         "session_tables_list",
         "session_tables_schema",
         "session_table_data",
+        "session_table_summary",  # engine-side statistics; generated expressions only
+        "session_table_aggregate",  # pydeephaven aggregations; generated expressions only
         "catalog_tables_list",
         "catalog_namespaces_list",
         "catalog_tables_schema",

@@ -1,8 +1,10 @@
 """Catalog discovery on an Enterprise session: tables, namespaces, schemas, samples.
 
-Filters are Deephaven where-clauses handed to ``Table.where`` as strings: the server parses
-them as filter expressions, so a filter can never run code. Namespace and table-name lookups
-use structured ``pydeephaven.filters`` conditions, so user text is never parsed at all.
+Filters are Deephaven where-clauses handed to ``Table.where`` as strings (the server parses
+them as filter expressions, so a filter can never run code), or structured conditions
+(:mod:`deephaven_mcp.clients.shaping`) that the engine does not parse at all; a list may mix
+both, and all are ANDed. Namespace and table-name lookups use structured
+``pydeephaven.filters`` conditions too.
 Every operation is bounded (rows or tables) and reports ``is_complete``.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 import grpc
 import pyarrow as pa
@@ -26,6 +28,7 @@ from deephaven_mcp.clients.errors import (
     grpc_details,
     grpc_status,
 )
+from deephaven_mcp.clients.shaping import FilterItem, parse_filters, structured_filter
 from deephaven_mcp.clients.table_data import TableSlice, slice_table
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError, run_operation
@@ -87,14 +90,30 @@ class CatalogSample:
         return self.slice.is_complete
 
 
-def _check_filters(filters: Sequence[str] | None) -> list[str]:
+CatalogFilter: TypeAlias = str | FilterItem | dict[str, Any]
+"""A where-clause string, or a structured condition (model or its JSON form)."""
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Filters split by kind: where-clause strings and structured conditions."""
+
+    clauses: list[str]
+    structured: list[FilterItem]
+
+
+def _check_filters(filters: Sequence[CatalogFilter] | None) -> _Where:
     if filters is None:
-        return []
-    if isinstance(filters, str) or not all(isinstance(item, str) for item in filters):
-        raise InvalidArgumentError("filters must be a list of Deephaven where-clause strings")
-    if any(not item.strip() for item in filters):
+        return _Where([], [])
+    if isinstance(filters, str) or not isinstance(filters, Sequence):
+        raise InvalidArgumentError(
+            "filters must be a list of where-clause strings or structured conditions"
+        )
+    clauses = [item for item in filters if isinstance(item, str)]
+    if any(not item.strip() for item in clauses):
         raise InvalidArgumentError("filters must not contain empty strings")
-    return list(filters)
+    structured = parse_filters([item for item in filters if not isinstance(item, str)])
+    return _Where(clauses, structured)
 
 
 def _check_limit(name: str, value: int | None) -> int | None:
@@ -173,23 +192,32 @@ class EnterpriseCatalog:
     async def _run(self, action: str, fn: Callable[[], T]) -> T:
         return await run_operation(action, self.timeout, fn)
 
-    def _filtered(self, tables: _Tables, filters: list[str]) -> Table:
+    def _filtered(self, tables: _Tables, filters: _Where) -> Table:
         catalog = tables.add(self.backend.catalog_table(self.session))
-        if not filters:
-            return catalog
+        table = catalog
+        if filters.structured:
+            # Typed against the catalog's own columns; an unknown column or a wrong value
+            # type is an InvalidArgumentError before anything reaches the worker.
+            condition = structured_filter(catalog.schema, filters.structured)
+            if condition is not None:
+                table = tables.add(table.where(condition))
+        if not filters.clauses:
+            return table
         try:
-            return tables.add(catalog.where(filters))
+            return tables.add(table.where(filters.clauses))
         except DHError as exc:
             if _unreachable(exc):
                 raise
             raise InvalidArgumentError(
-                f"Deephaven rejected the catalog filters {filters!r}: "
+                f"Deephaven rejected the catalog filters {filters.clauses!r}: "
                 f"{exception_line(exc, MAX_DETAIL)} "
                 "(string literals need backticks, e.g. Namespace = `market_data`)"
             ) from None
 
     async def tables(
-        self, filters: Sequence[str] | None = None, max_rows: int | None = DEFAULT_TABLES_ROWS
+        self,
+        filters: Sequence[CatalogFilter] | None = None,
+        max_rows: int | None = DEFAULT_TABLES_ROWS,
     ) -> CatalogRows:
         """Catalog rows matching all ``filters`` (AND), at most ``max_rows``."""
         where = _check_filters(filters)
@@ -202,7 +230,9 @@ class EnterpriseCatalog:
         return await self._run("Reading the catalog", _scoped(fetch))
 
     async def namespaces(
-        self, filters: Sequence[str] | None = None, max_rows: int | None = DEFAULT_NAMESPACES_ROWS
+        self,
+        filters: Sequence[CatalogFilter] | None = None,
+        max_rows: int | None = DEFAULT_NAMESPACES_ROWS,
     ) -> CatalogRows:
         """Distinct, sorted namespaces of the catalog rows matching ``filters``."""
         where = _check_filters(filters)
@@ -250,7 +280,7 @@ class EnterpriseCatalog:
         self,
         namespace: str | None = None,
         table_names: Sequence[str] | None = None,
-        filters: Sequence[str] | None = None,
+        filters: Sequence[CatalogFilter] | None = None,
         max_tables: int | None = DEFAULT_SCHEMA_TABLES,
     ) -> CatalogSchemas:
         """Full column metadata of matching catalog tables; per-table failures are reported."""

@@ -20,6 +20,8 @@ from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.mcp_systems_server._audit import AuditMiddleware
+from deephaven_mcp.mcp_systems_server._completions import register_completions
+from deephaven_mcp.mcp_systems_server._resources import register_resources
 from deephaven_mcp.mcp_systems_server._tool_policy import (
     ToolSet,
     enabled_tool_names,
@@ -107,6 +109,8 @@ def build_systems_server(
     tool_set = ToolSet(mcp, ALL_TOOLS)
     # From the config given here (if any), so tools/list is right even before the lifespan.
     tool_set.apply(enabled_tool_names(systems.config.security, read_only=systems.read_only))
+    register_resources(mcp)
+    register_completions(mcp, systems)
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_request: Request) -> Response:

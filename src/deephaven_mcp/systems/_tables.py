@@ -13,8 +13,9 @@ from typing import Any, Final
 from pydeephaven import Session
 
 from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp.clients import community
-from deephaven_mcp.clients.table_data import TableSlice, read_table_slice
+from deephaven_mcp.clients import community, scripts
+from deephaven_mcp.clients.shaping import FilterItem, SortKey
+from deephaven_mcp.clients.table_data import ShapedSlice, read_shaped_slice
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import (
     DeephavenMcpError,
@@ -24,7 +25,7 @@ from deephaven_mcp.errors import (
 )
 from deephaven_mcp.formatting import describe_schema, format_table
 from deephaven_mcp.resource_manager import ManagedSession
-from deephaven_mcp.systems.results import PipPackages, TableNames, TableSchemas
+from deephaven_mcp.systems.results import PipPackages, ScriptRun, TableNames, TableSchemas
 
 MAX_SCRIPT_BYTES: Final = 1_000_000
 MAX_SCHEMA_TABLES: Final = 200
@@ -106,6 +107,12 @@ async def table_schemas(
     )
 
 
+def check_offset(offset: int) -> None:
+    """Paging starts at a row position: a whole number >= 0."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidArgumentError(f"offset must be a whole number >= 0 (got {offset!r})")
+
+
 async def table_slice(
     session: ManagedSession,
     timeouts: Timeouts,
@@ -113,11 +120,26 @@ async def table_slice(
     max_rows: int | None,
     head: bool,
     fmt: str,
-) -> TableSlice:
-    """``fmt`` is already resolved (see :func:`resolve_format`)."""
+    *,
+    offset: int = 0,
+    columns: Sequence[str] | None = None,
+    filters: Sequence[FilterItem] | None = None,
+    sort: Sequence[SortKey] | None = None,
+) -> ShapedSlice:
+    """``fmt`` is already resolved (see :func:`resolve_format`); shaping already parsed."""
     return await session.run(
         f"Reading table {table_name}",
-        lambda client: read_table_slice(client, table_name, max_rows=max_rows, head=head, fmt=fmt),
+        lambda client: read_shaped_slice(
+            client,
+            table_name,
+            max_rows=max_rows,
+            head=head,
+            fmt=fmt,
+            offset=offset,
+            columns=columns,
+            filters=filters,
+            sort=sort,
+        ),
         timeouts.data,
         retry=True,
     )
@@ -228,12 +250,28 @@ def _inside(path: str, root: str) -> bool:
     return os.path.commonpath([path, root]) == root
 
 
-async def run_script(session: ManagedSession, timeouts: Timeouts, code: str) -> None:
-    await session.run(
+async def run_script(session: ManagedSession, timeouts: Timeouts, code: str) -> ScriptRun:
+    """Run ``code`` once and report its output and table changes (see clients.scripts)."""
+    outcome = await session.run(
         "Running the script",
-        lambda client: community.run_script(client, code),
+        lambda client: scripts.run_script(client, code, session.programming_language),
         timeouts.script,
         retry=False,  # it may have run before the connection broke
+    )
+    return script_run_result(outcome)
+
+
+def script_run_result(outcome: scripts.ScriptOutcome) -> ScriptRun:
+    """The tool answer: every field is always present (output is null where not captured)."""
+    return ScriptRun(
+        stdout=outcome.stdout.text if outcome.stdout else None,
+        stdout_truncated=bool(outcome.stdout and outcome.stdout.truncated),
+        stdout_dropped_bytes=outcome.stdout.dropped_bytes if outcome.stdout else 0,
+        stderr=outcome.stderr.text if outcome.stderr else None,
+        stderr_truncated=bool(outcome.stderr and outcome.stderr.truncated),
+        stderr_dropped_bytes=outcome.stderr.dropped_bytes if outcome.stderr else 0,
+        tables=outcome.tables,
+        tables_truncated=outcome.tables_truncated,
     )
 
 

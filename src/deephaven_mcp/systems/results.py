@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from deephaven_mcp._output import ToolOutput
-from deephaven_mcp.clients.table_data import TableSlice
+from deephaven_mcp.clients.table_data import ShapedSlice, TableSlice
 from deephaven_mcp.formatting import FormattedData
 
 __all__ = [
@@ -34,11 +34,15 @@ __all__ = [
     "PqRestarted",
     "PqStarted",
     "PqStopped",
+    "ScriptRun",
     "SessionDetails",
     "SessionList",
+    "ShapedSlice",
+    "TableAggregate",
     "TableNames",
     "TableSchemas",
     "TableSlice",
+    "TableSummary",
     "ToolOutput",
 ]
 
@@ -47,6 +51,25 @@ Record = dict[str, Any]
 
 class Done(ToolOutput):
     """Success with nothing more to say (``session_script_run``, ``mcp_reload``)."""
+
+
+class ScriptRun(ToolOutput):
+    """What a script printed and which global tables it changed (``session_script_run``).
+
+    ``stdout``/``stderr`` hold at most 64 KB of UTF-8 each (the start of the output); they
+    are None where the session cannot capture output (Groovy). ``tables`` lists at most 100
+    changes: ``name``, ``change`` (created, replaced, removed) and, unless removed,
+    ``row_count``, ``columns`` (name, Deephaven type) and ``is_refreshing``.
+    """
+
+    stdout: str | None
+    stdout_truncated: bool
+    stdout_dropped_bytes: int
+    stderr: str | None
+    stderr_truncated: bool
+    stderr_dropped_bytes: int
+    tables: list[Record]
+    tables_truncated: bool
 
 
 class SessionList(ToolOutput):
@@ -200,3 +223,32 @@ class PqStopped(ToolOutput):
 class PqRestarted(ToolOutput):
     serial: int
     message: str
+
+
+class TableSummary(ToolOutput):
+    """Per-column statistics computed by the worker (``session_table_summary``).
+
+    ``columns`` has one entry per summarized column: ``name``, ``type`` (Deephaven type),
+    ``kind`` and ``null_count``; ``min``/``max`` unless the kind is ``other``; ``mean``,
+    ``std`` for numeric columns and ``nan_count`` for floating ones; ``distinct_count``,
+    ``distinct_count_capped`` and ``top_values`` for string and boolean columns.
+    """
+
+    table_name: str
+    row_count: int
+    column_count: int
+    is_complete: bool
+    top_k: int
+    is_refreshing: bool
+    snapshot_time: str
+    columns: list[Record]
+
+
+class TableAggregate(ShapedSlice):
+    """A page of a grouped aggregation (``session_table_aggregate``), like a table read;
+    ``source_rows`` counts the (filtered) rows that were aggregated."""
+
+    source_rows: int
+
+    def envelope_fields(self) -> dict[str, Any]:
+        return {**super().envelope_fields(), "source_rows": self.source_rows}

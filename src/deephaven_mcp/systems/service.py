@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-from deephaven_mcp.clients.table_data import TableSlice
+from deephaven_mcp.clients.analysis import DEFAULT_TOP_K, Aggregation, GroupByItem
+from deephaven_mcp.clients.shaping import FilterItem, SortKey, parse_filters, parse_sort
+from deephaven_mcp.clients.table_data import ShapedSlice
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig, load_config
 from deephaven_mcp.enterprise import (
@@ -27,6 +29,7 @@ from deephaven_mcp.enterprise import (
     parse_environment,
     parse_python_control,
 )
+from deephaven_mcp.enterprise.catalog import CatalogFilter
 from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.formatting import resolve_format
 from deephaven_mcp.launchers import ProgressCallback
@@ -37,7 +40,7 @@ from deephaven_mcp.resource_manager import (
     SessionRegistry,
 )
 from deephaven_mcp.resource_manager.session_id import DYNAMIC_SOURCE
-from deephaven_mcp.systems import _catalog, _queries, _tables
+from deephaven_mcp.systems import _analysis, _catalog, _queries, _tables
 from deephaven_mcp.systems._community import (
     DEMO_SESSION,
     CommunitySessions,
@@ -66,10 +69,13 @@ from deephaven_mcp.systems.results import (
     PqRestarted,
     PqStarted,
     PqStopped,
+    ScriptRun,
     SessionDetails,
     SessionList,
+    TableAggregate,
     TableNames,
     TableSchemas,
+    TableSummary,
 )
 from deephaven_mcp.systems.settings import SystemsSettings
 
@@ -217,7 +223,7 @@ class DeephavenSystems:
         """Read-only mode: set by the constructor (``--read-only``) or ``security.read_only``.
 
         Methods that run code or change state are refused, and so are engine-compiled
-        expressions (catalog ``filters``).
+        expressions (catalog ``filters`` given as strings; structured conditions are fine).
         """
         return self._forced_read_only or self.config.security.read_only
 
@@ -226,12 +232,15 @@ class DeephavenSystems:
         its tool policy this way)."""
         self._reload_listeners.append(listener)
 
-    def _refuse_expressions(self, filters: list[str] | None) -> None:
-        if filters and self.read_only:
+    def _refuse_expressions(self, filters: Sequence[CatalogFilter] | None) -> None:
+        """Read-only mode refuses where-clause strings (the engine compiles them); structured
+        conditions are data, never compiled, so they are allowed."""
+        if self.read_only and filters and any(isinstance(item, str) for item in filters):
             raise PermissionDeniedError(
-                "catalog filters are expressions the engine compiles, which read-only mode "
-                "does not run; leave filters out (catalog_tables_schema also takes an exact "
-                "namespace and table_names)"
+                "catalog filter strings are expressions the engine compiles, which read-only "
+                "mode does not run; use structured conditions instead, e.g. "
+                '{"column": "Namespace", "op": "eq", "value": "MarketUS"} (catalog_tables_schema '
+                "also takes an exact namespace and table_names)"
             )
 
     async def mcp_reload(self) -> Done:
@@ -293,25 +302,98 @@ class DeephavenSystems:
         max_rows: int | None = 1000,
         head: bool = True,
         format: str = "optimize-rendering",
-    ) -> TableSlice:
-        """The first (or last) ``max_rows`` rows of a table, formatted; capped at 50 MB."""
+        columns: list[str] | None = None,
+        filters: Sequence[FilterItem | dict[str, Any]] | None = None,
+        sort: Sequence[SortKey | dict[str, Any]] | None = None,
+        offset: int = 0,
+    ) -> ShapedSlice:
+        """A page of a table (first or last ``max_rows`` rows after ``offset``), formatted.
+
+        ``columns``, ``filters`` and ``sort`` shape the table on the worker first (see
+        :mod:`deephaven_mcp.clients.shaping`; nothing is compiled, so read-only mode allows
+        them). With ``head=False``, ``offset`` counts from the end. Capped at 50 MB.
+        """
+        _tables.check_max_rows("max_rows", max_rows)
+        _tables.check_offset(offset)
+        conditions = parse_filters(filters)
+        keys = parse_sort(sort)
+        if columns is not None and (isinstance(columns, str) or not columns):
+            raise InvalidArgumentError("columns must be a non-empty list of column names")
+        fmt = resolve_format(format)
+        session = await self.registry.get(session_id)
+        return await _tables.table_slice(
+            session,
+            self.timeouts,
+            table_name,
+            max_rows,
+            head,
+            fmt,
+            offset=offset,
+            columns=columns,
+            filters=conditions,
+            sort=keys,
+        )
+
+    async def session_table_summary(
+        self,
+        session_id: str,
+        table_name: str,
+        columns: list[str] | None = None,
+        filters: Sequence[FilterItem | dict[str, Any]] | None = None,
+        top_k: int = DEFAULT_TOP_K,
+    ) -> TableSummary:
+        """Per-column statistics (counts, nulls, min/max, mean/std, top values) computed by
+        the worker; no rows are fetched. At most 200 columns; NaN is counted apart and
+        skipped by min, max, mean and std."""
+        session = await self.registry.get(session_id)
+        return await _analysis.table_summary(
+            session, self.timeouts, table_name, columns=columns, filters=filters, top_k=top_k
+        )
+
+    async def session_table_aggregate(
+        self,
+        session_id: str,
+        table_name: str,
+        aggregations: Sequence[Aggregation | dict[str, Any]],
+        group_by: Sequence[GroupByItem | dict[str, Any]] | None = None,
+        filters: Sequence[FilterItem | dict[str, Any]] | None = None,
+        sort: Sequence[SortKey | dict[str, Any]] | None = None,
+        max_rows: int | None = 1000,
+        offset: int = 0,
+        format: str = "optimize-rendering",
+    ) -> TableAggregate:
+        """Group (by columns and/or UTC time buckets) and aggregate on the worker with
+        pydeephaven's aggregation API, then page and format like :meth:`session_table_data`.
+        """
         _tables.check_max_rows("max_rows", max_rows)
         fmt = resolve_format(format)
         session = await self.registry.get(session_id)
-        return await _tables.table_slice(session, self.timeouts, table_name, max_rows, head, fmt)
+        return await _analysis.table_aggregate(
+            session,
+            self.timeouts,
+            table_name,
+            group_by=group_by,
+            aggregations=aggregations,
+            filters=filters,
+            sort=sort,
+            max_rows=max_rows,
+            offset=offset,
+            fmt=fmt,
+        )
 
     @_changes_state
     async def session_script_run(
         self, session_id: str, script: str | None = None, script_path: str | None = None
-    ) -> Done:
+    ) -> ScriptRun:
         """Run ``script`` (or the file at ``script_path``) in a session; never re-run after a
-        lost connection. ``script_path`` must lie inside ``security.script_path_roots``."""
+        lost connection. ``script_path`` must lie inside ``security.script_path_roots``.
+        Reports the script's stdout/stderr and the global tables it created, replaced or
+        removed."""
         code = await _tables.script_code(
             script, script_path, roots=self.config.security.script_path_roots
         )
         session = await self.registry.get(session_id)
-        await _tables.run_script(session, self.timeouts, code)
-        return Done()
+        return await _tables.run_script(session, self.timeouts, code)
 
     @_changes_state
     async def session_pip_list(self, session_id: str) -> PipPackages:
@@ -433,10 +515,11 @@ class DeephavenSystems:
         self,
         session_id: str,
         max_rows: int | None = 10_000,
-        filters: list[str] | None = None,
+        filters: Sequence[CatalogFilter] | None = None,
         format: str = "optimize-rendering",
     ) -> CatalogListing:
-        """Entries of an Enterprise catalog; ``filters`` are where-clauses, ANDed."""
+        """Entries of an Enterprise catalog; ``filters`` (where-clause strings or structured
+        conditions, see :mod:`deephaven_mcp.clients.shaping`) are ANDed."""
         _tables.check_max_rows("max_rows", max_rows)
         self._refuse_expressions(filters)
         fmt = resolve_format(format)
@@ -448,7 +531,7 @@ class DeephavenSystems:
         self,
         session_id: str,
         max_rows: int | None = 1_000,
-        filters: list[str] | None = None,
+        filters: Sequence[CatalogFilter] | None = None,
         format: str = "optimize-rendering",
     ) -> CatalogListing:
         """Distinct namespaces of an Enterprise catalog."""
@@ -464,7 +547,7 @@ class DeephavenSystems:
         session_id: str,
         namespace: str | None = None,
         table_names: list[str] | None = None,
-        filters: list[str] | None = None,
+        filters: Sequence[CatalogFilter] | None = None,
         max_tables: int | None = 100,
     ) -> CatalogSchemas:
         """Column metadata of catalog tables; each table succeeds or fails alone."""

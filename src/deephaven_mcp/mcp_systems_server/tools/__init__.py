@@ -13,6 +13,10 @@ from typing import Final
 
 from fastmcp.tools.base import ToolResult
 
+from deephaven_mcp.mcp_systems_server.tools.analysis import (
+    session_table_aggregate,
+    session_table_summary,
+)
 from deephaven_mcp.mcp_systems_server.tools.catalog import (
     catalog_namespaces_list,
     catalog_table_sample,
@@ -56,6 +60,8 @@ ALL_TOOLS: Final[tuple[Callable[..., Awaitable[ToolResult]], ...]] = (
     session_tables_list,
     session_tables_schema,
     session_table_data,
+    session_table_summary,
+    session_table_aggregate,
     session_script_run,
     session_pip_list,
     session_community_create,
@@ -101,7 +107,9 @@ __all__ = [
     "session_enterprise_delete",
     "session_pip_list",
     "session_script_run",
+    "session_table_aggregate",
     "session_table_data",
+    "session_table_summary",
     "session_tables_list",
     "session_tables_schema",
     "sessions_list",

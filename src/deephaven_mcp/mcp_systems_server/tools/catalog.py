@@ -1,7 +1,8 @@
 """Catalog tools for enterprise sessions: tables, namespaces, schemas, samples.
 
-Filters are Deephaven where-clause strings handed to ``Table.where``; they are never
-spliced into a script.
+Filters are structured conditions (the same as ``session_table_data``'s, never compiled)
+or Deephaven where-clause strings handed to ``Table.where`` (never spliced into a script;
+refused in read-only mode, because the engine compiles them).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
+from deephaven_mcp.clients.shaping import AnyOf, Condition
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
@@ -30,8 +32,14 @@ _FORMAT_HELP = (
     "json-row, json-column, csv, markdown-table, markdown-kv, yaml, xml."
 )
 Filters = Annotated[
-    list[str] | None,
-    Field(description="Deephaven where clauses, ANDed; string literals use backticks."),
+    list[Condition | AnyOf | str] | None,
+    Field(
+        description="ANDed. Structured conditions on Namespace, TableName or NamespaceSet, e.g. "
+        '{"column": "Namespace", "op": "eq", "value": "MarketUS"} (ops eq, ne, lt, le, gt, '
+        'ge, in, not_in, is_null, not_null, contains, matches; {"any_of": [...]} is an OR), '
+        "or Deephaven where-clause strings (string literals in backticks; refused in "
+        "read-only mode)."
+    ),
 ]
 Format = Annotated[str, Field(description=_FORMAT_HELP)]
 _ROWS_SCHEMA = envelope_schema(

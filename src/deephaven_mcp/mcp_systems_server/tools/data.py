@@ -7,10 +7,19 @@ from typing import Annotated
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.table_data import TableSlice
+from deephaven_mcp.clients.shaping import (
+    MAX_CONDITIONS,
+    MAX_LIST_VALUES,
+    MAX_SORT_KEYS,
+    AnyOf,
+    Condition,
+    SortKey,
+)
+from deephaven_mcp.clients.table_data import ShapedSlice
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY, RUNS_CODE
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
+    COLUMN_LIST,
     INTEGER,
     STRING,
     TABLE_SCHEMA_ENTRY,
@@ -18,7 +27,7 @@ from deephaven_mcp.mcp_systems_server._schemas import (
     TABLE_SLICE_REQUIRED,
 )
 from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
-from deephaven_mcp.systems.results import Done, PipPackages, TableNames, TableSchemas
+from deephaven_mcp.systems.results import PipPackages, ScriptRun, TableNames, TableSchemas
 
 FORMAT_HELP = (
     "optimize-rendering (markdown-table, default), optimize-accuracy "
@@ -71,10 +80,35 @@ async def session_tables_schema(
     return await systems.session_tables_schema(session_id, table_names)
 
 
+_SHAPED_SLICE = {
+    **TABLE_SLICE,
+    "total_rows": {**INTEGER, "description": "Rows after filtering (before paging)."},
+    "next_offset": {
+        "type": ["integer", "null"],
+        "description": "offset of the next page; null when this page reaches the end.",
+    },
+    "is_refreshing": {**BOOLEAN, "description": "True for a ticking (live) table."},
+    "snapshot_time": {**STRING, "description": "When the rows were read, ISO-8601 UTC."},
+}
+_FILTERS_HELP = (
+    "Structured conditions, ANDed (never expressions): "
+    '{"column": "Sym", "op": "eq", "value": "AAPL"}; ops eq, ne, lt, le, gt, ge '
+    "(lt..ge on numbers and timestamps), in / not_in (a list), is_null / not_null "
+    "(no value), contains / matches (strings; "
+    'matches is a whole-value Java regex); {"any_of": [conditions]} is an OR. Values follow '
+    'the column type (timestamps as ISO-8601 strings; "NaN" for floats). Null counts as '
+    f"less than any value, so lt/le match nulls. At most {MAX_CONDITIONS} conditions, "
+    f"{MAX_LIST_VALUES} values per list."
+)
+
+
 @systems_tool(
     "Reading table data",
     annotations=READ_ONLY,
-    output_schema=envelope_schema(TABLE_SLICE, TABLE_SLICE_REQUIRED),
+    output_schema=envelope_schema(
+        _SHAPED_SLICE,
+        [*TABLE_SLICE_REQUIRED, "total_rows", "next_offset", "is_refreshing", "snapshot_time"],
+    ),
 )
 async def session_table_data(
     systems: Systems,
@@ -84,17 +118,82 @@ async def session_table_data(
         int | None,
         Field(description="Rows to return (default 1000); null for the whole table."),
     ] = 1000,
-    head: Annotated[bool, Field(description="True: first rows; false: last rows.")] = True,
+    head: Annotated[
+        bool,
+        Field(description="True: first rows; false: last rows (offset then counts from the end)."),
+    ] = True,
     format: Annotated[str, Field(description=FORMAT_HELP)] = "optimize-rendering",
-) -> TableSlice:
-    """Rows of a table, sliced on the worker and formatted for an agent.
+    columns: Annotated[
+        list[str] | None,
+        Field(description="Only these columns, in this order; null for all."),
+    ] = None,
+    filters: Annotated[list[Condition | AnyOf] | None, Field(description=_FILTERS_HELP)] = None,
+    sort: Annotated[
+        list[SortKey] | None,
+        Field(
+            description=f'Sort keys in priority order, e.g. [{{"column": "Size", '
+            f'"descending": true}}]; at most {MAX_SORT_KEYS}.'
+        ),
+    ] = None,
+    offset: Annotated[
+        int,
+        Field(
+            ge=0,
+            description="Rows to skip before the page (paging: pass the answer's next_offset).",
+        ),
+    ] = 0,
+) -> ShapedSlice:
+    """Rows of a table, shaped and sliced on the worker and formatted for an agent.
 
-    Responses are capped at 50 MB; the cap is checked before any large fetch.
+    Filters, then sort, then columns. total_rows counts rows after filtering; page through
+    with max_rows and offset until next_offset is null. Responses are capped at 50 MB; the
+    cap is checked before any large fetch.
     """
-    return await systems.session_table_data(session_id, table_name, max_rows, head, format)
+    return await systems.session_table_data(
+        session_id,
+        table_name,
+        max_rows,
+        head,
+        format,
+        columns=columns,
+        filters=filters,
+        sort=sort,
+        offset=offset,
+    )
 
 
-@systems_tool("Running the script", annotations=DESTRUCTIVE, output_schema=envelope_schema())
+_CAPTURED_TEXT = {
+    "type": ["string", "null"],
+    "description": "The start of the output (at most 64 KB of UTF-8); null in Groovy sessions.",
+}
+_SCRIPT_TABLE_CHANGE = {
+    "type": "object",
+    "properties": {
+        "name": STRING,
+        "change": {"enum": ["created", "replaced", "removed"]},
+        "row_count": INTEGER,
+        "columns": COLUMN_LIST,
+        "is_refreshing": BOOLEAN,
+    },
+    "required": ["name", "change"],
+}
+_SCRIPT_RUN_FIELDS = {
+    "stdout": _CAPTURED_TEXT,
+    "stdout_truncated": BOOLEAN,
+    "stdout_dropped_bytes": INTEGER,
+    "stderr": _CAPTURED_TEXT,
+    "stderr_truncated": BOOLEAN,
+    "stderr_dropped_bytes": INTEGER,
+    "tables": {"type": "array", "items": _SCRIPT_TABLE_CHANGE},
+    "tables_truncated": BOOLEAN,
+}
+
+
+@systems_tool(
+    "Running the script",
+    annotations=DESTRUCTIVE,
+    output_schema=envelope_schema(_SCRIPT_RUN_FIELDS, list(_SCRIPT_RUN_FIELDS)),
+)
 async def session_script_run(
     systems: Systems,
     session_id: SessionIdArg,
@@ -107,11 +206,16 @@ async def session_script_run(
             "(off when there are none)."
         ),
     ] = None,
-) -> Done:
-    """Run a script (Python or Groovy, per the session) in a session.
+) -> ScriptRun:
+    """Run a script (Python or Groovy, per the session) in a session; it is never re-run.
 
-    Provide exactly one of script or script_path. Output and created tables are not
-    returned; list tables or read data afterwards.
+    Provide exactly one of script or script_path. The answer has the script's stdout and
+    stderr (Python sessions; null in Groovy sessions, whose output only reaches the worker
+    log), each cut to its first 64 KB with *_truncated and *_dropped_bytes, and tables: the
+    global tables it created, replaced or removed (at most 100; tables_truncated), with
+    row_count, columns (Deephaven types) and is_refreshing unless removed. Only output of the
+    script's own thread is captured. A failure is one line: type, message and the line in
+    your script, e.g. "script failed: NameError: name 'x' is not defined (line 3)".
     """
     return await systems.session_script_run(session_id, script, script_path)
 

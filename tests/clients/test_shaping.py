@@ -1,0 +1,198 @@
+"""The structured shaping models and their translation, without a worker (no Java)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from pydantic import ValidationError
+
+from deephaven_mcp.clients.shaping import (
+    MAX_CONDITIONS,
+    MAX_LIST_VALUES,
+    MAX_SORT_KEYS,
+    MAX_STRING_CHARS,
+    AnyOf,
+    Condition,
+    SortKey,
+    check_columns,
+    parse_filters,
+    parse_sort,
+    structured_filter,
+)
+from deephaven_mcp.errors import InvalidArgumentError
+
+SCHEMA = pa.schema(
+    [
+        ("I", pa.int32()),
+        ("L", pa.int64()),
+        ("D", pa.float64()),
+        ("S", pa.string()),
+        ("B", pa.bool_()),
+        ("T", pa.timestamp("ns", tz="UTC")),
+        ("C", pa.uint16()),  # Deephaven char
+        ("A", pa.list_(pa.int32())),
+    ]
+)
+
+VALID: list[tuple[dict[str, Any], str]] = [
+    ({"column": "I", "op": "eq", "value": 3}, "compare"),
+    ({"column": "L", "op": "ne", "value": -1}, "compare"),
+    ({"column": "D", "op": "lt", "value": 1.5}, "compare"),
+    ({"column": "D", "op": "le", "value": 2}, "compare"),
+    ({"column": "T", "op": "gt", "value": "2024-03-01T12:00:00Z"}, "compare"),
+    ({"column": "I", "op": "ge", "value": 2.0}, "compare"),
+    ({"column": "S", "op": "in", "value": ["a", "ünï"]}, "in"),
+    ({"column": "B", "op": "not_in", "value": [True]}, "not"),
+    ({"column": "A", "op": "is_null"}, "is_null"),
+    ({"column": "S", "op": "not_null"}, "not"),
+    ({"column": "S", "op": "contains", "value": "b"}, "contains"),
+    ({"column": "S", "op": "matches", "value": "a.*"}, "matches"),
+    ({"column": "D", "op": "eq", "value": "NaN"}, "compare"),
+    ({"column": "D", "op": "in", "value": [1.5, "Infinity", "nan"]}, "or"),
+    ({"column": "B", "op": "eq", "value": False}, "compare"),
+    ({"column": "S", "op": "eq", "value": "ünï"}, "in"),
+    ({"column": "S", "op": "ne", "value": "x"}, "not"),
+]
+
+
+def _kind(filters: list[Any]) -> str:
+    condition = structured_filter(SCHEMA, parse_filters(filters))
+    assert condition is not None
+    return str(condition.make_grpc_message().WhichOneof("data"))
+
+
+@pytest.mark.parametrize(("condition", "kind"), VALID)
+def test_every_op_translates(condition: dict[str, Any], kind: str) -> None:
+    assert _kind([condition]) == kind
+
+
+def test_items_are_anded_and_any_of_is_ored() -> None:
+    assert structured_filter(SCHEMA, []) is None
+    one = {"column": "I", "op": "eq", "value": 1}
+    assert _kind([one, {"column": "S", "op": "eq", "value": "x"}]) == "and"
+    assert _kind([{"any_of": [one, {"column": "I", "op": "is_null"}]}]) == "or"
+    assert _kind([{"any_of": [one]}]) == "compare"
+
+
+def test_models_pass_through_and_are_frozen() -> None:
+    cond = Condition(column="I", op="eq", value=1)
+    items = parse_filters([cond, AnyOf(any_of=[cond])])
+    assert items == [cond, AnyOf(any_of=[cond])]
+    with pytest.raises(ValidationError):
+        cond.op = "ne"
+
+
+def test_timestamps_are_exact_nanoseconds_and_default_to_utc() -> None:
+    def nanos(value: str) -> int:
+        condition = structured_filter(
+            SCHEMA, parse_filters([{"column": "T", "op": "eq", "value": value}])
+        )
+        assert condition is not None
+        return int(condition.make_grpc_message().compare.rhs.literal.nano_time_value)
+
+    base = 1_709_294_400_000_000_000  # 2024-03-01T12:00:00Z
+    assert nanos("2024-03-01T12:00:00Z") == base
+    assert nanos("2024-03-01T12:00:00") == base
+    assert nanos("2024-03-01T13:00:00+01:00") == base
+    assert nanos("2024-03-01T12:00:00.000001Z") == base + 1_000
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ({"column": "I", "op": "is_null", "value": 1}, "takes no value"),
+        ({"column": "I", "op": "eq"}, "exactly one value"),
+        ({"column": "I", "op": "eq", "value": [1]}, "exactly one value"),
+        ({"column": "I", "op": "in", "value": 1}, "non-empty list"),
+        ({"column": "I", "op": "in", "value": []}, "non-empty list"),
+        ({"column": "S", "op": "contains", "value": 1}, "string value"),
+        ({"column": "S", "op": "like", "value": "x"}, "op"),
+        ({"column": "S", "op": "eq", "value": "x", "extra": 1}, "extra"),
+        ({"column": "", "op": "is_null"}, "column"),
+        ({"column": "S", "op": "eq", "value": {"a": 1}}, "value"),
+        ({"any_of": []}, "any_of"),
+        ({"any_of": [{"any_of": [{"column": "I", "op": "is_null"}]}]}, "any_of"),
+    ],
+)
+def test_malformed_conditions_are_refused(condition: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        parse_filters([condition])
+
+
+def test_filters_must_be_a_list() -> None:
+    with pytest.raises(InvalidArgumentError, match="list"):
+        parse_filters("I = 1")  # type: ignore[arg-type]
+    assert parse_filters(None) == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ({"column": "I", "op": "eq", "value": "5"}, "column 'I' of type int32: expected a whole"),
+        ({"column": "I", "op": "eq", "value": 1.5}, "whole number"),
+        ({"column": "I", "op": "eq", "value": True}, "column 'I' of type int32"),
+        ({"column": "D", "op": "eq", "value": "1.5"}, "column 'D' of type double"),
+        ({"column": "D", "op": "eq", "value": False}, "expected a number"),
+        ({"column": "S", "op": "eq", "value": 1}, "column 'S' of type string"),
+        ({"column": "B", "op": "eq", "value": 1}, "expected true or false"),
+        ({"column": "B", "op": "in", "value": [True, "yes"]}, "expected true or false"),
+        ({"column": "T", "op": "eq", "value": "yesterday"}, "ISO-8601"),
+        ({"column": "T", "op": "eq", "value": 1_709_294_400}, "ISO-8601"),
+        ({"column": "C", "op": "eq", "value": "x"}, "only is_null and not_null"),
+        ({"column": "A", "op": "eq", "value": 1}, "only is_null and not_null"),
+        ({"column": "I", "op": "contains", "value": "1"}, "string columns"),
+        ({"column": "T", "op": "matches", "value": "2024.*"}, "string columns"),
+        ({"column": "S", "op": "lt", "value": "b"}, "does not order"),
+        ({"column": "B", "op": "ge", "value": True}, "does not order"),
+        ({"column": "D", "op": "gt", "value": "NaN"}, "unordered"),
+        ({"column": "Nope", "op": "is_null"}, "unknown column 'Nope'.*I, L, D, S, B, T, C, A"),
+    ],
+)
+def test_values_are_typed_by_the_column(condition: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        structured_filter(SCHEMA, parse_filters([condition]))
+
+
+def test_bounds() -> None:
+    one = {"column": "I", "op": "is_null"}
+    parse_filters([one] * MAX_CONDITIONS)
+    with pytest.raises(InvalidArgumentError, match=f"at most {MAX_CONDITIONS}"):
+        parse_filters([one] * (MAX_CONDITIONS + 1))
+    with pytest.raises(InvalidArgumentError, match=f"at most {MAX_CONDITIONS}"):
+        parse_filters([one, {"any_of": [one] * MAX_CONDITIONS}])  # counted inside any_of
+    values = list(range(MAX_LIST_VALUES + 1))
+    with pytest.raises(InvalidArgumentError, match=f"at most {MAX_LIST_VALUES}"):
+        parse_filters([{"column": "I", "op": "in", "value": values}])
+    long = "x" * (MAX_STRING_CHARS + 1)
+    with pytest.raises(InvalidArgumentError, match="value"):
+        parse_filters([{"column": "S", "op": "eq", "value": long}])
+
+
+def test_unknown_column_message_is_bounded() -> None:
+    wide = pa.schema([(f"Column{i}", pa.int32()) for i in range(500)])
+    with pytest.raises(InvalidArgumentError) as caught:
+        check_columns(wide, ["Column1", "Missing"])
+    message = str(caught.value)
+    assert "unknown column 'Missing'" in message and "(500 columns)" in message
+    assert len(message) < 1_000
+
+
+def test_columns() -> None:
+    assert check_columns(SCHEMA, ["S", "I"]) == ["S", "I"]
+    for bad, message in (([], "non-empty"), (["I", "I"], "more than once"), (["x"], "unknown")):
+        with pytest.raises(InvalidArgumentError, match=message):
+            check_columns(SCHEMA, bad)
+
+
+def test_sort_keys() -> None:
+    keys = parse_sort([{"column": "I", "descending": True}, {"column": "S"}])
+    assert keys == [SortKey(column="I", descending=True), SortKey(column="S")]
+    assert parse_sort(None) == []
+    with pytest.raises(InvalidArgumentError, match="more than once"):
+        parse_sort([{"column": "I"}, {"column": "I", "descending": True}])
+    with pytest.raises(InvalidArgumentError, match="invalid sort"):
+        parse_sort([{"column": "I", "descending": "yes"}])
+    with pytest.raises(InvalidArgumentError, match=f"at most {MAX_SORT_KEYS}"):
+        parse_sort([{"column": f"C{i}"} for i in range(MAX_SORT_KEYS + 1)])
