@@ -194,6 +194,17 @@ async def exercise_session(
                 columns=columns[:2],
                 sort=[{"column": columns[0], "descending": True}],
             )
+        if runner.offers("session_table_summary"):
+            await runner.call("session_table_summary", session_id=sid, table_name=tables[0])
+        if runner.offers("session_table_aggregate"):
+            await runner.call(
+                "session_table_aggregate",
+                session_id=sid,
+                table_name=tables[0],
+                aggregations=[{"op": "count", "as": "Rows"}],
+                group_by=columns[:1] or None,
+                max_rows=rows,
+            )
         if try_unknown:
             for name in sorted(set(runner.tools) - KNOWN_TOOLS):
                 await call_generic(runner, name, sid, tables[0], columns, rows)
@@ -219,10 +230,12 @@ async def call_generic(
     candidates: dict[str, Any] = {
         "session_id": sid,
         "table_name": table,
-        "columns": columns[:2],
+        "columns": columns[:2] or None,  # a table may have no columns at all
         "max_rows": rows,
     }
-    await runner.call(name, **{k: v for k, v in candidates.items() if k in properties})
+    await runner.call(
+        name, **{k: v for k, v in candidates.items() if k in properties and v is not None}
+    )
 
 
 async def exercise_created_session(runner: Runner, heap_size_gb: float, rows: int) -> None:
@@ -333,6 +346,8 @@ KNOWN_TOOLS = frozenset(
         "session_tables_list",
         "session_tables_schema",
         "session_table_data",
+        "session_table_summary",
+        "session_table_aggregate",
         "session_script_run",
         "session_pip_list",
         "session_community_create",
