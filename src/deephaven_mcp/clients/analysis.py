@@ -24,7 +24,6 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydeephaven import Session, SortDirection
 from pydeephaven import agg as dh_agg
-from pydeephaven.filters import is_not_null
 from pydeephaven.table import Table
 
 from deephaven_mcp.clients.community import open_table, release_later
@@ -563,7 +562,7 @@ def plan_summary(schema: pa.Schema, names: Sequence[str]) -> SummaryPlan:
     columns: list[SummaryColumn] = []
     formulas: list[str] = []
     aggregations: list[dh_agg.Aggregation] = [dh_agg.count_(ROWS_KEY)]
-    lows, highs, means, stds, distincts = [], [], [], [], []
+    lows, highs, means, stds = [], [], [], []
     for index, name in enumerate(names):
         column = _field(schema, name)
         type_name = deephaven_type(column)
@@ -586,14 +585,11 @@ def plan_summary(schema: pa.Schema, names: Sequence[str]) -> SummaryPlan:
         if kind == "numeric":
             means.append(f"{item.key('Mu')}={values}")
             stds.append(f"{item.key('Sd')}={values}")
-        if item.counts_values:
-            distincts.append(f"{item.key('D')}={name}")
     for factory, pairs in (
         (dh_agg.min_, lows),
         (dh_agg.max_, highs),
         (dh_agg.avg, means),
         (dh_agg.std, stds),
-        (dh_agg.count_distinct, distincts),
     ):
         if pairs:
             aggregations.append(factory(pairs))
@@ -629,8 +625,16 @@ class _Row:
         return int(value) if isinstance(value, int) else 0
 
 
+@dataclass(frozen=True)
+class ValueCounts:
+    """How many distinct non-null values a column has, and its most frequent ones."""
+
+    distinct: int
+    top: list[dict[str, JsonValue]] | None  # None when top_k is 0
+
+
 def summary_entry(
-    item: SummaryColumn, row: _Row, row_count: int, top: list[dict[str, JsonValue]] | None
+    item: SummaryColumn, row: _Row, row_count: int, counts: ValueCounts | None
 ) -> dict[str, JsonValue]:
     """The answer's entry for one column; statistics of no values are null."""
     nulls = row.count(item.key("N"))
@@ -652,35 +656,50 @@ def summary_entry(
         # Sample standard deviation: undefined below two values (the engine says NaN).
         entry["std"] = row.get(item.key("Sd")) if counted > 1 else None
     if item.counts_values:
-        distinct = row.count(item.key("D"))
+        distinct = counts.distinct if counts is not None else 0
         entry["distinct_count"] = min(distinct, MAX_DISTINCT)
         entry["distinct_count_capped"] = distinct > MAX_DISTINCT
-        if top is not None:
-            entry["top_values"] = top  # type: ignore[assignment]  # list of objects is JSON
+        if counts is not None and counts.top is not None:
+            entry["top_values"] = counts.top  # type: ignore[assignment]  # list of objects is JSON
     return entry
 
 
-def _top_values(
-    session: Session, source: Table, name: str, top_k: int
-) -> list[dict[str, JsonValue]]:
-    """The ``top_k`` most frequent non-null values of ``name``, ties in value order."""
+def _value_counts(
+    session: Session, source: Table, name: str, top_k: int, has_nulls: bool
+) -> ValueCounts:
+    """One count per distinct value of ``name``, computed on the worker: the number of groups
+    (less the null group, if the column has nulls) is the distinct count, and the ``top_k``
+    largest non-null groups, ties in value order, are the most frequent values. Counting the
+    whole column and skipping the null group costs less than filtering the nulls out first.
+    """
     count = _fresh("Count", {name})
-    counted = (
-        session.query(source)
-        .where(is_not_null(name))
-        .count_by(count, by=[name])
-        .sort([count, name], [SortDirection.DESCENDING, SortDirection.ASCENDING])
-        .head(top_k)
-        .exec()
-    )
+    null_group = 1 if has_nulls else 0
+    counted = source.count_by(count, by=[name])
+    made = [counted]
     try:
-        arrow = counted.to_arrow()
+        # The export reports its size; a ticking table may not, so count it then.
+        groups = counted.size if counted.size is not None else _row_count(counted)
+        if top_k == 0:
+            return ValueCounts(groups - null_group, None)
+        head = (
+            session.query(counted)
+            .sort([count, name], [SortDirection.DESCENDING, SortDirection.ASCENDING])
+            .head(top_k + null_group)
+            .exec()
+        )
+        made.append(head)
+        arrow = head.to_arrow()
     finally:
-        release_later(session, counted)
+        release_later(session, *made)
     index = arrow.schema.get_field_index(name)
     values = column_values(arrow.column(index), arrow.schema.field(index))
     counts = arrow.column(count).to_pylist()
-    return [{"value": value, "count": int(n)} for value, n in zip(values, counts, strict=True)]
+    top: list[dict[str, JsonValue]] = [
+        {"value": value, "count": int(n)}
+        for value, n in zip(values, counts, strict=True)
+        if value is not None
+    ]
+    return ValueCounts(groups - null_group, top[:top_k])
 
 
 def summarize_table(
@@ -693,8 +712,8 @@ def summarize_table(
 ) -> TableStatistics:
     """Per-column statistics computed by the worker (blocking).
 
-    One batched aggregation gives every count, min, max, mean, std and distinct count;
-    then one small batch per string or boolean column gives its top values.
+    One batched aggregation gives every count, min, max, mean and std; then one count per
+    value of each string or boolean column gives its distinct count and top values.
     """
     label = f"'{table_name}'"
     table = open_table(session, table_name)
@@ -726,10 +745,16 @@ def summarize_table(
             row_count = row.count(ROWS_KEY)
             entries = []
             for item in plan.columns:
-                top = None
-                if item.counts_values and top_k > 0:
-                    top = _top_values(session, source, item.name, top_k) if row_count else []
-                entries.append(summary_entry(item, row, row_count, top))
+                counts = None
+                if item.counts_values:
+                    counts = (
+                        _value_counts(
+                            session, source, item.name, top_k, row.count(item.key("N")) > 0
+                        )
+                        if row_count
+                        else ValueCounts(0, [] if top_k else None)
+                    )
+                entries.append(summary_entry(item, row, row_count, counts))
         except Exception as exc:
             raise _engine_error(exc, f"summarize table {label}") from exc
         refreshing = bool(table.is_refreshing)
