@@ -12,19 +12,17 @@ from deephaven_mcp.clients.analysis import (
     BINS,
     MAX_AGGREGATIONS,
     MAX_GROUP_BY,
-    MAX_TOP_K,
     Aggregation,
     TimeBucket,
     check_output_names,
     check_sort,
-    check_top_k,
     column_kind,
     parse_aggregations,
     parse_group_by,
     plan_aggregate,
-    plan_summary,
 )
 from deephaven_mcp.clients.shaping import SortKey
+from deephaven_mcp.clients.table_summary import MAX_TOP_K, check_top_k, plan_summary
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.systems._analysis import check_offset, parse_group_by_and_aggregations
 

@@ -1,7 +1,9 @@
-"""Engine-side column statistics and aggregations, in blocking pydeephaven calls.
+"""Engine-side aggregations, and the column-type helpers the summary shares, in blocking
+pydeephaven calls.
 
-The worker does the work with pydeephaven's aggregation API; only a one-row statistics
-table, the top-k values of a few columns and one page of aggregated rows cross the wire.
+The worker does the work with pydeephaven's aggregation API; only one page of aggregated
+rows crosses the wire (:mod:`deephaven_mcp.clients.table_summary` does the same for
+per-column statistics).
 
 The few engine expressions used here are written by this module from column names that
 exist in the table's schema and from constants, never from caller text: ``Col == null``
@@ -17,7 +19,7 @@ import datetime as dt
 import keyword
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import pyarrow as pa
@@ -40,12 +42,7 @@ from deephaven_mcp.errors import (
     InvalidArgumentError,
     SessionUnavailableError,
 )
-from deephaven_mcp.formatting.values import JsonValue, column_values
 
-MAX_SUMMARY_COLUMNS: Final = 200
-DEFAULT_TOP_K: Final = 10
-MAX_TOP_K: Final = 100
-MAX_DISTINCT: Final = 10_000
 MAX_GROUP_BY: Final = 16
 MAX_AGGREGATIONS: Final = 100
 MAX_OUTPUT_NAME: Final = 128
@@ -85,7 +82,7 @@ _RESERVED: Final = frozenset(
 )  # fmt: skip
 
 _NUMERIC_TYPES: Final = frozenset({"byte", "short", "int", "long", "float", "double"})
-_FLOATING_TYPES: Final = frozenset({"float", "double"})
+FLOATING_TYPES: Final = frozenset({"float", "double"})
 _STRING_TYPES: Final = frozenset({"java.lang.String", "char"})
 _TIMESTAMP_TYPES: Final = frozenset({"java.time.Instant", "java.time.ZonedDateTime"})
 _TEMPORAL_TYPES: Final = _TIMESTAMP_TYPES | {"java.time.LocalDate", "java.time.LocalTime"}
@@ -234,11 +231,6 @@ def _check_new_name(name: str, where: str) -> None:
         raise InvalidArgumentError(f"{where} output name '{name}' is a reserved word")
 
 
-def check_top_k(top_k: int) -> None:
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= MAX_TOP_K:
-        raise InvalidArgumentError(f"top_k must be a whole number from 0 to {MAX_TOP_K}")
-
-
 # -- column types ------------------------------------------------------------------------
 
 
@@ -290,19 +282,19 @@ def column_kind(column: pa.Field) -> Kind:
     return "other"
 
 
-def _field(schema: pa.Schema, name: str) -> pa.Field:
+def field_of(schema: pa.Schema, name: str) -> pa.Field:
     check_columns(schema, [name])  # the shared "unknown column" message
     return schema.field(name)
 
 
-def _expression_name(name: str) -> str:
+def expression_name(name: str) -> str:
     """``name`` for use inside an engine expression; Deephaven names are identifiers."""
     if not _IDENTIFIER.match(name):
         raise InvalidArgumentError(f"column '{name}' cannot be used here (not an identifier)")
     return name
 
 
-def _fresh(base: str, taken: set[str]) -> str:
+def fresh_name(base: str, taken: set[str]) -> str:
     name, suffix = base, 0
     while name in taken:
         suffix += 1
@@ -334,7 +326,7 @@ def plan_aggregate(
     by: list[str] = []
     for item in group_by:
         if isinstance(item, TimeBucket):
-            column = _field(schema, item.column)
+            column = field_of(schema, item.column)
             if deephaven_type(column) not in _TIMESTAMP_TYPES:
                 raise InvalidArgumentError(
                     f"a time bucket needs a timestamp column; '{item.column}' is "
@@ -345,11 +337,11 @@ def plan_aggregate(
                     f"time bucket name '{item.output}' is already a column of the table; "
                     "choose another with 'as'"
                 )
-            source = _expression_name(item.column)
+            source = expression_name(item.column)
             formulas.append(f"{item.output} = lowerBin({source}, {BINS[item.bin]}L)")
             by.append(item.output)
         else:
-            column = _field(schema, item)
+            column = field_of(schema, item)
             if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
                 raise InvalidArgumentError(f"cannot group by the array column '{item}'")
             by.append(item)
@@ -362,7 +354,7 @@ def _aggregation(schema: pa.Schema, item: Aggregation) -> dh_agg.Aggregation:
     out = item.output
     if item.column is None:
         return dh_agg.count_(out)
-    column = _field(schema, item.column)
+    column = field_of(schema, item.column)
     kind = column_kind(column)
     if item.op in _NUMERIC_OPS and kind != "numeric":
         raise InvalidArgumentError(
@@ -375,7 +367,7 @@ def _aggregation(schema: pa.Schema, item: Aggregation) -> dh_agg.Aggregation:
     pair = f"{out}={item.column}"
     match item.op:
         case "count":
-            return dh_agg.count_where(out, f"{_expression_name(item.column)} != null")
+            return dh_agg.count_where(out, f"{expression_name(item.column)} != null")
         case "sum":
             return dh_agg.sum_(pair)
         case "avg":
@@ -416,7 +408,7 @@ class AggregatedPage:
     source_rows: int
 
 
-def _row_count(table: Table) -> int:
+def count_rows(table: Table) -> int:
     if table.size is not None:
         return int(table.size)
     counted = table.count_by("RowCount")
@@ -426,7 +418,7 @@ def _row_count(table: Table) -> int:
         counted.close()
 
 
-def _engine_error(exc: Exception, doing: str) -> DeephavenMcpError:
+def engine_error(exc: Exception, doing: str) -> DeephavenMcpError:
     """An engine refusal is the request's fault; a lost connection is not."""
     if isinstance(exc, DeephavenMcpError):
         return exc
@@ -470,7 +462,7 @@ def aggregate_table(
             if condition is not None:
                 source = table.where(condition)
                 made.append(source)
-            source_rows = _row_count(source)
+            source_rows = count_rows(source)
             query = session.query(source)
             if plan.formulas:
                 query = query.update_view(plan.formulas)
@@ -484,16 +476,16 @@ def aggregate_table(
             result = query.exec()
             made.append(result)
             snapshot_time = utc_now()
-            total = _row_count(result)
+            total = count_rows(result)
         except Exception as exc:
-            raise _engine_error(exc, f"aggregate table {label}") from exc
+            raise engine_error(exc, f"aggregate table {label}") from exc
         end = total if max_rows is None else min(total, offset + max_rows)
         page = result
         if offset > 0 or end < total:
             try:
                 page = result.slice(offset, max(offset, end))
             except Exception as exc:
-                raise _engine_error(exc, f"page the aggregation of {label}") from exc
+                raise engine_error(exc, f"page the aggregation of {label}") from exc
             made.append(page)
         piece = slice_table(page, label, max_rows=None, head=True, fmt=fmt, max_bytes=max_bytes)
         refreshing = bool(table.is_refreshing)
@@ -513,258 +505,3 @@ def aggregate_table(
         snapshot_time=snapshot_time,
     )
     return AggregatedPage(page=shaped, source_rows=source_rows)
-
-
-# -- summary -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SummaryColumn:
-    """One summarized column and the names of its statistics in the one-row result."""
-
-    index: int
-    name: str
-    type: str
-    kind: Kind
-    floating: bool
-    values: str  # the column the value statistics read: NaN-free for floating columns
-
-    def key(self, statistic: str) -> str:
-        return f"{statistic}{self.index}"
-
-    @property
-    def has_range(self) -> bool:
-        return self.kind != "other"
-
-    @property
-    def counts_values(self) -> bool:
-        """Strings and booleans get a distinct count and their most frequent values."""
-        return self.kind in ("string", "boolean")
-
-
-@dataclass(frozen=True)
-class SummaryPlan:
-    columns: list[SummaryColumn]
-    formulas: list[str]
-    aggregations: list[dh_agg.Aggregation]
-
-
-ROWS_KEY: Final = "Rows"
-
-
-def plan_summary(schema: pa.Schema, names: Sequence[str]) -> SummaryPlan:
-    """Statistics for ``names`` as one aggregation over the whole (filtered) table.
-
-    Floating columns are read through a view in which NaN is null, so min, max, mean and
-    std skip NaN; their NaN count is the view's null count minus the column's.
-    """
-    taken = set(schema.names)
-    columns: list[SummaryColumn] = []
-    formulas: list[str] = []
-    aggregations: list[dh_agg.Aggregation] = [dh_agg.count_(ROWS_KEY)]
-    lows, highs, means, stds = [], [], [], []
-    for index, name in enumerate(names):
-        column = _field(schema, name)
-        type_name = deephaven_type(column)
-        kind = column_kind(column)
-        floating = type_name in _FLOATING_TYPES
-        source = _expression_name(name)
-        values = name
-        if floating:
-            values = _fresh(f"{name}_NoNaN", taken)
-            cast = "(float) " if type_name == "float" else ""
-            formulas.append(f"{values} = {cast}replaceIfNaN({source}, NULL_DOUBLE)")
-        item = SummaryColumn(index, name, type_name, kind, floating, values)
-        columns.append(item)
-        aggregations.append(dh_agg.count_where(item.key("N"), f"{source} == null"))
-        if floating:
-            aggregations.append(dh_agg.count_where(item.key("Q"), f"{values} == null"))
-        if item.has_range:
-            lows.append(f"{item.key('Lo')}={values}")
-            highs.append(f"{item.key('Hi')}={values}")
-        if kind == "numeric":
-            means.append(f"{item.key('Mu')}={values}")
-            stds.append(f"{item.key('Sd')}={values}")
-    for factory, pairs in (
-        (dh_agg.min_, lows),
-        (dh_agg.max_, highs),
-        (dh_agg.avg, means),
-        (dh_agg.std, stds),
-    ):
-        if pairs:
-            aggregations.append(factory(pairs))
-    return SummaryPlan(columns=columns, formulas=formulas, aggregations=aggregations)
-
-
-@dataclass
-class TableStatistics:
-    """What ``session_table_summary`` reports, before it becomes a tool answer."""
-
-    row_count: int
-    column_count: int
-    is_complete: bool
-    is_refreshing: bool
-    snapshot_time: str
-    columns: list[dict[str, JsonValue]] = field(default_factory=list)
-
-
-class _Row:
-    """The one-row statistics table (absent when the table is empty) as JSON values."""
-
-    def __init__(self, arrow: pa.Table):
-        self._arrow = arrow
-
-    def get(self, key: str) -> JsonValue:
-        if self._arrow.num_rows == 0:
-            return None
-        index = self._arrow.schema.get_field_index(key)
-        return column_values(self._arrow.column(index), self._arrow.schema.field(index))[0]
-
-    def count(self, key: str) -> int:
-        value = self.get(key)
-        return int(value) if isinstance(value, int) else 0
-
-
-@dataclass(frozen=True)
-class ValueCounts:
-    """How many distinct non-null values a column has, and its most frequent ones."""
-
-    distinct: int
-    top: list[dict[str, JsonValue]] | None  # None when top_k is 0
-
-
-def summary_entry(
-    item: SummaryColumn, row: _Row, row_count: int, counts: ValueCounts | None
-) -> dict[str, JsonValue]:
-    """The answer's entry for one column; statistics of no values are null."""
-    nulls = row.count(item.key("N"))
-    nans = row.count(item.key("Q")) - nulls if item.floating else 0
-    counted = row_count - nulls - nans
-    entry: dict[str, JsonValue] = {
-        "name": item.name,
-        "type": item.type,
-        "kind": item.kind,
-        "null_count": nulls,
-    }
-    if item.floating:
-        entry["nan_count"] = nans
-    if item.has_range:
-        entry["min"] = row.get(item.key("Lo")) if counted else None
-        entry["max"] = row.get(item.key("Hi")) if counted else None
-    if item.kind == "numeric":
-        entry["mean"] = row.get(item.key("Mu")) if counted else None
-        # Sample standard deviation: undefined below two values (the engine says NaN).
-        entry["std"] = row.get(item.key("Sd")) if counted > 1 else None
-    if item.counts_values:
-        distinct = counts.distinct if counts is not None else 0
-        entry["distinct_count"] = min(distinct, MAX_DISTINCT)
-        entry["distinct_count_capped"] = distinct > MAX_DISTINCT
-        if counts is not None and counts.top is not None:
-            entry["top_values"] = counts.top  # type: ignore[assignment]  # list of objects is JSON
-    return entry
-
-
-def _value_counts(
-    session: Session, source: Table, name: str, top_k: int, has_nulls: bool
-) -> ValueCounts:
-    """One count per distinct value of ``name``, computed on the worker: the number of groups
-    (less the null group, if the column has nulls) is the distinct count, and the ``top_k``
-    largest non-null groups, ties in value order, are the most frequent values. Counting the
-    whole column and skipping the null group costs less than filtering the nulls out first.
-    """
-    count = _fresh("Count", {name})
-    null_group = 1 if has_nulls else 0
-    counted = source.count_by(count, by=[name])
-    made = [counted]
-    try:
-        # The export reports its size; a ticking table may not, so count it then.
-        groups = counted.size if counted.size is not None else _row_count(counted)
-        if top_k == 0:
-            return ValueCounts(groups - null_group, None)
-        head = (
-            session.query(counted)
-            .sort([count, name], [SortDirection.DESCENDING, SortDirection.ASCENDING])
-            .head(top_k + null_group)
-            .exec()
-        )
-        made.append(head)
-        arrow = head.to_arrow()
-    finally:
-        release_later(session, *made)
-    index = arrow.schema.get_field_index(name)
-    values = column_values(arrow.column(index), arrow.schema.field(index))
-    counts = arrow.column(count).to_pylist()
-    top: list[dict[str, JsonValue]] = [
-        {"value": value, "count": int(n)}
-        for value, n in zip(values, counts, strict=True)
-        if value is not None
-    ]
-    return ValueCounts(groups - null_group, top[:top_k])
-
-
-def summarize_table(
-    session: Session,
-    table_name: str,
-    *,
-    columns: Sequence[str] | None,
-    filters: Sequence[FilterItem],
-    top_k: int,
-) -> TableStatistics:
-    """Per-column statistics computed by the worker (blocking).
-
-    One batched aggregation gives every count, min, max, mean and std; then one count per
-    value of each string or boolean column gives its distinct count and top values.
-    """
-    label = f"'{table_name}'"
-    table = open_table(session, table_name)
-    made: list[Table] = []
-    try:
-        schema: pa.Schema = table.schema
-        if columns is not None:
-            names = check_columns(schema, columns)
-            if len(names) > MAX_SUMMARY_COLUMNS:
-                raise InvalidArgumentError(
-                    f"columns takes at most {MAX_SUMMARY_COLUMNS} names per summary"
-                )
-        else:
-            names = list(schema.names)[:MAX_SUMMARY_COLUMNS]
-        plan = plan_summary(schema, names)
-        condition = structured_filter(schema, filters)
-        try:
-            source = table
-            if condition is not None:
-                source = table.where(condition)
-                made.append(source)
-            query = session.query(source)
-            if plan.formulas:
-                query = query.update_view(plan.formulas)
-            stats = query.agg_by(plan.aggregations, by=[]).exec()
-            made.append(stats)
-            snapshot_time = utc_now()
-            row = _Row(stats.to_arrow())
-            row_count = row.count(ROWS_KEY)
-            entries = []
-            for item in plan.columns:
-                counts = None
-                if item.counts_values:
-                    counts = (
-                        _value_counts(
-                            session, source, item.name, top_k, row.count(item.key("N")) > 0
-                        )
-                        if row_count
-                        else ValueCounts(0, [] if top_k else None)
-                    )
-                entries.append(summary_entry(item, row, row_count, counts))
-        except Exception as exc:
-            raise _engine_error(exc, f"summarize table {label}") from exc
-        refreshing = bool(table.is_refreshing)
-    finally:
-        release_later(session, table, *made)
-    return TableStatistics(
-        row_count=row_count,
-        column_count=len(schema.names),
-        is_complete=columns is not None or len(names) == len(schema.names),
-        is_refreshing=refreshing,
-        snapshot_time=snapshot_time,
-        columns=entries,
-    )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from deephaven_mcp.clients import analysis
+from deephaven_mcp.clients import table_summary as summary
 from deephaven_mcp.clients.shaping import FilterItem, SortKey, parse_filters, parse_sort
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import InvalidArgumentError
@@ -33,11 +34,11 @@ async def table_summary(
     top_k: int,
 ) -> TableSummary:
     _check_columns_argument(columns)
-    analysis.check_top_k(top_k)
+    summary.check_top_k(top_k)
     conditions = parse_filters(filters)
     stats = await session.run(
         f"Summarizing table {table_name}",
-        lambda client: analysis.summarize_table(
+        lambda client: summary.summarize_table(
             client, table_name, columns=columns, filters=conditions, top_k=top_k
         ),
         timeouts.data,

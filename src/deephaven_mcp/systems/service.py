@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-from deephaven_mcp.clients.analysis import DEFAULT_TOP_K, Aggregation, GroupByItem
+from deephaven_mcp.clients.analysis import Aggregation, GroupByItem
 from deephaven_mcp.clients.shaping import FilterItem, SortKey, parse_filters, parse_sort
 from deephaven_mcp.clients.table_data import ShapedSlice
+from deephaven_mcp.clients.table_summary import DEFAULT_TOP_K
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig, load_config
 from deephaven_mcp.enterprise import (
