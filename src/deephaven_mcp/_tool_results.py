@@ -48,11 +48,18 @@ def ok(**fields: Any) -> ToolResult:
     )
 
 
-def fail(message: str) -> ToolResult:
-    """A failure result: short, redacted, flagged as an error on the wire."""
+def error_text(message: str) -> str:
+    """``message`` as it may be shown to a client: stripped, redacted, at most
+    MAX_ERROR_LENGTH characters."""
     text = redact(message.strip())
     if len(text) > MAX_ERROR_LENGTH:
         text = text[: MAX_ERROR_LENGTH - 1] + "…"
+    return text
+
+
+def fail(message: str) -> ToolResult:
+    """A failure result: short, redacted, flagged as an error on the wire."""
+    text = error_text(message)
     return ToolResult(
         structured_content={"success": False, "error": text, "isError": True}, is_error=True
     )

@@ -24,7 +24,8 @@ from deephaven_mcp.clients.analysis import (
 from deephaven_mcp.clients.shaping import SortKey
 from deephaven_mcp.clients.table_summary import MAX_TOP_K, check_top_k, plan_summary
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.systems._analysis import check_offset, parse_group_by_and_aggregations
+from deephaven_mcp.systems._analysis import parse_group_by_and_aggregations
+from deephaven_mcp.systems._tables import check_offset
 
 
 def _column(name: str, arrow_type: pa.DataType, deephaven_type: str) -> pa.Field:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import keyword
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
@@ -29,18 +29,22 @@ from pydeephaven import agg as dh_agg
 from pydeephaven.table import Table
 
 from deephaven_mcp.clients.community import open_table, release_later
-from deephaven_mcp.clients.errors import describe_error, is_connection_error
+from deephaven_mcp.clients.errors import engine_error
 from deephaven_mcp.clients.shaping import (
     FilterItem,
     SortKey,
     check_columns,
     structured_filter,
+    validation_problems,
 )
-from deephaven_mcp.clients.table_data import MAX_RESPONSE_BYTES, ShapedSlice, slice_table
+from deephaven_mcp.clients.table_data import (
+    MAX_RESPONSE_BYTES,
+    ShapedSlice,
+    count_rows,
+    slice_table,
+)
 from deephaven_mcp.errors import (
-    DeephavenMcpError,
     InvalidArgumentError,
-    SessionUnavailableError,
 )
 
 MAX_GROUP_BY: Final = 16
@@ -88,6 +92,19 @@ _TIMESTAMP_TYPES: Final = frozenset({"java.time.Instant", "java.time.ZonedDateTi
 _TEMPORAL_TYPES: Final = _TIMESTAMP_TYPES | {"java.time.LocalDate", "java.time.LocalTime"}
 _DEEPHAVEN_TYPE: Final = b"deephaven:type"
 
+# pydeephaven's aggregation for each op that reads one column ("count" is special).
+_COLUMN_AGGREGATIONS: Final[dict[str, Callable[[str], dh_agg.Aggregation]]] = {
+    "sum": dh_agg.sum_,
+    "avg": dh_agg.avg,
+    "min": dh_agg.min_,
+    "max": dh_agg.max_,
+    "first": dh_agg.first,
+    "last": dh_agg.last,
+    "std": dh_agg.std,
+    "var": dh_agg.var,
+    "median": dh_agg.median,
+    "count_distinct": dh_agg.count_distinct,
+}
 _NUMERIC_OPS: Final = frozenset({"sum", "avg", "std", "var", "median"})
 _COMPARING_OPS: Final = frozenset({"min", "max", "count_distinct"})
 
@@ -144,14 +161,6 @@ _GROUP_BY: Final = TypeAdapter(list[GroupByItem])
 _AGGREGATIONS: Final = TypeAdapter(list[Aggregation])
 
 
-def _problems(exc: ValidationError) -> str:
-    shown = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error["loc"])
-        shown.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
-    return "; ".join(shown)
-
-
 def _plain(item: object) -> object:
     return item.model_dump(by_alias=True) if isinstance(item, BaseModel) else item
 
@@ -168,7 +177,7 @@ def parse_group_by(raw: Sequence[GroupByItem | dict[str, Any]] | None) -> list[G
         items = _GROUP_BY.validate_python([_plain(item) for item in raw])
     except ValidationError as exc:
         raise InvalidArgumentError(
-            f"invalid group_by: {_problems(exc)}. Each entry is a column name or "
+            f"invalid group_by: {validation_problems(exc)}. Each entry is a column name or "
             f'{{"column": <timestamp column>, "bin": one of {", ".join(BINS)}}}'
         ) from None
     if len(items) > MAX_GROUP_BY:
@@ -186,7 +195,7 @@ def parse_aggregations(raw: Sequence[Aggregation | dict[str, Any]] | None) -> li
     try:
         items = _AGGREGATIONS.validate_python([_plain(item) for item in raw])
     except ValidationError as exc:
-        raise InvalidArgumentError(f"invalid aggregations: {_problems(exc)}") from None
+        raise InvalidArgumentError(f"invalid aggregations: {validation_problems(exc)}") from None
     if len(items) > MAX_AGGREGATIONS:
         raise InvalidArgumentError(f"aggregations takes at most {MAX_AGGREGATIONS} entries")
     for item in items:
@@ -364,30 +373,9 @@ def _aggregation(schema: pa.Schema, item: Aggregation) -> dh_agg.Aggregation:
         raise InvalidArgumentError(
             f"'{item.op}' cannot compare values of '{item.column}' ({_shown_type(column)})"
         )
-    pair = f"{out}={item.column}"
-    match item.op:
-        case "count":
-            return dh_agg.count_where(out, f"{expression_name(item.column)} != null")
-        case "sum":
-            return dh_agg.sum_(pair)
-        case "avg":
-            return dh_agg.avg(pair)
-        case "min":
-            return dh_agg.min_(pair)
-        case "max":
-            return dh_agg.max_(pair)
-        case "first":
-            return dh_agg.first(pair)
-        case "last":
-            return dh_agg.last(pair)
-        case "std":
-            return dh_agg.std(pair)
-        case "var":
-            return dh_agg.var(pair)
-        case "median":
-            return dh_agg.median(pair)
-        case _:
-            return dh_agg.count_distinct(pair)
+    if item.op == "count":
+        return dh_agg.count_where(out, f"{expression_name(item.column)} != null")
+    return _COLUMN_AGGREGATIONS[item.op](f"{out}={item.column}")
 
 
 def check_sort(outputs: Sequence[str], sort: Sequence[SortKey]) -> list[SortKey]:
@@ -406,25 +394,6 @@ class AggregatedPage:
 
     page: ShapedSlice
     source_rows: int
-
-
-def count_rows(table: Table) -> int:
-    if table.size is not None:
-        return int(table.size)
-    counted = table.count_by("RowCount")
-    try:
-        return int(counted.to_arrow().column("RowCount")[0].as_py())
-    finally:
-        counted.close()
-
-
-def engine_error(exc: Exception, doing: str) -> DeephavenMcpError:
-    """An engine refusal is the request's fault; a lost connection is not."""
-    if isinstance(exc, DeephavenMcpError):
-        return exc
-    if is_connection_error(exc):
-        return SessionUnavailableError(f"cannot {doing}: {describe_error(exc)}")
-    return InvalidArgumentError(f"Deephaven could not {doing}: {describe_error(exc)}")
 
 
 def utc_now() -> str:

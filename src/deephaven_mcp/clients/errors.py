@@ -14,6 +14,12 @@ from typing import Final
 
 import grpc
 
+from deephaven_mcp.errors import (
+    DeephavenMcpError,
+    InvalidArgumentError,
+    SessionUnavailableError,
+)
+
 _log = logging.getLogger(__name__)
 
 MAX_SUMMARY_LINES: Final = 4
@@ -139,3 +145,13 @@ def describe_error(exc: BaseException) -> str:
     if "Error in Python interpreter" in message or "\tat " in message:
         return summarize_script_error(message)
     return exception_line(exc, MAX_LINE_LENGTH, mark="")
+
+
+def engine_error(exc: Exception, doing: str) -> DeephavenMcpError:
+    """An exception from a worker call, as the error to report: an engine refusal is the
+    request's fault (InvalidArgumentError), a lost connection is not (SessionUnavailable)."""
+    if isinstance(exc, DeephavenMcpError):
+        return exc
+    if is_connection_error(exc):
+        return SessionUnavailableError(f"cannot {doing}: {describe_error(exc)}")
+    return InvalidArgumentError(f"Deephaven could not {doing}: {describe_error(exc)}")

@@ -31,6 +31,8 @@ from typing import Any, Final, Literal
 from pydeephaven import Session
 from pydeephaven.table import Table
 
+from deephaven_mcp.clients.analysis import deephaven_type
+from deephaven_mcp.clients.community import release
 from deephaven_mcp.clients.errors import (
     MAX_LINE_LENGTH,
     clip,
@@ -355,7 +357,7 @@ def _fetch_result(session: Session, name: str) -> dict[str, Any]:
             f"the script ran, but its output could not be read: {describe_error(exc)}"
         ) from exc
     finally:
-        _close(table)
+        release(table)
     answer = json.loads(cell)
     if not isinstance(answer, dict):
         raise SessionUnavailableError("the script ran, but its output was unreadable")
@@ -373,14 +375,6 @@ def _forget(session: Session, name: str) -> None:
             _log.warning("could not remove helper variable %s: %s", name, describe_error(exc))
         else:
             _log.warning("could not remove helper variable %s (connection)", name)
-
-
-def _close(table: Table | None) -> None:
-    if table is not None:
-        try:
-            table.close()
-        except Exception as exc:
-            _log.debug("ignoring error releasing a table: %s", describe_error(exc))
 
 
 def _run_groovy(session: Session, code: str) -> ScriptOutcome:
@@ -413,18 +407,9 @@ def _groovy_entry(session: Session, name: str, change: Change) -> dict[str, Any]
         table = session.open_table(name)
         entry.update(row_count=int(table.size or 0), is_refreshing=bool(table.is_refreshing))
         fields = table.schema or []
-        entry["columns"] = [
-            {"name": field.name, "type": _deephaven_type(field.metadata, str(field.type))}
-            for field in fields
-        ]
+        entry["columns"] = [{"name": field.name, "type": deephaven_type(field)} for field in fields]
     except Exception as exc:
         _log.debug("cannot describe table %s: %s", name, describe_error(exc))
     finally:
-        _close(table)
+        release(table)
     return entry
-
-
-def _deephaven_type(metadata: Mapping[bytes, bytes] | None, fallback: str) -> str:
-    """The ``deephaven:type`` of an Arrow field (the engine's type name), else its Arrow type."""
-    value = (metadata or {}).get(b"deephaven:type")
-    return value.decode("utf-8") if value else fallback

@@ -155,7 +155,8 @@ _FILTERS: Final = TypeAdapter(list[FilterItem])
 _SORT: Final = TypeAdapter(list[SortKey])
 
 
-def _problems(exc: ValidationError) -> str:
+def validation_problems(exc: ValidationError) -> str:
+    """The first few problems pydantic found, as one line for an error message."""
     shown = []
     for error in exc.errors()[:5]:
         where = ".".join(str(part) for part in error["loc"])
@@ -180,7 +181,7 @@ def parse_filters(raw: Sequence[FilterItem | dict[str, Any]] | None) -> list[Fil
     except ValidationError as exc:
         raise InvalidArgumentError(
             "invalid filters: "
-            f"{_problems(exc)}. Each filter is {{'column', 'op', 'value'}} or "
+            f"{validation_problems(exc)}. Each filter is {{'column', 'op', 'value'}} or "
             "{'any_of': [conditions]}"
         ) from None
     if count_conditions(items) > MAX_CONDITIONS:
@@ -199,7 +200,7 @@ def parse_sort(raw: Sequence[SortKey | dict[str, Any]] | None) -> list[SortKey]:
             [item.model_dump() if isinstance(item, BaseModel) else item for item in raw]
         )
     except ValidationError as exc:
-        raise InvalidArgumentError(f"invalid sort: {_problems(exc)}") from None
+        raise InvalidArgumentError(f"invalid sort: {validation_problems(exc)}") from None
     if len(keys) > MAX_SORT_KEYS:
         raise InvalidArgumentError(f"sort takes at most {MAX_SORT_KEYS} keys")
     names = [key.column for key in keys]

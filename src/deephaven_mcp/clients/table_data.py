@@ -22,11 +22,9 @@ from pydeephaven.table import Table
 
 from deephaven_mcp._output import ToolOutput
 from deephaven_mcp.clients.community import open_table, release, release_later
-from deephaven_mcp.clients.errors import describe_error
+from deephaven_mcp.clients.errors import describe_error, engine_error
 from deephaven_mcp.clients.shaping import FilterItem, SortKey, apply_shaping
 from deephaven_mcp.errors import (
-    DeephavenMcpError,
-    InvalidArgumentError,
     LimitExceededError,
     SessionUnavailableError,
 )
@@ -108,7 +106,7 @@ def format_rows(
     return data
 
 
-def _row_count(table: Table) -> int:
+def count_rows(table: Table) -> int:
     """Rows in ``table``; asks the worker when the export did not say (ticking tables)."""
     if table.size is not None:
         return int(table.size)
@@ -151,7 +149,7 @@ def _window(
     offset: int,
 ) -> tuple[pa.Table, int]:
     """The rows of the requested window and the table's row count (blocking)."""
-    total = _row_count(table)
+    total = count_rows(table)
     wanted = max(0, total - offset) if max_rows is None else min(max_rows, max(0, total - offset))
     if wanted > SAMPLE_ROWS:
         sample = _fetch(table, SAMPLE_ROWS, head, total, offset)
@@ -233,13 +231,10 @@ def _shaped(
 ) -> Table:
     try:
         return apply_shaping(table, columns=columns, filters=filters, sort=sort)
-    except DeephavenMcpError:
-        raise
     except Exception as exc:
-        # The values were typed against the schema, so a refusal here is the engine's.
-        raise InvalidArgumentError(
-            f"Deephaven could not shape table {label}: {describe_error(exc)}"
-        ) from exc
+        # The values were typed against the schema, so a refusal here is the engine's; a
+        # lost connection stays one, so the session can reconnect.
+        raise engine_error(exc, f"shape table {label}") from exc
 
 
 def read_shaped_slice(

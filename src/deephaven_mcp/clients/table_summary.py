@@ -20,16 +20,16 @@ from deephaven_mcp.clients.analysis import (
     FLOATING_TYPES,
     Kind,
     column_kind,
-    count_rows,
     deephaven_type,
-    engine_error,
     expression_name,
     field_of,
     fresh_name,
     utc_now,
 )
 from deephaven_mcp.clients.community import open_table, release_later
+from deephaven_mcp.clients.errors import engine_error
 from deephaven_mcp.clients.shaping import FilterItem, check_columns, structured_filter
+from deephaven_mcp.clients.table_data import count_rows
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting.values import JsonValue, column_values
 
@@ -206,8 +206,7 @@ def _value_counts(
     counted = source.count_by(count, by=[name])
     made = [counted]
     try:
-        # The export reports its size; a ticking table may not, so count it then.
-        groups = counted.size if counted.size is not None else count_rows(counted)
+        groups = count_rows(counted)
         if top_k == 0:
             return ValueCounts(groups - null_group, None)
         head = (

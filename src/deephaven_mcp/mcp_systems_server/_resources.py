@@ -18,8 +18,7 @@ from typing import Any, Final
 from fastmcp import FastMCP
 from fastmcp.exceptions import ResourceError, ValidationError
 
-from deephaven_mcp._logging import redact
-from deephaven_mcp._tool_results import MAX_ERROR_LENGTH
+from deephaven_mcp._tool_results import error_text
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError, NotFoundError
 from deephaven_mcp.mcp_systems_server._tool_policy import enabled_tool_names
 from deephaven_mcp.mcp_systems_server.tools._common import Systems
@@ -32,21 +31,16 @@ SCHEMA_URI: Final = "deephaven://{session_id}/tables/{table}/schema"
 JSON: Final = "application/json"
 
 
-def _message(text: str) -> str:
-    text = redact(text.strip())
-    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 1] + "…"
-
-
 def _caller_error(text: str) -> ValidationError:
     """A request the caller can fix (unknown session or table): JSON-RPC invalid params."""
-    return ValidationError(_message(text), log_level=logging.INFO)
+    return ValidationError(error_text(text), log_level=logging.INFO)
 
 
 def _failure(exc: DeephavenMcpError) -> Exception:
     """A service error as an MCP error with its (safe, redacted) message."""
     if isinstance(exc, NotFoundError | InvalidArgumentError):
         return _caller_error(str(exc))
-    return ResourceError(_message(str(exc)), log_level=logging.WARNING)
+    return ResourceError(error_text(str(exc)), log_level=logging.WARNING)
 
 
 def _require(systems: DeephavenSystems, tool: str) -> None:
@@ -79,7 +73,7 @@ async def table_schema(systems: Systems, session_id: str, table: str) -> str:
         error = str(entry.get("error", f"cannot read the schema of '{table}'"))
         if " not found" in error or "not a valid identifier" in error:
             raise _caller_error(error)
-        raise ResourceError(_message(error), log_level=logging.WARNING)
+        raise ResourceError(error_text(error), log_level=logging.WARNING)
     columns = [
         {"name": str(row["Name"]), "type": str(row["DataType"])}
         for row in entry.get("data") or []

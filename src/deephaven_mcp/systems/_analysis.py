@@ -16,6 +16,7 @@ from deephaven_mcp.clients.shaping import FilterItem, SortKey, parse_filters, pa
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.resource_manager import ManagedSession
+from deephaven_mcp.systems import _tables
 from deephaven_mcp.systems.results import TableAggregate, TableSummary
 
 
@@ -56,11 +57,6 @@ async def table_summary(
     )
 
 
-def check_offset(offset: int) -> None:
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidArgumentError(f"offset must be a whole number >= 0 (got {offset!r})")
-
-
 async def table_aggregate(
     session: ManagedSession,
     timeouts: Timeouts,
@@ -75,7 +71,7 @@ async def table_aggregate(
     fmt: str,
 ) -> TableAggregate:
     """``fmt`` is already resolved; ``max_rows`` already checked."""
-    check_offset(offset)
+    _tables.check_offset(offset)
     keys = parse_group_by_and_aggregations(group_by, aggregations)
     conditions = parse_filters(filters)
     order = parse_sort(sort)

@@ -27,6 +27,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from deephaven_enterprise.proto import (
@@ -492,6 +493,19 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Controller session is not valid")
         return user
 
+    def _for_each_serial(
+        self, serials: Sequence[int], action: Callable[[FakeQuery], None], response: Any
+    ) -> None:
+        """Apply ``action`` to each query, filling the response's per-serial outcome."""
+        with self._lock:
+            for serial in serials:
+                query = self._queries.get(serial)
+                if query is None:
+                    response.errorSerials[serial] = f"No query with serial {serial}"
+                    continue
+                action(query)
+                response.successSerials.append(serial)
+
     # -- ControllerApi -----------------------------------------------------------------------
 
     def ping(
@@ -630,14 +644,7 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
         self._enter("restartQuery", request, context)
         self._user(request.cookie, context)
         response = controller_pb2.RestartQueryResponse()
-        with self._lock:
-            for serial in request.serials:
-                query = self._queries.get(serial)
-                if query is None:
-                    response.errorSerials[serial] = f"No query with serial {serial}"
-                    continue
-                self._start(query)
-                response.successSerials.append(serial)
+        self._for_each_serial(request.serials, self._start, response)
         return response
 
     def stopQuery(
@@ -646,12 +653,5 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
         self._enter("stopQuery", request, context)
         self._user(request.cookie, context)
         response = controller_pb2.StopQueryResponse()
-        with self._lock:
-            for serial in request.serials:
-                query = self._queries.get(serial)
-                if query is None:
-                    response.errorSerials[serial] = f"No query with serial {serial}"
-                    continue
-                self._stop(query)
-                response.successSerials.append(serial)
+        self._for_each_serial(request.serials, self._stop, response)
         return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastmcp.dependencies import Depends
 from fastmcp.server.dependencies import get_context
@@ -15,6 +15,7 @@ from pydantic import Field
 
 from deephaven_mcp._output import ToolOutput
 from deephaven_mcp._tool_results import as_envelope
+from deephaven_mcp.clients.shaping import MAX_CONDITIONS, MAX_LIST_VALUES, AnyOf, Condition
 from deephaven_mcp.systems import DeephavenSystems
 
 
@@ -37,6 +38,19 @@ SessionIdArg = Annotated[
     str,
     Field(description="Session id '<type>:<source>:<name>', e.g. 'community:config:local'."),
 ]
+TableNameArg = Annotated[str, Field(description="Name of a table in the session.")]
+FILTERS_HELP: Final = (
+    "Structured conditions, ANDed (never expressions): "
+    '{"column": "Sym", "op": "eq", "value": "AAPL"}; ops eq, ne, lt, le, gt, ge '
+    "(lt..ge on numbers and timestamps), in / not_in (a list), is_null / not_null "
+    "(no value), contains / matches (strings; "
+    'matches is a whole-value Java regex); {"any_of": [conditions]} is an OR. Values follow '
+    'the column type (timestamps as ISO-8601 strings; "NaN" for floats). Null counts as '
+    f"less than any value, so lt/le match nulls. At most {MAX_CONDITIONS} conditions, "
+    f"{MAX_LIST_VALUES} values per list."
+)
+FiltersArg = Annotated[list[Condition | AnyOf] | None, Field(description=FILTERS_HELP)]
+"""Structured filters, shared by every tool that reads a table (never expressions)."""
 SystemName = Annotated[str, Field(description="Name of an enterprise system from the config.")]
 JvmArgs = Annotated[list[str] | None, Field(description="Additional JVM arguments.")]
 EnvVars = Annotated[

@@ -14,7 +14,7 @@ from deephaven_mcp.clients.analysis import (
     Aggregation,
     TimeBucket,
 )
-from deephaven_mcp.clients.shaping import MAX_CONDITIONS, MAX_SORT_KEYS, AnyOf, Condition, SortKey
+from deephaven_mcp.clients.shaping import MAX_SORT_KEYS, SortKey
 from deephaven_mcp.clients.table_summary import (
     DEFAULT_TOP_K,
     MAX_DISTINCT,
@@ -29,16 +29,15 @@ from deephaven_mcp.mcp_systems_server._schemas import (
     TABLE_SLICE,
     TABLE_SLICE_REQUIRED,
 )
-from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
+from deephaven_mcp.mcp_systems_server.tools._common import (
+    FiltersArg,
+    SessionIdArg,
+    Systems,
+    TableNameArg,
+    systems_tool,
+)
 from deephaven_mcp.mcp_systems_server.tools.data import FORMAT_HELP
 from deephaven_mcp.systems.results import TableAggregate, TableSummary
-
-FILTERS_HELP: Final = (
-    "Structured conditions, ANDed, applied before the work (never expressions): "
-    '{"column": "Sym", "op": "eq", "value": "AAPL"}; ops eq, ne, lt, le, gt, ge, in, '
-    'not_in, is_null, not_null, contains, matches; {"any_of": [conditions]} is an OR. '
-    f"Same rules as session_table_data; at most {MAX_CONDITIONS} conditions."
-)
 
 GROUP_BY_HELP: Final = (
     "Grouping keys: column names, or time buckets on a timestamp column "
@@ -122,9 +121,6 @@ _AGGREGATE_EXTRA: Final = [
     "snapshot_time",
     "source_rows",
 ]
-
-TableNameArg = Annotated[str, Field(description="Name of a table in the session.")]
-FiltersArg = Annotated[list[Condition | AnyOf] | None, Field(description=FILTERS_HELP)]
 
 
 @systems_tool(

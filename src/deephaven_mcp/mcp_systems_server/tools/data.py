@@ -8,11 +8,7 @@ from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.clients.shaping import (
-    MAX_CONDITIONS,
-    MAX_LIST_VALUES,
     MAX_SORT_KEYS,
-    AnyOf,
-    Condition,
     SortKey,
 )
 from deephaven_mcp.clients.table_data import ShapedSlice
@@ -26,7 +22,13 @@ from deephaven_mcp.mcp_systems_server._schemas import (
     TABLE_SLICE,
     TABLE_SLICE_REQUIRED,
 )
-from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
+from deephaven_mcp.mcp_systems_server.tools._common import (
+    FiltersArg,
+    SessionIdArg,
+    Systems,
+    TableNameArg,
+    systems_tool,
+)
 from deephaven_mcp.systems.results import PipPackages, ScriptRun, TableNames, TableSchemas
 
 FORMAT_HELP = (
@@ -90,16 +92,6 @@ _SHAPED_SLICE = {
     "is_refreshing": {**BOOLEAN, "description": "True for a ticking (live) table."},
     "snapshot_time": {**STRING, "description": "When the rows were read, ISO-8601 UTC."},
 }
-_FILTERS_HELP = (
-    "Structured conditions, ANDed (never expressions): "
-    '{"column": "Sym", "op": "eq", "value": "AAPL"}; ops eq, ne, lt, le, gt, ge '
-    "(lt..ge on numbers and timestamps), in / not_in (a list), is_null / not_null "
-    "(no value), contains / matches (strings; "
-    'matches is a whole-value Java regex); {"any_of": [conditions]} is an OR. Values follow '
-    'the column type (timestamps as ISO-8601 strings; "NaN" for floats). Null counts as '
-    f"less than any value, so lt/le match nulls. At most {MAX_CONDITIONS} conditions, "
-    f"{MAX_LIST_VALUES} values per list."
-)
 
 
 @systems_tool(
@@ -113,7 +105,7 @@ _FILTERS_HELP = (
 async def session_table_data(
     systems: Systems,
     session_id: SessionIdArg,
-    table_name: Annotated[str, Field(description="Name of a table in the session.")],
+    table_name: TableNameArg,
     max_rows: Annotated[
         int | None,
         Field(description="Rows to return (default 1000); null for the whole table."),
@@ -127,7 +119,7 @@ async def session_table_data(
         list[str] | None,
         Field(description="Only these columns, in this order; null for all."),
     ] = None,
-    filters: Annotated[list[Condition | AnyOf] | None, Field(description=_FILTERS_HELP)] = None,
+    filters: FiltersArg = None,
     sort: Annotated[
         list[SortKey] | None,
         Field(
