@@ -31,7 +31,8 @@ from deephaven_mcp.clients.errors import engine_error
 from deephaven_mcp.clients.shaping import FilterItem, check_columns, structured_filter
 from deephaven_mcp.clients.table_data import count_rows
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.formatting.values import JsonValue, column_values
+from deephaven_mcp.formatting.spec import JsonValue
+from deephaven_mcp.formatting.values import column_values
 
 MAX_SUMMARY_COLUMNS: Final = 200
 DEFAULT_TOP_K: Final = 10

@@ -14,38 +14,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Final, TypeAlias
+from typing import Final
 
 import pyarrow as pa
 
-from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting.csv_text import write_csv
 from deephaven_mcp.formatting.markdown import write_markdown_kv, write_markdown_table
+from deephaven_mcp.formatting.spec import (
+    FormattedData,
+    JsonValue,
+    resolve_format,
+)
 from deephaven_mcp.formatting.temporal import is_temporal
-from deephaven_mcp.formatting.values import JsonValue, column_values, holds_chars, rows_of
+from deephaven_mcp.formatting.values import column_values, holds_chars, rows_of
 from deephaven_mcp.formatting.xml_text import write_xml
 from deephaven_mcp.formatting.yaml_text import write_yaml
-
-FormattedData: TypeAlias = str | list[dict[str, JsonValue]] | dict[str, list[JsonValue]]
-
-STRATEGIES: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "optimize-rendering": "markdown-table",
-        "optimize-accuracy": "markdown-kv",
-        "optimize-cost": "csv",
-        "optimize-speed": "json-column",
-    }
-)
-EXPLICIT_FORMATS: Final[tuple[str, ...]] = (
-    "json-row",
-    "json-column",
-    "csv",
-    "markdown-table",
-    "markdown-kv",
-    "yaml",
-    "xml",
-)
 
 # Every row costs something, and callers divide by the estimate.
 MIN_BYTES_PER_ROW: Final = 1.0
@@ -82,18 +65,6 @@ _WRITERS: Final[Mapping[str, Callable[[pa.Table], FormattedData]]] = {
     "yaml": write_yaml,
     "xml": write_xml,
 }
-
-
-def resolve_format(requested: str) -> str:
-    """The concrete format for a strategy or format name; anything else is the caller's error."""
-    if requested in STRATEGIES:
-        return STRATEGIES[requested]
-    if requested in EXPLICIT_FORMATS:
-        return requested
-    raise InvalidArgumentError(
-        f"Unknown format {requested!r}. Use a strategy ({', '.join(STRATEGIES)}) "
-        f"or a format ({', '.join(EXPLICIT_FORMATS)})."
-    )
 
 
 def describe_schema(schema: pa.Schema) -> list[dict[str, str]]:

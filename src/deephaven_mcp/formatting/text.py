@@ -14,12 +14,12 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from deephaven_mcp.formatting.spec import JsonValue
 from deephaven_mcp.formatting.temporal import is_temporal, iso_text
 from deephaven_mcp.formatting.values import (
     NAN_TEXT,
     NEGATIVE_INFINITY_TEXT,
     POSITIVE_INFINITY_TEXT,
-    JsonValue,
     as_array,
     column_values,
     holds_chars,

@@ -23,16 +23,13 @@ import base64
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Final, TypeAlias, TypeVar
+from typing import Final, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import JsonValue as PydanticJsonValue
 
+from deephaven_mcp.formatting.spec import JsonValue
 from deephaven_mcp.formatting.temporal import is_temporal, iso_text
-
-# pydantic's recursive alias: the same union, but one that typed result models can use.
-JsonValue: TypeAlias = PydanticJsonValue
 
 NAN_TEXT: Final = "NaN"
 POSITIVE_INFINITY_TEXT: Final = "Infinity"

@@ -28,7 +28,8 @@ from typing import Final
 
 import pyarrow as pa
 
-from deephaven_mcp.formatting.values import JsonValue, column_values, rows_of
+from deephaven_mcp.formatting.spec import JsonValue
+from deephaven_mcp.formatting.values import column_values, rows_of
 
 _PLAIN: Final = re.compile(r"[A-Za-z](?:[A-Za-z0-9_./ -]*[A-Za-z0-9_./-])?")
 _RESERVED_WORDS: Final = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
