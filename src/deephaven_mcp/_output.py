@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -24,3 +25,7 @@ class ToolOutput(BaseModel):
             for name in type(self).model_fields
             if name in self.model_fields_set
         }
+
+    def encoded_fields(self) -> Mapping[str, bytes]:
+        """Fields whose JSON is already known (large rows), so the response reuses it."""
+        return {}

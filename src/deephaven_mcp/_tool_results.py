@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, ParamSpec
 
 import pydantic_core
@@ -31,15 +31,31 @@ MAX_ERROR_LENGTH: Final = 500
 GENERIC_FAILURE: Final = "Internal error while running this tool; see the server log for details."
 
 
-def ok(**fields: Any) -> ToolResult:
+def envelope_text(structured: Mapping[str, Any], encoded: Mapping[str, bytes]) -> str:
+    """The JSON text of ``structured``, splicing in the ``encoded`` values instead of encoding
+    them again; byte for byte what ``pydantic_core.to_json(structured)`` gives."""
+    if not encoded:
+        return pydantic_core.to_json(structured).decode()
+    pieces: list[bytes] = []
+    for key, value in structured.items():
+        pieces.append(b"," if pieces else b"{")
+        pieces.append(pydantic_core.to_json(key))
+        pieces.append(b":")
+        pieces.append(encoded[key] if key in encoded else pydantic_core.to_json(value))
+    pieces.append(b"}" if pieces else b"{}")
+    return b"".join(pieces).decode()
+
+
+def ok(encoded: Mapping[str, bytes] | None = None, /, **fields: Any) -> ToolResult:
     """A success result carrying ``fields`` (which must already be JSON-compatible).
 
-    Built directly rather than through ``ToolResult(...)``, whose constructor walks the
-    whole payload once more to make it JSON-able: for a 100,000-row answer that pass costs
-    about as much as encoding it.
+    ``encoded`` holds the JSON of fields that were encoded when they were made (large rows):
+    the text copy reuses it. Built directly rather than through ``ToolResult(...)``, whose
+    constructor walks the whole payload once more to make it JSON-able: for a 100,000-row
+    answer that pass costs about as much as encoding it.
     """
     structured = {"success": True, **fields}
-    text = pydantic_core.to_json(structured).decode()
+    text = envelope_text(structured, encoded or {})
     return ToolResult.model_construct(
         content=[TextContent(type="text", text=text)],
         structured_content=structured,
@@ -106,7 +122,7 @@ def as_envelope(
         async def tool(*args: P.args, **kwargs: P.kwargs) -> ToolResult:
             async def body() -> ToolResult:
                 result = await fn(*args, **kwargs)
-                return ok(**result.envelope_fields())
+                return ok(result.encoded_fields(), **result.envelope_fields())
 
             return await run_tool(action, body)
 

@@ -1,8 +1,15 @@
 """Fetch a bounded slice of a table and format it, in one blocking call.
 
-The size limit is enforced twice: before fetching (row count x bytes per row estimated
-from a small sample) so that a huge table is never pulled into memory, and after
-formatting, on the exact response size.
+Rows are fetched in windows and written as they arrive (see
+:mod:`deephaven_mcp.formatting.writer`), so the exact size of the answer is known after every
+window: a read stops, with a message saying how many rows would fit, as soon as the answer
+passes the limit. The first window (at most ``FIRST_WINDOW_ROWS``) also gives an estimate of the
+whole answer, which refuses a hopeless request before anything more is fetched. A ticking table
+is read from one snapshot of the requested rows, so its windows agree with each other.
+
+At most ``LARGE_READ_BUDGET`` bytes of estimated answers are built at once across all
+sessions; a larger read waits for its turn (or runs alone), so parallel calls cannot multiply
+the server's memory without bound.
 
 A read may also be shaped (columns, structured filters, sort; see
 :mod:`deephaven_mcp.clients.shaping`) and paged with ``offset``; the window is cut on the
@@ -12,11 +19,13 @@ worker (head/tail/slice), never by fetching rows and dropping them here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any, Final
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Final, TypeVar
 
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from pydeephaven import Session
 from pydeephaven.table import Table
 
@@ -28,16 +37,19 @@ from deephaven_mcp.errors import (
     LimitExceededError,
     SessionUnavailableError,
 )
-from deephaven_mcp.formatting import (
-    FormattedData,
-    describe_schema,
-    estimate_bytes_per_row,
-    format_table,
-    formatted_size,
-)
+from deephaven_mcp.formatting import FormattedData, describe_schema
+from deephaven_mcp.formatting.writer import Formatted, TableWriter, table_writer, write_table
 
 MAX_RESPONSE_BYTES: Final = 50 * 1024 * 1024
-SAMPLE_ROWS: Final = 1000
+FIRST_WINDOW_ROWS: Final = 1000
+WINDOW_BYTES: Final = 8 * 1024 * 1024
+"""Answer bytes each later window aims at: few round trips, little memory per window."""
+MAX_WINDOW_ROWS: Final = 1_000_000
+LARGE_READ_BUDGET: Final = 64 * 1024 * 1024
+LARGE_READ_WAIT: Final = 120.0
+"""Seconds a read waits for its turn under ``LARGE_READ_BUDGET`` before it gives up."""
+
+_Slice = TypeVar("_Slice", bound="TableSlice")
 
 
 class TableSlice(ToolOutput):
@@ -45,7 +57,8 @@ class TableSlice(ToolOutput):
 
     This is the answer of ``session_table_data`` (and, with two more fields, of
     ``catalog_table_sample``). Built with ``model_construct``: the rows are already
-    JSON-safe, and validating them again would cost as much as formatting.
+    JSON-safe, and validating them again would cost as much as formatting. The JSON of
+    ``data`` is kept from formatting, so the response never encodes the rows twice.
     """
 
     table_name: str
@@ -54,6 +67,7 @@ class TableSlice(ToolOutput):
     row_count: int
     is_complete: bool
     data: FormattedData
+    _data_json: bytes | None = PrivateAttr(default=None)
 
     def envelope_fields(self) -> dict[str, Any]:
         return {
@@ -64,6 +78,22 @@ class TableSlice(ToolOutput):
             "is_complete": self.is_complete,
             "data": self.data,
         }
+
+    def encoded_fields(self) -> Mapping[str, bytes]:
+        return {} if self._data_json is None else {"data": self._data_json}
+
+    @classmethod
+    def of(cls: type[_Slice], formatted: Formatted, **fields: Any) -> _Slice:
+        """An answer holding ``formatted`` rows (and their JSON) plus ``fields``."""
+        made = cls.model_construct(data=formatted.data, row_count=formatted.row_count, **fields)
+        made._data_json = formatted.json
+        return made
+
+    def extended(self, cls: type[_Slice], **changes: Any) -> _Slice:
+        """This answer as a ``cls`` (a subclass adding fields), with ``changes`` applied."""
+        made = cls.model_construct(**{**dict(self), **changes})
+        made._data_json = self._data_json
+        return made
 
 
 class ShapedSlice(TableSlice):
@@ -92,18 +122,49 @@ def _mb(size: float) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+class _ByteBudget:
+    """Bytes of answers being built at once; a read that does not fit waits, or runs alone."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, size: int, timeout: float) -> Iterator[None]:
+        with self._changed:
+            fits = self._changed.wait_for(
+                lambda: self._used == 0 or self._used + size <= self._capacity, timeout
+            )
+            if not fits:
+                raise LimitExceededError(
+                    "the server is busy building other large answers; try again shortly, "
+                    "or request fewer rows with max_rows"
+                )
+            self._used += size
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._used -= size
+                self._changed.notify_all()
+
+
+_LARGE_READS: Final = _ByteBudget(LARGE_READ_BUDGET)
+
+
 def format_rows(
     arrow: pa.Table, fmt: str, what: str, max_bytes: int = MAX_RESPONSE_BYTES
 ) -> FormattedData:
     """Format rows, refusing an answer larger than ``max_bytes`` (blocking: CPU-bound)."""
-    data = format_table(arrow, fmt)
-    size = formatted_size(data)
+    written = write_table(arrow, fmt)
+    size = len(written.json)
     if size > max_bytes:
         raise LimitExceededError(
             f"the {fmt} response for {arrow.num_rows:,} rows of {what} is {_mb(size)}, "
             f"over the {_mb(max_bytes)} limit; request fewer rows with max_rows."
         )
-    return data
+    return written.data
 
 
 def count_rows(table: Table) -> int:
@@ -117,17 +178,22 @@ def count_rows(table: Table) -> int:
         release(counted)
 
 
+def _cut(table: Table, rows: int, head: bool, offset: int) -> Table:
+    """``rows`` rows from ``offset`` rows after the start (``head``) or before the end, cut on
+    the worker (so a ticking table is cut at its current size)."""
+    if offset == 0:
+        return table.head(rows) if head else table.tail(rows)
+    if head:
+        return table.slice(offset, offset + rows)
+    # Counted from the end: rows [total - offset - rows, total - offset).
+    return table.slice(-(offset + rows), -offset)
+
+
 def _fetch(table: Table, rows: int, head: bool, total: int, offset: int = 0) -> pa.Table:
     """``rows`` rows from ``offset`` rows after the start (``head``) or before the end."""
     if offset == 0 and rows >= total:
         return table.to_arrow()
-    if offset == 0:
-        part = table.head(rows) if head else table.tail(rows)
-    elif head:
-        part = table.slice(offset, offset + rows)
-    else:
-        # Counted from the end: rows [total - offset - rows, total - offset).
-        part = table.slice(-(offset + rows), -offset)
+    part = _cut(table, rows, head, offset)
     try:
         return part.to_arrow()
     finally:
@@ -138,7 +204,65 @@ def _utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _window(
+def _compact_hint(fmt: str) -> str:
+    return "" if fmt == "csv" else ", or choose a more compact format (csv)"
+
+
+def _estimate_refusal(
+    label: str, total: int, wanted: int, fmt: str, estimate: float, per_row: float, limit: int
+) -> LimitExceededError:
+    fitting = max(1, int(limit / per_row * 0.9))
+    return LimitExceededError(
+        f"table {label} has {total:,} rows; {wanted:,} rows as {fmt} would be "
+        f"about {_mb(estimate)}, over the {_mb(limit)} response limit. "
+        f"Request at most ~{fitting:,} rows with max_rows{_compact_hint(fmt)}."
+    )
+
+
+def _running_refusal(
+    label: str, wanted: int, fmt: str, read: int, size: int, limit: int
+) -> LimitExceededError:
+    fitting = max(1, int(read * limit / size * 0.9))
+    return LimitExceededError(
+        f"table {label}: {wanted:,} rows as {fmt} would be over the {_mb(limit)} response "
+        f"limit (the first {read:,} rows already take {_mb(size)}). "
+        f"Request at most ~{fitting:,} rows with max_rows{_compact_hint(fmt)}."
+    )
+
+
+def _rows_at(table: Table, size: int, first: int, rows: int) -> pa.Table:
+    """Rows ``[first, first + rows)`` of a table that holds ``size`` rows and does not tick."""
+    if first == 0 and rows >= size:
+        return table.to_arrow()
+    part = table.slice(first, first + rows)
+    try:
+        return part.to_arrow()
+    finally:
+        release_later(part.session, part)
+
+
+def _write_windows(
+    source: Table,
+    size: int,
+    start: int,
+    wanted: int,
+    writer: TableWriter,
+    step: int,
+    fail: Callable[[int, int], LimitExceededError],
+    max_bytes: int,
+) -> None:
+    """Append the rest of rows ``[start, start + wanted)`` of ``source``, ``step`` rows at a
+    time, raising ``fail(rows_read, size)`` as soon as the answer passes ``max_bytes``."""
+    while (done := writer.row_count) < wanted:
+        window = _rows_at(source, size, start + done, min(step, wanted - done))
+        if window.num_rows == 0:
+            return
+        writer.add(window)
+        if writer.size > max_bytes:
+            raise fail(writer.row_count, writer.size)
+
+
+def _read(
     table: Table,
     label: str,
     *,
@@ -147,26 +271,58 @@ def _window(
     fmt: str,
     max_bytes: int,
     offset: int,
-) -> tuple[pa.Table, int]:
-    """The rows of the requested window and the table's row count (blocking)."""
+) -> tuple[Formatted, pa.Schema, int]:
+    """The requested rows written in ``fmt``, their schema, and the table's row count."""
     total = count_rows(table)
     wanted = max(0, total - offset) if max_rows is None else min(max_rows, max(0, total - offset))
-    if wanted > SAMPLE_ROWS:
-        sample = _fetch(table, SAMPLE_ROWS, head, total, offset)
-        per_row = estimate_bytes_per_row(sample, fmt)
-        estimate = per_row * wanted
+    if wanted <= FIRST_WINDOW_ROWS:
+        if wanted == 0 and offset > 0 and table.schema is not None:
+            arrow = table.schema.empty_table()  # past the end: no round trip
+        else:
+            arrow = _fetch(table, wanted, head, total, offset)
+        written = write_table(arrow, fmt)
+        if len(written.json) > max_bytes:
+            raise _running_refusal(label, wanted, fmt, arrow.num_rows, len(written.json), max_bytes)
+        return written, arrow.schema, total
+
+    made: list[Table] = []
+    source, size, start = table, total, offset if head else total - offset - wanted
+    if table.is_refreshing:
+        # Windows of a ticking table would each see another state: read one snapshot.
+        made.append(_cut(table, wanted, head, offset))
+        made.append(made[0].snapshot())
+        source, start = made[1], 0
+        size = wanted = min(wanted, count_rows(source))
+    try:
+        first = _rows_at(source, size, start, FIRST_WINDOW_ROWS)
+        writer = table_writer(first.schema, fmt)
+        empty = writer.size
+        writer.add(first)
+        per_row = max((writer.size - empty) / max(first.num_rows, 1), 1.0)
+        estimate = empty + per_row * wanted
         if estimate > max_bytes:
-            fitting = max(1, int(max_bytes / per_row * 0.9))
-            raise LimitExceededError(
-                f"table {label} has {total:,} rows; {wanted:,} rows as {fmt} would be "
-                f"about {_mb(estimate)}, over the {_mb(max_bytes)} response limit. "
-                f"Request at most ~{fitting:,} rows with max_rows, or choose a more compact "
-                "format (csv)."
-            )
-    if wanted == 0 and offset > 0 and table.schema is not None:
-        # Past the end: no round trip, just the (shaped) columns.
-        return table.schema.empty_table(), total
-    return _fetch(table, wanted, head, total, offset), total
+            raise _estimate_refusal(label, total, wanted, fmt, estimate, per_row, max_bytes)
+
+        def fail(read: int, so_far: int) -> LimitExceededError:
+            return _running_refusal(label, wanted, fmt, read, so_far, max_bytes)
+
+        step = max(FIRST_WINDOW_ROWS, min(MAX_WINDOW_ROWS, int(WINDOW_BYTES / per_row)))
+        with _LARGE_READS.hold(int(estimate), LARGE_READ_WAIT):
+            _write_windows(source, size, start, wanted, writer, step, fail, max_bytes)
+            return writer.finish(), first.schema, total
+    finally:
+        if made:
+            release_later(table.session, *made)
+
+
+def _read_or_fail(table: Table, label: str, **how: Any) -> tuple[Formatted, pa.Schema, int]:
+    """:func:`_read`, with any failure but a refusal reported as the table being unreadable."""
+    try:
+        return _read(table, label, **how)
+    except (LimitExceededError, SessionUnavailableError):
+        raise
+    except Exception as exc:
+        raise SessionUnavailableError(f"cannot read table {label}: {describe_error(exc)}") from exc
 
 
 def slice_table(
@@ -182,44 +338,16 @@ def slice_table(
 
     ``label`` names the table in messages. The caller keeps ownership of ``table``.
     """
-    try:
-        arrow, total = _window(
-            table, label, max_rows=max_rows, head=head, fmt=fmt, max_bytes=max_bytes, offset=0
-        )
-    except (LimitExceededError, SessionUnavailableError):
-        raise
-    except Exception as exc:
-        raise SessionUnavailableError(f"cannot read table {label}: {describe_error(exc)}") from exc
-
-    data = format_rows(arrow, fmt, label, max_bytes)
-    return TableSlice.model_construct(
+    written, schema, total = _read_or_fail(
+        table, label, max_rows=max_rows, head=head, fmt=fmt, max_bytes=max_bytes, offset=0
+    )
+    return TableSlice.of(
+        written,
         table_name=label,
         format=fmt,
-        schema_=describe_schema(arrow.schema),
-        row_count=arrow.num_rows,
-        is_complete=arrow.num_rows >= total,
-        data=data,
+        schema_=describe_schema(schema),
+        is_complete=written.row_count >= total,
     )
-
-
-def read_table_slice(
-    session: Session,
-    table_name: str,
-    *,
-    max_rows: int | None,
-    head: bool,
-    fmt: str,
-    max_bytes: int = MAX_RESPONSE_BYTES,
-) -> TableSlice:
-    """Rows of the global table ``table_name`` of a session, formatted."""
-    table = open_table(session, table_name)
-    try:
-        piece = slice_table(
-            table, f"'{table_name}'", max_rows=max_rows, head=head, fmt=fmt, max_bytes=max_bytes
-        )
-    finally:
-        release_later(session, table)
-    return piece.model_copy(update={"table_name": table_name})
 
 
 def _shaped(
@@ -261,35 +389,26 @@ def read_shaped_slice(
     try:
         shaped = _shaped(table, label, columns, filters, sort)
         snapshot_time = _utc_now()
-        try:
-            arrow, total = _window(
-                shaped,
-                label,
-                max_rows=max_rows,
-                head=head,
-                fmt=fmt,
-                max_bytes=max_bytes,
-                offset=offset,
-            )
-        except (LimitExceededError, SessionUnavailableError):
-            raise
-        except Exception as exc:
-            raise SessionUnavailableError(
-                f"cannot read table {label}: {describe_error(exc)}"
-            ) from exc
+        written, schema, total = _read_or_fail(
+            shaped,
+            label,
+            max_rows=max_rows,
+            head=head,
+            fmt=fmt,
+            max_bytes=max_bytes,
+            offset=offset,
+        )
         refreshing = bool(table.is_refreshing)
     finally:
         release_later(session, table, None if shaped is table else shaped)
 
-    data = format_rows(arrow, fmt, label, max_bytes)
-    end = offset + arrow.num_rows
-    return ShapedSlice.model_construct(
+    end = offset + written.row_count
+    return ShapedSlice.of(
+        written,
         table_name=table_name,
         format=fmt,
-        schema_=describe_schema(arrow.schema),
-        row_count=arrow.num_rows,
-        is_complete=offset == 0 and arrow.num_rows >= total,
-        data=data,
+        schema_=describe_schema(schema),
+        is_complete=offset == 0 and written.row_count >= total,
         total_rows=total,
         next_offset=end if end < total else None,
         is_refreshing=refreshing,

@@ -11,26 +11,57 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from deephaven_mcp.formatting.layout import TextLayout
+from deephaven_mcp.formatting.temporal import is_temporal
 from deephaven_mcp.formatting.text import table_text
+from deephaven_mcp.formatting.values import holds_chars
 
-_NEEDS_QUOTES = r'^$|[",\r\n]'
+# With the empty string, what makes a field need quotes.
+_SPECIAL: Final = ('"', ",", "\r", "\n")
 
 
-def write_csv(table: pa.Table) -> str:
-    """``table`` as CSV text."""
-    if table.num_columns == 0:
-        return ""
+def csv_layout(schema: pa.Schema) -> TextLayout:
+    """The header line, then one record per line."""
+    if len(schema) == 0:
+        return TextLayout(separator="\n", fixed="")
+    header = ",".join(_fields(pa.array(schema.names, pa.string()), "").to_pylist())
+    return TextLayout(separator="\n", lead=header)
+
+
+def csv_rows(table: pa.Table, first_row: int = 1) -> pa.Array:
+    """One record per row of ``table``, without line ends (``first_row`` is not needed)."""
     null_field = '""' if table.num_columns == 1 else ""
-    header = ",".join(_fields(pa.array(table.column_names, pa.string()), "").to_pylist())
-    fields = [_fields(text, null_field) for text in table_text(table)]
-    records = pc.binary_join_element_wise(*fields, ",")
-    return "\n".join([header, *records.to_pylist()])
+    fields = [
+        _fields(text, null_field) if _may_need_quotes(field) else pc.fill_null(text, null_field)
+        for field, text in zip(table.schema, table_text(table), strict=True)
+    ]
+    return pc.binary_join_element_wise(*fields, ",")
+
+
+def _may_need_quotes(field: pa.Field) -> bool:
+    """Numbers, booleans and times are never empty and never hold a quote, comma or newline."""
+    arrow_type = field.type
+    if holds_chars(field):
+        return True
+    return not (
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_boolean(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+        or is_temporal(arrow_type)
+    )
 
 
 def _fields(text: pa.Array, null_field: str) -> pa.Array:
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-    needs_quotes = pc.match_substring_regex(text, _NEEDS_QUOTES)
-    return pc.fill_null(pc.if_else(needs_quotes, quoted, text), null_field)
+    needs_quotes = pc.equal(pc.binary_length(text), 0)
+    for special in _SPECIAL:
+        needs_quotes = pc.or_(needs_quotes, pc.match_substring(text, special))
+    if pc.any(needs_quotes).as_py():
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+        text = pc.if_else(needs_quotes, quoted, text)
+    return pc.fill_null(text, null_field)

@@ -13,22 +13,14 @@ before pulling a huge table from the worker.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
 from typing import Final
 
 import pyarrow as pa
 
-from deephaven_mcp.formatting.csv_text import write_csv
-from deephaven_mcp.formatting.markdown import write_markdown_kv, write_markdown_table
-from deephaven_mcp.formatting.spec import (
-    FormattedData,
-    JsonValue,
-    resolve_format,
-)
+from deephaven_mcp.formatting.spec import FormattedData
 from deephaven_mcp.formatting.temporal import is_temporal
-from deephaven_mcp.formatting.values import column_values, holds_chars, rows_of
-from deephaven_mcp.formatting.xml_text import write_xml
-from deephaven_mcp.formatting.yaml_text import write_yaml
+from deephaven_mcp.formatting.values import holds_chars
+from deephaven_mcp.formatting.writer import write_table
 
 # Every row costs something, and callers divide by the estimate.
 MIN_BYTES_PER_ROW: Final = 1.0
@@ -41,32 +33,6 @@ _DATE_WIDTH: Final = len("2024-01-02")
 _DURATION_WIDTH: Final = len("-PT86400.123456789S")
 
 
-def _json_rows(table: pa.Table) -> list[dict[str, JsonValue]]:
-    names = table.column_names
-    columns = [
-        column_values(table.column(index), field) for index, field in enumerate(table.schema)
-    ]
-    return [dict(zip(names, row, strict=True)) for row in rows_of(columns, table.num_rows)]
-
-
-def _json_columns(table: pa.Table) -> dict[str, list[JsonValue]]:
-    return {
-        field.name: column_values(table.column(index), field)
-        for index, field in enumerate(table.schema)
-    }
-
-
-_WRITERS: Final[Mapping[str, Callable[[pa.Table], FormattedData]]] = {
-    "json-row": _json_rows,
-    "json-column": _json_columns,
-    "csv": write_csv,
-    "markdown-table": write_markdown_table,
-    "markdown-kv": write_markdown_kv,
-    "yaml": write_yaml,
-    "xml": write_xml,
-}
-
-
 def describe_schema(schema: pa.Schema) -> list[dict[str, str]]:
     """Column names and Arrow types, sent alongside the data so typed values can be read back."""
     return [{"name": field.name, "type": str(field.type)} for field in schema]
@@ -74,7 +40,7 @@ def describe_schema(schema: pa.Schema) -> list[dict[str, str]]:
 
 def format_table(table: pa.Table, fmt: str) -> FormattedData:
     """``table`` written in ``fmt`` (a format, or a strategy, which is resolved first)."""
-    return _WRITERS[resolve_format(fmt)](table)
+    return write_table(table, fmt).data
 
 
 def formatted_size(data: FormattedData) -> int:
@@ -92,7 +58,7 @@ def estimate_bytes_per_row(sample: pa.Table, fmt: str) -> float:
         sample = _placeholder_row(sample.schema)
     rows: int = sample.num_rows
     empty = sample.slice(0, 0)
-    growth = formatted_size(format_table(sample, fmt)) - formatted_size(format_table(empty, fmt))
+    growth = len(write_table(sample, fmt).json) - len(write_table(empty, fmt).json)
     return max(growth / rows, MIN_BYTES_PER_ROW)
 
 

@@ -15,32 +15,42 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from deephaven_mcp.formatting.layout import TextLayout
 from deephaven_mcp.formatting.text import table_text
 
 
-def write_markdown_table(table: pa.Table) -> str:
-    """``table`` as a GitHub-flavoured Markdown table."""
-    if table.num_columns == 0:
-        return ""
-    names = _table_cells(pa.array(table.column_names, pa.string())).to_pylist()
+def markdown_table_layout(schema: pa.Schema) -> TextLayout:
+    """The header and ``---`` rows, then one line per row."""
+    if len(schema) == 0:
+        return TextLayout(separator="\n", fixed="")
+    names = _table_cells(pa.array(schema.names, pa.string())).to_pylist()
     header = "| " + " | ".join(names) + " |"
-    separator = "|" + "|".join([" --- "] * table.num_columns) + "|"
+    rule = "|" + "|".join([" --- "] * len(schema)) + "|"
+    return TextLayout(separator="\n", lead=f"{header}\n{rule}")
+
+
+def markdown_table_rows(table: pa.Table, first_row: int = 1) -> pa.Array:
+    """One ``| a | b |`` line per row of ``table``."""
     cells = [_table_cells(text) for text in table_text(table)]
-    rows = pc.binary_join_element_wise("| ", pc.binary_join_element_wise(*cells, " | "), " |", "")
-    return "\n".join([header, separator, *rows.to_pylist()])
+    return pc.binary_join_element_wise("| ", pc.binary_join_element_wise(*cells, " | "), " |", "")
 
 
-def write_markdown_kv(table: pa.Table) -> str:
-    """``table`` as one Markdown section of ``Column: value`` lines per row."""
-    numbers = pc.cast(pa.array(range(1, table.num_rows + 1), pa.int64()), pa.string())
+def markdown_kv_layout(schema: pa.Schema) -> TextLayout:
+    """Records separated by a blank line, nothing around them."""
+    return TextLayout(separator="\n\n")
+
+
+def markdown_kv_rows(table: pa.Table, first_row: int = 1) -> pa.Array:
+    """One ``## Record N`` section per row, numbered from ``first_row``."""
+    ones = pa.repeat(pa.scalar(1, pa.int64()), table.num_rows)
+    numbers = pc.cast(pc.cumulative_sum(ones, start=first_row - 1), pa.string())
     headings = pc.binary_join_element_wise("## Record ", numbers, "")
     names = _kv_escape(pa.array(table.column_names, pa.string())).to_pylist()
     lines = [
         pc.binary_join_element_wise(f"{name}: ", pc.fill_null(_kv_escape(text), "null"), "")
         for name, text in zip(names, table_text(table), strict=True)
     ]
-    records = pc.binary_join_element_wise(headings, *lines, "\n")
-    return "\n\n".join(records.to_pylist())
+    return pc.binary_join_element_wise(headings, *lines, "\n")
 
 
 def _table_cells(text: pa.Array) -> pa.Array:

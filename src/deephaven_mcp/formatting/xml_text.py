@@ -19,6 +19,7 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from deephaven_mcp.formatting.layout import TextLayout
 from deephaven_mcp.formatting.text import table_text
 
 _REPLACEMENT: Final = "\ufffd"
@@ -38,17 +39,20 @@ _ATTRIBUTE_ESCAPES: Final = str.maketrans(
 )
 
 
-def write_xml(table: pa.Table) -> str:
-    """``table`` as an XML document (without a declaration, so it parses from a ``str``)."""
+def xml_layout(schema: pa.Schema) -> TextLayout:
+    """``<table>`` and ``</table>`` lines around one line per row (no XML declaration, so the
+    document parses from a ``str``)."""
+    return TextLayout(separator="\n", lead="<table>", trail="</table>")
+
+
+def xml_rows(table: pa.Table, first_row: int = 1) -> pa.Array:
+    """One ``<row>`` element per row of ``table``."""
     if table.num_columns == 0:
-        rows = ["<row></row>"] * table.num_rows
-    else:
-        cells = [
-            _cells(name, text)
-            for name, text in zip(table.column_names, table_text(table), strict=True)
-        ]
-        rows = pc.binary_join_element_wise("<row>", *cells, "</row>", "").to_pylist()
-    return "\n".join(["<table>", *rows, "</table>"])
+        return pa.array(["<row></row>"] * table.num_rows, pa.string())
+    cells = [
+        _cells(name, text) for name, text in zip(table.column_names, table_text(table), strict=True)
+    ]
+    return pc.binary_join_element_wise("<row>", *cells, "</row>", "")
 
 
 def _cells(name: str, text: pa.Array) -> pa.Array:

@@ -28,6 +28,7 @@ from typing import Final
 
 import pyarrow as pa
 
+from deephaven_mcp.formatting.layout import TextLayout
 from deephaven_mcp.formatting.spec import JsonValue
 from deephaven_mcp.formatting.values import column_values, rows_of
 
@@ -36,17 +37,20 @@ _RESERVED_WORDS: Final = frozenset({"y", "n", "yes", "no", "true", "false", "on"
 _UNSAFE_IN_QUOTES: Final = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 
-def write_yaml(table: pa.Table) -> str:
-    """``table`` as a YAML sequence of mappings."""
-    if table.num_rows == 0:
-        return "[]"
+def yaml_layout(schema: pa.Schema) -> TextLayout:
+    """One sequence entry per row; ``[]`` when there are none."""
+    return TextLayout(separator="\n", when_empty="[]")
+
+
+def yaml_rows(table: pa.Table, first_row: int = 1) -> list[str]:
+    """One ``- key: value`` mapping per row of ``table``."""
     if table.num_columns == 0:
-        return "\n".join(["- {}"] * table.num_rows)
+        return ["- {}"] * table.num_rows
     entries = [
         _entries(_yaml_string(field.name), column_values(table.column(index), field))
         for index, field in enumerate(table.schema)
     ]
-    return "\n".join("- " + "\n  ".join(row) for row in rows_of(entries, table.num_rows))
+    return ["- " + "\n  ".join(row) for row in rows_of(entries, table.num_rows)]
 
 
 def _entries(key: str, values: list[JsonValue]) -> list[str]:

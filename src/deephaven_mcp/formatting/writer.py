@@ -1,0 +1,217 @@
+"""Write a table window by window: the answer's data, and the exact JSON it will travel as.
+
+Each window is encoded to JSON once, and the answer's JSON is spliced from those pieces, so the
+size of the answer is known after every window without encoding anything a second time. A
+reader can therefore stop fetching the moment an answer would go over its limit, and the
+response's text copy reuses the same bytes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow as pa
+import pydantic_core
+
+from deephaven_mcp.formatting.csv_text import csv_layout, csv_rows
+from deephaven_mcp.formatting.layout import TextLayout, join_rows
+from deephaven_mcp.formatting.markdown import (
+    markdown_kv_layout,
+    markdown_kv_rows,
+    markdown_table_layout,
+    markdown_table_rows,
+)
+from deephaven_mcp.formatting.spec import FormattedData, JsonValue, resolve_format
+from deephaven_mcp.formatting.values import column_values, rows_of
+from deephaven_mcp.formatting.xml_text import xml_layout, xml_rows
+from deephaven_mcp.formatting.yaml_text import yaml_layout, yaml_rows
+
+RowTexts = Callable[[pa.Table, int], pa.Array | Sequence[str]]
+"""The text of each row of a window, given the (1-based) number of its first row."""
+
+_TEXT_FORMATS: Final[dict[str, tuple[Callable[[pa.Schema], TextLayout], RowTexts]]] = {
+    "csv": (csv_layout, csv_rows),
+    "markdown-table": (markdown_table_layout, markdown_table_rows),
+    "markdown-kv": (markdown_kv_layout, markdown_kv_rows),
+    "yaml": (yaml_layout, yaml_rows),
+    "xml": (xml_layout, xml_rows),
+}
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """Rows written in one format: the value the answer holds and its JSON encoding."""
+
+    data: FormattedData
+    json: bytes
+    row_count: int
+
+
+def _json(value: object) -> bytes:
+    return pydantic_core.to_json(value)
+
+
+def _inner(value: object) -> memoryview:
+    """The JSON of a string, list or object without its quotes or brackets."""
+    return memoryview(_json(value))[1:-1]
+
+
+def _joined(open_: bytes, pieces: Sequence[bytes | memoryview], sep: bytes, close: bytes) -> bytes:
+    """``open_ + sep.join(pieces) + close`` with a single copy of the pieces."""
+    items: list[bytes | memoryview] = [open_]
+    for index, piece in enumerate(pieces):
+        if index:
+            items.append(sep)
+        items.append(piece)
+    items.append(close)
+    return b"".join(items)
+
+
+def _joined_size(pieces: Iterable[bytes | memoryview], sep: int, frame: int) -> int:
+    sizes = [len(piece) for piece in pieces]
+    return frame + sum(sizes) + sep * max(0, len(sizes) - 1)
+
+
+class TableWriter(ABC):
+    """Accumulates windows of rows of one schema; :attr:`size` is exact after every window."""
+
+    def __init__(self) -> None:
+        self.row_count = 0
+
+    @abstractmethod
+    def add(self, window: pa.Table) -> None:
+        """Append the rows of ``window`` (same schema, next rows in order)."""
+
+    @property
+    @abstractmethod
+    def size(self) -> int:
+        """UTF-8 bytes of the JSON of everything added so far, as :meth:`finish` will give it."""
+
+    @abstractmethod
+    def finish(self) -> Formatted:
+        """The answer for every row added; the writer is spent afterwards."""
+
+
+class _TextWriter(TableWriter):
+    def __init__(self, layout: TextLayout, row_texts: RowTexts) -> None:
+        super().__init__()
+        self._layout = layout
+        self._row_texts = row_texts
+        self._chunks: list[str] = []
+        self._pieces: list[memoryview] = []
+        self._separator = _json(layout.separator)[1:-1]
+
+    def add(self, window: pa.Table) -> None:
+        if window.num_rows and self._layout.fixed is None:
+            chunk = join_rows(self._row_texts(window, self.row_count + 1), self._layout.separator)
+            self._chunks.append(chunk)
+            self._pieces.append(_inner(chunk))
+        self.row_count += window.num_rows
+
+    def _json_parts(self) -> list[bytes | memoryview]:
+        return [
+            _inner(part) if isinstance(part, str) else part
+            for part in self._layout.parts(self._pieces)
+        ]
+
+    @property
+    def size(self) -> int:
+        return _joined_size(self._json_parts(), len(self._separator), 2)
+
+    def finish(self) -> Formatted:
+        text = self._layout.text(self._chunks)
+        encoded = _joined(b'"', self._json_parts(), self._separator, b'"')
+        self._chunks, self._pieces = [], []
+        return Formatted(text, encoded, self.row_count)
+
+
+def _json_rows(table: pa.Table) -> list[dict[str, JsonValue]]:
+    names = table.column_names
+    columns = [
+        column_values(table.column(index), field) for index, field in enumerate(table.schema)
+    ]
+    return [dict(zip(names, row, strict=True)) for row in rows_of(columns, table.num_rows)]
+
+
+class _RowsWriter(TableWriter):
+    """``json-row``: one object per row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[dict[str, JsonValue]] = []
+        self._pieces: list[memoryview] = []
+
+    def add(self, window: pa.Table) -> None:
+        if window.num_rows:
+            rows = _json_rows(window)
+            self._rows.extend(rows)
+            self._pieces.append(_inner(rows))
+        self.row_count += window.num_rows
+
+    @property
+    def size(self) -> int:
+        return _joined_size(self._pieces, 1, 2)
+
+    def finish(self) -> Formatted:
+        encoded = _joined(b"[", self._pieces, b",", b"]")
+        rows, self._rows, self._pieces = self._rows, [], []
+        return Formatted(rows, encoded, self.row_count)
+
+
+class _ColumnsWriter(TableWriter):
+    """``json-column``: one list per column (a repeated name keeps its last column, in the
+    place of its first, as a dict built column by column would)."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        super().__init__()
+        self._winners = {name: index for index, name in enumerate(schema.names)}
+        self._keys = {name: _json(name) for name in self._winners}
+        self._columns: list[list[JsonValue]] = [[] for _ in schema.names]
+        self._pieces: list[list[memoryview]] = [[] for _ in schema.names]
+
+    def add(self, window: pa.Table) -> None:
+        if window.num_rows:
+            for index in self._winners.values():
+                values = column_values(window.column(index), window.schema.field(index))
+                self._columns[index].extend(values)
+                self._pieces[index].append(_inner(values))
+        self.row_count += window.num_rows
+
+    @property
+    def size(self) -> int:
+        columns = [
+            len(self._keys[name]) + _joined_size(self._pieces[index], 1, 3)
+            for name, index in self._winners.items()
+        ]
+        return 2 + sum(columns) + max(0, len(columns) - 1)
+
+    def finish(self) -> Formatted:
+        entries = [
+            _joined(self._keys[name] + b":[", self._pieces[index], b",", b"]")
+            for name, index in self._winners.items()
+        ]
+        encoded = _joined(b"{", entries, b",", b"}")
+        data = {name: self._columns[index] for name, index in self._winners.items()}
+        self._columns, self._pieces = [], []
+        return Formatted(data, encoded, self.row_count)
+
+
+def table_writer(schema: pa.Schema, fmt: str) -> TableWriter:
+    """A writer of rows of ``schema`` in ``fmt`` (a format, or a strategy resolved first)."""
+    concrete = resolve_format(fmt)
+    if concrete == "json-row":
+        return _RowsWriter()
+    if concrete == "json-column":
+        return _ColumnsWriter(schema)
+    layout, row_texts = _TEXT_FORMATS[concrete]
+    return _TextWriter(layout(schema), row_texts)
+
+
+def write_table(table: pa.Table, fmt: str) -> Formatted:
+    """``table`` written in ``fmt`` in one window."""
+    writer = table_writer(table.schema, fmt)
+    writer.add(table)
+    return writer.finish()
