@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from decimal import Decimal
 
 import pyarrow as pa
@@ -57,3 +59,33 @@ def test_char_cells_are_their_character() -> None:
 def test_chunked_columns_give_one_text_array() -> None:
     chunked = pa.chunked_array([[1, 2], [], [None, 4]], pa.int32())
     assert text_of(chunked) == ["1", "2", None, "4"]
+
+
+def _reference_timestamp(value: int, units_per_second: int, zone_suffix: str) -> str:
+    seconds, fraction = divmod(value, units_per_second)
+    nanos = fraction * (1_000_000_000 // units_per_second)
+    wall = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds)
+    text = f"{nanos:09d}"
+    while text.endswith("000"):
+        text = text[:-3]
+    return wall.isoformat() + (f".{text}" if text else "") + zone_suffix
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize(("zone", "suffix"), [(None, ""), ("UTC", "Z"), ("Etc/UTC", "Z")])
+def test_timestamps_match_a_plain_python_rendering(
+    unit: str, zone: str | None, suffix: str
+) -> None:
+    units_per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
+    rng = random.Random(7)
+    # Years 1700-2250 fit int64 nanoseconds; whole seconds, milli-, micro- and nanoseconds.
+    span = 8_000_000_000 * units_per_second
+    values = [rng.randrange(-span, span) for _ in range(2_000)]
+    values += [value - value % max(1, units_per_second // 1_000) for value in values[:500]]
+    values += [value - value % units_per_second for value in values[:500]]
+    values += [0, -1, 1]
+    texts = column_text(
+        pa.array([*values, None], pa.timestamp(unit, zone)), pa.field("t", pa.int64())
+    )
+    expected = [_reference_timestamp(value, units_per_second, suffix) for value in values]
+    assert texts.to_pylist() == [*expected, None]

@@ -48,6 +48,9 @@ def iso_text(array: pa.Array) -> pa.Array:
 
 def _timestamp_text(array: pa.Array) -> pa.Array:
     unit, zone = array.type.unit, array.type.tz
+    if zone is None or zone in _UTC_ZONES:
+        naive = array if zone is None else array.cast(pa.timestamp(unit))
+        return _utc_text(naive, "" if zone is None else "Z")
     if zone in _UTC_ZONES:
         # Arrow stores UTC instants, so dropping the zone yields UTC wall time without the
         # (slow) time-zone database lookup that casting a zoned timestamp performs.
@@ -58,6 +61,41 @@ def _timestamp_text(array: pa.Array) -> pa.Array:
         if zone is not None:
             text = pc.replace_substring_regex(text, r"([+-]\d\d)(\d\d)$", r"\1:\2")
     return _trim_fraction(pc.replace_substring(text, " ", "T", max_replacements=1))
+
+
+def _utc_text(naive: pa.Array, suffix: str) -> pa.Array:
+    """Wall-clock text of a zone-less timestamp array, with integer kernels for the fraction
+    (a regex over every cell would cost more than everything else together)."""
+    seconds = pc.floor_temporal(naive, unit="second")
+    whole = pc.cast(pc.cast(seconds, pa.timestamp("s")), pa.string())
+    whole = pc.replace_substring(whole, " ", "T", max_replacements=1)
+    scale = _NANOS_PER_UNIT[naive.type.unit]
+    nanos = pc.multiply(
+        pc.subtract(naive.cast(pa.int64()), seconds.cast(pa.int64())), pa.scalar(scale, pa.int64())
+    )
+    # ".123456789" from 1_123_456_789, then cut after the last non-zero group of three digits.
+    digits = pc.cast(pc.add(nanos, pa.scalar(1_000_000_000, pa.int64())), pa.string())
+    dotted = pc.utf8_replace_slice(digits, 0, 1, ".")
+    fraction = pc.if_else(
+        pc.equal(nanos, 0),
+        "",
+        pc.if_else(
+            pc.equal(_remainder(nanos, 1_000_000), 0),
+            pc.utf8_slice_codeunits(dotted, 0, 4),
+            pc.if_else(
+                pc.equal(_remainder(nanos, 1_000), 0),
+                pc.utf8_slice_codeunits(dotted, 0, 7),
+                dotted,
+            ),
+        ),
+    )
+    return pc.binary_join_element_wise(whole, fraction, suffix, "")
+
+
+def _remainder(values: pa.Array, divisor: int) -> pa.Array:
+    """``values % divisor`` for values >= 0 (Arrow has no modulo kernel)."""
+    quotient = pc.divide(values, pa.scalar(divisor, pa.int64()))
+    return pc.subtract(values, pc.multiply(quotient, pa.scalar(divisor, pa.int64())))
 
 
 def _trim_fraction(text: pa.Array) -> pa.Array:
