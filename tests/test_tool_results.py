@@ -22,11 +22,11 @@ def test_splicing_gives_the_plain_encoding(structured: dict[str, Any]) -> None:
     plain = pydantic_core.to_json(structured).decode()
     assert envelope_text(structured, {}) == plain
     if "data" in structured:
-        encoded = {"data": pydantic_core.to_json(structured["data"])}
+        encoded = {"data": pydantic_core.to_json(structured["data"]).decode()}
         assert envelope_text(structured, encoded) == plain
 
 
 def test_ok_uses_the_encoded_bytes_for_the_text_copy() -> None:
-    result = ok({"data": b'"from the writer"'}, data="from the writer", row_count=1)
+    result = ok({"data": '"from the writer"'}, data="from the writer", row_count=1)
     assert result.structured_content == {"success": True, "data": "from the writer", "row_count": 1}
     assert result.content[0].text == '{"success":true,"data":"from the writer","row_count":1}'  # type: ignore[union-attr]

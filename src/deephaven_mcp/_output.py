@@ -26,6 +26,6 @@ class ToolOutput(BaseModel):
             if name in self.model_fields_set
         }
 
-    def encoded_fields(self) -> Mapping[str, bytes]:
+    def encoded_fields(self) -> Mapping[str, str]:
         """Fields whose JSON is already known (large rows), so the response reuses it."""
         return {}

@@ -31,22 +31,22 @@ MAX_ERROR_LENGTH: Final = 500
 GENERIC_FAILURE: Final = "Internal error while running this tool; see the server log for details."
 
 
-def envelope_text(structured: Mapping[str, Any], encoded: Mapping[str, bytes]) -> str:
+def envelope_text(structured: Mapping[str, Any], encoded: Mapping[str, str]) -> str:
     """The JSON text of ``structured``, splicing in the ``encoded`` values instead of encoding
     them again; byte for byte what ``pydantic_core.to_json(structured)`` gives."""
     if not encoded:
         return pydantic_core.to_json(structured).decode()
-    pieces: list[bytes] = []
+    pieces: list[str] = []
     for key, value in structured.items():
-        pieces.append(b"," if pieces else b"{")
-        pieces.append(pydantic_core.to_json(key))
-        pieces.append(b":")
-        pieces.append(encoded[key] if key in encoded else pydantic_core.to_json(value))
-    pieces.append(b"}" if pieces else b"{}")
-    return b"".join(pieces).decode()
+        pieces.append("," if pieces else "{")
+        pieces.append(pydantic_core.to_json(key).decode())
+        pieces.append(":")
+        pieces.append(encoded[key] if key in encoded else pydantic_core.to_json(value).decode())
+    pieces.append("}" if pieces else "{}")
+    return "".join(pieces)
 
 
-def ok(encoded: Mapping[str, bytes] | None = None, /, **fields: Any) -> ToolResult:
+def ok(encoded: Mapping[str, str] | None = None, /, **fields: Any) -> ToolResult:
     """A success result carrying ``fields`` (which must already be JSON-compatible).
 
     ``encoded`` holds the JSON of fields that were encoded when they were made (large rows):

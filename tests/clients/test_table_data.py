@@ -141,7 +141,7 @@ def test_a_ticking_table_is_read_from_one_snapshot(session: Session, fetched: li
 
 def test_the_answer_carries_its_own_json(session: Session) -> None:
     answer = read_shaped_slice(session, "tdw_plain", max_rows=10, head=True, fmt="csv")
-    assert answer.encoded_fields() == {"data": pydantic_core.to_json(answer.data)}
+    assert answer.encoded_fields() == {"data": pydantic_core.to_json(answer.data).decode()}
 
 
 # -- the budget shared by answers being built (no worker needed) --------------------------

@@ -42,10 +42,10 @@ from deephaven_mcp.formatting.writer import Formatted, TableWriter, table_writer
 
 MAX_RESPONSE_BYTES: Final = 50 * 1024 * 1024
 FIRST_WINDOW_ROWS: Final = 1000
-WINDOW_BYTES: Final = 8 * 1024 * 1024
-"""Answer bytes each later window aims at: few round trips, little memory per window."""
+WINDOW_BYTES: Final = 4 * 1024 * 1024
+"""Answer bytes each later window aims at: a few round trips, little memory per window."""
 MAX_WINDOW_ROWS: Final = 1_000_000
-LARGE_READ_BUDGET: Final = 64 * 1024 * 1024
+LARGE_READ_BUDGET: Final = 24 * 1024 * 1024
 LARGE_READ_WAIT: Final = 120.0
 """Seconds a read waits for its turn under ``LARGE_READ_BUDGET`` before it gives up."""
 
@@ -67,7 +67,7 @@ class TableSlice(ToolOutput):
     row_count: int
     is_complete: bool
     data: FormattedData
-    _data_json: bytes | None = PrivateAttr(default=None)
+    _data_json: str | None = PrivateAttr(default=None)
 
     def envelope_fields(self) -> dict[str, Any]:
         return {
@@ -79,7 +79,7 @@ class TableSlice(ToolOutput):
             "data": self.data,
         }
 
-    def encoded_fields(self) -> Mapping[str, bytes]:
+    def encoded_fields(self) -> Mapping[str, str]:
         return {} if self._data_json is None else {"data": self._data_json}
 
     @classmethod
@@ -152,13 +152,22 @@ class _ByteBudget:
 
 _LARGE_READS: Final = _ByteBudget(LARGE_READ_BUDGET)
 
+# Freed Arrow buffers go back to the system (mimalloc, the default, keeps them for reuse, so
+# one large answer would leave the server's memory high for good).
+pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _give_back_memory() -> None:
+    """Return freed memory to the system (malloc_trim), so windows do not pile up in RSS."""
+    pa.default_memory_pool().release_unused()
+
 
 def format_rows(
     arrow: pa.Table, fmt: str, what: str, max_bytes: int = MAX_RESPONSE_BYTES
 ) -> FormattedData:
     """Format rows, refusing an answer larger than ``max_bytes`` (blocking: CPU-bound)."""
     written = write_table(arrow, fmt)
-    size = len(written.json)
+    size = written.size
     if size > max_bytes:
         raise LimitExceededError(
             f"the {fmt} response for {arrow.num_rows:,} rows of {what} is {_mb(size)}, "
@@ -258,6 +267,8 @@ def _write_windows(
         if window.num_rows == 0:
             return
         writer.add(window)
+        del window
+        _give_back_memory()
         if writer.size > max_bytes:
             raise fail(writer.row_count, writer.size)
 
@@ -281,8 +292,8 @@ def _read(
         else:
             arrow = _fetch(table, wanted, head, total, offset)
         written = write_table(arrow, fmt)
-        if len(written.json) > max_bytes:
-            raise _running_refusal(label, wanted, fmt, arrow.num_rows, len(written.json), max_bytes)
+        if (size := written.size) > max_bytes:
+            raise _running_refusal(label, wanted, fmt, arrow.num_rows, size, max_bytes)
         return written, arrow.schema, total
 
     made: list[Table] = []
@@ -308,8 +319,11 @@ def _read(
 
         step = max(FIRST_WINDOW_ROWS, min(MAX_WINDOW_ROWS, int(WINDOW_BYTES / per_row)))
         with _LARGE_READS.hold(int(estimate), LARGE_READ_WAIT):
-            _write_windows(source, size, start, wanted, writer, step, fail, max_bytes)
-            return writer.finish(), first.schema, total
+            try:
+                _write_windows(source, size, start, wanted, writer, step, fail, max_bytes)
+                return writer.finish(), first.schema, total
+            finally:
+                _give_back_memory()
     finally:
         if made:
             release_later(table.session, *made)

@@ -58,7 +58,7 @@ def estimate_bytes_per_row(sample: pa.Table, fmt: str) -> float:
         sample = _placeholder_row(sample.schema)
     rows: int = sample.num_rows
     empty = sample.slice(0, 0)
-    growth = len(write_table(sample, fmt).json) - len(write_table(empty, fmt).json)
+    growth = write_table(sample, fmt).size - write_table(empty, fmt).size
     return max(growth / rows, MIN_BYTES_PER_ROW)
 
 

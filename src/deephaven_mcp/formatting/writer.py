@@ -46,32 +46,42 @@ class Formatted:
     """Rows written in one format: the value the answer holds and its JSON encoding."""
 
     data: FormattedData
-    json: bytes
+    json: str
     row_count: int
 
+    @property
+    def size(self) -> int:
+        """UTF-8 bytes of :attr:`json`, as the response carries it."""
+        return utf8_size(self.json)
 
-def _json(value: object) -> bytes:
-    return pydantic_core.to_json(value)
+
+def _json(value: object) -> str:
+    return pydantic_core.to_json(value).decode()
 
 
-def _inner(value: object) -> memoryview:
+def _inner(value: object) -> str:
     """The JSON of a string, list or object without its quotes or brackets."""
-    return memoryview(_json(value))[1:-1]
+    return _json(value)[1:-1]
 
 
-def _joined(open_: bytes, pieces: Sequence[bytes | memoryview], sep: bytes, close: bytes) -> bytes:
+def _joined(open_: str, pieces: Sequence[str], sep: str, close: str) -> str:
     """``open_ + sep.join(pieces) + close`` with a single copy of the pieces."""
-    items: list[bytes | memoryview] = [open_]
+    items: list[str] = [open_]
     for index, piece in enumerate(pieces):
         if index:
             items.append(sep)
         items.append(piece)
     items.append(close)
-    return b"".join(items)
+    return "".join(items)
 
 
-def _joined_size(pieces: Iterable[bytes | memoryview], sep: int, frame: int) -> int:
-    sizes = [len(piece) for piece in pieces]
+def utf8_size(text: str) -> int:
+    """UTF-8 bytes of ``text`` without encoding it (JSON here is mostly ASCII)."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def _joined_size(pieces: Iterable[str], sep: int, frame: int) -> int:
+    sizes = [utf8_size(piece) for piece in pieces]
     return frame + sum(sizes) + sep * max(0, len(sizes) - 1)
 
 
@@ -101,8 +111,8 @@ class _TextWriter(TableWriter):
         self._layout = layout
         self._row_texts = row_texts
         self._chunks: list[str] = []
-        self._pieces: list[memoryview] = []
-        self._separator = _json(layout.separator)[1:-1]
+        self._pieces: list[str] = []
+        self._separator = _inner(layout.separator)
 
     def add(self, window: pa.Table) -> None:
         if window.num_rows and self._layout.fixed is None:
@@ -111,20 +121,22 @@ class _TextWriter(TableWriter):
             self._pieces.append(_inner(chunk))
         self.row_count += window.num_rows
 
-    def _json_parts(self) -> list[bytes | memoryview]:
-        return [
-            _inner(part) if isinstance(part, str) else part
-            for part in self._layout.parts(self._pieces)
-        ]
+    def _json_parts(self) -> list[str]:
+        """The JSON of each part of the text: the frame's own strings encoded here, the row
+        windows as they were encoded when added."""
+        parts = self._layout.parts(range(len(self._pieces)))
+        return [_inner(part) if isinstance(part, str) else self._pieces[part] for part in parts]
 
     @property
     def size(self) -> int:
-        return _joined_size(self._json_parts(), len(self._separator), 2)
+        return _joined_size(self._json_parts(), utf8_size(self._separator), 2)
 
     def finish(self) -> Formatted:
+        # Each list is dropped as soon as its join exists, so at most three copies coexist.
         text = self._layout.text(self._chunks)
-        encoded = _joined(b'"', self._json_parts(), self._separator, b'"')
-        self._chunks, self._pieces = [], []
+        self._chunks = []
+        encoded = _joined('"', self._json_parts(), self._separator, '"')
+        self._pieces = []
         return Formatted(text, encoded, self.row_count)
 
 
@@ -142,7 +154,7 @@ class _RowsWriter(TableWriter):
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[dict[str, JsonValue]] = []
-        self._pieces: list[memoryview] = []
+        self._pieces: list[str] = []
 
     def add(self, window: pa.Table) -> None:
         if window.num_rows:
@@ -156,7 +168,7 @@ class _RowsWriter(TableWriter):
         return _joined_size(self._pieces, 1, 2)
 
     def finish(self) -> Formatted:
-        encoded = _joined(b"[", self._pieces, b",", b"]")
+        encoded = _joined("[", self._pieces, ",", "]")
         rows, self._rows, self._pieces = self._rows, [], []
         return Formatted(rows, encoded, self.row_count)
 
@@ -170,7 +182,7 @@ class _ColumnsWriter(TableWriter):
         self._winners = {name: index for index, name in enumerate(schema.names)}
         self._keys = {name: _json(name) for name in self._winners}
         self._columns: list[list[JsonValue]] = [[] for _ in schema.names]
-        self._pieces: list[list[memoryview]] = [[] for _ in schema.names]
+        self._pieces: list[list[str]] = [[] for _ in schema.names]
 
     def add(self, window: pa.Table) -> None:
         if window.num_rows:
@@ -183,17 +195,17 @@ class _ColumnsWriter(TableWriter):
     @property
     def size(self) -> int:
         columns = [
-            len(self._keys[name]) + _joined_size(self._pieces[index], 1, 3)
+            utf8_size(self._keys[name]) + _joined_size(self._pieces[index], 1, 3)
             for name, index in self._winners.items()
         ]
         return 2 + sum(columns) + max(0, len(columns) - 1)
 
     def finish(self) -> Formatted:
         entries = [
-            _joined(self._keys[name] + b":[", self._pieces[index], b",", b"]")
+            _joined(self._keys[name] + ":[", self._pieces[index], ",", "]")
             for name, index in self._winners.items()
         ]
-        encoded = _joined(b"{", entries, b",", b"}")
+        encoded = _joined("{", entries, ",", "}")
         data = {name: self._columns[index] for name, index in self._winners.items()}
         self._columns, self._pieces = [], []
         return Formatted(data, encoded, self.row_count)

@@ -25,6 +25,7 @@ from deephaven_mcp._http_security import (
 )
 from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
+from deephaven_mcp._stdio import run_stdio
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_docs_server._server import build_docs_server
 from deephaven_mcp.mcp_docs_server._settings import AUTH_ENV_VAR, DocsSettings
@@ -86,7 +87,7 @@ def _serve(transport: Transport, host: str, port: int, settings: DocsSettings) -
     # Shared by run_server and main; the caller has already checked the bind.
     server = build_docs_server(settings)
     if transport == "stdio":
-        server.run("stdio", show_banner=False)
+        run_stdio(server)
         return
     options = {"stateless_http": True} if transport == "streamable-http" else {}
     serve_http(server, transport, host=host, port=port, exposure=settings.exposure, **options)

@@ -18,7 +18,9 @@ from deephaven_mcp._http_security import (
     serve_http,
 )
 from deephaven_mcp._logging import setup_logging
+from deephaven_mcp._memory import return_large_blocks_to_the_system
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
+from deephaven_mcp._stdio import run_stdio
 from deephaven_mcp.config import load_config
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.launchers import ensure_state_dir
@@ -78,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     # this installed module, not from where the server was started).
     load_dotenv(Path.cwd() / ".env", override=False)
     args = parse_args(argv)
+    return_large_blocks_to_the_system()  # table answers are large; see _memory
     http = args.transport != "stdio"
     try:
         settings = SystemsSettings.from_env()
@@ -113,6 +116,6 @@ def main(argv: list[str] | None = None) -> None:
         if http:
             serve_http(server, args.transport, host=args.host, port=port, exposure=exposure)
         else:
-            server.run("stdio", show_banner=False)
+            run_stdio(server)
     except KeyboardInterrupt:
         _log.info("systems server stopped")

@@ -1,0 +1,166 @@
+"""The stdio transport, writing each message to the pipe in pieces.
+
+mcp's own stdio transport makes one ``str`` of every outgoing message, copies it to add the
+newline, then encodes the copy: a 20 MB table answer (40 MB once its text copy is escaped)
+costs three 40 MB buffers at once. Here a message is written as it is encoded: its large
+strings go out a megabyte at a time, so an answer costs the server little beyond the answer
+itself. The bytes on the wire are exactly what ``model_dump_json`` gives, plus a newline.
+
+While serving, fd 0 reads ``/dev/null`` and fd 1 writes to stderr, so a stray ``print`` or a
+child process cannot corrupt the protocol; the protocol uses private duplicates of both.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+import mcp_types
+import pydantic_core
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp.shared.message import SessionMessage
+
+if TYPE_CHECKING:
+    from fastmcp import FastMCP
+
+_log = logging.getLogger(__name__)
+
+PIECE_CHARS: Final = 1 << 20
+"""Strings longer than this are encoded and written this many characters at a time."""
+
+
+@contextmanager
+def _claimed_std_streams() -> Iterator[tuple[int, int]]:
+    """Private duplicates of fd 0 and 1 for the protocol; the fds themselves point at
+    ``/dev/null`` and stderr until the transport ends."""
+    sys.stdout.flush()
+    wire_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
+    wire_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    try:
+        yield wire_in, wire_out
+    finally:
+        sys.stdout.flush()
+        os.dup2(wire_in, 0)
+        os.dup2(wire_out, 1)
+        # The duplicates stay open: a reader thread may still be blocked on wire_in, and a
+        # closed number could be reused under it.
+
+
+def _skeleton(value: Any, pieces: dict[str, str], marker: str) -> Any:
+    """``value`` with every long string replaced by a marker naming it in ``pieces``."""
+    if isinstance(value, str):
+        if len(value) <= PIECE_CHARS:
+            return value
+        name = f"{marker}{len(pieces)}\x00"
+        pieces[name] = value
+        return name
+    if isinstance(value, dict):
+        return {key: _skeleton(item, pieces, marker) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_skeleton(item, pieces, marker) for item in value]
+    return value
+
+
+def encoded_pieces(message: mcp_types.JSONRPCMessage) -> Iterator[bytes]:
+    """The JSON of ``message`` (as ``model_dump_json(by_alias=True, exclude_unset=True)``
+    gives it), in pieces of at most about ``PIECE_CHARS`` characters."""
+    plain = message.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    pieces: dict[str, str] = {}
+    marker = f"\x00dh-mcp-piece-{uuid.uuid4().hex}-"
+    encoded = pydantic_core.to_json(_skeleton(plain, pieces, marker))
+    if not pieces:
+        yield encoded
+        return
+    start = 0
+    for name, text in pieces.items():
+        spot = encoded.index(pydantic_core.to_json(name), start)
+        yield encoded[start:spot]
+        yield b'"'
+        for offset in range(0, len(text), PIECE_CHARS):
+            yield pydantic_core.to_json(text[offset : offset + PIECE_CHARS])[1:-1]
+        yield b'"'
+        start = spot + len(pydantic_core.to_json(name))
+    yield encoded[start:]
+
+
+def _write_message(wire_out: int, message: mcp_types.JSONRPCMessage) -> None:
+    for piece in encoded_pieces(message):
+        _write_all(wire_out, piece)
+    _write_all(wire_out, b"\n")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+@asynccontextmanager
+async def _streams(
+    wire_in: int, wire_out: int
+) -> AsyncIterator[
+    tuple[
+        MemoryObjectReceiveStream[SessionMessage | Exception],
+        MemoryObjectSendStream[SessionMessage],
+    ]
+]:
+    incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](0)
+    stdin = anyio.wrap_file(os.fdopen(wire_in, "rb", closefd=False))
+
+    async def read() -> None:
+        async with incoming_send:
+            async for line in stdin:
+                try:
+                    message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+                except Exception as exc:  # the server answers a malformed line itself
+                    await incoming_send.send(exc)
+                    continue
+                await incoming_send.send(SessionMessage(message))
+
+    async def write() -> None:
+        async with outgoing_receive:
+            async for session_message in outgoing_receive:
+                await anyio.to_thread.run_sync(_write_message, wire_out, session_message.message)
+                del session_message  # a large answer must not live on until the next message
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(read)
+        tasks.start_soon(write)
+        yield incoming, outgoing
+        tasks.cancel_scope.cancel()
+
+
+async def serve_stdio(server: FastMCP[Any]) -> None:
+    """Serve ``server`` over stdin/stdout until stdin closes (``server.run("stdio")``, with
+    this module's writer)."""
+    from fastmcp.server.context import reset_transport, set_transport
+
+    token = set_transport("stdio")
+    try:
+        # fastmcp's own stdio runner does the same: its lifespan, then the MCP server loop.
+        async with server._lifespan_manager():
+            with _claimed_std_streams() as (wire_in, wire_out):
+                async with _streams(wire_in, wire_out) as (incoming, outgoing):
+                    low_level = server._mcp_server
+                    await low_level.run(
+                        incoming, outgoing, low_level.create_initialization_options()
+                    )
+    finally:
+        reset_transport(token)
+
+
+def run_stdio(server: FastMCP[Any]) -> None:
+    """Blocking :func:`serve_stdio`, for command-line entry points."""
+    anyio.run(serve_stdio, server)

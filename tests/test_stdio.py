@@ -1,0 +1,51 @@
+"""The stdio writer: byte for byte what mcp would send, written in pieces."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import mcp_types
+import pytest
+
+from deephaven_mcp import _stdio
+from deephaven_mcp._stdio import encoded_pieces
+
+
+def _response(result: dict[str, Any]) -> mcp_types.JSONRPCMessage:
+    message = {"jsonrpc": "2.0", "id": 7, "result": result}
+    return mcp_types.jsonrpc_message_adapter.validate_python(message)
+
+
+def _awkward_text(length: int, seed: int) -> str:
+    rng = random.Random(seed)
+    alphabet = 'abc,"\\\n\r\t\x00\x1fé北😀\u2028 '
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_stdio, "PIECE_CHARS", 1000)
+
+
+@pytest.mark.parametrize("length", [0, 999, 1000, 1001, 25_000])
+def test_pieces_join_into_the_sdk_encoding(length: int) -> None:
+    text = _awkward_text(length, length)
+    message = _response(
+        {
+            "content": [{"type": "text", "text": text}],
+            "structuredContent": {"success": True, "data": text, "rows": [text, 1.5e20, None]},
+            "isError": False,
+        }
+    )
+    pieces = list(encoded_pieces(message))
+    expected = message.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    assert b"".join(pieces) == expected
+    assert max(len(piece) for piece in pieces) < 8 * 1000 + 200  # no piece holds it all
+
+
+def test_a_long_key_and_many_long_strings_keep_their_order() -> None:
+    strings = [_awkward_text(3_000, seed) for seed in range(5)]
+    message = _response({"structuredContent": {f"k{i}": s for i, s in enumerate(strings)}})
+    expected = message.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    assert b"".join(encoded_pieces(message)) == expected
