@@ -14,116 +14,32 @@ would. Prints medians and ratios measured in this one run; ``--json`` also write
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-PROTOCOL = "2025-06-18"
+from _peer import PEER_VERSION, peer_venv
+from _stdio import FLOOR, server_env, this_server, time_command, time_to_tools_list
 
 
-def _env(config: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["DH_MCP_CONFIG_FILE"] = str(config)
-    env["PYTHONLOGLEVEL"] = "WARNING"
-    return env
-
-
-def _send(process: subprocess.Popen[str], message: dict[str, Any]) -> None:
-    assert process.stdin is not None
-    process.stdin.write(json.dumps(message) + "\n")
-    process.stdin.flush()
-
-
-def _reply(process: subprocess.Popen[str], request_id: int) -> dict[str, Any]:
-    assert process.stdout is not None
-    while True:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError("the server closed stdout before answering")
-        message = json.loads(line)
-        if message.get("id") == request_id:
-            return dict(message)
-
-
-def time_to_tools_list(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
-    """Seconds from spawn to the tools/list answer, and how many tools it listed."""
-    started = time.perf_counter()
-    with subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=cwd,
-    ) as process:
-        try:
-            _send(
-                process,
-                {
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "method": "initialize",
-                    "params": {
-                        "protocolVersion": PROTOCOL,
-                        "capabilities": {},
-                        "clientInfo": {"name": "bench", "version": "0"},
-                    },
-                },
-            )
-            _reply(process, 1)
-            _send(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
-            _send(process, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
-            tools = _reply(process, 2)["result"]["tools"]
-            elapsed = time.perf_counter() - started
-        finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    return elapsed, len(tools)
-
-
-def time_command(command: list[str], env: dict[str, str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
-def peer_venv(version: str, root: Path) -> Path:
-    """A venv with deephaven-mcp==``version`` from PyPI; its bin directory."""
-    uv = shutil.which("uv")
-    if uv is None:
-        raise SystemExit("uv is needed to install the peer (pip install uv)")
-    venv = root / f"deephaven-mcp-{version}"
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "-q",
-            "--python",
-            str(venv / "bin" / "python"),
-            f"deephaven-mcp=={version}",
-        ],
-        check=True,
-    )
-    return venv / "bin"
+async def _median_startup(
+    command: list[str], env: dict[str, str], cwd: Path, repeat: int
+) -> tuple[float, int]:
+    """Median spawn -> tools/list seconds after one warm-up run, and the tool count."""
+    log = cwd / "server.log"  # stderr, quoted if a server fails
+    await time_to_tools_list(command, env, cwd, log)  # warm-up
+    runs = [await time_to_tools_list(command, env, cwd, log) for _ in range(repeat)]
+    return statistics.median(seconds for seconds, _ in runs), runs[0][1]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--peer-version", default="1.1.4")
+    parser.add_argument("--peer-version", default=PEER_VERSION)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
 
@@ -137,30 +53,27 @@ def main(argv: list[str] | None = None) -> int:
             ),
             encoding="utf-8",
         )
-        env = _env(config)
-        ours = shutil.which("dh-mcp-systems-server")
-        if ours is None:
-            raise SystemExit("run with `uv run` so dh-mcp-systems-server is on PATH")
+        env = server_env(config)
+        home = root / "home"
+        home.mkdir()
         peer_bin = peer_venv(args.peer_version, root)
-        sides: dict[str, list[str]] = {
-            "this server": [ours],
-            f"deephaven-mcp {args.peer_version}": [str(peer_bin / "dh-mcp-systems-server")],
+        peer = f"deephaven-mcp {args.peer_version}"
+        sides: dict[str, tuple[list[str], dict[str, str]]] = {
+            "this server": (this_server(), env),
+            peer: ([str(peer_bin / "dh-mcp-systems-server")], server_env(config, home)),
         }
-        floor = [sys.executable, "-c", "from fastmcp import FastMCP; FastMCP('x')"]
 
         results: dict[str, Any] = {"repeat": args.repeat, "seconds": {}, "tools": {}}
-        time_command(floor, env, root)  # warm the bytecode caches
+        time_command(FLOOR, env, root)  # warm the bytecode caches
         results["seconds"]["fastmcp floor"] = statistics.median(
-            time_command(floor, env, root) for _ in range(args.repeat)
+            time_command(FLOOR, env, root) for _ in range(args.repeat)
         )
-        for label, command in sides.items():
-            time_to_tools_list(command, env, root)  # warm-up
-            runs = [time_to_tools_list(command, env, root) for _ in range(args.repeat)]
-            results["seconds"][label] = statistics.median(seconds for seconds, _ in runs)
-            results["tools"][label] = runs[0][1]
+        for label, (command, side_env) in sides.items():
+            seconds, tools = asyncio.run(_median_startup(command, side_env, root, args.repeat))
+            results["seconds"][label] = seconds
+            results["tools"][label] = tools
 
     seconds = results["seconds"]
-    peer = f"deephaven-mcp {args.peer_version}"
     print(f"spawn -> tools/list over stdio, median of {args.repeat} (bytecode caches warm)")
     print(f"{'side':32} {'seconds':>8} {'tools':>6}")
     for label, value in seconds.items():
