@@ -49,3 +49,27 @@ def test_a_long_key_and_many_long_strings_keep_their_order() -> None:
     message = _response({"structuredContent": {f"k{i}": s for i, s in enumerate(strings)}})
     expected = message.model_dump_json(by_alias=True, exclude_unset=True).encode()
     assert b"".join(encoded_pieces(message)) == expected
+
+
+def test_rows_deep_in_a_long_list_and_other_messages_encode_exactly() -> None:
+    rows = [{"Note": _awkward_text(1_500, seed), "Id": seed} for seed in range(100)]
+    messages = [
+        _response({"structuredContent": {"success": True, "data": rows}}),
+        mcp_types.jsonrpc_message_adapter.validate_python(
+            {
+                "jsonrpc": "2.0",
+                "id": "r1",
+                "method": "ping",
+                "params": {"x": _awkward_text(5_000, 1)},
+            }
+        ),
+        mcp_types.jsonrpc_message_adapter.validate_python(
+            {"jsonrpc": "2.0", "method": "notifications/message", "params": {"data": "x" * 3_000}}
+        ),
+        mcp_types.jsonrpc_message_adapter.validate_python(
+            {"jsonrpc": "2.0", "id": 9, "error": {"code": -32602, "message": "bad"}}
+        ),
+    ]
+    for message in messages:
+        expected = message.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        assert b"".join(encoded_pieces(message)) == expected

@@ -12,14 +12,18 @@ child process cannot corrupt the protocol; the protocol uses private duplicates 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import logging
 import os
+import queue
 import sys
+import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import anyio
 import mcp_types
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from fastmcp import FastMCP
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 PIECE_CHARS: Final = 1 << 20
 """Strings longer than this are encoded and written this many characters at a time."""
@@ -57,41 +62,58 @@ def _claimed_std_streams() -> Iterator[tuple[int, int]]:
         # closed number could be reused under it.
 
 
-def _skeleton(value: Any, pieces: dict[str, str], marker: str) -> Any:
-    """``value`` with every long string replaced by a marker naming it in ``pieces``."""
+_SKELETON_DEPTH: Final = 4
+_SKELETON_LIST: Final = 64
+
+
+def _skeleton(value: Any, pieces: dict[str, str], marker: str, depth: int = 0) -> Any:
+    """``value`` with its long strings replaced by markers naming them in ``pieces``.
+
+    Only the answer's frame is searched (a few levels, short lists): long strings sit there
+    (the text copy, a text format's rows), and a json-row answer's many small rows are left
+    alone rather than walked one by one.
+    """
     if isinstance(value, str):
         if len(value) <= PIECE_CHARS:
             return value
         name = f"{marker}{len(pieces)}\x00"
         pieces[name] = value
         return name
+    if depth >= _SKELETON_DEPTH:
+        return value
     if isinstance(value, dict):
-        return {key: _skeleton(item, pieces, marker) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_skeleton(item, pieces, marker) for item in value]
+        return {key: _skeleton(item, pieces, marker, depth + 1) for key, item in value.items()}
+    if isinstance(value, list) and len(value) <= _SKELETON_LIST:
+        return [_skeleton(item, pieces, marker, depth + 1) for item in value]
     return value
+
+
+def _encode(message: mcp_types.JSONRPCMessage) -> bytes:
+    serializer = type(message).__pydantic_serializer__
+    return serializer.to_json(message, by_alias=True, exclude_unset=True)
 
 
 def encoded_pieces(message: mcp_types.JSONRPCMessage) -> Iterator[bytes]:
     """The JSON of ``message`` (as ``model_dump_json(by_alias=True, exclude_unset=True)``
-    gives it), in pieces of at most about ``PIECE_CHARS`` characters."""
-    plain = message.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    gives it), its long strings in pieces of about ``PIECE_CHARS`` characters."""
     pieces: dict[str, str] = {}
-    marker = f"\x00dh-mcp-piece-{uuid.uuid4().hex}-"
-    encoded = pydantic_core.to_json(_skeleton(plain, pieces, marker))
-    if not pieces:
-        yield encoded
-        return
+    if isinstance(message, mcp_types.JSONRPCResponse):
+        marker = f"\x00dh-mcp-piece-{uuid.uuid4().hex}-"
+        frame = _skeleton(message.result, pieces, marker)
+        if pieces:
+            message = message.model_copy(update={"result": frame})
+    encoded = _encode(message)
     start = 0
     for name, text in pieces.items():
-        spot = encoded.index(pydantic_core.to_json(name), start)
+        quoted_name = pydantic_core.to_json(name)
+        spot = encoded.index(quoted_name, start)
         yield encoded[start:spot]
         yield b'"'
         for offset in range(0, len(text), PIECE_CHARS):
             yield pydantic_core.to_json(text[offset : offset + PIECE_CHARS])[1:-1]
         yield b'"'
-        start = spot + len(pydantic_core.to_json(name))
-    yield encoded[start:]
+        start = spot + len(quoted_name)
+    yield encoded[start:] if start else encoded
 
 
 def _write_message(wire_out: int, message: mcp_types.JSONRPCMessage) -> None:
@@ -106,6 +128,46 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+class _DaemonLane:
+    """Runs blocking calls one at a time on a daemon thread.
+
+    The pipe's blocking reads and writes must not keep the process alive at exit (a worker
+    thread of anyio or of an executor is joined at exit, and a read of a client's open stdin
+    never returns), so they get a thread of their own that the interpreter may abandon.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            self._jobs.get()()
+
+    async def call(self, fn: Callable[..., _T], *args: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[_T] = loop.create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if done.done():
+                return  # the caller was cancelled meanwhile
+            if error is None:
+                done.set_result(result)
+            else:
+                done.set_exception(error)
+
+        def job() -> None:
+            try:
+                outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+            except BaseException as exc:  # handed to the awaiting task
+                outcome = (None, exc)
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(settle, *outcome)
+
+        self._jobs.put(job)
+        return await done
+
+
 @asynccontextmanager
 async def _streams(
     wire_in: int, wire_out: int
@@ -117,11 +179,12 @@ async def _streams(
 ]:
     incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](0)
-    stdin = anyio.wrap_file(os.fdopen(wire_in, "rb", closefd=False))
+    stdin = os.fdopen(wire_in, "rb", closefd=False)
+    reader, writer = _DaemonLane("mcp-stdin"), _DaemonLane("mcp-stdout")
 
     async def read() -> None:
         async with incoming_send:
-            async for line in stdin:
+            while line := await reader.call(stdin.readline):
                 try:
                     message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
                 except Exception as exc:  # the server answers a malformed line itself
@@ -132,7 +195,7 @@ async def _streams(
     async def write() -> None:
         async with outgoing_receive:
             async for session_message in outgoing_receive:
-                await anyio.to_thread.run_sync(_write_message, wire_out, session_message.message)
+                await writer.call(_write_message, wire_out, session_message.message)
                 del session_message  # a large answer must not live on until the next message
 
     async with anyio.create_task_group() as tasks:

@@ -171,3 +171,87 @@ async def test_streamable_http_end_to_end(http_server: str) -> None:
         assert "simple_people" in result.structured_content["table_names"]
         failed = await client.call_tool_mcp("session_tables_list", {"session_id": "x"})
         assert failed.is_error and failed.structured_content["success"] is False
+
+
+def _call(process: subprocess.Popen[str], call_id: int, name: str, **arguments: Any) -> Any:
+    reply = _exchange(
+        process,
+        {
+            "jsonrpc": "2.0",
+            "id": call_id,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments},
+        },
+    )
+    assert reply is not None
+    return reply["result"]
+
+
+def test_stdio_large_answer_and_sigterm_with_a_session_open(
+    dh_worker: RunningWorker, tmp_path: Path
+) -> None:
+    assert SERVER, "console script not installed"
+    config = write_config(
+        tmp_path / "c.json", {"community": {"sessions": {"w": session_config(dh_worker)}}}
+    )
+    with subprocess.Popen(
+        [SERVER, "--transport", "stdio"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=_env(config),
+    ) as process:
+        try:
+            _exchange(
+                process,
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {
+                        "protocolVersion": PROTOCOL,
+                        "capabilities": {},
+                        "clientInfo": {"name": "e2e", "version": "1"},
+                    },
+                },
+            )
+            _exchange(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+            script = (
+                "from deephaven import empty_table\n"
+                'e2e_big = empty_table(300_000).update(["Id = i", "Note = `a,\\"b\\"` + i"])'
+            )
+            ran = _call(
+                process, 2, "session_script_run", session_id="community:config:w", script=script
+            )
+            assert ran["isError"] is False
+            # About 6 MB of csv: the answer crosses the writer's 1 MB pieces many times.
+            result = _call(
+                process,
+                3,
+                "session_table_data",
+                session_id="community:config:w",
+                table_name="e2e_big",
+                max_rows=None,
+                format="csv",
+            )
+            structured = result["structuredContent"]
+            assert structured["row_count"] == 300_000
+            lines = structured["data"].split("\n")
+            assert lines[0] == "Id,Note" and lines[-1] == '299999,"a,""b""299999"'
+            assert json.loads(result["content"][0]["text"]) == structured
+            _call(
+                process,
+                4,
+                "session_script_run",
+                session_id="community:config:w",
+                script="globals().pop('e2e_big', None)",
+            )
+            # stdin stays open, a session is connected: SIGTERM alone must end the server.
+            started = time.monotonic()
+            process.terminate()
+            assert process.wait(30) == 0
+            assert time.monotonic() - started < 15
+        finally:
+            if process.poll() is None:
+                process.kill()
