@@ -5,7 +5,10 @@ garbage collector happens to run on one of gRPC's own threads, that RPC waits on
 channel thread that is running it and the channel deadlocks; every later call on that
 session hangs. Our code releases what it creates explicitly, but objects kept alive by an
 exception's traceback still reach the collector. :func:`defer_pydeephaven_finalizers`
-makes both finalizers hand their work to one daemon thread instead.
+makes both finalizers hand their work to one daemon thread instead. It is called where
+pydeephaven comes in (:mod:`deephaven_mcp.clients.community` and the enterprise adapter
+when they load, the launch readiness probe), so a server that never connects never
+imports pydeephaven.
 """
 
 from __future__ import annotations

@@ -8,21 +8,21 @@ import pyarrow as pa
 import pytest
 
 from deephaven_mcp.clients import analysis
-from deephaven_mcp.clients.analysis import (
+from deephaven_mcp.clients.analysis import check_sort, column_kind, plan_aggregate
+from deephaven_mcp.clients.analysis_spec import (
     BINS,
     MAX_AGGREGATIONS,
     MAX_GROUP_BY,
+    MAX_TOP_K,
     Aggregation,
     TimeBucket,
     check_output_names,
-    check_sort,
-    column_kind,
+    check_top_k,
     parse_aggregations,
     parse_group_by,
-    plan_aggregate,
 )
-from deephaven_mcp.clients.shaping import SortKey
-from deephaven_mcp.clients.table_summary import MAX_TOP_K, check_top_k, plan_summary
+from deephaven_mcp.clients.shaping_spec import SortKey
+from deephaven_mcp.clients.table_summary import plan_summary
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.systems._analysis import parse_group_by_and_aggregations
 from deephaven_mcp.systems._tables import check_offset

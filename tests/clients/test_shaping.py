@@ -8,7 +8,8 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from deephaven_mcp.clients.shaping import (
+from deephaven_mcp.clients.shaping import check_columns, structured_filter
+from deephaven_mcp.clients.shaping_spec import (
     MAX_CONDITIONS,
     MAX_LIST_VALUES,
     MAX_SORT_KEYS,
@@ -16,10 +17,8 @@ from deephaven_mcp.clients.shaping import (
     AnyOf,
     Condition,
     SortKey,
-    check_columns,
     parse_filters,
     parse_sort,
-    structured_filter,
 )
 from deephaven_mcp.errors import InvalidArgumentError
 

@@ -152,3 +152,27 @@ async def test_set_but_missing_or_unreadable_file_fails_fast(tmp_path: Path) -> 
     bad.write_bytes(b"\xff\xfe{}")
     with pytest.raises(ConfigError, match="UTF-8"):
         await load_config(str(bad))
+
+
+def test_limits_default_to_the_spec_and_accept_operator_values() -> None:
+    default = parse_config("{}", "cfg").limits
+    assert default.max_response_bytes == 50 * 1024 * 1024
+    assert default.default_max_rows is None
+    set_ = parse_config('{"limits": {"max_response_bytes": 2048, "default_max_rows": 250}}', "c")
+    assert (set_.limits.max_response_bytes, set_.limits.default_max_rows) == (2048, 250)
+
+
+@pytest.mark.parametrize(
+    ("limits", "where"),
+    [
+        ('{"max_response_bytes": 10}', "limits.max_response_bytes"),
+        ('{"max_response_bytes": 2000000000}', "limits.max_response_bytes"),
+        ('{"max_response_bytes": "50MB"}', "limits.max_response_bytes"),
+        ('{"default_max_rows": 0}', "limits.default_max_rows"),
+        ('{"default_max_rows": 1.5}', "limits.default_max_rows"),
+        ('{"max_rows": 10}', "limits.max_rows"),
+    ],
+)
+def test_bad_limits_name_the_key(limits: str, where: str) -> None:
+    with pytest.raises(ConfigError, match=where.replace(".", r"\.")):
+        parse_config(f'{{"limits": {limits}}}', "cfg")

@@ -17,12 +17,17 @@ from pydeephaven import Session
 from pydeephaven.table import Table
 
 from deephaven_mcp._blocking import run_in_background
+from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
 from deephaven_mcp.clients.errors import describe_error, grpc_status, summarize_script_error
 from deephaven_mcp.clients.leases import leased
 from deephaven_mcp.config.models import CommunityEndpoint, TlsFiles
 from deephaven_mcp.errors import InvalidArgumentError, NotFoundError, SessionUnavailableError
 
 _log = logging.getLogger(__name__)
+
+# pydeephaven enters through this module (every client module imports it), so its
+# finalizers are made safe before any of our sessions or tables exists.
+defer_pydeephaven_finalizers()
 
 MAX_NAMES_IN_MESSAGE: Final = 20
 _TABLE_NAME: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")

@@ -1,18 +1,21 @@
 """Structured query shaping: column subsets, filters and sorts, without engine-compiled code.
 
-An agent describes what it wants as data (never as a where-clause string), the models below
-validate it once at the edge, and :func:`structured_filter` / :func:`apply_shaping` turn it
-into ``pydeephaven.filters`` conditions and table operations, typing each value against the
-column's type in the table's schema. Nothing here is parsed as an expression by the engine,
-so shaping is allowed in read-only mode.
+An agent describes what it wants as data (never as a where-clause string), the models of
+:mod:`deephaven_mcp.clients.shaping_spec` validate it once at the edge, and
+:func:`structured_filter` / :func:`apply_shaping` turn it into ``pydeephaven.filters``
+conditions and table operations, typing each value against the column's type in the
+table's schema. Nothing here is parsed as an expression by the engine, so shaping is
+allowed in read-only mode.
 
 Public surface (other tools import it)::
 
+    # shaping_spec, importable without pyarrow (the models are named here too)
     Condition(column="Sym", op="eq", value="AAPL")    # one comparison
     AnyOf(any_of=[Condition(...), Condition(...)])      # OR of plain conditions
     SortKey(column="Size", descending=True)
     FilterItem = Condition | AnyOf                      # a list of items is ANDed
     parse_filters(raw), parse_sort(raw)                 # JSON-like -> models (InvalidArgumentError)
+    # this module
     structured_filter(schema, filters) -> Filter | None # pyarrow schema -> one pydeephaven Filter
     check_columns(schema, names) -> list[str]           # names validated against the schema
     apply_shaping(table, *, columns, filters, sort)     # -> Table; blocking: run it in a thread
@@ -39,174 +42,42 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 import numpy as np
 import pyarrow as pa
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    TypeAdapter,
-    ValidationError,
-    model_validator,
-)
 from pydeephaven import SortDirection
 from pydeephaven import filters as dh
 from pydeephaven.table import Table
 
+from deephaven_mcp.clients.shaping_spec import (
+    LIST_OPS,
+    MAX_COLUMN_NAME,
+    MAX_CONDITIONS,
+    STRING_OPS,
+    AnyOf,
+    Condition,
+    FilterItem,
+    SortKey,
+    count_conditions,
+)
 from deephaven_mcp.errors import InvalidArgumentError
 
+# The models are defined in shaping_spec (no pyarrow); named here too, where the docs and
+# the table readers look for them.
 __all__ = [
-    "MAX_CONDITIONS",
-    "MAX_LIST_VALUES",
-    "MAX_SORT_KEYS",
-    "MAX_STRING_CHARS",
     "AnyOf",
     "Condition",
     "FilterItem",
-    "Op",
     "SortKey",
     "apply_shaping",
     "check_columns",
-    "count_conditions",
-    "parse_filters",
-    "parse_sort",
     "structured_filter",
 ]
 
-MAX_CONDITIONS: Final = 50
-MAX_LIST_VALUES: Final = 1_000
-MAX_STRING_CHARS: Final = 1_000
-MAX_SORT_KEYS: Final = 20
 MAX_COLUMNS: Final = 1_000
-MAX_COLUMN_NAME: Final = 256
 MAX_LISTED_COLUMNS: Final = 50  # in the "unknown column" error
-
-Op: TypeAlias = Literal[
-    "eq", "ne", "lt", "le", "gt", "ge", "in", "not_in",
-    "is_null", "not_null", "contains", "matches",
-]  # fmt: skip
-_LIST_OPS: Final = frozenset({"in", "not_in"})
-_NO_VALUE_OPS: Final = frozenset({"is_null", "not_null"})
-_STRING_OPS: Final = frozenset({"contains", "matches"})
 _ORDER_OPS: Final = frozenset({"lt", "le", "gt", "ge"})
-
-# Strict scalars: JSON true stays a boolean, 1 stays an integer.
-Scalar: TypeAlias = (
-    StrictBool | StrictInt | StrictFloat | Annotated[str, Field(max_length=MAX_STRING_CHARS)]
-)
-ColumnName: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_COLUMN_NAME)]
-
-
-class Condition(BaseModel):
-    """One test of one column, e.g. ``{"column": "Price", "op": "gt", "value": 10}``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    column: ColumnName
-    op: Op
-    value: Scalar | list[Scalar] | None = Field(
-        default=None,
-        description="One value; a list for in/not_in; nothing for is_null/not_null.",
-    )
-
-    @model_validator(mode="after")
-    def _value_fits_op(self) -> Condition:
-        # Checked here, not per column type: this part does not need the schema.
-        if self.op in _NO_VALUE_OPS:
-            if self.value is not None:
-                raise ValueError(f"op '{self.op}' takes no value")
-        elif self.op in _LIST_OPS:
-            if not isinstance(self.value, list) or not self.value:
-                raise ValueError(f"op '{self.op}' needs a non-empty list of values")
-            if len(self.value) > MAX_LIST_VALUES:
-                raise ValueError(f"op '{self.op}' takes at most {MAX_LIST_VALUES} values")
-        elif self.value is None or isinstance(self.value, list):
-            raise ValueError(f"op '{self.op}' needs exactly one value (not a list)")
-        elif self.op in _STRING_OPS and not isinstance(self.value, str):
-            raise ValueError(f"op '{self.op}' needs a string value")
-        return self
-
-
-class AnyOf(BaseModel):
-    """Rows matching at least one of the conditions (OR); conditions do not nest further."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    any_of: list[Condition] = Field(min_length=1, max_length=MAX_CONDITIONS)
-
-
-class SortKey(BaseModel):
-    """One sort column; keys apply in the order given."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    column: ColumnName
-    descending: StrictBool = False
-
-
-FilterItem: TypeAlias = Condition | AnyOf
-
-_FILTERS: Final = TypeAdapter(list[FilterItem])
-_SORT: Final = TypeAdapter(list[SortKey])
-
-
-def validation_problems(exc: ValidationError) -> str:
-    """The first few problems pydantic found, as one line for an error message."""
-    shown = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error["loc"])
-        shown.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
-    return "; ".join(shown)
-
-
-def count_conditions(filters: Sequence[FilterItem]) -> int:
-    return sum(len(item.any_of) if isinstance(item, AnyOf) else 1 for item in filters)
-
-
-def parse_filters(raw: Sequence[FilterItem | dict[str, Any]] | None) -> list[FilterItem]:
-    """Models from JSON-like input (already-built models pass through), bounded in number."""
-    if raw is None:
-        return []
-    if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
-        raise InvalidArgumentError("filters must be a list of conditions")
-    try:
-        items = _FILTERS.validate_python(
-            [item.model_dump() if isinstance(item, BaseModel) else item for item in raw]
-        )
-    except ValidationError as exc:
-        raise InvalidArgumentError(
-            "invalid filters: "
-            f"{validation_problems(exc)}. Each filter is {{'column', 'op', 'value'}} or "
-            "{'any_of': [conditions]}"
-        ) from None
-    if count_conditions(items) > MAX_CONDITIONS:
-        raise InvalidArgumentError(f"filters hold at most {MAX_CONDITIONS} conditions in all")
-    return items
-
-
-def parse_sort(raw: Sequence[SortKey | dict[str, Any]] | None) -> list[SortKey]:
-    """Sort keys from JSON-like input, at most MAX_SORT_KEYS, each column once."""
-    if raw is None:
-        return []
-    if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
-        raise InvalidArgumentError("sort must be a list of {'column', 'descending'}")
-    try:
-        keys = _SORT.validate_python(
-            [item.model_dump() if isinstance(item, BaseModel) else item for item in raw]
-        )
-    except ValidationError as exc:
-        raise InvalidArgumentError(f"invalid sort: {validation_problems(exc)}") from None
-    if len(keys) > MAX_SORT_KEYS:
-        raise InvalidArgumentError(f"sort takes at most {MAX_SORT_KEYS} keys")
-    names = [key.column for key in keys]
-    if len(set(names)) != len(names):
-        raise InvalidArgumentError("sort names a column more than once")
-    return keys
 
 
 # -- typing values against the schema ---------------------------------------------------
@@ -308,14 +179,14 @@ def _condition(schema: pa.Schema, cond: Condition) -> dh.Filter:
         return dh.is_null(name)
     if cond.op == "not_null":
         return dh.is_not_null(name)
-    if cond.op in _STRING_OPS:
+    if cond.op in STRING_OPS:
         if kind != "string":
             raise InvalidArgumentError(
                 f"op '{cond.op}' works on string columns; '{name}' is {field.type}"
             )
         text = str(cond.value)
         return dh.contains(name, text) if cond.op == "contains" else dh.matches(name, text)
-    if cond.op in _LIST_OPS:
+    if cond.op in LIST_OPS:
         assert isinstance(cond.value, list)  # the model guarantees it
         values = [_typed(name, field.type, kind, item) for item in cond.value]
         found = _one_of(name, values)

@@ -20,19 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import pyarrow as pa
-from pydantic import Field, PrivateAttr
 from pydeephaven import Session
 from pydeephaven.table import Table
 
-from deephaven_mcp._output import ToolOutput
 from deephaven_mcp.clients.community import open_table, release, release_later
 from deephaven_mcp.clients.errors import describe_error, engine_error
 from deephaven_mcp.clients.shaping import FilterItem, SortKey, apply_shaping
+from deephaven_mcp.clients.table_spec import ShapedSlice, TableSlice
 from deephaven_mcp.errors import (
     LimitExceededError,
     SessionUnavailableError,
@@ -48,74 +47,6 @@ MAX_WINDOW_ROWS: Final = 1_000_000
 LARGE_READ_BUDGET: Final = 24 * 1024 * 1024
 LARGE_READ_WAIT: Final = 120.0
 """Seconds a read waits for its turn under ``LARGE_READ_BUDGET`` before it gives up."""
-
-_Slice = TypeVar("_Slice", bound="TableSlice")
-
-
-class TableSlice(ToolOutput):
-    """The formatted rows of one table plus what the agent needs to interpret them.
-
-    This is the answer of ``session_table_data`` (and, with two more fields, of
-    ``catalog_table_sample``). Built with ``model_construct``: the rows are already
-    JSON-safe, and validating them again would cost as much as formatting. The JSON of
-    ``data`` is kept from formatting, so the response never encodes the rows twice.
-    """
-
-    table_name: str
-    format: str
-    schema_: list[dict[str, str]] = Field(alias="schema")
-    row_count: int
-    is_complete: bool
-    data: FormattedData
-    _data_json: str | None = PrivateAttr(default=None)
-
-    def envelope_fields(self) -> dict[str, Any]:
-        return {
-            "table_name": self.table_name,
-            "format": self.format,
-            "schema": self.schema_,
-            "row_count": self.row_count,
-            "is_complete": self.is_complete,
-            "data": self.data,
-        }
-
-    def encoded_fields(self) -> Mapping[str, str]:
-        return {} if self._data_json is None else {"data": self._data_json}
-
-    @classmethod
-    def of(cls: type[_Slice], formatted: Formatted, **fields: Any) -> _Slice:
-        """An answer holding ``formatted`` rows (and their JSON) plus ``fields``."""
-        made = cls.model_construct(data=formatted.data, row_count=formatted.row_count, **fields)
-        made._data_json = formatted.json
-        return made
-
-    def extended(self, cls: type[_Slice], **changes: Any) -> _Slice:
-        """This answer as a ``cls`` (a subclass adding fields), with ``changes`` applied."""
-        made = cls.model_construct(**{**dict(self), **changes})
-        made._data_json = self._data_json
-        return made
-
-
-class ShapedSlice(TableSlice):
-    """A :class:`TableSlice` with what a pager needs: the answer of ``session_table_data``.
-
-    ``total_rows`` counts the rows after filtering; ``next_offset`` is the ``offset`` of the
-    next page (None at the end); ``snapshot_time`` is when the rows were read (UTC).
-    """
-
-    total_rows: int
-    next_offset: int | None
-    is_refreshing: bool
-    snapshot_time: str
-
-    def envelope_fields(self) -> dict[str, Any]:
-        return {
-            **super().envelope_fields(),
-            "total_rows": self.total_rows,
-            "next_offset": self.next_offset,
-            "is_refreshing": self.is_refreshing,
-            "snapshot_time": self.snapshot_time,
-        }
 
 
 def _mb(size: float) -> str:

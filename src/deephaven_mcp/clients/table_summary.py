@@ -26,24 +26,15 @@ from deephaven_mcp.clients.analysis import (
     fresh_name,
     utc_now,
 )
+from deephaven_mcp.clients.analysis_spec import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
-from deephaven_mcp.clients.shaping import FilterItem, check_columns, structured_filter
+from deephaven_mcp.clients.shaping import check_columns, structured_filter
+from deephaven_mcp.clients.shaping_spec import FilterItem
 from deephaven_mcp.clients.table_data import count_rows
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting.spec import JsonValue
 from deephaven_mcp.formatting.values import column_values
-
-MAX_SUMMARY_COLUMNS: Final = 200
-DEFAULT_TOP_K: Final = 10
-MAX_TOP_K: Final = 100
-MAX_DISTINCT: Final = 10_000
-
-
-def check_top_k(top_k: int) -> None:
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= MAX_TOP_K:
-        raise InvalidArgumentError(f"top_k must be a whole number from 0 to {MAX_TOP_K}")
-
 
 # -- summary -----------------------------------------------------------------------------
 

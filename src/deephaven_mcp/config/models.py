@@ -457,9 +457,27 @@ class SecurityConfig(_Model):
         return value
 
 
+DEFAULT_MAX_RESPONSE_BYTES: Final = 50 * 1024 * 1024
+
+
+class LimitsConfig(_Model):
+    """How much one answer may hold: table data, catalog samples, aggregations alike.
+
+    ``max_response_bytes`` caps the JSON of an answer's rows (reads stop as soon as it is
+    passed). ``default_max_rows``, when set, is the number of rows a read returns when the
+    caller does not say (otherwise 1000 for table data and aggregations, 100 for samples).
+    """
+
+    max_response_bytes: Annotated[StrictInt, Field(ge=1024, le=1024 * 1024 * 1024)] = (
+        DEFAULT_MAX_RESPONSE_BYTES
+    )
+    default_max_rows: Annotated[StrictInt, Field(ge=1, le=10_000_000)] | None = None
+
+
 class McpConfig(_Model):
     """The whole configuration file."""
 
     community: CommunityConfig = CommunityConfig()
     enterprise: EnterpriseConfig = EnterpriseConfig()
     security: SecurityConfig = SecurityConfig()
+    limits: LimitsConfig = LimitsConfig()

@@ -24,6 +24,7 @@ import pyarrow as pa
 from pydeephaven import Session
 from pydeephaven.table import Table
 
+from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
 from deephaven_mcp.enterprise._coreplus_api import (
     AUTH_MODULE,
     CHANGE_REPEATED_FIELDS,
@@ -54,6 +55,9 @@ from deephaven_mcp.enterprise.backend import (
 from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
 
 _log = logging.getLogger(__name__)
+
+# Enterprise sessions are pydeephaven sessions made here: their finalizers must be safe too.
+defer_pydeephaven_finalizers()
 
 INSTALL_HINT: Final = (
     "Deephaven Enterprise support is not installed: install deephaven-mcp[enterprise] "

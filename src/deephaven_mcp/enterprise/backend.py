@@ -13,11 +13,13 @@ import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Final, Protocol, TextIO
+from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
-import pyarrow as pa
-from pydeephaven import Session
-from pydeephaven.table import Table
+if TYPE_CHECKING:
+    # Annotations only: these plain types are needed at start-up, the client libraries not.
+    import pyarrow as pa
+    from pydeephaven import Session
+    from pydeephaven.table import Table
 
 # ----------------------------------------------------------------------------------------------
 # Plain data crossing the boundary.

@@ -28,8 +28,10 @@ from deephaven_mcp.clients.errors import (
     grpc_details,
     grpc_status,
 )
-from deephaven_mcp.clients.shaping import FilterItem, parse_filters, structured_filter
-from deephaven_mcp.clients.table_data import TableSlice, slice_table
+from deephaven_mcp.clients.shaping import structured_filter
+from deephaven_mcp.clients.shaping_spec import FilterItem, parse_filters
+from deephaven_mcp.clients.table_data import slice_table
+from deephaven_mcp.clients.table_spec import TableSlice
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError, run_operation
 from deephaven_mcp.enterprise.status import MAX_DETAIL

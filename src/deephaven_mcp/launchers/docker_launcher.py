@@ -10,8 +10,6 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
-import requests
-
 from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._logging import redact
 from deephaven_mcp.errors import (
@@ -45,6 +43,7 @@ class StartFailedError(Exception):
 
 
 def _docker_errors() -> tuple[type[BaseException], ...]:
+    import requests  # the Docker SDK's transport, loaded with it
     from docker.errors import DockerException
 
     return (DockerException, requests.RequestException)

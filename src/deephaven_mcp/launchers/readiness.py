@@ -52,6 +52,9 @@ def _open_session(
 ) -> Any:
     from pydeephaven import Session
 
+    from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
+
+    defer_pydeephaven_finalizers()  # a launch may be this process's first pydeephaven use
     endpoint = CommunityEndpoint(
         host=host,
         port=port,

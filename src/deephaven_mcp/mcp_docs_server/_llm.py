@@ -6,7 +6,8 @@ the server shuts down. Every attempt is bounded by the configured timeout, and f
 are summarised as short phrases (status codes, "timed out") so nothing from a provider's
 response body, and never a key, reaches logs or clients. Every question goes through
 the assistant's :class:`ChatLimiter`, so the MCP tool and programmatic callers share one
-cap on provider requests in flight.
+cap on provider requests in flight. The ``openai`` package itself loads with the first
+client (or the first failure to describe), not with the server.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit, urlunsplit
-
-import openai
-from openai.types.chat import ChatCompletionMessageParam
 
 from deephaven_mcp.errors import DeephavenMcpError
 from deephaven_mcp.mcp_docs_server._limiter import ChatLimiter
 from deephaven_mcp.mcp_docs_server._settings import DocsSettings, ProviderSettings
+
+if TYPE_CHECKING:
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 _log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class ChatProvider:
     def _get_client(self) -> openai.AsyncOpenAI:
         # Creation does not await, so concurrent first requests cannot build two clients.
         if self._client is None:
+            import openai
+
             self._client = openai.AsyncOpenAI(
                 api_key=self.settings.api_key,
                 base_url=self.settings.base_url,
@@ -165,6 +169,8 @@ def _without_userinfo(url: str) -> str:
 
 def describe_failure(exc: BaseException, provider: ChatProvider) -> str:
     """A short phrase for ``exc`` that is safe to log and to show to a client."""
+    import openai
+
     if isinstance(exc, TimeoutError | openai.APITimeoutError):
         return f"did not answer within {provider.timeout:g}s"
     if isinstance(exc, openai.AuthenticationError):

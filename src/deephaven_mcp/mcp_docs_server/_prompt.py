@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final, Literal, NamedTuple
-
-from openai.types.chat import ChatCompletionMessageParam
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from deephaven_mcp.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 MAX_PROMPT_CHARS: Final = 16_000
 MAX_HISTORY_MESSAGES: Final = 40

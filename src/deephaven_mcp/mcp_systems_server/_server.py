@@ -14,7 +14,6 @@ from starlette.responses import JSONResponse, Response
 
 from deephaven_mcp._http_security import auth_provider
 from deephaven_mcp._middleware import ArgumentErrorMiddleware
-from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
 from deephaven_mcp._version import __version__
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
@@ -67,7 +66,6 @@ def build_systems_server(
     """
     if auth == "config":
         auth = auth_provider(config.security.http) if config is not None else None
-    defer_pydeephaven_finalizers()
     systems = DeephavenSystems(
         config_path,
         config=config,

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiofiles
-from pydeephaven import Session
 
 from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp.clients.community import open_session
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.models import CommunityEndpoint, TlsFiles
 from deephaven_mcp.errors import SessionUnavailableError
 from deephaven_mcp.resource_manager.managed_session import ManagedSession
 from deephaven_mcp.resource_manager.session_id import CONFIG_SOURCE, SessionId
+
+if TYPE_CHECKING:
+    from pydeephaven import Session
 
 MAX_PEM_BYTES = 1_000_000
 
@@ -55,6 +56,9 @@ class CommunitySession(ManagedSession):
         return cls(SessionId.community(CONFIG_SOURCE, name), config, timeouts)
 
     async def _open(self) -> Session:
+        # The first connection loads pydeephaven (and pandas, pyarrow), not the server start.
+        from deephaven_mcp.clients.community import open_session
+
         endpoint = self.endpoint
         tls_files = await read_tls_files(endpoint)
         return await call_blocking(

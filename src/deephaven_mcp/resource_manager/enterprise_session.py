@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from pydeephaven import Session
-
 from deephaven_mcp.clients.timeouts import Timeouts
-from deephaven_mcp.enterprise import EnterpriseSessionInfo, EnterpriseSystem
 from deephaven_mcp.resource_manager.managed_session import ManagedSession
 from deephaven_mcp.resource_manager.session_calls import SessionCalls
 from deephaven_mcp.resource_manager.session_id import SessionId
+
+if TYPE_CHECKING:
+    # Sessions of this kind exist only once an enterprise system is open, so the (heavy)
+    # enterprise package is loaded by then; annotations alone do not need it.
+    from pydeephaven import Session
+
+    from deephaven_mcp.enterprise import EnterpriseSessionInfo, EnterpriseSystem
 
 # A new EnterpriseSession is built for every call (see below), so the per-session call
 # count lives with the system, keyed by session name; it goes away with the system.

@@ -10,6 +10,9 @@ connection broke, and running it twice could repeat its effects.
 Data and script calls take one of the session's ``Timeouts.max_calls_per_session`` slots
 (see :mod:`.session_calls`) and a work-lane thread; control calls (worker information
 for ``session_details``) take neither, so they answer while the session is saturated.
+
+The pydeephaven client functions are imported where a connection is used, so building the
+registry at start-up loads no client library.
 """
 
 from __future__ import annotations
@@ -19,12 +22,9 @@ import functools
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-from pydeephaven import Session
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from deephaven_mcp._blocking import CONTROL_LANE, WORK_LANE, call_blocking, call_blocking_owned
-from deephaven_mcp.clients.community import close_session, probe, server_constants
 from deephaven_mcp.clients.leases import call_leased, close_when_idle
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import (
@@ -37,6 +37,9 @@ from deephaven_mcp.errors import (
 )
 from deephaven_mcp.resource_manager.session_calls import SessionCalls
 from deephaven_mcp.resource_manager.session_id import SessionId
+
+if TYPE_CHECKING:
+    from pydeephaven import Session
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -150,6 +153,8 @@ class ManagedSession(ABC):
         )
 
     async def _alive(self, client: Session) -> bool:
+        from deephaven_mcp.clients.community import probe
+
         try:
             return await call_blocking(
                 "Probing the worker", self.timeouts.probe, call_leased, probe, client
@@ -164,6 +169,8 @@ class ManagedSession(ABC):
         await self._close_client(client)
 
     async def _close_client(self, client: Session) -> None:
+        from deephaven_mcp.clients.community import close_session
+
         # Waits for calls still running on this client (even timed-out ones) to finish.
         grace = self.timeouts.close
         try:
@@ -192,6 +199,8 @@ class ManagedSession(ABC):
 
     async def details(self, attempt_to_connect: bool) -> dict[str, Any]:
         """Status for ``session_details``; connects only when asked to."""
+        from deephaven_mcp.clients.community import server_constants
+
         info = self.summary()
         available = self._client is not None
         if attempt_to_connect:

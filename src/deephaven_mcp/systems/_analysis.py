@@ -1,8 +1,11 @@
 """The bodies of ``session_table_summary`` and ``session_table_aggregate``.
 
-Requests are parsed and checked here before any round trip; the engine work happens in
-:mod:`deephaven_mcp.clients.analysis`, inside one ``ManagedSession.run`` per call (reads, so
-a lost connection is retried once).
+Requests are parsed and checked here before any round trip
+(:mod:`deephaven_mcp.clients.analysis_spec`); the engine work happens in
+:mod:`deephaven_mcp.clients.analysis` and :mod:`deephaven_mcp.clients.table_summary`,
+inside one ``ManagedSession.run`` per call (reads, so a lost connection is retried once).
+Those two load in the functions that call them: they bring pydeephaven and pyarrow, which
+a server that has not read a table yet does without.
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from deephaven_mcp.clients import analysis
-from deephaven_mcp.clients import table_summary as summary
-from deephaven_mcp.clients.shaping import FilterItem, SortKey, parse_filters, parse_sort
+from deephaven_mcp.clients import analysis_spec as spec
+from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey, parse_filters, parse_sort
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.resource_manager import ManagedSession
@@ -34,8 +36,10 @@ async def table_summary(
     filters: Sequence[FilterItem | dict[str, Any]] | None,
     top_k: int,
 ) -> TableSummary:
+    from deephaven_mcp.clients import table_summary as summary
+
     _check_columns_argument(columns)
-    summary.check_top_k(top_k)
+    spec.check_top_k(top_k)
     conditions = parse_filters(filters)
     stats = await session.run(
         f"Summarizing table {table_name}",
@@ -62,8 +66,8 @@ async def table_aggregate(
     timeouts: Timeouts,
     table_name: str,
     *,
-    group_by: Sequence[analysis.GroupByItem | dict[str, Any]] | None,
-    aggregations: Sequence[analysis.Aggregation | dict[str, Any]] | None,
+    group_by: Sequence[spec.GroupByItem | dict[str, Any]] | None,
+    aggregations: Sequence[spec.Aggregation | dict[str, Any]] | None,
     filters: Sequence[FilterItem | dict[str, Any]] | None,
     sort: Sequence[SortKey | dict[str, Any]] | None,
     max_rows: int | None,
@@ -71,6 +75,8 @@ async def table_aggregate(
     fmt: str,
 ) -> TableAggregate:
     """``fmt`` is already resolved; ``max_rows`` already checked."""
+    from deephaven_mcp.clients import analysis
+
     _tables.check_offset(offset)
     keys = parse_group_by_and_aggregations(group_by, aggregations)
     conditions = parse_filters(filters)
@@ -95,11 +101,11 @@ async def table_aggregate(
 
 
 def parse_group_by_and_aggregations(
-    group_by: Sequence[analysis.GroupByItem | dict[str, Any]] | None,
-    aggregations: Sequence[analysis.Aggregation | dict[str, Any]] | None,
-) -> tuple[list[analysis.GroupByItem], list[analysis.Aggregation]]:
+    group_by: Sequence[spec.GroupByItem | dict[str, Any]] | None,
+    aggregations: Sequence[spec.Aggregation | dict[str, Any]] | None,
+) -> tuple[list[spec.GroupByItem], list[spec.Aggregation]]:
     """The request's keys and aggregations, checked as far as possible without the schema."""
-    keys = analysis.parse_group_by(group_by)
-    wanted = analysis.parse_aggregations(aggregations)
-    analysis.check_output_names(keys, wanted)
+    keys = spec.parse_group_by(group_by)
+    wanted = spec.parse_aggregations(aggregations)
+    spec.check_output_names(keys, wanted)
     return keys, wanted

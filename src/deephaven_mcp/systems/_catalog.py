@@ -1,19 +1,22 @@
-"""Catalog answers: finding the session's catalog, formatting rows and schemas off the loop."""
+"""Catalog answers: finding the session's catalog, formatting rows and schemas off the loop.
+
+The formatters (pyarrow) are imported where a catalog answer is formatted, not at start-up.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp.clients.table_data import format_rows
 from deephaven_mcp.clients.timeouts import Timeouts
-from deephaven_mcp.enterprise import CatalogRows, EnterpriseCatalog
-from deephaven_mcp.enterprise.catalog import CatalogSchemas as FoundSchemas
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.formatting import describe_schema, format_table
 from deephaven_mcp.resource_manager import SessionId
 from deephaven_mcp.systems._enterprise import EnterpriseSystems
 from deephaven_mcp.systems.results import CatalogListing, CatalogSchemas
+
+if TYPE_CHECKING:
+    from deephaven_mcp.enterprise import CatalogRows, EnterpriseCatalog
+    from deephaven_mcp.enterprise.catalog import CatalogSchemas as FoundSchemas
 
 
 async def catalog_of(enterprise: EnterpriseSystems, session_id: str) -> EnterpriseCatalog:
@@ -28,6 +31,9 @@ async def catalog_of(enterprise: EnterpriseSystems, session_id: str) -> Enterpri
 async def listing(
     session_id: str, rows: CatalogRows, fmt: str, what: str, timeouts: Timeouts
 ) -> CatalogListing:
+    from deephaven_mcp.clients.table_data import format_rows
+    from deephaven_mcp.formatting import describe_schema
+
     data = await call_blocking(
         f"Formatting {what}", timeouts.data, format_rows, rows.table, fmt, what
     )
@@ -42,6 +48,8 @@ async def listing(
 
 
 def _schema_entries(found: FoundSchemas) -> list[dict[str, Any]]:
+    from deephaven_mcp.formatting import describe_schema, format_table
+
     entries: list[dict[str, Any]] = []
     for item in found.schemas:
         base = {"namespace": item.namespace, "table": item.table_name}

@@ -1,18 +1,25 @@
-"""The configured enterprise systems, kept across reloads when their config is unchanged."""
+"""The configured enterprise systems, kept across reloads when their config is unchanged.
+
+The enterprise client code (pydeephaven, grpc, httpx; coreplus on first use) loads when the
+first system is configured, so a server without enterprise systems never imports it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.models import EnterpriseSystemConfig
-from deephaven_mcp.enterprise import CoreplusBackend, EnterpriseBackend, EnterpriseSystem
+from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.errors import DeephavenMcpError, NotFoundError
 from deephaven_mcp.resource_manager import ManagedSession, SessionId
 from deephaven_mcp.resource_manager.enterprise_session import EnterpriseSession
+
+if TYPE_CHECKING:
+    from deephaven_mcp.enterprise import EnterpriseSystem
 
 _log = logging.getLogger(__name__)
 
@@ -46,11 +53,7 @@ class EnterpriseSystems:
                 retired.append(system)
         for name, config in configs.items():
             if name not in kept:
-                if self._backend is None:
-                    self._backend = CoreplusBackend()
-                kept[name] = EnterpriseSystem(
-                    name, config, self._backend, operation_timeout=self._timeouts.data
-                )
+                kept[name] = self._open(name, config)
         self._systems = kept
         if retired:
             _log.info(
@@ -58,6 +61,13 @@ class EnterpriseSystems:
                 ", ".join(system.name for system in retired),
             )
             await asyncio.gather(*(self._close(system) for system in retired))
+
+    def _open(self, name: str, config: EnterpriseSystemConfig) -> EnterpriseSystem:
+        from deephaven_mcp.enterprise import CoreplusBackend, EnterpriseSystem
+
+        if self._backend is None:
+            self._backend = CoreplusBackend()
+        return EnterpriseSystem(name, config, self._backend, operation_timeout=self._timeouts.data)
 
     async def resolve(self, session_id: SessionId) -> ManagedSession | None:
         """A session for ``enterprise:<system>:<name>``: a created worker or a running PQ."""

@@ -1,4 +1,8 @@
-"""Reading tables and running code in one session: the bodies of the session data tools."""
+"""Reading tables and running code in one session: the bodies of the session data tools.
+
+The clients (pydeephaven, pyarrow) are imported in the functions that call them, so a
+server that has not touched a session yet has not loaded them.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,10 @@ import os
 import re
 import stat
 from collections.abc import Sequence
-from typing import Any, Final
-
-from pydeephaven import Session
+from typing import TYPE_CHECKING, Any, Final
 
 from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp.clients import community, scripts
-from deephaven_mcp.clients.shaping import FilterItem, SortKey
-from deephaven_mcp.clients.table_data import ShapedSlice, read_shaped_slice
+from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import (
     DeephavenMcpError,
@@ -23,9 +23,19 @@ from deephaven_mcp.errors import (
     InvalidArgumentError,
     PermissionDeniedError,
 )
-from deephaven_mcp.formatting import describe_schema, format_table
 from deephaven_mcp.resource_manager import ManagedSession
-from deephaven_mcp.systems.results import PipPackages, ScriptRun, TableNames, TableSchemas
+from deephaven_mcp.systems.results import (
+    PipPackages,
+    ScriptRun,
+    ShapedSlice,
+    TableNames,
+    TableSchemas,
+)
+
+if TYPE_CHECKING:
+    from pydeephaven import Session
+
+    from deephaven_mcp.clients.scripts import ScriptOutcome
 
 MAX_SCRIPT_BYTES: Final = 1_000_000
 MAX_SCHEMA_TABLES: Final = 200
@@ -52,6 +62,9 @@ def check_max_rows(name: str, value: int | None) -> None:
 
 
 def _schema_entry(session: Session, name: str) -> dict[str, Any]:
+    from deephaven_mcp.clients import community
+    from deephaven_mcp.formatting import describe_schema, format_table
+
     meta = community.table_meta(session, name)
     return {
         "success": True,
@@ -64,6 +77,8 @@ def _schema_entry(session: Session, name: str) -> dict[str, Any]:
 
 
 async def table_names(session: ManagedSession, session_id: str, timeouts: Timeouts) -> TableNames:
+    from deephaven_mcp.clients import community
+
     names = await session.run(
         "Listing tables", community.list_tables, timeouts.metadata, retry=True
     )
@@ -76,6 +91,8 @@ async def table_schemas(
     session: ManagedSession, timeouts: Timeouts, table_names: list[str] | None
 ) -> TableSchemas:
     """Schemas of up to MAX_SCHEMA_TABLES tables; one table failing does not fail the rest."""
+    from deephaven_mcp.clients import community
+
     names = table_names
     if names is None:
         names = await session.run(
@@ -127,6 +144,8 @@ async def table_slice(
     sort: Sequence[SortKey] | None = None,
 ) -> ShapedSlice:
     """``fmt`` is already resolved (see :func:`resolve_format`); shaping already parsed."""
+    from deephaven_mcp.clients.table_data import read_shaped_slice
+
     return await session.run(
         f"Reading table {table_name}",
         lambda client: read_shaped_slice(
@@ -252,6 +271,8 @@ def _inside(path: str, root: str) -> bool:
 
 async def run_script(session: ManagedSession, timeouts: Timeouts, code: str) -> ScriptRun:
     """Run ``code`` once and report its output and table changes (see clients.scripts)."""
+    from deephaven_mcp.clients import scripts
+
     outcome = await session.run(
         "Running the script",
         lambda client: scripts.run_script(client, code, session.programming_language),
@@ -261,7 +282,7 @@ async def run_script(session: ManagedSession, timeouts: Timeouts, code: str) -> 
     return script_run_result(outcome)
 
 
-def script_run_result(outcome: scripts.ScriptOutcome) -> ScriptRun:
+def script_run_result(outcome: ScriptOutcome) -> ScriptRun:
     """The tool answer: every field is always present (output is null where not captured)."""
     return ScriptRun(
         stdout=outcome.stdout.text if outcome.stdout else None,
@@ -276,6 +297,8 @@ def script_run_result(outcome: scripts.ScriptOutcome) -> ScriptRun:
 
 
 async def pip_packages(session: ManagedSession, session_id: str, timeouts: Timeouts) -> PipPackages:
+    from deephaven_mcp.clients import community
+
     if session.programming_language.lower() != "python":
         raise InvalidArgumentError(
             f"session '{session_id}' runs {session.programming_language}; "

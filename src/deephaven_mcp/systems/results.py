@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from deephaven_mcp._output import ToolOutput
-from deephaven_mcp.clients.table_data import ShapedSlice, TableSlice
+from deephaven_mcp.clients.table_spec import ShapedSlice, TableSlice
 from deephaven_mcp.formatting import FormattedData
 
 __all__ = [

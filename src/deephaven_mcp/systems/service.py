@@ -15,12 +15,10 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
 
-from deephaven_mcp.clients.analysis import Aggregation, GroupByItem
-from deephaven_mcp.clients.shaping import FilterItem, SortKey, parse_filters, parse_sort
-from deephaven_mcp.clients.table_data import ShapedSlice
-from deephaven_mcp.clients.table_summary import DEFAULT_TOP_K
+from deephaven_mcp.clients.analysis_spec import DEFAULT_TOP_K, Aggregation, GroupByItem
+from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey, parse_filters, parse_sort
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig, load_config
 from deephaven_mcp.enterprise import (
@@ -30,7 +28,6 @@ from deephaven_mcp.enterprise import (
     parse_environment,
     parse_python_control,
 )
-from deephaven_mcp.enterprise.catalog import CatalogFilter
 from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.formatting import resolve_format
 from deephaven_mcp.launchers import ProgressCallback
@@ -73,12 +70,16 @@ from deephaven_mcp.systems.results import (
     ScriptRun,
     SessionDetails,
     SessionList,
+    ShapedSlice,
     TableAggregate,
     TableNames,
     TableSchemas,
     TableSummary,
 )
 from deephaven_mcp.systems.settings import SystemsSettings
+
+if TYPE_CHECKING:
+    from deephaven_mcp.enterprise.catalog import CatalogFilter
 
 _log = logging.getLogger(__name__)
 DEMO_ID = SessionId.community(DYNAMIC_SOURCE, DEMO_SESSION)

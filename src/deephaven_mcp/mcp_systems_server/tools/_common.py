@@ -15,7 +15,7 @@ from pydantic import Field
 
 from deephaven_mcp._output import ToolOutput
 from deephaven_mcp._tool_results import as_envelope
-from deephaven_mcp.clients.shaping import MAX_CONDITIONS, MAX_LIST_VALUES, AnyOf, Condition
+from deephaven_mcp.clients.shaping_spec import MAX_CONDITIONS, MAX_LIST_VALUES, AnyOf, Condition
 from deephaven_mcp.systems import DeephavenSystems
 
 

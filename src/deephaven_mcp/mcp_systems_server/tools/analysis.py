@@ -7,20 +7,18 @@ from typing import Annotated, Any, Final
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.analysis import (
+from deephaven_mcp.clients.analysis_spec import (
     BINS,
+    DEFAULT_TOP_K,
     MAX_AGGREGATIONS,
+    MAX_DISTINCT,
     MAX_GROUP_BY,
+    MAX_SUMMARY_COLUMNS,
+    MAX_TOP_K,
     Aggregation,
     TimeBucket,
 )
-from deephaven_mcp.clients.shaping import MAX_SORT_KEYS, SortKey
-from deephaven_mcp.clients.table_summary import (
-    DEFAULT_TOP_K,
-    MAX_DISTINCT,
-    MAX_SUMMARY_COLUMNS,
-    MAX_TOP_K,
-)
+from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, SortKey
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,

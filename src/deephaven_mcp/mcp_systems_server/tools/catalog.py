@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.shaping import AnyOf, Condition
+from deephaven_mcp.clients.shaping_spec import AnyOf, Condition
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,

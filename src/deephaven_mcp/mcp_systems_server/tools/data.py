@@ -7,11 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.shaping import (
-    MAX_SORT_KEYS,
-    SortKey,
-)
-from deephaven_mcp.clients.table_data import ShapedSlice
+from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, SortKey
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY, RUNS_CODE
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
@@ -29,7 +25,13 @@ from deephaven_mcp.mcp_systems_server.tools._common import (
     TableNameArg,
     systems_tool,
 )
-from deephaven_mcp.systems.results import PipPackages, ScriptRun, TableNames, TableSchemas
+from deephaven_mcp.systems.results import (
+    PipPackages,
+    ScriptRun,
+    ShapedSlice,
+    TableNames,
+    TableSchemas,
+)
 
 FORMAT_HELP = (
     "optimize-rendering (markdown-table, default), optimize-accuracy "
