@@ -117,7 +117,7 @@ def test_a_hopeless_request_is_refused_after_the_first_window(
 
 
 def test_a_small_answer_over_the_limit_is_refused_exactly(session: Session) -> None:
-    with pytest.raises(LimitExceededError, match=r"over the 0\.0 MB response limit"):
+    with pytest.raises(LimitExceededError, match=r"over the 1 KB response limit"):
         read_shaped_slice(session, "tdw_plain", max_rows=50, head=True, fmt="csv", max_bytes=1024)
 
 
@@ -174,3 +174,11 @@ def test_an_answer_larger_than_the_budget_runs_alone() -> None:
 def _hold(budget: table_data._ByteBudget, size: int, order: list[str]) -> None:
     with budget.hold(size, timeout=5):
         order.append("second ran")
+
+
+def test_formatted_rows_over_the_limit_are_refused_with_their_size() -> None:
+    rows = pa.table({"Namespace": ["MarketUS"] * 200, "TableName": ["Trades"] * 200})
+    text = table_data.format_rows(rows, "csv", "the catalog", max_bytes=64_000)
+    assert isinstance(text, str) and text.startswith("Namespace,TableName")
+    with pytest.raises(LimitExceededError, match=r"200 rows of the catalog is 3 KB, over the 1 KB"):
+        table_data.format_rows(rows, "csv", "the catalog", max_bytes=1024)

@@ -153,7 +153,7 @@ async def test_reads_are_retried() -> None:
     session = RecordingSession()
     timeouts = Timeouts()
     await _tables.table_names(session, "community:config:seam", timeouts)
-    await _tables.table_slice(session, timeouts, "t", 10, True, "csv")
+    await _tables.table_slice(session, timeouts, "t", 10, True, "csv", max_bytes=1 << 20)
     assert [(retry, control) for _action, retry, control in session.policies] == [
         (True, False),
         (True, False),

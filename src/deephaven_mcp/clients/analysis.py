@@ -293,13 +293,10 @@ def aggregate_table(
     finally:
         release_later(session, table, *made)
     stop = offset + piece.row_count
-    shaped = ShapedSlice.model_construct(
+    shaped = piece.extended(
+        ShapedSlice,
         table_name=table_name,
-        format=piece.format,
-        schema_=piece.schema_,
-        row_count=piece.row_count,
         is_complete=offset == 0 and piece.row_count >= total,
-        data=piece.data,
         total_rows=total,
         next_offset=stop if stop < total else None,
         is_refreshing=refreshing,

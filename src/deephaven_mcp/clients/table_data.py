@@ -32,6 +32,7 @@ from deephaven_mcp.clients.community import open_table, release, release_later
 from deephaven_mcp.clients.errors import describe_error, engine_error
 from deephaven_mcp.clients.shaping import FilterItem, SortKey, apply_shaping
 from deephaven_mcp.clients.table_spec import ShapedSlice, TableSlice
+from deephaven_mcp.config.models import DEFAULT_MAX_RESPONSE_BYTES
 from deephaven_mcp.errors import (
     LimitExceededError,
     SessionUnavailableError,
@@ -39,7 +40,7 @@ from deephaven_mcp.errors import (
 from deephaven_mcp.formatting import FormattedData, describe_schema
 from deephaven_mcp.formatting.writer import Formatted, TableWriter, table_writer, write_table
 
-MAX_RESPONSE_BYTES: Final = 50 * 1024 * 1024
+MAX_RESPONSE_BYTES: Final = DEFAULT_MAX_RESPONSE_BYTES
 FIRST_WINDOW_ROWS: Final = 1000
 WINDOW_BYTES: Final = 4 * 1024 * 1024
 """Answer bytes each later window aims at: a few round trips, little memory per window."""
@@ -50,6 +51,9 @@ LARGE_READ_WAIT: Final = 120.0
 
 
 def _mb(size: float) -> str:
+    """A size as people read it: "1.5 MB", or "12 KB" below a megabyte."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
     return f"{size / (1024 * 1024):.1f} MB"
 
 

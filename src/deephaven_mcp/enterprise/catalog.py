@@ -30,7 +30,7 @@ from deephaven_mcp.clients.errors import (
 )
 from deephaven_mcp.clients.shaping import structured_filter
 from deephaven_mcp.clients.shaping_spec import FilterItem, parse_filters
-from deephaven_mcp.clients.table_data import slice_table
+from deephaven_mcp.clients.table_data import MAX_RESPONSE_BYTES, slice_table
 from deephaven_mcp.clients.table_spec import TableSlice
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError, run_operation
@@ -339,8 +339,10 @@ class EnterpriseCatalog:
         max_rows: int | None = DEFAULT_SAMPLE_ROWS,
         head: bool = True,
         fmt: str = "json-column",
+        max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> CatalogSample:
-        """First (``head``) or last ``max_rows`` rows of a catalog table, as ``fmt``."""
+        """First (``head``) or last ``max_rows`` rows of a catalog table, as ``fmt``, within
+        ``max_bytes`` of rows."""
         for label, value in (("namespace", namespace), ("table_name", table_name)):
             if not isinstance(value, str) or not value:
                 raise InvalidArgumentError(f"{label} must be a non-empty string")
@@ -349,8 +351,10 @@ class EnterpriseCatalog:
 
         def fetch(tables: _Tables) -> CatalogSample:
             table, source = self._fetch(tables, namespace, table_name)
-            # Sliced on the worker, with the 50 MB answer limit checked before a big fetch.
-            piece = slice_table(table, label, max_rows=limit, head=head, fmt=fmt)
+            # Sliced on the worker, read in windows that stop at the answer limit.
+            piece = slice_table(
+                table, label, max_rows=limit, head=head, fmt=fmt, max_bytes=max_bytes
+            )
             return CatalogSample(namespace, table_name, piece, source)
 
         return await self._run(f"Sampling {namespace}.{table_name}", _scoped(fetch))

@@ -80,8 +80,11 @@ def build_systems_server(
     def offered() -> frozenset[str]:
         return enabled_tool_names(systems.config.security, read_only=systems.read_only)
 
+    def row_default() -> int | None:
+        return systems.config.limits.default_max_rows
+
     async def reapply_policy() -> None:
-        if tool_set is not None and tool_set.apply(offered()):
+        if tool_set is not None and tool_set.apply(offered(), row_default()):
             await notify_tools_changed()
 
     systems.add_reload_listener(reapply_policy)
@@ -91,7 +94,7 @@ def build_systems_server(
         async with systems:
             # The file is read at start: only now is the policy known for sure.
             if tool_set is not None:
-                tool_set.apply(offered())
+                tool_set.apply(offered(), row_default())
             yield {"systems": systems}
 
     mcp: FastMCP[Any] = FastMCP(
@@ -106,7 +109,7 @@ def build_systems_server(
     )
     tool_set = ToolSet(mcp, ALL_TOOLS)
     # From the config given here (if any), so tools/list is right even before the lifespan.
-    tool_set.apply(enabled_tool_names(systems.config.security, read_only=systems.read_only))
+    tool_set.apply(offered(), row_default())
     register_resources(mcp)
     register_completions(mcp, systems)
 

@@ -1,19 +1,24 @@
-"""Which tools the server offers: read-only mode and the operator's allow/deny lists.
+"""Which tools the server offers, and how: read-only mode, the operator's allow/deny lists,
+and the operator's default ``max_rows``.
 
 A tool outside the policy is not registered at all, so it is absent from ``tools/list``
-and calling it is an unknown-tool error, not a refusal an agent could argue with.
+and calling it is an unknown-tool error, not a refusal an agent could argue with. With
+``limits.default_max_rows`` set, the row-reading tools are registered with that default
+(fastmcp's argument transform), so ``tools/list`` shows the value a call will use.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import mcp_types
 from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_context
-from fastmcp.tools.base import ToolResult
+from fastmcp.tools.base import Tool, ToolResult
+from fastmcp.tools.tool_transform import ArgTransform
 
 from deephaven_mcp.config.models import SecurityConfig
 from deephaven_mcp.config.tool_names import READ_ONLY_MODE_TOOL_NAMES, SYSTEMS_TOOL_NAMES
@@ -21,6 +26,10 @@ from deephaven_mcp.config.tool_names import READ_ONLY_MODE_TOOL_NAMES, SYSTEMS_T
 _log = logging.getLogger(__name__)
 
 ToolFunction = Callable[..., Awaitable[ToolResult]]
+
+ROW_DEFAULT_TOOLS: Final = frozenset(
+    {"session_table_data", "session_table_aggregate", "catalog_table_sample"}
+)
 
 
 def enabled_tool_names(security: SecurityConfig, *, read_only: bool = False) -> frozenset[str]:
@@ -43,26 +52,51 @@ class ToolSet:
         if unknown:
             raise RuntimeError(f"tools missing from config.tool_names: {sorted(unknown)}")
         self._registered: set[str] = set()
+        self._row_default: int | None = None
 
     @property
     def registered(self) -> frozenset[str]:
         return frozenset(self._registered)
 
-    def apply(self, enabled: frozenset[str]) -> bool:
-        """Register exactly the ``enabled`` tools; whether anything changed."""
+    def apply(self, enabled: frozenset[str], row_default: int | None = None) -> bool:
+        """Register exactly the ``enabled`` tools, the row-reading ones with ``row_default``
+        rows by default (None: their own); whether anything changed."""
         before = set(self._registered)
+        default_changed = row_default != self._row_default
+        if default_changed:
+            # Registered with the old default: register them again below.
+            for name in ROW_DEFAULT_TOOLS & self._registered:
+                self._server.local_provider.remove_tool(name)
+                self._registered.discard(name)
+            self._row_default = row_default
         for name, fn in self._tools.items():
             if name in enabled and name not in self._registered:
-                self._server.add_tool(fn)
+                self._register(name, fn)
                 self._registered.add(name)
             elif name not in enabled and name in self._registered:
                 self._server.local_provider.remove_tool(name)
                 self._registered.discard(name)
-        if self._registered != before:
-            hidden = sorted(set(self._tools) - self._registered)
-            _log.info("tools offered: %d; not offered: %s", len(self._registered), hidden)
-            return True
-        return False
+        if self._registered == before and not (default_changed and ROW_DEFAULT_TOOLS & before):
+            return False
+        hidden = sorted(set(self._tools) - self._registered)
+        _log.info("tools offered: %d; not offered: %s", len(self._registered), hidden)
+        return True
+
+    def _register(self, name: str, fn: ToolFunction) -> None:
+        tool = self._server.add_tool(fn)
+        if self._row_default is None or name not in ROW_DEFAULT_TOOLS:
+            return
+        described = tool.parameters["properties"]["max_rows"].get("description", "")
+        description = re.sub(r"default [\d,]+", f"default {self._row_default}", described)
+        self._server.local_provider.remove_tool(name)
+        self._server.add_tool(
+            Tool.from_tool(
+                tool,
+                transform_args={
+                    "max_rows": ArgTransform(default=self._row_default, description=description)
+                },
+            )
+        )
 
 
 async def notify_tools_changed() -> None:

@@ -73,6 +73,7 @@ async def table_aggregate(
     max_rows: int | None,
     offset: int,
     fmt: str,
+    max_bytes: int,
 ) -> TableAggregate:
     """``fmt`` is already resolved; ``max_rows`` already checked."""
     from deephaven_mcp.clients import analysis
@@ -93,11 +94,12 @@ async def table_aggregate(
             max_rows=max_rows,
             offset=offset,
             fmt=fmt,
+            max_bytes=max_bytes,
         ),
         timeouts.data,
         retry=True,
     )
-    return TableAggregate.model_construct(**dict(found.page), source_rows=found.source_rows)
+    return found.page.extended(TableAggregate, source_rows=found.source_rows)
 
 
 def parse_group_by_and_aggregations(

@@ -29,13 +29,13 @@ async def catalog_of(enterprise: EnterpriseSystems, session_id: str) -> Enterpri
 
 
 async def listing(
-    session_id: str, rows: CatalogRows, fmt: str, what: str, timeouts: Timeouts
+    session_id: str, rows: CatalogRows, fmt: str, what: str, timeouts: Timeouts, max_bytes: int
 ) -> CatalogListing:
     from deephaven_mcp.clients.table_data import format_rows
     from deephaven_mcp.formatting import describe_schema
 
     data = await call_blocking(
-        f"Formatting {what}", timeouts.data, format_rows, rows.table, fmt, what
+        f"Formatting {what}", timeouts.data, format_rows, rows.table, fmt, what, max_bytes
     )
     return CatalogListing(
         session_id=session_id,

@@ -142,6 +142,7 @@ async def table_slice(
     columns: Sequence[str] | None = None,
     filters: Sequence[FilterItem] | None = None,
     sort: Sequence[SortKey] | None = None,
+    max_bytes: int,
 ) -> ShapedSlice:
     """``fmt`` is already resolved (see :func:`resolve_format`); shaping already parsed."""
     from deephaven_mcp.clients.table_data import read_shaped_slice
@@ -158,6 +159,7 @@ async def table_slice(
             columns=columns,
             filters=filters,
             sort=sort,
+            max_bytes=max_bytes,
         ),
         timeouts.data,
         retry=True,

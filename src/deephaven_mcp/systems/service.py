@@ -11,11 +11,12 @@ method's result serializes to the tool's success envelope. Failures are raised a
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Self, TypeVar
 
 from deephaven_mcp.clients.analysis_spec import DEFAULT_TOP_K, Aggregation, GroupByItem
 from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey, parse_filters, parse_sort
@@ -91,6 +92,15 @@ def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class DefaultRows(enum.Enum):
+    """``max_rows`` left out: the operator's ``limits.default_max_rows``, else the tool's."""
+
+    DEFAULT = "default"
+
+
+DEFAULT_ROWS: Final = DefaultRows.DEFAULT
 
 
 def _changes_state(
@@ -229,6 +239,15 @@ class DeephavenSystems:
         """
         return self._forced_read_only or self.config.security.read_only
 
+    @property
+    def _max_bytes(self) -> int:
+        return self.config.limits.max_response_bytes
+
+    def _rows(self, max_rows: int | DefaultRows | None, builtin: int) -> int | None:
+        if isinstance(max_rows, DefaultRows):
+            return self.config.limits.default_max_rows or builtin
+        return max_rows
+
     def add_reload_listener(self, listener: Callable[[], Awaitable[None]]) -> None:
         """Call ``listener`` after every successful :meth:`mcp_reload` (the server re-applies
         its tool policy this way)."""
@@ -301,7 +320,7 @@ class DeephavenSystems:
         self,
         session_id: str,
         table_name: str,
-        max_rows: int | None = 1000,
+        max_rows: int | DefaultRows | None = DEFAULT_ROWS,
         head: bool = True,
         format: str = "optimize-rendering",
         columns: list[str] | None = None,
@@ -313,8 +332,11 @@ class DeephavenSystems:
 
         ``columns``, ``filters`` and ``sort`` shape the table on the worker first (see
         :mod:`deephaven_mcp.clients.shaping`; nothing is compiled, so read-only mode allows
-        them). With ``head=False``, ``offset`` counts from the end. Capped at 50 MB.
+        them). With ``head=False``, ``offset`` counts from the end. Capped at
+        ``limits.max_response_bytes``; ``max_rows`` defaults to ``limits.default_max_rows``
+        (else 1000).
         """
+        max_rows = self._rows(max_rows, 1000)
         _tables.check_max_rows("max_rows", max_rows)
         _tables.check_offset(offset)
         conditions = parse_filters(filters)
@@ -334,6 +356,7 @@ class DeephavenSystems:
             columns=columns,
             filters=conditions,
             sort=keys,
+            max_bytes=self._max_bytes,
         )
 
     async def session_table_summary(
@@ -360,13 +383,14 @@ class DeephavenSystems:
         group_by: Sequence[GroupByItem | dict[str, Any]] | None = None,
         filters: Sequence[FilterItem | dict[str, Any]] | None = None,
         sort: Sequence[SortKey | dict[str, Any]] | None = None,
-        max_rows: int | None = 1000,
+        max_rows: int | DefaultRows | None = DEFAULT_ROWS,
         offset: int = 0,
         format: str = "optimize-rendering",
     ) -> TableAggregate:
         """Group (by columns and/or UTC time buckets) and aggregate on the worker with
         pydeephaven's aggregation API, then page and format like :meth:`session_table_data`.
         """
+        max_rows = self._rows(max_rows, 1000)
         _tables.check_max_rows("max_rows", max_rows)
         fmt = resolve_format(format)
         session = await self.registry.get(session_id)
@@ -381,6 +405,7 @@ class DeephavenSystems:
             max_rows=max_rows,
             offset=offset,
             fmt=fmt,
+            max_bytes=self._max_bytes,
         )
 
     @_changes_state
@@ -527,7 +552,9 @@ class DeephavenSystems:
         fmt = resolve_format(format)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
         rows = await catalog.tables(filters, max_rows)
-        return await _catalog.listing(session_id, rows, fmt, "the catalog", self.timeouts)
+        return await _catalog.listing(
+            session_id, rows, fmt, "the catalog", self.timeouts, self._max_bytes
+        )
 
     async def catalog_namespaces_list(
         self,
@@ -542,7 +569,9 @@ class DeephavenSystems:
         fmt = resolve_format(format)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
         rows = await catalog.namespaces(filters, max_rows)
-        return await _catalog.listing(session_id, rows, fmt, "the namespaces", self.timeouts)
+        return await _catalog.listing(
+            session_id, rows, fmt, "the namespaces", self.timeouts, self._max_bytes
+        )
 
     async def catalog_tables_schema(
         self,
@@ -564,20 +593,22 @@ class DeephavenSystems:
         session_id: str,
         namespace: str,
         table_name: str,
-        max_rows: int | None = 100,
+        max_rows: int | DefaultRows | None = DEFAULT_ROWS,
         head: bool = True,
         format: str = "optimize-rendering",
     ) -> CatalogSample:
-        """Rows of a catalog table (historical first, then live)."""
+        """Rows of a catalog table (historical first, then live); ``max_rows`` defaults to
+        ``limits.default_max_rows`` (else 100)."""
+        max_rows = self._rows(max_rows, 100)
         _tables.check_max_rows("max_rows", max_rows)
         fmt = resolve_format(format)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
-        sample = await catalog.sample(namespace, table_name, max_rows, head, fmt)
+        sample = await catalog.sample(
+            namespace, table_name, max_rows, head, fmt, max_bytes=self._max_bytes
+        )
         # The slice names the table "namespace.table" in messages; answer with the name.
-        return CatalogSample.model_construct(
-            **{**dict(sample.slice), "table_name": table_name},
-            namespace=namespace,
-            source=sample.source,
+        return sample.slice.extended(
+            CatalogSample, table_name=table_name, namespace=namespace, source=sample.source
         )
 
     # -- persistent queries --------------------------------------------------------------

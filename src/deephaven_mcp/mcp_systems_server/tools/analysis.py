@@ -203,7 +203,7 @@ async def session_table_aggregate(
     [{"op": "avg", "column": "Price", "as": "AvgPrice"}].
 
     Filters apply first, then grouping, then sort. Answers like session_table_data (same
-    formats, total_rows/next_offset paging, 50 MB cap) plus source_rows.
+    formats, total_rows/next_offset paging, response size cap) plus source_rows.
     """
     return await systems.session_table_aggregate(
         session_id,

@@ -132,7 +132,7 @@ async def catalog_table_sample(
     table_name: Annotated[str, Field(description="Catalog table name.")],
     max_rows: Annotated[
         int | None,
-        Field(description="Rows to return (default 100); null for all, within 50 MB."),
+        Field(description="Rows to return (default 100); null for all, within the response limit."),
     ] = 100,
     head: Annotated[bool, Field(description="True: first rows; false: last rows.")] = True,
     format: Format = "optimize-rendering",

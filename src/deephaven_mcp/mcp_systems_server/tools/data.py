@@ -140,8 +140,8 @@ async def session_table_data(
     """Rows of a table, shaped and sliced on the worker and formatted for an agent.
 
     Filters, then sort, then columns. total_rows counts rows after filtering; page through
-    with max_rows and offset until next_offset is null. Responses are capped at 50 MB; the
-    cap is checked before any large fetch.
+    with max_rows and offset until next_offset is null. Responses are capped (50 MB unless
+    the operator set another limit); a read stops as soon as it would pass the cap.
     """
     return await systems.session_table_data(
         session_id,
