@@ -7,11 +7,10 @@ for tool arguments), so each argument is completed where a template or prompt ha
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import mcp_types
@@ -52,15 +51,6 @@ def _system() -> dict[str, Any]:
         "username": "alice",
         "password": PASSWORD,
     }
-
-
-@pytest.fixture(scope="module")
-def fake(dh_worker: RunningWorker) -> Iterator[FakeEnterpriseBackend]:
-    gc.collect()
-    backend = FakeEnterpriseBackend(dh_worker.host, dh_worker.port, transition_delay=0.1)
-    yield backend
-    gc.collect()
-    backend.close()
 
 
 @pytest.fixture(scope="module")

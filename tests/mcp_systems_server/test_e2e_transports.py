@@ -52,6 +52,24 @@ def _exchange(process: subprocess.Popen[str], message: dict[str, Any]) -> dict[s
             return dict(reply)
 
 
+def _initialize(process: subprocess.Popen[str]) -> None:
+    init = _exchange(
+        process,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": PROTOCOL,
+                "capabilities": {},
+                "clientInfo": {"name": "e2e", "version": "1"},
+            },
+        },
+    )
+    assert init is not None and "result" in init
+    _exchange(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+
 def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path: Path) -> None:
     assert SERVER, "console script not installed"
     # HTTP auth naming an unset variable: stdio needs no auth, so it must not matter here.
@@ -77,21 +95,7 @@ def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path
         ) as process,
     ):
         try:
-            init = _exchange(
-                process,
-                {
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "method": "initialize",
-                    "params": {
-                        "protocolVersion": PROTOCOL,
-                        "capabilities": {},
-                        "clientInfo": {"name": "e2e", "version": "1"},
-                    },
-                },
-            )
-            assert init is not None and "result" in init
-            _exchange(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+            _initialize(process)
             reply = _exchange(
                 process,
                 {
@@ -203,20 +207,7 @@ def test_stdio_large_answer_and_sigterm_with_a_session_open(
         env=_env(config),
     ) as process:
         try:
-            _exchange(
-                process,
-                {
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "method": "initialize",
-                    "params": {
-                        "protocolVersion": PROTOCOL,
-                        "capabilities": {},
-                        "clientInfo": {"name": "e2e", "version": "1"},
-                    },
-                },
-            )
-            _exchange(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+            _initialize(process)
             script = (
                 "from deephaven import empty_table\n"
                 'e2e_big = empty_table(300_000).update(["Id = i", "Note = `a,\\"b\\"` + i"])'

@@ -6,9 +6,8 @@ run for real on enterprise sessions and persistent queries.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,6 @@ def _system(password: str, limit: int = 2) -> dict[str, object]:
         "password": password,
         "session_creation": {"max_concurrent_sessions": limit, "defaults": {"heap_size_gb": 2}},
     }
-
-
-@pytest.fixture(scope="module")
-def fake(dh_worker: RunningWorker) -> Iterator[FakeEnterpriseBackend]:
-    gc.collect()
-    backend = FakeEnterpriseBackend(dh_worker.host, dh_worker.port, transition_delay=0.1)
-    yield backend
-    gc.collect()
-    backend.close()
 
 
 @pytest.fixture(scope="module")

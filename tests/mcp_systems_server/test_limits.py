@@ -6,8 +6,7 @@ row-reading tools advertise and use, and a reload changes it.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +33,6 @@ class _Notifications(MessageHandler):
 
     async def on_tool_list_changed(self, message: mcp_types.ToolListChangedNotification) -> None:
         self.tool_list_changes += 1
-
-
-@pytest.fixture(scope="module")
-def fake(dh_worker: RunningWorker) -> Iterator[FakeEnterpriseBackend]:
-    gc.collect()
-    backend = FakeEnterpriseBackend(dh_worker.host, dh_worker.port, transition_delay=0.1)
-    yield backend
-    gc.collect()
-    backend.close()
 
 
 def _config(worker: RunningWorker, limits: dict[str, Any]) -> dict[str, Any]:
