@@ -25,6 +25,7 @@ from deephaven_mcp._http_security import (
 )
 from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
+from deephaven_mcp._startup import collector_paused
 from deephaven_mcp._stdio import run_stdio
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_docs_server._server import build_docs_server
@@ -85,7 +86,8 @@ def check_http_bind(settings: DocsSettings, host: str, *, allow_unauthenticated:
 
 def _serve(transport: Transport, host: str, port: int, settings: DocsSettings) -> None:
     # Shared by run_server and main; the caller has already checked the bind.
-    server = build_docs_server(settings)
+    with collector_paused():
+        server = build_docs_server(settings)
     if transport == "stdio":
         run_stdio(server)
         return

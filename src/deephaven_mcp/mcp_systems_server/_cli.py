@@ -20,6 +20,7 @@ from deephaven_mcp._http_security import (
 from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._memory import return_large_blocks_to_the_system
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
+from deephaven_mcp._startup import collector_paused
 from deephaven_mcp._stdio import run_stdio
 from deephaven_mcp.config import load_config
 from deephaven_mcp.errors import ConfigError
@@ -103,13 +104,14 @@ def main(argv: list[str] | None = None) -> None:
 
     from deephaven_mcp.mcp_systems_server._server import build_systems_server
 
-    server = build_systems_server(
-        config=config,
-        demo=args.demo,
-        auth=exposure.auth,
-        settings=settings,
-        read_only=args.read_only,
-    )
+    with collector_paused():  # building the tool schemas is start-up too
+        server = build_systems_server(
+            config=config,
+            demo=args.demo,
+            auth=exposure.auth,
+            settings=settings,
+            read_only=args.read_only,
+        )
     _log.info("starting systems server (transport=%s)", args.transport)
     sigterm_as_keyboard_interrupt()
     try:
