@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from typing import Any
 
 import mcp_types
@@ -73,3 +74,15 @@ def test_rows_deep_in_a_long_list_and_other_messages_encode_exactly() -> None:
     for message in messages:
         expected = message.model_dump_json(by_alias=True, exclude_unset=True).encode()
         assert b"".join(encoded_pieces(message)) == expected
+
+
+def test_windows_keeps_fastmcps_own_stdio_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    class Server:
+        def run(self, *args: Any, **kwargs: Any) -> None:
+            calls.append((*args, kwargs))
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    _stdio.run_stdio(Server())  # type: ignore[arg-type]
+    assert calls == [("stdio", {"show_banner": False})]

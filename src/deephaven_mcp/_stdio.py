@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import queue
@@ -44,7 +43,9 @@ PIECE_CHARS: Final = 1 << 20
 @contextmanager
 def _claimed_std_streams() -> Iterator[tuple[int, int]]:
     """Private duplicates of fd 0 and 1 for the protocol; the fds themselves point at
-    ``/dev/null`` and stderr until the transport ends."""
+    ``/dev/null`` and stderr until the transport ends (POSIX only)."""
+    import fcntl
+
     sys.stdout.flush()
     wire_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
     wire_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
@@ -225,5 +226,9 @@ async def serve_stdio(server: FastMCP[Any]) -> None:
 
 
 def run_stdio(server: FastMCP[Any]) -> None:
-    """Blocking :func:`serve_stdio`, for command-line entry points."""
+    """Blocking :func:`serve_stdio`, for command-line entry points (fastmcp's own stdio
+    transport on Windows, where the descriptor handling here does not apply)."""
+    if sys.platform == "win32":
+        server.run("stdio", show_banner=False)
+        return
     anyio.run(serve_stdio, server)
