@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pydantic_core
@@ -49,6 +50,7 @@ def session(dh_worker: RunningWorker) -> Iterator[Session]:
 def fetched(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Rows of every window fetched, with windows as small as the first one."""
     monkeypatch.setattr(table_data, "WINDOW_BYTES", 1)
+    monkeypatch.setattr(table_data, "FIRST_WINDOW_BYTES", 1)
     sizes: list[int] = []
     real = table_data._rows_at
 
@@ -182,3 +184,19 @@ def test_formatted_rows_over_the_limit_are_refused_with_their_size() -> None:
     assert isinstance(text, str) and text.startswith("Namespace,TableName")
     with pytest.raises(LimitExceededError, match=r"200 rows of the catalog is 3 KB, over the 1 KB"):
         table_data.format_rows(rows, "csv", "the catalog", max_bytes=1024)
+
+
+def test_a_read_the_schema_says_is_small_is_one_fetch(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = table_data._fetch
+
+    def counting(table: Any, rows: int, *args: Any) -> pa.Table:
+        calls.append(rows)
+        return real(table, rows, *args)
+
+    monkeypatch.setattr(table_data, "_fetch", counting)
+    monkeypatch.setattr(table_data, "_rows_at", lambda *args: pytest.fail("windowed"))
+    answer = read_shaped_slice(session, "tdw_plain", max_rows=None, head=True, fmt="csv")
+    assert calls == [ROWS] and answer.row_count == ROWS

@@ -3,9 +3,10 @@
 Rows are fetched in windows and written as they arrive (see
 :mod:`deephaven_mcp.formatting.writer`), so the exact size of the answer is known after every
 window: a read stops, with a message saying how many rows would fit, as soon as the answer
-passes the limit. The first window (at most ``FIRST_WINDOW_ROWS``) also gives an estimate of the
-whole answer, which refuses a hopeless request before anything more is fetched. A ticking table
-is read from one snapshot of the requested rows, so its windows agree with each other.
+passes the limit. The first window (1,000 to 10,000 rows, sized from the schema) also gives an
+estimate of the whole answer, which refuses a hopeless request before anything more is
+fetched. A ticking table is read from one snapshot of the requested rows, so its windows agree
+with each other.
 
 At most ``LARGE_READ_BUDGET`` bytes of estimated answers are built at once across all
 sessions; a larger read waits for its turn (or runs alone), so parallel calls cannot multiply
@@ -37,11 +38,13 @@ from deephaven_mcp.errors import (
     LimitExceededError,
     SessionUnavailableError,
 )
-from deephaven_mcp.formatting import FormattedData, describe_schema
+from deephaven_mcp.formatting import FormattedData, describe_schema, estimate_bytes_per_row
 from deephaven_mcp.formatting.writer import Formatted, TableWriter, table_writer, write_table
 
 MAX_RESPONSE_BYTES: Final = DEFAULT_MAX_RESPONSE_BYTES
 FIRST_WINDOW_ROWS: Final = 1000
+MAX_FIRST_WINDOW_ROWS: Final = 10_000
+FIRST_WINDOW_BYTES: Final = 8 * 1024 * 1024
 WINDOW_BYTES: Final = 4 * 1024 * 1024
 """Answer bytes each later window aims at: a few round trips, little memory per window."""
 MAX_WINDOW_ROWS: Final = 1_000_000
@@ -208,6 +211,16 @@ def _write_windows(
             raise fail(writer.row_count, writer.size)
 
 
+def _first_window(table: Table, fmt: str) -> int:
+    """Rows of the first window: about ``FIRST_WINDOW_BYTES`` at the (generous) typical widths
+    of the schema's types, at least ``FIRST_WINDOW_ROWS`` and at most ``MAX_FIRST_WINDOW_ROWS``
+    (strings far longer than typical can only make that many rows too large)."""
+    if table.schema is None:
+        return FIRST_WINDOW_ROWS
+    typical = estimate_bytes_per_row(table.schema.empty_table(), fmt)
+    return max(FIRST_WINDOW_ROWS, min(MAX_FIRST_WINDOW_ROWS, int(FIRST_WINDOW_BYTES / typical)))
+
+
 def _read(
     table: Table,
     label: str,
@@ -221,7 +234,8 @@ def _read(
     """The requested rows written in ``fmt``, their schema, and the table's row count."""
     total = count_rows(table)
     wanted = max(0, total - offset) if max_rows is None else min(max_rows, max(0, total - offset))
-    if wanted <= FIRST_WINDOW_ROWS:
+    first_rows = FIRST_WINDOW_ROWS if wanted <= FIRST_WINDOW_ROWS else _first_window(table, fmt)
+    if wanted <= first_rows:
         if wanted == 0 and offset > 0 and table.schema is not None:
             arrow = table.schema.empty_table()  # past the end: no round trip
         else:
@@ -240,7 +254,7 @@ def _read(
         source, start = made[1], 0
         size = wanted = min(wanted, count_rows(source))
     try:
-        first = _rows_at(source, size, start, FIRST_WINDOW_ROWS)
+        first = _rows_at(source, size, start, first_rows)
         writer = table_writer(first.schema, fmt)
         empty = writer.size
         writer.add(first)
