@@ -11,6 +11,7 @@ from typing import Final
 
 from dotenv import load_dotenv
 
+from deephaven_mcp._collector import collector_paused
 from deephaven_mcp._http_security import (
     ALLOW_UNAUTHENTICATED_FLAG,
     HttpExposure,
@@ -20,7 +21,6 @@ from deephaven_mcp._http_security import (
 from deephaven_mcp._logging import setup_logging
 from deephaven_mcp._memory import return_large_blocks_to_the_system
 from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
-from deephaven_mcp._startup import collector_paused
 from deephaven_mcp._stdio import run_stdio
 from deephaven_mcp.config import load_config
 from deephaven_mcp.errors import ConfigError
