@@ -9,7 +9,7 @@ response's text copy reuses the same bytes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -80,9 +80,24 @@ def utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode())
 
 
-def _joined_size(pieces: Iterable[str], sep: int, frame: int) -> int:
-    sizes = [utf8_size(piece) for piece in pieces]
-    return frame + sum(sizes) + sep * max(0, len(sizes) - 1)
+class _Pieces:
+    """JSON pieces of one array or string, and their UTF-8 bytes, counted once as they come
+    (a running size that rescanned the answer after every window would cost O(n^2))."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.bytes = 0
+
+    def append(self, piece: str) -> None:
+        self.items.append(piece)
+        self.bytes += utf8_size(piece)
+
+    def joined_size(self, sep: int, frame: int) -> int:
+        """Bytes of the pieces joined by ``sep`` bytes inside ``frame`` bytes of brackets."""
+        return frame + self.bytes + sep * max(0, len(self.items) - 1)
+
+    def joined(self, open_: str, sep: str, close: str) -> str:
+        return _joined(open_, self.items, sep, close)
 
 
 class TableWriter(ABC):
@@ -111,8 +126,14 @@ class _TextWriter(TableWriter):
         self._layout = layout
         self._row_texts = row_texts
         self._chunks: list[str] = []
-        self._pieces: list[str] = []
+        self._pieces = _Pieces()
         self._separator = _inner(layout.separator)
+        # The frame's own strings (header, <table>, []), encoded once.
+        self._frame = {
+            text: _inner(text)
+            for text in (layout.lead, layout.trail, layout.fixed, layout.when_empty)
+            if text is not None
+        }
 
     def add(self, window: pa.Table) -> None:
         if window.num_rows and self._layout.fixed is None:
@@ -121,22 +142,27 @@ class _TextWriter(TableWriter):
             self._pieces.append(_inner(chunk))
         self.row_count += window.num_rows
 
-    def _json_parts(self) -> list[str]:
-        """The JSON of each part of the text: the frame's own strings encoded here, the row
-        windows as they were encoded when added."""
-        parts = self._layout.parts(range(len(self._pieces)))
-        return [_inner(part) if isinstance(part, str) else self._pieces[part] for part in parts]
+    def _parts(self) -> list[str | int]:
+        """The parts of the text: frame strings, and row windows by their index."""
+        return self._layout.parts(range(len(self._pieces.items)))
 
     @property
     def size(self) -> int:
-        return _joined_size(self._json_parts(), utf8_size(self._separator), 2)
+        parts = self._parts()
+        frame = sum(utf8_size(self._frame[part]) for part in parts if isinstance(part, str))
+        separators = utf8_size(self._separator) * max(0, len(parts) - 1)
+        return 2 + frame + self._pieces.bytes + separators
 
     def finish(self) -> Formatted:
         # Each list is dropped as soon as its join exists, so at most three copies coexist.
         text = self._layout.text(self._chunks)
         self._chunks = []
-        encoded = _joined('"', self._json_parts(), self._separator, '"')
-        self._pieces = []
+        json_parts = [
+            self._frame[part] if isinstance(part, str) else self._pieces.items[part]
+            for part in self._parts()
+        ]
+        self._pieces = _Pieces()
+        encoded = _joined('"', json_parts, self._separator, '"')
         return Formatted(text, encoded, self.row_count)
 
 
@@ -154,7 +180,7 @@ class _RowsWriter(TableWriter):
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[dict[str, JsonValue]] = []
-        self._pieces: list[str] = []
+        self._pieces = _Pieces()
 
     def add(self, window: pa.Table) -> None:
         if window.num_rows:
@@ -165,11 +191,11 @@ class _RowsWriter(TableWriter):
 
     @property
     def size(self) -> int:
-        return _joined_size(self._pieces, 1, 2)
+        return self._pieces.joined_size(1, 2)
 
     def finish(self) -> Formatted:
-        encoded = _joined("[", self._pieces, ",", "]")
-        rows, self._rows, self._pieces = self._rows, [], []
+        encoded = self._pieces.joined("[", ",", "]")
+        rows, self._rows, self._pieces = self._rows, [], _Pieces()
         return Formatted(rows, encoded, self.row_count)
 
 
@@ -182,7 +208,7 @@ class _ColumnsWriter(TableWriter):
         self._winners = {name: index for index, name in enumerate(schema.names)}
         self._keys = {name: _json(name) for name in self._winners}
         self._columns: list[list[JsonValue]] = [[] for _ in schema.names]
-        self._pieces: list[list[str]] = [[] for _ in schema.names]
+        self._pieces = [_Pieces() for _ in schema.names]
 
     def add(self, window: pa.Table) -> None:
         if window.num_rows:
@@ -195,14 +221,14 @@ class _ColumnsWriter(TableWriter):
     @property
     def size(self) -> int:
         columns = [
-            utf8_size(self._keys[name]) + _joined_size(self._pieces[index], 1, 3)
+            utf8_size(self._keys[name]) + self._pieces[index].joined_size(1, 3)
             for name, index in self._winners.items()
         ]
         return 2 + sum(columns) + max(0, len(columns) - 1)
 
     def finish(self) -> Formatted:
         entries = [
-            _joined(self._keys[name] + ":[", self._pieces[index], ",", "]")
+            self._pieces[index].joined(self._keys[name] + ":[", ",", "]")
             for name, index in self._winners.items()
         ]
         encoded = _joined("{", entries, ",", "}")
