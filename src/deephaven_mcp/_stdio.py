@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import queue
 import sys
@@ -33,7 +32,6 @@ from mcp.shared.message import SessionMessage
 if TYPE_CHECKING:
     from fastmcp import FastMCP
 
-_log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 PIECE_CHARS: Final = 1 << 20
@@ -135,6 +133,9 @@ class _DaemonLane:
     The pipe's blocking reads and writes must not keep the process alive at exit (a worker
     thread of anyio or of an executor is joined at exit, and a read of a client's open stdin
     never returns), so they get a thread of their own that the interpreter may abandon.
+    Not :mod:`deephaven_mcp._blocking`'s thread per call: a read waits for the client with
+    no timeout, and one long-lived writer thread keeps large answers in one malloc arena
+    (a fresh thread per message raised the peak of four 1M-row answers from ~270 to ~300 MB).
     """
 
     def __init__(self, name: str) -> None:

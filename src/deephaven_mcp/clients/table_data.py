@@ -136,15 +136,19 @@ def _cut(table: Table, rows: int, head: bool, offset: int) -> Table:
     return table.slice(-(offset + rows), -offset)
 
 
-def _fetch(table: Table, rows: int, head: bool, total: int, offset: int = 0) -> pa.Table:
-    """``rows`` rows from ``offset`` rows after the start (``head``) or before the end."""
-    if offset == 0 and rows >= total:
-        return table.to_arrow()
-    part = _cut(table, rows, head, offset)
+def _part_to_arrow(part: Table) -> pa.Table:
+    """The rows of a table cut for this read, which is released once fetched."""
     try:
         return part.to_arrow()
     finally:
         release_later(part.session, part)
+
+
+def _fetch(table: Table, rows: int, head: bool, total: int, offset: int = 0) -> pa.Table:
+    """``rows`` rows from ``offset`` rows after the start (``head``) or before the end."""
+    if offset == 0 and rows >= total:
+        return table.to_arrow()
+    return _part_to_arrow(_cut(table, rows, head, offset))
 
 
 def _utc_now() -> str:
@@ -181,11 +185,7 @@ def _rows_at(table: Table, size: int, first: int, rows: int) -> pa.Table:
     """Rows ``[first, first + rows)`` of a table that holds ``size`` rows and does not tick."""
     if first == 0 and rows >= size:
         return table.to_arrow()
-    part = table.slice(first, first + rows)
-    try:
-        return part.to_arrow()
-    finally:
-        release_later(part.session, part)
+    return _part_to_arrow(table.slice(first, first + rows))
 
 
 def _write_windows(
