@@ -161,6 +161,12 @@ class CommunityEndpoint(_Model):
         }
 
 
+SandboxMode = Literal["auto", "required", "off"]
+"""How python-launched workers are isolated from the server: ``auto`` sandboxes them when
+the sandbox tool is installed (one warning at start when it is not), ``required`` refuses
+to launch without it, ``off`` runs them as plain child processes."""
+
+
 class SessionCreationDefaults(_Model):
     """Defaults for ``session_community_create``; tool arguments override them."""
 
@@ -180,6 +186,8 @@ class SessionCreationDefaults(_Model):
     startup_timeout_seconds: Seconds | None = None
     startup_check_interval_seconds: Seconds | None = None
     startup_retries: Annotated[StrictInt, Field(ge=0, le=10)] | None = None
+    # Operator-only (never a tool argument): how python-launched workers are isolated.
+    sandbox: SandboxMode | None = None
 
     @field_validator("programming_language", mode="before")
     @classmethod
@@ -270,12 +278,38 @@ class EnterpriseSessionCreation(_Model):
     defaults: EnterpriseCreationDefaults = EnterpriseCreationDefaults()
 
 
+EnterpriseAgentSettable = Literal[
+    "auto_delete_timeout",
+    "engine",
+    "extra_jvm_args",
+    "extra_environment_vars",
+    "extra_class_path",
+    "python_virtual_environment",
+    "admin_groups",
+    "viewer_groups",
+    "session_arguments",
+    "jvm_profile",
+    "script_body",
+    "script_path",
+    "configuration_type",
+    "enabled",
+    "schedule",
+    "init_timeout_nanos",
+    "restart_users",
+]
+"""Parameters of ``session_enterprise_create``, ``pq_create`` and ``pq_modify`` that only the
+operator sets unless ``agent_limits.agent_may_set`` lists them; the name, the language, a
+heap within ``max_heap_size_gb`` and a server within ``allowed_servers`` are always the
+agent's to choose."""
+
+
 class EnterpriseAgentLimits(_Model):
     """Bounds on what an agent may ask of one enterprise system (``session_enterprise_create``,
     ``pq_create``, ``pq_modify``); unset means the system's own limits apply."""
 
     max_heap_size_gb: HeapGb | None = None
     allowed_servers: list[StrictStr] | None = None
+    agent_may_set: list[EnterpriseAgentSettable] = []
 
 
 # Keys that are valid for one auth type but ignored (with a warning) for the other.
@@ -368,6 +402,8 @@ class JwtAuthConfig(_Model):
     required_scopes: list[StrictStr] = []
     authorization_servers: list[StrictStr] = []
     base_url: StrictStr | None = None
+    # Refuse tokens whose exp - iat (or exp - now, without iat) is longer than this.
+    max_token_lifetime_seconds: Annotated[StrictInt, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> JwtAuthConfig:
@@ -441,9 +477,23 @@ class ToolPolicy(_Model):
         return self
 
 
+class AuditConfig(_Model):
+    """Where the audit stream goes besides stderr: ``path`` is appended to (created 0600)."""
+
+    path: StrictStr | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isabs(os.path.expanduser(value)):
+            raise ValueError(f"{value!r} is not an absolute file path")
+        return value
+
+
 class SecurityConfig(_Model):
     community: CommunitySecurity = CommunitySecurity()
     http: HttpSecurity = HttpSecurity()
+    audit: AuditConfig = AuditConfig()
     read_only: StrictBool = False
     tools: ToolPolicy = ToolPolicy()
     script_path_roots: list[StrictStr] = []
