@@ -88,7 +88,7 @@ async def test_relative_paths_are_refused(
     assert await _refused(str(root / "ok.py"), ["."]) == SCRIPT_PATH_REFUSED
 
 
-async def test_symlinks_are_resolved_before_the_check(layout: tuple[Path, Path]) -> None:
+async def test_no_symlink_below_a_root_is_followed(layout: tuple[Path, Path]) -> None:
     root, outside = layout
     roots = [str(root)]
     (root / "escape.py").symlink_to(outside / "secret.py")
@@ -100,16 +100,21 @@ async def test_symlinks_are_resolved_before_the_check(layout: tuple[Path, Path])
     assert await _refused(str(root / "linked_dir" / "secret.py"), roots) == SCRIPT_PATH_REFUSED
     assert await _refused(str(root / "dangling.py"), roots) == SCRIPT_PATH_REFUSED
     assert await _refused(str(root / "loop.py"), roots) == SCRIPT_PATH_REFUSED
-    # A link that stays inside is fine.
-    assert await read_script_file(str(root / "alias.py"), roots) == CODE
+    # Even a link that stays inside: the walk never follows a link, so none can be swapped.
+    assert await _refused(str(root / "alias.py"), roots) == SCRIPT_PATH_REFUSED
+    (root / "linked_sub").symlink_to(root / "sub", target_is_directory=True)
+    assert await _refused(str(root / "linked_sub" / "deep.py"), roots) == SCRIPT_PATH_REFUSED
 
 
-async def test_roots_are_resolved_too(layout: tuple[Path, Path], tmp_path: Path) -> None:
+async def test_a_root_may_be_a_link(layout: tuple[Path, Path], tmp_path: Path) -> None:
     root, outside = layout
     link_to_root = tmp_path / "root_link"
     link_to_root.symlink_to(root, target_is_directory=True)
+    # The operator's root is followed: paths may be written through it or its real path.
     assert await read_script_file(str(root / "ok.py"), [str(link_to_root)]) == CODE
-    assert await read_script_file(str(link_to_root / "ok.py"), [str(root)]) == CODE
+    assert await read_script_file(str(link_to_root / "ok.py"), [str(link_to_root)]) == CODE
+    # A caller's path through some other link to the root is a link below '/': refused.
+    assert await _refused(str(link_to_root / "ok.py"), [str(root)]) == SCRIPT_PATH_REFUSED
     # A sibling whose name merely starts with the root's is not inside it.
     sibling = tmp_path / "root-evil"
     sibling.mkdir()
@@ -164,3 +169,54 @@ async def test_inline_scripts_keep_their_rules(layout: tuple[Path, Path]) -> Non
         await script_code("x = 1", str(root / "ok.py"), roots=[str(root)])
     with pytest.raises(InvalidArgumentError, match="larger than"):
         await script_code("#" * (MAX_SCRIPT_BYTES + 1), None, roots=[])
+
+
+def test_swapping_a_directory_for_a_link_while_reading_never_reads_outside(
+    tmp_path: Path,
+) -> None:
+    """The race of resolving first and opening later: ``root/d`` flips between a real
+    directory and a link to a directory outside, as fast as it can, while the reader keeps
+    asking for ``root/d/f.py``. Every read is the inside file or a refusal."""
+    import threading
+    import time
+
+    from deephaven_mcp.systems._tables import _read_allowed_file, _Refused
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "real").mkdir(parents=True)
+    outside.mkdir()
+    (root / "real" / "f.py").write_text("inside = 1\n")
+    (outside / "f.py").write_text("outside = 1\n")
+    link, real, spare = root / "d", root / "real", root / "spare"
+    spare.symlink_to(outside, target_is_directory=True)
+    real.rename(link)
+    stop = threading.Event()
+
+    def flip() -> None:
+        as_dir = True
+        while not stop.is_set():
+            if as_dir:  # d is the real directory: park it, put the link in its place
+                os.rename(link, real)
+                os.rename(spare, link)
+            else:
+                os.rename(link, spare)
+                os.rename(real, link)
+            as_dir = not as_dir
+
+    flipper = threading.Thread(target=flip, daemon=True)
+    flipper.start()
+    reads = {"inside": 0, "refused": 0}
+    deadline = time.monotonic() + 3.0
+    try:
+        while time.monotonic() < deadline:
+            try:
+                text = _read_allowed_file(str(link / "f.py"), (str(root),))
+            except _Refused:
+                reads["refused"] += 1
+                continue
+            assert text == "inside = 1\n", "read a file outside the root"
+            reads["inside"] += 1
+    finally:
+        stop.set()
+        flipper.join()
+    assert reads["inside"] > 0 and reads["refused"] > 0, reads

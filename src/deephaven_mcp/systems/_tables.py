@@ -43,14 +43,15 @@ MAX_TABLE_NAMES: Final = 10_000
 SCHEMA_CONCURRENCY: Final = 4
 SCRIPT_FILE_TIMEOUT: Final = 10.0
 SCRIPT_PATH_REFUSED: Final = (
-    "script_path is not allowed: it must be an absolute path, without '..', to a readable "
-    f"UTF-8 file of at most {MAX_SCRIPT_BYTES} bytes inside a directory listed in the "
+    "script_path is not allowed: it must be an absolute path, without '..' or symbolic "
+    f"links below the root, to a readable UTF-8 file of at most {MAX_SCRIPT_BYTES} bytes inside a directory listed in the "
     "server's security.script_path_roots (script_path is off while that list is empty). "
     "Pass the code as 'script' instead, or ask the operator to set security.script_path_roots"
 )
 _NO_FOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _NON_BLOCKING: Final = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang the open
 _CLOSE_ON_EXEC: Final = getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
 
 _log = logging.getLogger(__name__)
 
@@ -201,34 +202,82 @@ async def read_script_file(path: str, roots: Sequence[str]) -> str:
 
 
 def _read_allowed_file(path: str, roots: tuple[str, ...]) -> str:
-    """Blocking: check ``path`` against ``roots`` and read it, or raise _Refused."""
+    """Blocking: check ``path`` against ``roots`` and read it, or raise _Refused.
+
+    The check and the read are one walk: the root is opened (the operator's roots may be
+    symlinks), then every component below it with ``O_NOFOLLOW`` relative to its parent's
+    descriptor. A symlink anywhere below the root is refused, and a directory swapped for a
+    link while the walk runs cannot lead outside, because no name is ever looked up again
+    from the top.
+    """
     if not roots:
         raise _Refused("security.script_path_roots is empty")
     if "\0" in path or not os.path.isabs(path):
         raise _Refused("not an absolute path")
-    if ".." in _components(path):
+    parts = [part for part in _components(path) if part not in ("", ".")]
+    if ".." in parts:
         raise _Refused("contains a '..' component")
+    for root in _root_spellings(roots):
+        below = _below(parts, root)
+        if below:
+            return _decode(_read_beneath(root, below))
+    raise _Refused("outside every script_path root")
+
+
+def _root_spellings(roots: Sequence[str]) -> list[str]:
+    """Each existing root as configured and as its real path: a path may be written with
+    either (a root such as /tmp may itself be a link)."""
+    spellings: list[str] = []
+    for real, configured in _resolved_roots(roots):
+        for spelling in (os.path.normpath(configured), real):
+            if spelling not in spellings:
+                spellings.append(spelling)
+    return spellings
+
+
+def _below(parts: list[str], root: str) -> list[str]:
+    """The components of ``parts`` below ``root`` (empty when it is not strictly below)."""
+    root_parts = [part for part in _components(root) if part]
+    if len(parts) <= len(root_parts) or parts[: len(root_parts)] != root_parts:
+        return []
+    return parts[len(root_parts) :]
+
+
+def _read_beneath(root: str, below: list[str]) -> bytes:
+    """Open ``root``, walk ``below`` without following any link, read the file at the end."""
+    flags = os.O_RDONLY | _CLOSE_ON_EXEC
     try:
-        real = os.path.realpath(path, strict=True)
-    except (OSError, ValueError) as exc:
-        raise _Refused(f"cannot be resolved ({type(exc).__name__})") from None
-    if not any(_inside(real, root) for root in _resolved_roots(roots)):
-        raise _Refused(f"resolves to {real!r}, outside every script_path root")
-    try:
-        # The resolved path, so a symlink swapped in after the check is not followed.
-        fd = os.open(real, os.O_RDONLY | _NO_FOLLOW | _NON_BLOCKING | _CLOSE_ON_EXEC)
+        fd = os.open(root, flags | _DIRECTORY)
     except OSError as exc:
-        raise _Refused(f"cannot be opened ({exc.strerror})") from None
+        raise _Refused(f"root cannot be opened ({exc.strerror})") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        for name in below[:-1]:
+            try:
+                child = os.open(name, flags | _DIRECTORY | _NO_FOLLOW, dir_fd=fd)
+            except OSError as exc:
+                raise _Refused(f"{name!r} is not a plain directory ({exc.strerror})") from None
+            os.close(fd)
+            fd = child
+        try:
+            file_fd = os.open(below[-1], flags | _NO_FOLLOW | _NON_BLOCKING, dir_fd=fd)
+        except OSError as exc:
+            raise _Refused(f"cannot be opened without following links ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    try:
+        if not stat.S_ISREG(os.fstat(file_fd).st_mode):
             raise _Refused("not a regular file")
-        data = _read_up_to(fd, MAX_SCRIPT_BYTES + 1)
+        data = _read_up_to(file_fd, MAX_SCRIPT_BYTES + 1)
     except OSError as exc:
         raise _Refused(f"cannot be read ({exc.strerror})") from None
     finally:
-        os.close(fd)
+        os.close(file_fd)
     if len(data) > MAX_SCRIPT_BYTES:
         raise _Refused(f"larger than {MAX_SCRIPT_BYTES} bytes")
+    return data
+
+
+def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -252,23 +301,19 @@ def _components(path: str) -> list[str]:
     return re.split(f"[{re.escape(separators)}]", path)
 
 
-def _resolved_roots(roots: Sequence[str]) -> list[str]:
-    """Real paths of the roots that exist; relative roots are ignored (they would depend on
-    the server's working directory)."""
+def _resolved_roots(roots: Sequence[str]) -> list[tuple[str, str]]:
+    """(real path, configured path) of the roots that exist; relative roots are ignored
+    (they would depend on the server's working directory)."""
     resolved = []
     for root in roots:
         if not os.path.isabs(root):
             _log.warning("security.script_path_roots: ignoring relative path %r", root)
             continue
         try:
-            resolved.append(os.path.realpath(root, strict=True))
+            resolved.append((os.path.realpath(root, strict=True), root))
         except (OSError, ValueError):
             _log.warning("security.script_path_roots: %r does not exist", root)
     return resolved
-
-
-def _inside(path: str, root: str) -> bool:
-    return os.path.commonpath([path, root]) == root
 
 
 async def run_script(session: ManagedSession, timeouts: Timeouts, code: str) -> ScriptRun:
