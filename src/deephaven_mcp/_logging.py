@@ -1,9 +1,14 @@
-"""Logging to stderr with secret redaction.
+"""Logging to stderr with secret redaction, one line per record.
 
 Every server in this package logs through :func:`setup_logging`. stdout is reserved for
 the MCP stdio protocol, so nothing here ever writes to it. Secrets (tokens, passwords)
 are registered with :func:`register_secret` as soon as they are read, and the formatter
 scrubs them from every rendered line, including tracebacks.
+
+Messages carry agent-supplied text (table and column names, session ids, error messages
+that echo them), so the formatter also escapes every control character: a record is one
+line, and the lines of a traceback that follow it all begin with :data:`CONTINUATION`.
+Nothing in a message can therefore begin a line that looks like a record of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ from typing import Final
 
 REDACTED: Final = "[REDACTED]"
 _MIN_SECRET_LENGTH: Final = 4
+
+CONTINUATION: Final = "  | "
+"""How every traceback or stack line after a record's first line begins."""
+
+_SHORT_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -70,11 +80,61 @@ class ArgumentValuesFilter(logging.Filter):
         return True
 
 
+def _escape_char(char: str) -> str:
+    short = _SHORT_ESCAPES.get(char)
+    if short is not None:
+        return short
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every character :meth:`str.isprintable` rejects written as an escape.
+
+    That is line breaks of every kind (``\\n``, ``\\r``, vertical tab, form feed,
+    U+0085, U+2028, U+2029), the other C0 and C1 controls, DEL, invisible format characters
+    (e.g. bidirectional overrides) and spaces other than ``" "``; they become ``\\n``,
+    ``\\r``, ``\\t``, ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``. The result is one line.
+    Printable text, non-ASCII letters included, is unchanged.
+    """
+    if text.isprintable():  # the common case, at C speed
+        return text
+    return "".join(char if char.isprintable() else _escape_char(char) for char in text)
+
+
+def continuation_lines(text: str) -> str:
+    """Each line of a multi-line block (a traceback) escaped and prefixed with
+    :data:`CONTINUATION`, joined by newlines."""
+    lines = text.removesuffix("\n").split("\n")
+    return "\n".join(CONTINUATION + escape_controls(line) for line in lines)
+
+
 class RedactingFormatter(logging.Formatter):
-    """Formatter that scrubs secrets from the fully rendered record."""
+    """Scrubs secrets and keeps a record to one line plus indented continuation lines.
+
+    The record's line (whatever the format string renders: the message, and any other
+    field) is redacted and then escaped with :func:`escape_controls`. A traceback or stack
+    follows on lines that each start with :data:`CONTINUATION`, with any control character
+    inside them (the exception message's included) escaped, so an exception message that
+    contains a line break continues on an indented line instead of starting a record.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = escape_controls(redact(self.formatMessage(record)))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)  # cached, as logging does
+        if record.exc_text:
+            text += "\n" + continuation_lines(redact(record.exc_text))
+        if record.stack_info:
+            text += "\n" + continuation_lines(redact(self.formatStack(record.stack_info)))
+        return text
 
 
 def setup_logging(level_name: str = "INFO") -> None:
