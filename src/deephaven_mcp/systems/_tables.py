@@ -44,8 +44,9 @@ SCHEMA_CONCURRENCY: Final = 4
 SCRIPT_FILE_TIMEOUT: Final = 10.0
 SCRIPT_PATH_REFUSED: Final = (
     "script_path is not allowed: it must be an absolute path, without '..' or symbolic "
-    f"links below the root, to a readable UTF-8 file of at most {MAX_SCRIPT_BYTES} bytes inside a directory listed in the "
-    "server's security.script_path_roots (script_path is off while that list is empty). "
+    f"links below the root, to a readable UTF-8 file of at most {MAX_SCRIPT_BYTES} bytes "
+    "inside a directory listed in the server's security.script_path_roots (script_path is "
+    "off while that list is empty). "
     "Pass the code as 'script' instead, or ask the operator to set security.script_path_roots"
 )
 _NO_FOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
