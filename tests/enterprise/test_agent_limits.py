@@ -198,7 +198,7 @@ async def test_pq_modify_is_held_to_the_limits(
     assert changing_calls(fake) == []
 
     await limited.pq_modify("report", PqChanges(heap_size_gb=4, server="Query_2"))
-    await limited.pq_modify("report", PqChanges(engine="EngineX"))
+    await limited.pq_modify("report", PqChanges(programming_language="groovy"))
     first, second = modified(fake)
     assert (first.heap_size_gb, first.server) == (4.0, "Query_2")
     assert second.server is None  # an unchanged server is not moved to a default

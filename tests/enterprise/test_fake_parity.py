@@ -61,6 +61,9 @@ def _mask(value: Any, key: str = "") -> Any:
     return value
 
 
+PASSED_ON = ["extra_jvm_args", "extra_environment_vars", "admin_groups", "auto_delete_timeout"]
+
+
 def _system() -> dict[str, Any]:
     return {
         "connection_json_url": "",  # replaced per install
@@ -69,6 +72,8 @@ def _system() -> dict[str, Any]:
         "password": PASSWORD,
         "connection_timeout": 10,
         "session_creation": {"max_concurrent_sessions": 2, "defaults": {"heap_size_gb": 1}},
+        # The launch settings the scenarios send, which the operator keeps by default.
+        "agent_limits": {"agent_may_set": PASSED_ON},
     }
 
 

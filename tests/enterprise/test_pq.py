@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import get_args
 
 import pytest
 
+from deephaven_mcp.config.models import EnterpriseAgentSettable
 from deephaven_mcp.enterprise import (
     EnterpriseOperationError,
     EnterpriseSystem,
@@ -19,13 +22,24 @@ from deephaven_mcp.errors import (
     NotFoundError,
     SessionUnavailableError,
 )
+from tests.enterprise.conftest import make_config
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 from tests.enterprise.test_sessions import people_rows
 
 
+@pytest.fixture
+async def permissive(fake: FakeEnterpriseBackend) -> AsyncIterator[EnterpriseSystem]:
+    """A system whose operator lets callers choose every launch setting (agent_may_set)."""
+    config = make_config(agent_limits={"agent_may_set": list(get_args(EnterpriseAgentSettable))})
+    enterprise = EnterpriseSystem("prod", config, fake, operation_timeout=30)
+    yield enterprise
+    await enterprise.close()
+
+
 async def test_create_then_details_by_name_serial_and_numeric_string(
-    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+    permissive: EnterpriseSystem, fake: FakeEnterpriseBackend
 ) -> None:
+    system = permissive
     created = await system.pq_create(
         "etl_job", WorkerRequest(heap_size_gb=6, programming_language="python", engine="EngineX")
     )
@@ -120,7 +134,8 @@ async def test_restart(system: EnterpriseSystem, fake: FakeEnterpriseBackend) ->
     assert latest.is_running and latest.process_info_id != before
 
 
-async def test_modify(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+async def test_modify(permissive: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+    system = permissive
     created = await system.pq_create("report", WorkerRequest(heap_size_gb=2))
     with pytest.raises(InvalidArgumentError, match="Nothing to modify"):
         await system.pq_modify("report", PqChanges())

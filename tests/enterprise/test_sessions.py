@@ -7,6 +7,7 @@ through them is a real round trip.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 from pydeephaven import Session
@@ -67,9 +68,19 @@ async def test_create_use_and_delete_a_worker(
         await system.delete_session("analysis")
 
 
+@pytest.fixture
+async def allowing(fake: FakeEnterpriseBackend) -> AsyncIterator[EnterpriseSystem]:
+    """A system whose operator lets callers set auto_delete_timeout and extra_jvm_args."""
+    allowed = {"agent_may_set": ["auto_delete_timeout", "extra_jvm_args"]}
+    system = EnterpriseSystem("prod", make_config(agent_limits=allowed), fake, operation_timeout=30)
+    yield system
+    await system.close()
+
+
 async def test_generated_name_and_parameter_resolution(
-    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+    allowing: EnterpriseSystem, fake: FakeEnterpriseBackend
 ) -> None:
+    system = allowing
     info = await system.create_session(
         request=WorkerRequest(auto_delete_timeout=900, extra_jvm_args=["-XX:+UseG1GC"])
     )

@@ -31,6 +31,16 @@ from tests.mcp_systems_server._helpers import ToolCaller
 SYSTEM = "prod"
 SIMPLE_TABLES = {"simple_numbers", "simple_people", "simple_awkward"}
 TEMPORARY_SCHEDULER = "SchedulerType=com.illumon.iris.controller.IrisQuerySchedulerTemporary"
+# The launch settings these tests send, which the operator keeps unless agent_may_set lists them.
+PASSED_ON = [
+    "engine",
+    "extra_jvm_args",
+    "extra_environment_vars",
+    "admin_groups",
+    "viewer_groups",
+    "auto_delete_timeout",
+    "python_virtual_environment",
+]
 
 
 @pytest.fixture
@@ -39,7 +49,7 @@ async def tools(wire: WireHarness, wire_system: dict[str, Any]) -> AsyncIterator
         {
             "enterprise": {
                 "systems": {
-                    SYSTEM: wire_system,
+                    SYSTEM: {**wire_system, "agent_limits": {"agent_may_set": PASSED_ON}},
                     "badpw": {**wire_system, "password": "not-the-password"},
                     "quick": {**wire_system, "connection_timeout": 2},
                 }

@@ -5,9 +5,11 @@ The precedence is one :func:`~deephaven_mcp.config.arguments.merge_layers` call 
 default"; the adapter then does not pass the argument at all. The one exception is the heap
 size, which coreplus requires.
 
-Tool arguments come from an agent, so before any of that they are held to the system's
-``agent_limits`` (:func:`check_agent_limits`) and caller-supplied waits to
-:data:`MAX_WAIT_SECONDS`. Configured defaults are the operator's and are not limited.
+Tool arguments come from an agent, so before any of that :func:`check_caller` holds them to
+the system's ``agent_limits``: a launch setting the operator did not list in
+``agent_may_set`` is refused, a heap or server must fit ``max_heap_size_gb`` and
+``allowed_servers``, and a caller-supplied wait :data:`MAX_WAIT_SECONDS`. Configured
+defaults are the operator's and are neither refused nor limited.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Annotated, Any, Final
 
 from pydantic import BeforeValidator
 
 from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
 from deephaven_mcp.config.models import EnterpriseCreationDefaults, EnterpriseSystemConfig
-from deephaven_mcp.enterprise.backend import Environment, PqSpec
+from deephaven_mcp.enterprise.backend import Environment, PqChanges, PqSpec
 from deephaven_mcp.errors import InvalidArgumentError, LimitExceededError, PermissionDeniedError
 
 # connect_to_new_worker has no default heap size; this one matches common Enterprise setups.
@@ -32,6 +34,24 @@ LANGUAGES: Final = ("Python", "Groovy")
 ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The longest a caller may make a tool call wait (pq_start/pq_stop, worker start-up).
 MAX_WAIT_SECONDS: Final = 3600
+# What a caller of session_enterprise_create, pq_create and pq_modify always chooses (field
+# names of WorkerRequest / PqChanges; ``name`` is pq_modify's pq_name): the name, the
+# language, a heap within max_heap_size_gb, a server within allowed_servers and the bounded
+# start-up wait. Every other field is a launch setting the operator keeps unless
+# agent_limits.agent_may_set lists it.
+CALLER_CHOICES: Final = frozenset(
+    {"name", "heap_size_gb", "programming_language", "server", "timeout_seconds"}
+)
+# The launch settings pq_create takes from session_creation.defaults. Not
+# auto_delete_timeout (an idle-deletion default for workers would make every new query
+# temporary), nor timeout_seconds and session_arguments (a worker's session, not a query).
+PQ_DEFAULTED: Final = (
+    "engine",
+    "extra_jvm_args",
+    "extra_environment_vars",
+    "admin_groups",
+    "viewer_groups",
+)
 
 
 @dataclass(frozen=True)
@@ -97,10 +117,19 @@ def _limit_key(system_name: str, field: str) -> str:
     return f"enterprise.systems.{system_name}.agent_limits.{field}"
 
 
-def check_agent_limits(
+def _operator_set_message(system_name: str, names: Sequence[str]) -> str:
+    """The refusal of caller arguments that only the operator sets, naming the setting."""
+    quoted = ", ".join(f'"{name}"' for name in names)
+    verb, pronoun = ("is", "it") if len(names) == 1 else ("are", "them")
+    return (
+        f"{', '.join(names)} {verb} set by the operator: add {quoted} to "
+        f"{_limit_key(system_name, 'agent_may_set')} to let callers choose {pronoun}"
+    )
+
+
+def _check_heap_and_server(
     system_name: str, config: EnterpriseSystemConfig, heap_size_gb: float | None, server: str | None
 ) -> None:
-    """Refuse a caller's heap size or server that the system's ``agent_limits`` forbid."""
     limits = config.agent_limits
     cap = limits.max_heap_size_gb
     if cap is not None and _above(heap_size_gb, cap):
@@ -115,6 +144,34 @@ def check_agent_limits(
             f"server {server!r} is not allowed on '{system_name}' (allowed: {choices}); "
             f"the operator sets {_limit_key(system_name, 'allowed_servers')}"
         )
+
+
+def check_caller(
+    system_name: str, config: EnterpriseSystemConfig, arguments: WorkerRequest | PqChanges
+) -> None:
+    """Refuse what a caller of ``session_enterprise_create``, ``pq_create`` or ``pq_modify``
+    may not ask of this system, before anything reaches the controller.
+
+    The one place the rule lives. Any argument outside :data:`CALLER_CHOICES` is a launch
+    setting the operator keeps (an empty value is a choice too) unless
+    ``agent_limits.agent_may_set`` lists it; then the heap and server are held to
+    ``max_heap_size_gb`` and ``allowed_servers`` and a start-up wait to
+    :data:`MAX_WAIT_SECONDS`. Only arguments come here: configured defaults are the
+    operator's own choices.
+    """
+    allowed = config.agent_limits.agent_may_set
+    refused = [
+        item.name
+        for item in fields(arguments)
+        if getattr(arguments, item.name) is not None
+        and item.name not in CALLER_CHOICES
+        and item.name not in allowed
+    ]
+    if refused:
+        raise PermissionDeniedError(_operator_set_message(system_name, refused))
+    _check_heap_and_server(system_name, config, arguments.heap_size_gb, arguments.server)
+    if isinstance(arguments, WorkerRequest):
+        bounded_wait("timeout_seconds", arguments.timeout_seconds)
 
 
 def default_server(config: EnterpriseSystemConfig) -> str | None:
@@ -132,10 +189,9 @@ def default_server(config: EnterpriseSystemConfig) -> str | None:
 def limited_request(
     system_name: str, config: EnterpriseSystemConfig, request: WorkerRequest
 ) -> WorkerRequest:
-    """A caller's worker request held to ``agent_limits`` and :data:`MAX_WAIT_SECONDS`,
-    with the server filled in by :func:`default_server` when the caller gave none."""
-    check_agent_limits(system_name, config, request.heap_size_gb, request.server)
-    bounded_wait("timeout_seconds", request.timeout_seconds)
+    """A caller's worker request once :func:`check_caller` accepts it, with the server
+    filled in by :func:`default_server` when the caller gave none."""
+    check_caller(system_name, config, request)
     if request.server is None:
         return replace(request, server=default_server(config))
     return request
@@ -265,8 +321,14 @@ def resolve_worker(
     )
 
 
-def pq_spec(name: str, request: WorkerRequest) -> PqSpec:
-    """A new PQ's spec from ``pq_create`` arguments only (heap size is required there)."""
+def pq_spec(
+    name: str, request: WorkerRequest, defaults: EnterpriseCreationDefaults | None
+) -> PqSpec:
+    """A new PQ's spec: ``pq_create`` arguments (heap size is required there) over the
+    :data:`PQ_DEFAULTED` launch settings of the system's ``session_creation.defaults``."""
     if request.heap_size_gb is None:
         raise InvalidArgumentError("heap_size_gb is required to create a persistent query")
-    return resolve_worker(name, request, None).spec
+    operator = None
+    if defaults is not None:
+        operator = {key: getattr(defaults, key) for key in PQ_DEFAULTED}
+    return merge_layers(WorkerSettings, request, operator).spec(name)

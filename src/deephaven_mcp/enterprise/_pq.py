@@ -125,11 +125,16 @@ class PersistentQueries:
     async def create(self, pq_name: str, request: _params.WorkerRequest) -> PqInfo:
         """Add a query (UNINITIALIZED until started) built with make_temporary_config.
 
-        Built from the arguments alone, held to ``agent_limits``; with ``allowed_servers``
-        an unset server is filled in by :func:`_params.default_server`."""
+        The arguments, once :func:`_params.check_caller` accepts them, over the operator's
+        launch settings from ``session_creation.defaults`` (see :func:`_params.pq_spec`);
+        with ``allowed_servers`` an unset server is filled in by
+        :func:`_params.default_server`."""
         connection = self._connection
-        limited = _params.limited_request(self._system, connection.config, request)
-        spec = _params.pq_spec(pq_name, limited)
+        config = connection.config
+        limited = _params.limited_request(self._system, config, request)
+        creation = config.session_creation
+        defaults = creation.defaults if creation is not None else None
+        spec = _params.pq_spec(pq_name, limited, defaults)
         self._check_new_name(await connection.pq_snapshot(), pq_name)
         handle = await connection.connected()
         serial = await connection.run(
@@ -193,12 +198,11 @@ class PersistentQueries:
     async def modify(self, identifier: str | int, changes: PqChanges, restart: bool) -> PqInfo:
         """Merge ``changes`` into the current config; optionally restart to apply them.
 
-        ``agent_limits`` are checked first, so a refused change never reaches the controller.
+        :func:`_params.check_caller` comes first, so a change the system's ``agent_limits``
+        refuse never reaches the controller.
         """
         connection = self._connection
-        _params.check_agent_limits(
-            self._system, connection.config, changes.heap_size_gb, changes.server
-        )
+        _params.check_caller(self._system, connection.config, changes)
         snapshot = await connection.pq_snapshot()
         query = find(self._system, snapshot, identifier)
         checked = self._validated(snapshot, changes)

@@ -105,8 +105,8 @@ class WorkerPool:
     async def create(
         self, session_name: str | None = None, request: WorkerRequest | None = None
     ) -> WorkerSession:
-        """Start a new worker; tool argument (within ``agent_limits``) -> config default ->
-        API default."""
+        """Start a new worker; tool argument (once ``check_caller`` accepts it under the
+        system's ``agent_limits``) -> config default -> API default."""
         connection = self._connection
         system, creation, limit = connection.name, connection.config.session_creation, self.limit
         if creation is None or limit == 0:

@@ -14,6 +14,7 @@ import asyncio
 import enum
 import functools
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Self, TypeVar
@@ -158,7 +159,12 @@ class DeephavenSystems:
         self._forced_read_only = read_only
         self._reload_listeners: list[Callable[[], Awaitable[None]]] = []
         self._demo = demo
-        self.community = CommunitySessions(self.registry, self.timeouts, settings.state_dir)
+        self.community = CommunitySessions(
+            self.registry,
+            self.timeouts,
+            settings.state_dir,
+            private_paths=_config_directory(self.config_path),
+        )
         self.enterprise = EnterpriseSystems(self.timeouts, enterprise_backend)
         self._demo_task: asyncio.Task[object] | None = None
         self._started = False
@@ -194,10 +200,10 @@ class DeephavenSystems:
         config = self._initial_config or await load_config(self.config_path)
         self._initial_config = None
         await self._apply(config)
-        await self.community.start()
+        await self.community.start(config, demo=self._demo)
         if self._demo:
             # The worker takes a while to start; calls that need it wait for it.
-            self._demo_task = asyncio.create_task(self.community.launch_demo())
+            self._demo_task = asyncio.create_task(self.community.launch_demo(config))
             self._demo_task.add_done_callback(_report_demo)
 
     async def shutdown(self) -> None:
@@ -275,6 +281,11 @@ class DeephavenSystems:
                 _log.warning(
                     "security.http changed in the configuration file; HTTP authentication "
                     "and allowed hosts/origins change only when the server restarts"
+                )
+            if config.security.audit != self.config.security.audit:
+                _log.warning(
+                    "security.audit changed in the configuration file; the audit file "
+                    "changes only when the server restarts"
                 )
             await self._apply(config)
             _log.info("configuration reloaded; %d sessions", len(self.registry.sessions()))
@@ -502,7 +513,13 @@ class DeephavenSystems:
         timeout_seconds: float | None = None,
         session_arguments: dict[str, Any] | None = None,
     ) -> EnterpriseSessionCreated:
-        """Start a worker on an Enterprise system and register it as a session."""
+        """Start a worker on an Enterprise system and register it as a session.
+
+        Only ``session_name``, ``programming_language``, ``heap_size_gb`` (within
+        ``agent_limits.max_heap_size_gb``), ``server`` (within ``allowed_servers``) and
+        ``timeout_seconds`` are the caller's; any other argument raises
+        :class:`PermissionDeniedError` unless the system's ``agent_limits.agent_may_set``
+        lists it. ``session_creation.defaults`` fill in the rest."""
         system = self.enterprise.get(system_name)
         request = WorkerRequest(
             heap_size_gb=heap_size_gb,
@@ -641,7 +658,11 @@ class DeephavenSystems:
         admin_groups: list[str] | None = None,
         viewer_groups: list[str] | None = None,
     ) -> PqCreated:
-        """Create a persistent query (not started; see :meth:`pq_start`)."""
+        """Create a persistent query (not started; see :meth:`pq_start`).
+
+        Held to the same ``agent_limits`` as :meth:`session_enterprise_create`; the launch
+        settings not given come from the system's ``session_creation.defaults`` (engine, JVM
+        arguments, environment, admin and viewer groups)."""
         system = self.enterprise.get(system_name)
         request = WorkerRequest(
             heap_size_gb=heap_size_gb,
@@ -695,10 +716,13 @@ class DeephavenSystems:
         viewer_groups: list[str] | None = None,
         restart_users: str | None = None,
     ) -> PqModified:
-        """Change the given fields of ``enterprise:<system>:<serial or name>``."""
+        """Change the given fields of ``enterprise:<system>:<serial or name>``.
+
+        ``pq_name``, ``programming_language``, ``heap_size_gb`` and ``server`` (within
+        ``agent_limits``) are the caller's, and ``restart``; any other field raises
+        :class:`PermissionDeniedError` unless the system's ``agent_limits.agent_may_set``
+        lists it."""
         system_name, identifier = _queries.parse_pq_id(pq_id)
-        if script_body is not None and script_path is not None:
-            raise InvalidArgumentError("set either script_body or script_path, not both")
         changes = PqChanges(
             name=pq_name,
             heap_size_gb=heap_size_gb,
@@ -774,6 +798,13 @@ class DeephavenSystems:
         system = self.enterprise.get(system_name)
         query = await system.pq_restart(pq_identifier)
         return PqRestarted(serial=query.serial, message="PQ restart initiated")
+
+
+def _config_directory(config_path: str | None) -> tuple[str, ...]:
+    """The configuration file's directory, which sandboxed workers must not see."""
+    if config_path is None:
+        return ()
+    return (os.path.dirname(os.path.abspath(os.path.expanduser(config_path))),)
 
 
 def _report_demo(task: asyncio.Task[object]) -> None:

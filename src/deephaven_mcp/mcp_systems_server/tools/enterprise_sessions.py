@@ -9,16 +9,33 @@ from pydantic import Field
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING
 from deephaven_mcp.mcp_systems_server._schemas import NULLABLE_STRING, STRING
-from deephaven_mcp.mcp_systems_server.tools._common import (
-    EnvVars,
-    SystemName,
-    Systems,
-    systems_tool,
-)
+from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
 from deephaven_mcp.systems.results import EnterpriseSessionCreated, EnterpriseSessionDeleted
 
-AdminGroups = Annotated[list[str] | None, Field(description="Groups with admin rights.")]
-ViewerGroups = Annotated[list[str] | None, Field(description="Groups with view rights.")]
+# Appended to the description of every argument in EnterpriseAgentSettable (shared with the
+# persistent query tools, which take the same launch settings).
+_OPERATOR = (
+    " Set by the operator: refused unless listed in the system's agent_limits.agent_may_set."
+)
+
+
+def operator_set(description: str) -> Any:
+    """The field of an argument the caller may give only where ``agent_may_set`` lists it."""
+    return Field(description=description + _OPERATOR)
+
+
+Strings = list[str] | None
+Engine = Annotated[str | None, operator_set("Engine, e.g. DeephavenCommunity.")]
+JvmArgs = Annotated[Strings, operator_set("Additional JVM arguments.")]
+EnvVars = Annotated[
+    dict[str, str] | list[str] | None,
+    operator_set(
+        'Environment variables for the worker: {"NAME": "value", ...} '
+        '(or a list of "NAME=value" strings).'
+    ),
+]
+AdminGroups = Annotated[Strings, operator_set("Groups with admin rights.")]
+ViewerGroups = Annotated[Strings, operator_set("Groups with view rights.")]
 
 
 @systems_tool(
@@ -44,7 +61,7 @@ async def session_enterprise_create(
     ] = None,
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
     auto_delete_timeout: Annotated[
-        int | None, Field(description="Idle seconds before the worker is deleted.")
+        int | None, operator_set("Idle seconds before the worker is deleted.")
     ] = None,
     server: Annotated[
         str | None,
@@ -53,29 +70,26 @@ async def session_enterprise_create(
             "when set (default then: the configured default server, else the first allowed)."
         ),
     ] = None,
-    engine: Annotated[str | None, Field(description="Engine, e.g. DeephavenCommunity.")] = None,
-    extra_jvm_args: Annotated[
-        list[str] | None, Field(description="Additional JVM arguments.")
-    ] = None,
+    engine: Engine = None,
+    extra_jvm_args: JvmArgs = None,
     extra_environment_vars: EnvVars = None,
-    admin_groups: Annotated[
-        list[str] | None, Field(description="Groups with admin rights.")
-    ] = None,
-    viewer_groups: Annotated[
-        list[str] | None, Field(description="Groups with view rights.")
-    ] = None,
+    admin_groups: AdminGroups = None,
+    viewer_groups: ViewerGroups = None,
     timeout_seconds: Annotated[
         float | None, Field(description="Worker start-up timeout in seconds (at most 3600).")
     ] = None,
     session_arguments: Annotated[
-        dict[str, Any] | None, Field(description="Extra pydeephaven.Session arguments.")
+        dict[str, Any] | None,
+        operator_set("Extra pydeephaven.Session arguments."),
     ] = None,
 ) -> EnterpriseSessionCreated:
     """Start a new worker on an enterprise system and register it as a session.
 
-    Parameters resolve as: argument -> the system's session_creation.defaults -> server
-    default. Limited by the system's max_concurrent_sessions; on a system with
-    agent_limits, a larger heap_size_gb or a server not in allowed_servers is refused.
+    Give session_name, programming_language, heap_size_gb, server and timeout_seconds;
+    the operator's session_creation.defaults decide the rest. Any other argument is refused
+    unless the operator listed it in the system's agent_limits.agent_may_set; a
+    heap_size_gb above agent_limits.max_heap_size_gb or a server not in allowed_servers is
+    refused too. Limited by the system's max_concurrent_sessions.
     """
     return await systems.session_enterprise_create(
         system_name,

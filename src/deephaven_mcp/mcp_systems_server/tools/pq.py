@@ -9,16 +9,19 @@ from pydantic import Field
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, INTEGER, NULLABLE_STRING, STRING
-from deephaven_mcp.mcp_systems_server.tools._common import (
+from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
+from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import (
+    AdminGroups,
+    Engine,
     EnvVars,
-    SystemName,
-    Systems,
-    systems_tool,
+    JvmArgs,
+    Strings,
+    ViewerGroups,
+    operator_set,
 )
 from deephaven_mcp.systems import results
 
 Identifier = Annotated[str | int, Field(description="PQ name, or its serial number.")]
-Strings = list[str] | None
 WaitArg = Annotated[bool, Field(description="Wait for the state change (default true).")]
 TimeoutArg = Annotated[
     int, Field(description="Seconds to wait when wait is true (default 120, at most 3600).")
@@ -72,9 +75,9 @@ async def pq_create(
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
     auto_delete_timeout: Annotated[
         int | None,
-        Field(
-            description="Make it a temporary query that deletes itself this many seconds "
-            "after its last client disconnects (0: at once). Omit for a permanent query."
+        operator_set(
+            "Make it a temporary query that deletes itself this many seconds after its last "
+            "client disconnects (0: at once). Omit for a permanent query."
         ),
     ] = None,
     server: Annotated[
@@ -85,17 +88,20 @@ async def pq_create(
             "first allowed)."
         ),
     ] = None,
-    engine: Annotated[str | None, Field(description="Engine, e.g. DeephavenCommunity.")] = None,
-    extra_jvm_args: Strings = None,
+    engine: Engine = None,
+    extra_jvm_args: JvmArgs = None,
     extra_environment_vars: EnvVars = None,
-    admin_groups: Strings = None,
-    viewer_groups: Strings = None,
+    admin_groups: AdminGroups = None,
+    viewer_groups: ViewerGroups = None,
 ) -> results.PqCreated:
     """Create a persistent query (not started; use pq_start).
 
-    It is permanent (a continuous schedule) unless auto_delete_timeout is given. On a
-    system with agent_limits, a larger heap_size_gb or a server not in allowed_servers is
-    refused.
+    Give pq_name, heap_size_gb, programming_language and server; the engine, JVM arguments,
+    environment and groups come from the system's session_creation.defaults. Any other
+    argument is refused unless the operator listed it in the system's
+    agent_limits.agent_may_set; a heap_size_gb above agent_limits.max_heap_size_gb or a
+    server not in allowed_servers is refused too. It is permanent (a continuous schedule)
+    unless auto_delete_timeout is given.
     """
     return await systems.pq_create(
         system_name,
@@ -148,43 +154,48 @@ async def pq_modify(
         Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
     ] = None,
     script_body: Annotated[
-        str | None, Field(description="Inline script (not with script_path).")
+        str | None, operator_set("Inline script (not with script_path).")
     ] = None,
-    script_path: Annotated[
-        str | None, Field(description="Script path (not with script_body).")
-    ] = None,
+    script_path: Annotated[str | None, operator_set("Script path (not with script_body).")] = None,
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
-    configuration_type: Annotated[str | None, Field(description="e.g. Script, RunAndDone.")] = None,
-    enabled: bool | None = None,
-    schedule: Strings = None,
+    configuration_type: Annotated[str | None, operator_set("e.g. Script, RunAndDone.")] = None,
+    enabled: Annotated[bool | None, operator_set("Whether the query may run.")] = None,
+    schedule: Annotated[Strings, operator_set("Scheduling lines (replace the schedule).")] = None,
     server: Annotated[
         str | None,
         Field(description="Server; one of the system's agent_limits.allowed_servers when set."),
     ] = None,
-    engine: str | None = None,
-    jvm_profile: str | None = None,
-    extra_jvm_args: Strings = None,
-    extra_class_path: Strings = None,
+    engine: Engine = None,
+    jvm_profile: Annotated[str | None, operator_set("JVM profile name.")] = None,
+    extra_jvm_args: JvmArgs = None,
+    extra_class_path: Annotated[Strings, operator_set("Class path additions.")] = None,
     python_virtual_environment: Annotated[
         dict[str, Any] | str | None,
-        Field(
-            description="Core+ Python virtual environment control, a JSON object such as "
+        operator_set(
+            "Core+ Python virtual environment control, a JSON object such as "
             '{"ephemeral_venv": true, "ephemeral_requirements": "pandas==2.2"}.'
         ),
     ] = None,
     extra_environment_vars: EnvVars = None,
-    init_timeout_nanos: int | None = None,
-    auto_delete_timeout: int | None = None,
-    admin_groups: Strings = None,
-    viewer_groups: Strings = None,
+    init_timeout_nanos: Annotated[
+        int | None, operator_set("Start-up timeout in nanoseconds.")
+    ] = None,
+    auto_delete_timeout: Annotated[
+        int | None,
+        operator_set("Temporary queries only: idle seconds before deletion (0: at once)."),
+    ] = None,
+    admin_groups: AdminGroups = None,
+    viewer_groups: ViewerGroups = None,
     restart_users: Annotated[
-        str | None, Field(description="e.g. RU_ADMIN, RU_ADMIN_AND_VIEWERS.")
+        str | None, operator_set("e.g. RU_ADMIN, RU_ADMIN_AND_VIEWERS.")
     ] = None,
 ) -> results.PqModified:
     """Change a persistent query; only the given fields change (lists replace).
 
-    auto_delete_timeout applies to temporary queries only (0: delete when the last client
-    disconnects); python_virtual_environment is the controller's JSON object.
+    pq_name, heap_size_gb, programming_language and server are the caller's (held to the
+    system's agent_limits), and restart. Any other field is refused unless the operator
+    listed it in the system's agent_limits.agent_may_set. auto_delete_timeout applies to
+    temporary queries only; python_virtual_environment is the controller's JSON object.
     """
     return await systems.pq_modify(
         pq_id,
