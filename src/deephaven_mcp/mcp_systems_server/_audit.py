@@ -1,15 +1,15 @@
-"""One audit line per code-running or state-changing tool call: tool, session, caller.
+"""One audit record per code-running or state-changing tool call: tool, session, caller.
 
-The line never carries arguments beyond the names that identify the target (no script
-body, no token, no environment values). Agent-supplied names are escaped and bounded so
-that a crafted name cannot forge extra log lines.
+The record names the target the way :data:`AUDITED_TOOLS` says and carries the arguments
+only as a digest (no script body, no token, no environment values). Where records go and
+how they are kept to one unforgeable line is :mod:`._audit_stream`'s job.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import mcp_types as mt
@@ -17,10 +17,15 @@ from fastmcp.server.dependencies import get_access_token, get_http_request
 from fastmcp.server.middleware.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 
-_log = logging.getLogger("deephaven_mcp.audit")
+from deephaven_mcp.mcp_systems_server._audit_stream import (
+    AuditEvent,
+    Outcome,
+    arguments_digest,
+    write_audit,
+)
 
-MAX_FIELD_CHARS: Final = 160
 NO_SESSION: Final = "-"
+IN_PROCESS: Final = "in-process"
 
 Target = Callable[[Mapping[str, Any]], str]
 
@@ -64,14 +69,6 @@ AUDITED_TOOLS: Final[Mapping[str, Target]] = {
 """Every tool that runs code or changes state, and how to name what it acts on."""
 
 
-def clean(value: str) -> str:
-    """Printable, bounded, quote-free: safe to embed in one log line."""
-    text = "".join(ch if ch.isprintable() and ch not in "\"'" else "?" for ch in value)
-    if len(text) > MAX_FIELD_CHARS:
-        text = text[: MAX_FIELD_CHARS - 1] + "…"
-    return text or "?"
-
-
 def current_caller(transport: str | None) -> str:
     """Who is calling: the token's subject or client id over HTTP, else the transport."""
     token = get_access_token()
@@ -81,13 +78,13 @@ def current_caller(transport: str | None) -> str:
     try:
         request = get_http_request()
     except RuntimeError:
-        return transport or "in-process"
+        return transport or IN_PROCESS
     client = request.client.host if request.client else "unknown"
     return f"unauthenticated http client {client}"
 
 
 class AuditMiddleware(Middleware):
-    """Logs one INFO line under ``deephaven_mcp.audit`` when an audited tool finishes."""
+    """Writes one audit record (see :mod:`._audit_stream`) when an audited tool finishes."""
 
     async def on_call_tool(
         self,
@@ -101,18 +98,24 @@ class AuditMiddleware(Middleware):
         arguments = context.message.arguments or {}
         transport = context.fastmcp_context.transport if context.fastmcp_context else None
         caller = current_caller(transport)
+        digest = arguments_digest(arguments)
+        began = datetime.now(UTC)
         started = time.monotonic()
-        outcome = "exception"
+        outcome: Outcome = "exception"
         try:
             result = await call_next(context)
             outcome = "error" if result.is_error else "ok"
             return result
         finally:
-            _log.info(
-                "AUDIT tool=%s session=%s caller=%s outcome=%s ms=%d",
-                name,
-                clean(target(arguments)),
-                clean(caller),
-                outcome,
-                (time.monotonic() - started) * 1000,
+            write_audit(
+                AuditEvent(
+                    tool=name,
+                    session=target(arguments),
+                    caller=caller,
+                    transport=transport or IN_PROCESS,
+                    outcome=outcome,
+                    duration_ms=(time.monotonic() - started) * 1000,
+                    args_sha256=digest,
+                    time=began,
+                )
             )

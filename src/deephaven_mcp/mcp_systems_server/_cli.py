@@ -25,6 +25,7 @@ from deephaven_mcp._stdio import run_stdio
 from deephaven_mcp.config import load_config
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.launchers import ensure_state_dir
+from deephaven_mcp.mcp_systems_server._audit_stream import configure_audit_file
 from deephaven_mcp.systems.settings import SystemsSettings
 
 TRANSPORTS: Final = ("stdio", "sse", "streamable-http")
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         setup_logging(settings.log_level)
         config = asyncio.run(load_config(settings.config_file))
         ensure_state_dir(settings.state_dir)  # an unsafe state directory stops the start
+        configure_audit_file(config.security.audit.path)  # an unsafe audit file does too
         exposure = HttpExposure.from_security(config.security.http) if http else HttpExposure()
         if http:
             check_bind(
