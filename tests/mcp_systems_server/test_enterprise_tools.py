@@ -212,6 +212,46 @@ async def test_persistent_query_lifecycle(tools: ToolCaller) -> None:
     )
 
 
+async def test_launch_settings_are_the_operators(
+    tools: ToolCaller, fake: FakeEnterpriseBackend
+) -> None:
+    """agent_limits.agent_may_set is empty on 'prod': launch settings are refused, naming it."""
+    key = "enterprise.systems.prod.agent_limits.agent_may_set"
+    before = len(fake.calls)
+    assert await tools.error(
+        "session_enterprise_create",
+        system_name="prod",
+        session_name="w9",
+        extra_jvm_args=["-javaagent:/tmp/agent.jar"],
+    ) == (
+        f'extra_jvm_args is set by the operator: add "extra_jvm_args" to {key} '
+        "to let callers choose it"
+    )
+    assert await tools.error(
+        "pq_create",
+        system_name="prod",
+        pq_name="grouped",
+        heap_size_gb=1,
+        admin_groups=["allusers"],
+        viewer_groups=["allusers"],
+    ) == (
+        'admin_groups, viewer_groups are set by the operator: add "admin_groups", '
+        f'"viewer_groups" to {key} to let callers choose them'
+    )
+    assert await tools.error(
+        "pq_modify", pq_id="enterprise:prod:grouped", extra_environment_vars={"LD_PRELOAD": "x"}
+    ) == (
+        f'extra_environment_vars is set by the operator: add "extra_environment_vars" to {key} '
+        "to let callers choose it"
+    )
+    assert fake.calls[before:] == []  # refused before the backend is asked anything
+    described = {tool.name: tool for tool in await tools.client.list_tools()}
+    create = described["session_enterprise_create"]
+    assert "agent_may_set" in (create.description or "")
+    assert "agent_may_set" in create.input_schema["properties"]["extra_jvm_args"]["description"]
+    assert "agent_may_set" not in create.input_schema["properties"]["heap_size_gb"]["description"]
+
+
 async def test_without_the_enterprise_extra(
     dh_worker: RunningWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
