@@ -132,7 +132,10 @@ def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path
             process.wait(30)
     stderr_text = stderr_path.read_text()
     assert "DEBUG" in stderr_text  # logs went to stderr
-    assert "AUDIT tool=mcp_reload session=- caller=stdio outcome=ok" in stderr_text
+    assert (
+        '"tool": "mcp_reload", "session": "-", "caller": "stdio", "transport": "stdio", '
+        '"outcome": "ok"'
+    ) in stderr_text  # the audit line, one JSON object
 
 
 @pytest.fixture
