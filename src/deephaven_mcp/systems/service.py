@@ -276,6 +276,11 @@ class DeephavenSystems:
                     "security.http changed in the configuration file; HTTP authentication "
                     "and allowed hosts/origins change only when the server restarts"
                 )
+            if config.security.audit != self.config.security.audit:
+                _log.warning(
+                    "security.audit changed in the configuration file; the audit file "
+                    "changes only when the server restarts"
+                )
             await self._apply(config)
             _log.info("configuration reloaded; %d sessions", len(self.registry.sessions()))
             for listener in self._reload_listeners:
