@@ -1,16 +1,16 @@
 """Serving an MCP server over HTTP without exposing it to every local page or process.
 
-Both servers share this: fastmcp's Host/Origin guard in strict mode (DNS-rebinding
-protection; loopback hosts plus what the operator lists), optional bearer-token or JWT
-authentication through fastmcp's auth providers, and the rule that a server bound beyond
-loopback must authenticate its callers unless the operator opts out by name.
+Both servers share this: a strict subclass of fastmcp's Host/Origin guard
+(:mod:`deephaven_mcp._http_guard`: one well-formed Host, exact origins, one Authorization
+header), optional bearer-token or JWT authentication through fastmcp's auth providers,
+and the rule that a server bound beyond loopback must authenticate its callers unless the
+operator opts out by name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -20,7 +20,14 @@ from typing import Any, Final
 
 from fastmcp.server.auth import AccessToken, AuthProvider, RemoteAuthProvider, TokenVerifier
 from pydantic import AnyHttpUrl
+from starlette.middleware import Middleware
 
+from deephaven_mcp._http_guard import (
+    WILDCARD,
+    StrictHostOriginGuard,
+    is_loopback_host,
+    normalize_origin,
+)
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.models import BearerAuthConfig, HttpSecurity, JwtAuthConfig
 from deephaven_mcp.errors import ConfigError
@@ -132,17 +139,6 @@ def auth_provider(
     return jwt_provider(config)
 
 
-def is_loopback_host(host: str) -> bool:
-    """True for names that only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def check_bind(
     host: str, *, authenticated: bool, allow_unauthenticated: bool, how_to_authenticate: str
 ) -> None:
@@ -189,24 +185,43 @@ class HttpExposure:
             auth=auth_provider(security, environ, where),
         )
 
-    def guard_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``FastMCP.run``/``http_app``: the guard, always strict.
+    def guard(self) -> Middleware:
+        """The strict Host/Origin guard for these lists (rules in :mod:`._http_guard`)."""
+        return Middleware(
+            StrictHostOriginGuard,
+            allowed_hosts=list(self.allowed_hosts),
+            allowed_origins=list(self.allowed_origins),
+        )
 
-        Strict mode checks every request: the Host must be a loopback name, the bound
-        address, or an allowed host; an Origin, when sent, must be loopback, same-origin
-        or allowed. Requests without an Origin (non-browser clients) pass.
+    def guard_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``FastMCP.run``/``http_app``: our guard instead of fastmcp's.
+
+        fastmcp's own guard is off (``host_origin_protection=False``) because ours, its
+        subclass, takes its place; two guards would be two allow-lists answering
+        differently (fastmcp's 421 for ``evil:abc`` where ours says 400). Ours goes in
+        through the public ``middleware`` option: fastmcp adds that after its
+        request-context and authentication middleware, which only identify the caller
+        (a bearer token is checked, nothing is refused), and before routing. So the
+        guard answers 400/421/403 for every route, ``/health`` and auth metadata
+        included, before the MCP route's ``RequireAuthMiddleware`` decides on a 401.
+        Going in ahead of fastmcp's own middleware would mean building and serving the
+        Starlette app ourselves instead of through ``FastMCP.run``.
         """
-        return {
-            "host_origin_protection": True,
-            "allowed_hosts": list(self.allowed_hosts),
-            "allowed_origins": list(self.allowed_origins),
-        }
+        return {"host_origin_protection": False, "middleware": [self.guard()]}
 
     def describe(self) -> str:
         kind = "none" if self.auth is None else type(self.auth).__name__
         hosts = ", ".join(self.allowed_hosts) or "loopback only"
-        origins = ", ".join(self.allowed_origins) or "loopback and same-origin only"
+        origins = ", ".join(self.allowed_origins) or "this server's own loopback origin only"
         return f"auth={kind}; allowed hosts: {hosts}; allowed origins: {origins}"
+
+    def unusable_origins(self) -> list[str]:
+        """``allowed_origins`` entries that can never match: patterns other than ``*``."""
+        return [
+            entry
+            for entry in self.allowed_origins
+            if entry.strip().rstrip("/") != WILDCARD and normalize_origin(entry) is None
+        ]
 
     def wildcards(self) -> list[str]:
         """Settings holding a bare ``*``, which switches that check off entirely."""
@@ -214,7 +229,7 @@ class HttpExposure:
         return [
             name
             for name, entries in lists.items()
-            if any(entry.strip().rstrip("/") == "*" for entry in entries)
+            if any(entry.strip().rstrip("/") == WILDCARD for entry in entries)
         ]
 
 
@@ -234,6 +249,12 @@ def serve_http(
             "SECURITY: %s contains '*', so that check is off; protection from DNS "
             "rebinding then rests on authentication or on what is in front of the server",
             name,
+        )
+    for entry in exposure.unusable_origins():
+        _log.warning(
+            "allowed_origins entry %r never matches: origins are compared exactly "
+            "(scheme://host[:port]); only a bare '*' is a wildcard",
+            entry,
         )
     server.run(
         transport,

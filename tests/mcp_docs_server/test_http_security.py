@@ -17,12 +17,13 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.auth import BearerAuth
 from fastmcp.client.transports import SSETransport, StreamableHttpTransport
+from mcp.shared.exceptions import MCPError
 
 from deephaven_mcp._http_security import ALLOW_UNAUTHENTICATED_FLAG, UnsafeBindError
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_docs_server import DocsSettings, run_server
 from deephaven_mcp.mcp_docs_server._cli import check_http_bind
-from tests._mcp_http import post_initialize
+from tests._mcp_http import post_initialize, raw_status
 from tests.mcp_docs_server._subprocess import (
     SERVER_CMD,
     RunningServer,
@@ -69,34 +70,115 @@ def test_health_needs_no_token(guarded: RunningServer) -> None:
     assert httpx.get(f"{guarded.base}/health", headers=bearer(WRONG_TOKEN)).status_code == 200
 
 
+def health(server: RunningServer, **headers: str) -> httpx.Response:
+    return httpx.get(f"{server.base}/health", headers=headers, timeout=5)
+
+
 def test_forged_host_is_refused(guarded: RunningServer) -> None:
     # What a DNS-rebinding page produces: our address, the attacker's host name.
     response = initialize(guarded, Host="evil.example", **bearer(TOKEN))
-    assert response.status_code in (421, 403)
-    assert httpx.get(f"{guarded.base}/health", headers={"Host": "evil.example"}).status_code in (
-        421,
-        403,
-    )
+    assert response.status_code == 421
+    assert health(guarded, Host="evil.example").status_code == 421
 
 
-def test_forged_origin_is_refused(guarded: RunningServer) -> None:
-    response = initialize(guarded, Origin="http://evil.example", **bearer(TOKEN))
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ["localhost:{port}@evil.com"],
+        ["localhost:abc"],
+        ["localhost:{port}, evil.com"],
+        ["evil.com:abc"],
+        ["127.0.0.1:{port}", "evil.com"],  # two Host headers
+    ],
+)
+def test_malformed_host_is_400(guarded: RunningServer, hosts: list[str]) -> None:
+    headers = [("host", host.format(port=guarded.port)) for host in hosts]
+    assert raw_status(guarded.port, [*headers, ("authorization", f"Bearer {TOKEN}")]) == 400
+    assert raw_status(guarded.port, headers, method="GET", path="/health") == 400
+
+
+def test_two_authorization_headers_are_400(guarded: RunningServer) -> None:
+    host = ("host", f"127.0.0.1:{guarded.port}")
+    good = ("authorization", f"Bearer {TOKEN}")
+    assert raw_status(guarded.port, [host, good]) == 200  # the control
+    assert raw_status(guarded.port, [host, good, good]) == 400
+    wrong = ("authorization", f"Bearer {WRONG_TOKEN}")
+    assert raw_status(guarded.port, [host, good, wrong]) == 400
+    assert raw_status(guarded.port, [host, good, good], method="GET", path="/health") == 400
+
+
+# Pages on this machine that are not this server, then foreign sites.
+REFUSED_ORIGINS = (
+    "http://localhost:1",
+    "http://[::1]:9",
+    "http://127.0.0.2:{port}",
+    "https://localhost:{port}",
+    "http://localhost:5173",
+    "null",
+    "http://evil.example",
+    "https://app.example.com.evil.example",
+)
+
+
+@pytest.mark.parametrize("origin", REFUSED_ORIGINS)
+def test_other_origins_are_refused(guarded: RunningServer, origin: str) -> None:
+    origin = origin.format(port=guarded.port)
+    response = initialize(guarded, Origin=origin, **bearer(TOKEN))
     assert response.status_code == 403
+    assert response.text == "Forbidden Origin"
+    assert health(guarded, Origin=origin).status_code == 403
 
 
 @pytest.mark.parametrize(
     "headers",
     [
         {"Origin": APP_ORIGIN},  # listed in DOCS_ALLOWED_ORIGINS
-        {"Origin": "http://localhost:5173"},  # a loopback page, e.g. a local dev UI
-        {"Origin": "http://127.0.0.1:8080"},
+        {"Origin": "https://APP.example.com:443"},
+        {"Origin": "http://127.0.0.1:{port}"},  # the server's own origin, three spellings
+        {"Origin": "http://localhost:{port}"},
+        {"Origin": "http://[::1]:{port}"},
         {"Host": PROXY_HOST},  # listed in DOCS_ALLOWED_HOSTS, as a proxy would forward
         {"Host": "localhost"},
     ],
 )
 def test_allowed_hosts_and_origins_pass(guarded: RunningServer, headers: dict[str, str]) -> None:
+    headers = {name: value.format(port=guarded.port) for name, value in headers.items()}
     response = initialize(guarded, **headers, **bearer(TOKEN))
     assert response.status_code == 200, response.text
+    assert health(guarded, **headers).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def open_docs(
+    module_fake: FakeChatServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """No token, loopback only: the Origin check is all that stops a local page."""
+    env = provider_env(module_fake)
+    with http_server("streamable-http", env, tmp_path_factory.mktemp("open")) as server:
+        yield server
+
+
+@pytest.mark.parametrize("origin", REFUSED_ORIGINS[:6])
+async def test_a_loopback_page_cannot_ask_an_open_server(
+    open_docs: RunningServer, module_fake: FakeChatServer, origin: str
+) -> None:
+    origin = origin.format(port=open_docs.port)
+    assert initialize(open_docs, Origin=origin).status_code == 403
+    transport = StreamableHttpTransport(f"{open_docs.base}/mcp", headers={"Origin": origin})
+    asked = len(module_fake.bodies)
+    # The client reports any non-2xx answer this way; the initialize above shows the 403.
+    with pytest.raises(MCPError, match="Server returned an error response"):
+        async with Client(transport) as client:
+            await client.call_tool("docs_chat", {"prompt": "Spend the key?"})
+    assert len(module_fake.bodies) == asked  # the provider was never called
+
+
+async def test_the_servers_own_page_can_ask_an_open_server(open_docs: RunningServer) -> None:
+    origin = f"http://[::1]:{open_docs.port}"
+    transport = StreamableHttpTransport(f"{open_docs.base}/mcp", headers={"Origin": origin})
+    async with Client(transport) as client:
+        result = await client.call_tool("docs_chat", {"prompt": "Own page?"})
+    assert result.structured_content == {"success": True, "response": "[inkeep] Own page?"}
 
 
 @pytest.mark.parametrize("headers", [{}, bearer(WRONG_TOKEN), {"Authorization": TOKEN}])

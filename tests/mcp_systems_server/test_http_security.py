@@ -21,10 +21,12 @@ from typing import Any
 import httpx
 import pytest
 from fastmcp import Client
+from fastmcp.client.transports import StreamableHttpTransport
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from joserfc import jwk
+from mcp.shared.exceptions import MCPError
 
-from tests._mcp_http import post_initialize
+from tests._mcp_http import post_initialize, raw_status
 from tests._workers import RunningWorker
 from tests.mcp_systems_server._helpers import session_config
 from tests.mcp_systems_server._http import HttpServer, free_port, http_server, run_to_exit
@@ -48,6 +50,11 @@ def _wait_for_log(server: HttpServer, needle: str, timeout: float = 10) -> str:
         assert time.monotonic() < deadline, f"{needle!r} never logged:\n{text[-3000:]}"
         time.sleep(0.05)
     return text
+
+
+def _audit_records(log: str) -> list[dict[str, Any]]:
+    """The audit stream's lines (one JSON object each) among the server's stderr."""
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
 
 @pytest.fixture(scope="module")
@@ -101,17 +108,106 @@ def test_forged_host_or_origin_is_refused(
     [
         {},  # non-browser clients send no Origin
         {"origin": "https://app.example.test"},  # listed by the operator
-        {"origin": "http://localhost:6274"},  # a loopback page, e.g. the MCP Inspector
+        {"origin": "HTTPS://App.Example.Test:443"},  # the same origin, spelled otherwise
+        {"origin": "http://127.0.0.1:{port}"},  # the server's own origin, three spellings
+        {"origin": "http://localhost:{port}"},
+        {"origin": "http://[::1]:{port}"},
         {"host": "mcp.example.test"},  # a listed host name
         {"host": "localhost"},  # loopback with and without the port
+        {"host": "[::1]:{port}"},
     ],
 )
 def test_allowed_hosts_and_origins_pass(
     bearer: tuple[HttpServer, str], headers: dict[str, str]
 ) -> None:
     server, token = bearer
+    headers = {name: value.format(port=server.port) for name, value in headers.items()}
     response = _initialize(server, headers | {"authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
+
+
+# Pages on this machine that are not this server: another port, another loopback address,
+# another scheme. Each could otherwise script a server that trusts "anything loopback".
+OTHER_LOOPBACK_ORIGINS = (
+    "http://localhost:1",
+    "http://[::1]:9",
+    "http://127.0.0.2:{port}",
+    "https://localhost:{port}",
+    "http://localhost",
+    "null",
+)
+
+
+@pytest.mark.parametrize("origin", OTHER_LOOPBACK_ORIGINS)
+def test_other_loopback_origins_are_refused(bearer: tuple[HttpServer, str], origin: str) -> None:
+    server, token = bearer
+    headers = {"origin": origin.format(port=server.port), "authorization": f"Bearer {token}"}
+    response = _initialize(server, headers)
+    assert response.status_code == 403
+    assert response.text == "Forbidden Origin"
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ["localhost:{port}@evil.com"],
+        ["localhost:abc"],
+        ["localhost:{port}, evil.com"],
+        ["evil.com:abc"],
+        ["127.0.0.1:{port}", "evil.com"],  # two Host headers
+        ["127.1:{port}"],
+    ],
+)
+def test_malformed_host_is_400(bearer: tuple[HttpServer, str], hosts: list[str]) -> None:
+    server, token = bearer
+    headers = [("host", host.format(port=server.port)) for host in hosts]
+    headers.append(("authorization", f"Bearer {token}"))
+    assert raw_status(server.port, headers) == 400
+    assert raw_status(server.port, headers[:-1], method="GET", path="/health") == 400
+
+
+def test_two_authorization_headers_are_400(bearer: tuple[HttpServer, str]) -> None:
+    server, token = bearer
+    host = ("host", f"127.0.0.1:{server.port}")
+    good = ("authorization", f"Bearer {token}")
+    assert raw_status(server.port, [host, good]) == 200  # the control
+    assert raw_status(server.port, [host, good, good]) == 400
+    assert raw_status(server.port, [host, good, ("authorization", "Bearer wrong")]) == 400
+    assert raw_status(server.port, [host, ("authorization", "Bearer wrong"), good]) == 400
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    """No authentication, loopback only: the Origin check is all that stops a local page."""
+    with http_server(tmp_path_factory.mktemp("open"), {}) as server:
+        yield server
+
+
+def _client(server: HttpServer, origin: str) -> Client[StreamableHttpTransport]:
+    return Client(StreamableHttpTransport(server.url, headers={"origin": origin}))
+
+
+@pytest.mark.parametrize("origin", OTHER_LOOPBACK_ORIGINS)
+async def test_a_loopback_page_cannot_drive_an_open_server(
+    open_server: HttpServer, origin: str
+) -> None:
+    origin = origin.format(port=open_server.port)
+    assert _initialize(open_server, {"origin": origin}).status_code == 403
+    call = {"name": "mcp_reload", "arguments": {}}
+    body = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+    headers = [("host", f"127.0.0.1:{open_server.port}"), ("origin", origin)]
+    assert raw_status(open_server.port, headers, body=body.encode()) == 403
+    # The client reports any non-2xx answer this way; the raw requests above show the 403.
+    with pytest.raises(MCPError, match="Server returned an error response"):
+        async with _client(open_server, origin) as client:
+            await client.call_tool("sessions_list", {})
+    assert not any(r["tool"] == "mcp_reload" for r in _audit_records(open_server.log()))
+
+
+async def test_the_servers_own_page_can_use_an_open_server(open_server: HttpServer) -> None:
+    async with _client(open_server, f"http://localhost:{open_server.port}") as client:
+        listed = await client.call_tool("sessions_list", {})
+    assert listed.structured_content["success"] is True
 
 
 # --- bearer token -----------------------------------------------------------------------
@@ -152,13 +248,13 @@ async def test_right_token_runs_tools_and_is_audited(bearer: tuple[HttpServer, s
         )
         assert ran.structured_content["success"] is True
         await client.call_tool("mcp_reload", {})
-    log = _wait_for_log(server, "AUDIT tool=mcp_reload")
-    assert (
-        f"AUDIT tool=session_script_run session={SESSION} caller=bearer-token (token) outcome=ok"
-        in log
-    )
-    assert "AUDIT tool=mcp_reload session=- caller=bearer-token (token) outcome=ok" in log
-    assert "AUDIT tool=session_table_data" not in log  # reading is not audited
+    log = _wait_for_log(server, '"tool": "mcp_reload"')
+    records = {record["tool"]: record for record in _audit_records(log)}
+    assert set(records) == {"session_script_run", "mcp_reload"}  # reading is not audited
+    ran_record = records["session_script_run"]
+    assert (ran_record["session"], ran_record["outcome"]) == (SESSION, "ok")
+    assert ran_record["caller"] == records["mcp_reload"]["caller"] == "bearer-token (token)"
+    assert records["mcp_reload"]["transport"] == "streamable-http"
     assert marker not in log  # never the script body
     assert token not in log
 
@@ -215,7 +311,9 @@ async def test_jwt_signed_by_the_issuer_is_accepted(
         listed = await client.call_tool("sessions_list", {})
         assert listed.structured_content["success"] is True
         await client.call_tool("session_script_run", {"session_id": SESSION, "script": "y = 2"})
-    _wait_for_log(jwt_server, f"AUDIT tool=session_script_run session={SESSION} caller=alice")
+    log = _wait_for_log(jwt_server, '"tool": "session_script_run"')
+    [ran] = [r for r in _audit_records(log) if r["tool"] == "session_script_run"]
+    assert (ran["session"], ran["caller"]) == (SESSION, "alice (token)")
 
 
 @pytest.mark.parametrize(
