@@ -1,12 +1,14 @@
-"""Pure policy of HTTP exposure: bind rule, bearer check, Host and Origin rules,
-config validation (no Java, no server)."""
+"""Pure policy of HTTP exposure: bind rule, bearer check, Host and Origin rules, JWT time
+rules, config validation (no Java, no server)."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
+from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from fastmcp.server.http import HostOriginGuardMiddleware
 from starlette.types import Message, Scope
 
@@ -18,6 +20,7 @@ from deephaven_mcp._http_guard import (
     own_origins,
     parse_host,
 )
+from deephaven_mcp._http_jwt import StrictJWTVerifier, time_claims_problem
 from deephaven_mcp._http_security import (
     ALLOW_UNAUTHENTICATED_FLAG,
     HttpExposure,
@@ -451,3 +454,81 @@ def test_serve_http_installs_the_guard_and_warns_about_dead_origins(
     assert options["middleware"][0].cls is StrictHostOriginGuard
     assert "'https://*.example.com' never matches" in caplog.text
     assert "ok.example" not in caplog.text
+
+
+# --- JWT time rules -------------------------------------------------------------------------
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("claims", "max_lifetime", "problem"),
+    [
+        ({"exp": NOW + 60, "iat": NOW}, None, None),
+        ({"exp": NOW + 60}, None, None),
+        ({"exp": NOW + 60, "iat": NOW + 30, "nbf": NOW + 30}, None, None),  # within skew
+        ({"exp": NOW + 3600, "iat": NOW}, 3600, None),
+        ({"exp": NOW + 3600}, 3600, None),
+        ({"exp": NOW + 1800, "iat": NOW - 1800}, 3600, None),
+        ({}, None, "no numeric exp claim"),
+        ({"iat": NOW}, None, "no numeric exp claim"),
+        ({"exp": "soon"}, None, "no numeric exp claim"),
+        ({"exp": True}, None, "no numeric exp claim"),
+        ({"exp": NOW - 1}, None, "expired"),
+        ({"exp": NOW + 60, "iat": NOW + 31}, None, "iat is in the future"),
+        ({"exp": NOW + 86400 * 2, "iat": NOW + 86400}, None, "iat is in the future"),
+        ({"exp": NOW + 60, "nbf": NOW + 31}, None, "nbf is in the future"),
+        ({"exp": NOW + 60, "iat": "now"}, None, "iat claim is not a number"),
+        ({"exp": NOW + 60, "nbf": None}, None, "nbf claim is not a number"),
+        ({"exp": NOW + 3601, "iat": NOW}, 3600, "lifetime 3601s is longer than 3600s"),
+        ({"exp": NOW + 3601}, 3600, "lifetime 3601s is longer than 3600s"),
+        ({"exp": NOW + 60, "iat": NOW - 7200}, 3600, "lifetime 7260s is longer than 3600s"),
+    ],
+)
+def test_jwt_time_claims(
+    claims: dict[str, Any], max_lifetime: int | None, problem: str | None
+) -> None:
+    assert time_claims_problem(claims, NOW, max_lifetime) == problem
+
+
+async def test_strict_jwt_verifier_keeps_fastmcps_checks_and_adds_the_time_rules() -> None:
+    keys = RSAKeyPair.generate()
+    verifier = StrictJWTVerifier(
+        max_token_lifetime_seconds=7200,
+        public_key=keys.public_key,
+        issuer="https://issuer.test",
+        audience="mcp",
+    )
+
+    def token(**options: Any) -> str:
+        claims: dict[str, Any] = {"issuer": "https://issuer.test", "audience": "mcp"}
+        return keys.create_token(**(claims | options))
+
+    now = int(time.time())
+    good = await verifier.verify_token(token())
+    assert good is not None and good.client_id == "fastmcp-user"
+    assert await verifier.verify_token(token(expires_in_seconds=3 * 3600)) is None
+    assert await verifier.verify_token(token(additional_claims={"iat": now + 86400})) is None
+    assert await verifier.verify_token(token(additional_claims={"nbf": now + 600})) is None
+    assert await verifier.verify_token(token(additional_claims={"exp": None})) is None
+    assert await verifier.verify_token(token(audience="other")) is None  # fastmcp's check
+    forged = RSAKeyPair.generate().create_token(issuer="https://issuer.test", audience="mcp")
+    assert await verifier.verify_token(forged) is None
+
+
+def test_jwt_provider_passes_the_lifetime_limit() -> None:
+    keys = RSAKeyPair.generate()
+    security = HttpSecurity.model_validate(
+        {
+            "auth": {
+                "type": "jwt",
+                "public_key": keys.public_key,
+                "issuer": "https://i",
+                "audience": "mcp",
+                "max_token_lifetime_seconds": 600,
+            }
+        }
+    )
+    verifier = auth_provider(security, {})
+    assert isinstance(verifier, StrictJWTVerifier)
+    assert verifier.max_token_lifetime_seconds == 600

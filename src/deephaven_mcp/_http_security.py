@@ -2,9 +2,9 @@
 
 Both servers share this: a strict subclass of fastmcp's Host/Origin guard
 (:mod:`deephaven_mcp._http_guard`: one well-formed Host, exact origins, one Authorization
-header), optional bearer-token or JWT authentication through fastmcp's auth providers,
-and the rule that a server bound beyond loopback must authenticate its callers unless the
-operator opts out by name.
+header), optional bearer-token or JWT authentication through fastmcp's auth providers
+(JWTs with the time rules of :mod:`deephaven_mcp._http_jwt`), and the rule that a server
+bound beyond loopback must authenticate its callers unless the operator opts out by name.
 """
 
 from __future__ import annotations
@@ -87,13 +87,14 @@ def bearer_verifier(
 def jwt_provider(config: JwtAuthConfig) -> AuthProvider:
     """A JWT verifier; with authorization servers, also the RFC 9728 metadata route."""
     # Imported here: the JOSE stack costs start-up time that servers without JWT never pay.
-    from fastmcp.server.auth.providers.jwt import JWTVerifier
+    from deephaven_mcp._http_jwt import StrictJWTVerifier
 
     public_key = config.public_key
     if config.public_key_path:
         public_key = _read_public_key(config.public_key_path)
     try:
-        verifier = JWTVerifier(
+        verifier = StrictJWTVerifier(
+            max_token_lifetime_seconds=config.max_token_lifetime_seconds,
             public_key=public_key,
             jwks_uri=config.jwks_uri,
             issuer=config.issuer,

@@ -24,6 +24,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from joserfc import jwk
+from joserfc import jwt as jose_jwt
 from mcp.shared.exceptions import MCPError
 
 from tests._mcp_http import post_initialize, raw_status
@@ -38,6 +39,7 @@ SESSION = "community:config:p"
 ISSUER = "https://issuer.test"
 AUDIENCE = "deephaven-mcp"
 SCOPE = "deephaven:use"
+LIFETIME = 2 * 3600
 
 
 def _initialize(server: HttpServer, headers: dict[str, str]) -> httpx.Response:
@@ -278,6 +280,12 @@ def _token(keys: RSAKeyPair, **overrides: Any) -> str:
     return keys.create_token(**claims)
 
 
+def _signed(keys: RSAKeyPair, claims: dict[str, Any]) -> str:
+    """A token with exactly ``claims``, signed by ``keys`` (create_token always sets exp)."""
+    key = jwk.RSAKey.import_key(keys.private_key.get_secret_value())
+    return jose_jwt.encode({"alg": "RS256"}, claims, key)
+
+
 def _jwt_config(worker: RunningWorker, **auth: Any) -> dict[str, Any]:
     jwt = {"type": "jwt", "issuer": ISSUER, "audience": AUDIENCE, **auth}
     return {
@@ -299,6 +307,7 @@ def jwt_server(
         required_scopes=[SCOPE],
         authorization_servers=[ISSUER],
         base_url="https://mcp.example.test",
+        max_token_lifetime_seconds=LIFETIME,
     )
     with http_server(tmp, config) as server:
         yield server
@@ -332,6 +341,61 @@ def test_bad_jwts_are_refused(
     response = _initialize(jwt_server, {"authorization": f"Bearer {_token(keys, **overrides)}"})
     assert response.status_code in (401, 403)
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def _claims(**offsets: int | None) -> dict[str, Any]:
+    """Claims with times as seconds from now (iat 0, exp +600 unless given); None drops one."""
+    now = int(time.time())
+    times = {"iat": 0, "exp": 600} | offsets
+    claims = {"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "scope": SCOPE}
+    return claims | {name: now + offset for name, offset in times.items() if offset is not None}
+
+
+@pytest.mark.parametrize(
+    "offsets",
+    [
+        {"exp": None},  # a token that never expires
+        {"iat": 86400},  # issued a day from now
+        {"iat": 120},  # beyond the 30 s skew
+        {"nbf": 600},  # not valid yet
+        {"exp": LIFETIME + 60},  # longer than max_token_lifetime_seconds
+        {"iat": None, "exp": LIFETIME + 60},  # the same, measured from now
+        {"iat": -LIFETIME, "exp": 60},  # long-lived, though nearly over
+    ],
+    ids=[
+        "no-exp",
+        "iat-a-day-ahead",
+        "iat-ahead",
+        "nbf-ahead",
+        "too-long",
+        "too-long-no-iat",
+        "too-long-old",
+    ],
+)
+def test_jwt_time_rules(
+    jwt_server: HttpServer, keys: RSAKeyPair, offsets: dict[str, int | None]
+) -> None:
+    token = _signed(keys, _claims(**offsets))
+    response = _initialize(jwt_server, {"authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "offsets",
+    [
+        {},
+        {"iat": 20, "nbf": 20},  # a clock a little ahead: within the skew
+        {"iat": None, "exp": LIFETIME - 60},
+        {"iat": -60, "exp": LIFETIME - 120},
+    ],
+)
+def test_jwt_within_the_time_rules_is_served(
+    jwt_server: HttpServer, keys: RSAKeyPair, offsets: dict[str, int | None]
+) -> None:
+    token = _signed(keys, _claims(**offsets))
+    response = _initialize(jwt_server, {"authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
 
 
 def test_jwt_from_another_key_is_refused(jwt_server: HttpServer) -> None:
