@@ -230,6 +230,7 @@ def test_well_formed_hosts(value: str, parsed: HostPort) -> None:
         "localhost:0",
         "localhost:65536",
         "localhost:99999999999",
+        "localhost:" + "9" * 5000,  # longer than int() accepts: must not become a 500
         "localhost:8123:1",
         "::1",  # IPv6 without brackets
         "[::1",

@@ -46,7 +46,7 @@ DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 WILDCARD: Final = "*"
 # Only ASCII: \d and \w would also match other scripts' digits and letters.
 _HOST_HEADER: Final = re.compile(
-    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>[0-9]+))?"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>[0-9]{1,5}))?"
 )
 _DNS_LABEL: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _ORIGIN: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#\s]+)/?")
