@@ -161,11 +161,9 @@ TOKEN = "docs-token-0123456789abcdef"
 def test_http_defaults_are_loopback_only_without_auth() -> None:
     settings = DocsSettings.from_env({})
     assert settings.exposure.auth is None
-    assert settings.exposure.guard_options() == {
-        "host_origin_protection": True,
-        "allowed_hosts": [],
-        "allowed_origins": [],
-    }
+    options = settings.exposure.guard_options()
+    assert options["host_origin_protection"] is False  # replaced by the stricter guard below
+    assert options["middleware"][0].kwargs == {"allowed_hosts": [], "allowed_origins": []}
     assert (settings.max_concurrent_chats, settings.queue_timeout) == (32, 10.0)
 
 
