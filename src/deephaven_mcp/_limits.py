@@ -52,3 +52,14 @@ class Reservations:
             yield
         finally:
             self._pending.discard(name)
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        """Hold ``name`` like :meth:`reserve` but under no limit: for what the operator
+        started (the demo worker), which must count against the limit without being
+        refused by it."""
+        self._pending.add(name)
+        try:
+            yield
+        finally:
+            self._pending.discard(name)

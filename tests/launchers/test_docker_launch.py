@@ -252,6 +252,33 @@ async def test_container_create_is_hardened_with_a_default_memory_limit(
     await tracker.shutdown()
 
 
+async def test_containers_see_neither_the_servers_environment_nor_its_files(
+    engine: FakeDockerEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The docker method was isolated already: a container gets the request's variables and
+    volumes only, its own PID, IPC and network namespaces, and no host directory the
+    operator did not name (the server's working directory, config and state included)."""
+    secret = "server-secret-3b9f01c2"
+    monkeypatch.setenv("DH_MCP_SERVER_SECRET", secret)
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    monkeypatch.chdir(tmp_path)
+    engine.images.add(IMAGE)
+    engine.exit_on_start = True  # only the create request matters here
+    tracker = InstanceTracker(tmp_path / "state")
+    with pytest.raises(SessionUnavailableError, match="container exited"):
+        await launch_worker(_request(environment_vars={"TZ": "UTC"}), tracker)
+    create = engine.calls("POST", "^/containers/create$")[-1]
+    assert secret not in create.body.decode()
+    spec = create.json()
+    assert sorted(item.split("=", 1)[0] for item in spec["Env"]) == ["START_OPTS", "TZ"]
+    host_config = spec["HostConfig"]
+    assert not host_config.get("Binds") and not host_config.get("Mounts")
+    for mode in ("PidMode", "IpcMode", "NetworkMode", "UTSMode", "UsernsMode"):
+        assert host_config.get(mode) in (None, "", "default"), mode
+    assert not host_config.get("Privileged") and not host_config.get("Devices")
+    await tracker.shutdown()
+
+
 async def test_container_never_ready_times_out(engine: FakeDockerEngine, tmp_path: Path) -> None:
     engine.images.add(IMAGE)
     engine.mapped_port = _closed_port()
@@ -354,7 +381,8 @@ async def test_orphan_cleanup_keeps_docker_record_when_daemon_unreachable(
         ),
     )
     path = state / "instances" / "gone.json"
-    path.parent.mkdir(parents=True)
+    path.parent.mkdir(mode=0o700, parents=True)
+    state.chmod(0o700)
     _write_json_atomic(path, record.to_json())
     report = await InstanceTracker(state).cleanup_orphans()
     assert report.records_kept == ["gone"]

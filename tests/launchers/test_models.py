@@ -240,13 +240,20 @@ def _worker(token: str | None, generated: bool, auth: AuthType = AuthType.PSK) -
     )
 
 
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr does when a person runs the server."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def test_banner_prints_once_with_generated_token() -> None:
     token = generate_token()
     assert len(token) >= 43
     assert generate_token() != token
     worker = _worker(token, generated=True)
     assert token not in repr(worker)
-    stream = io.StringIO()
+    stream = _Terminal()
     assert print_access_banner(worker, stream) is True
     assert print_access_banner(worker, stream) is False
     text = stream.getvalue()
@@ -255,6 +262,34 @@ def test_banner_prints_once_with_generated_token() -> None:
     assert "Port:        45123" in text
     assert "security.community.credential_retrieval_mode" in text
     assert text.startswith("=" * 70)
+
+
+def test_off_a_terminal_the_token_goes_to_a_private_file(tmp_path: Path) -> None:
+    token = generate_token()
+    log = io.StringIO()  # e.g. Claude Desktop's log file
+    access = tmp_path / "state" / "access" / "inst-demo.txt"
+    assert print_access_banner(_worker(token, generated=True), log, access_file=access)
+    printed = log.getvalue()
+    assert token not in printed
+    assert f"Auth token and browser URL: in {access} (readable only by you)" in printed
+    assert "Port:        45123" in printed
+    assert oct(access.stat().st_mode & 0o777) == oct(0o600)
+    assert f"Auth token:  {token}" in access.read_text()
+    assert f"/?psk={token}" in access.read_text()
+    # Without a file to write, the token is simply not shown.
+    withheld = io.StringIO()
+    assert print_access_banner(_worker(token, generated=True), withheld)
+    assert token not in withheld.getvalue()
+    assert "not shown (the output is not a terminal)" in withheld.getvalue()
+
+
+def test_an_existing_access_file_is_made_private_again(tmp_path: Path) -> None:
+    access = tmp_path / "open.txt"
+    access.write_text("old")
+    access.chmod(0o644)
+    assert print_access_banner(_worker("t" * 43, generated=True), io.StringIO(), access_file=access)
+    assert oct(access.stat().st_mode & 0o777) == oct(0o600)
+    assert "old" not in access.read_text()
 
 
 def test_banner_skipped_for_user_token_and_anonymous() -> None:

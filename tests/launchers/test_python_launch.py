@@ -6,6 +6,7 @@ At most two workers run at once (the machine is shared): every test stops what i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -133,8 +134,10 @@ async def test_psk_launch_with_generated_token(
         assert oct(worker.log_path.stat().st_mode & 0o777) == oct(0o600)
 
         banner = io.StringIO()
-        assert print_access_banner(worker, banner)
-        assert f"/?psk={token}" in banner.getvalue()
+        access = tracker.access_file(worker.key)
+        assert print_access_banner(worker, banner, access_file=access)
+        assert token not in banner.getvalue()  # a StringIO is no terminal
+        assert f"/?psk={token}" in access.read_text()
 
         # Progress: starts, reports waiting, ends at 1.0 with the port.
         assert events[0][1] < 0.1
@@ -269,16 +272,17 @@ async def test_python_venv_path_is_validated(tmp_path: Path) -> None:
 
 _CHILD = textwrap.dedent(
     """
-    import asyncio, json, sys
+    import asyncio, json, psutil, sys
     from deephaven_mcp.launchers import InstanceTracker, LaunchRequest, launch_worker
 
     async def main() -> None:
         tracker = InstanceTracker(sys.argv[1])
         request = LaunchRequest(session_name="orphan", launch_method="python", heap_size_gb=1,
-                                startup_timeout_seconds=180, startup_retries=0)
+                                startup_timeout_seconds=180, startup_retries=0,
+                                sandbox=sys.argv[2])
         worker = await launch_worker(request, tracker)
-        print(json.dumps({"pid": worker.pid, "port": worker.port,
-                          "instance": tracker.instance_id}), flush=True)
+        tree = [worker.pid] + [p.pid for p in psutil.Process(worker.pid).children(recursive=True)]
+        print(json.dumps({"pids": tree, "instance": tracker.instance_id}), flush=True)
         await asyncio.sleep(3600)
 
     asyncio.run(main())
@@ -286,42 +290,53 @@ _CHILD = textwrap.dedent(
 )
 
 
-async def test_orphan_cleanup_after_owner_is_killed(tmp_path: Path) -> None:
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.parametrize("mode", ["required", "off"])
+async def test_workers_die_with_a_killed_server(tmp_path: Path, mode: str) -> None:
+    """SIGKILL of the server: bwrap's --die-with-parent (sandboxed) or the bootstrap's own
+    parent-death signal (not sandboxed) ends the worker at once; the next start-up only
+    removes the record."""
     state = tmp_path / "state"
     # the with block closes the stdout pipe (else a ResourceWarning at collection)
     with subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(state)],
+        [sys.executable, "-c", _CHILD, str(state), mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         cwd=REPO_ROOT,
     ) as child:
-        worker_pid = None
+        pids: list[int] = []
         try:
             assert child.stdout is not None
             line = await asyncio.wait_for(asyncio.to_thread(child.stdout.readline), 240)
             info = json.loads(line)
-            worker_pid = info["pid"]
+            pids = info["pids"]
+            # The sandbox adds bwrap and its PID-namespace init around the worker.
+            assert len(pids) == (3 if mode == "required" else 1)
             child.send_signal(signal.SIGKILL)  # the MCP server crashes
             child.wait(10)
-            assert psutil.pid_exists(worker_pid)  # its worker survives in its own session
-            assert os.getpgid(worker_pid) == worker_pid
+            deadline = time.monotonic() + 10
+            while not all(_gone(pid) for pid in pids):
+                assert time.monotonic() < deadline, f"worker outlived the server: {pids}"
+                await asyncio.sleep(0.1)
 
-            cleaner = InstanceTracker(state)
-            report = await cleaner.cleanup_orphans()
-
+            report = await InstanceTracker(state).cleanup_orphans()
             assert report.instances_cleaned == [info["instance"]]
-            assert report.processes_stopped == 1
-            assert not psutil.pid_exists(worker_pid) or (
-                psutil.Process(worker_pid).status() == psutil.STATUS_ZOMBIE
-            )
+            assert report.processes_stopped == 0
             assert not (state / "instances" / f"{info['instance']}.json").exists()
             assert not (state / "workers" / info["instance"]).exists()
         finally:
             if child.poll() is None:
                 child.kill()
                 child.wait()
-            if worker_pid is not None and psutil.pid_exists(worker_pid):
-                os.kill(worker_pid, signal.SIGKILL)
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 _ENV_PROBE = textwrap.dedent(
@@ -372,6 +387,7 @@ async def test_worker_gets_a_minimal_environment_not_the_servers(
     assert probe["HasPath"] == "yes"
     names = set(probe["Names"].split())
     allowed = {"PATH", "HOME", "LANG", "TZ", "JAVA_HOME", "TMPDIR", "PYTHONUNBUFFERED"}
+    allowed.add("PWD")  # the sandbox's --chdir sets it: the worker's own directory
     extra = {n for n in names - allowed if not n.startswith("LC_")} - {"DH_MCP_TEST_REQUESTED"}
     assert extra == set()
     assert "LC_MESSAGES" in names

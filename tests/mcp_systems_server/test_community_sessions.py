@@ -95,8 +95,13 @@ async def test_create_use_and_delete(
     assert progress.events and progress.events[-1][0] == 100
     assert all(total == 100 for _, total, _ in progress.events)
 
-    # The generated token: printed once in the banner on stderr, never in a log line or argv.
-    assert capsys.readouterr().err.count(f"Auth token:  {token}") == 1
+    # The generated token: stderr here is no terminal (a log file in real use), so the banner
+    # names a 0600 file holding it; never in a log line or argv.
+    err = capsys.readouterr().err
+    assert token not in err
+    access = Path(err.split("Auth token and browser URL: in ", 1)[1].split(" (readable", 1)[0])
+    assert oct(access.stat().st_mode & 0o777) == oct(0o600)
+    assert access.read_text().count(f"Auth token:  {token}") == 1
     assert token not in caplog.text
     cmdline = " ".join(psutil.Process(created["pid"]).cmdline())
     assert token not in cmdline

@@ -68,7 +68,9 @@ def _python_creation_env(tmp_path: Path) -> dict[str, str]:
     )
 
 
-async def test_sigkilled_server_leaves_no_orphan_after_restart(tmp_path: Path) -> None:
+async def test_sigkilled_server_takes_its_worker_along_and_restart_cleans_up(
+    tmp_path: Path,
+) -> None:
     env = _python_creation_env(tmp_path)
     first, url = _start_http_server(env, tmp_path / "first.log")
     second = None
@@ -80,13 +82,17 @@ async def test_sigkilled_server_leaves_no_orphan_after_restart(tmp_path: Path) -
 
         first.send_signal(signal.SIGKILL)
         first.wait(30)
-        await asyncio.sleep(1)
-        assert not _gone(pid), "the worker should outlive a crashed server"
+        deadline = time.monotonic() + 10
+        while not _gone(pid):  # the kernel's parent-death signal, sandbox or not
+            assert time.monotonic() < deadline, "the worker outlived a crashed server"
+            await asyncio.sleep(0.1)
+        records = list((tmp_path / "state" / "instances").glob("*.json"))
+        assert len(records) == 1  # the crashed server could not remove its record
 
         second, _ = _start_http_server(env, tmp_path / "second.log")
         deadline = time.monotonic() + 90
-        while not _gone(pid):
-            assert time.monotonic() < deadline, "orphaned worker was not cleaned up"
+        while records[0].exists():
+            assert time.monotonic() < deadline, "the orphaned record was not cleaned up"
             await asyncio.sleep(0.5)
     finally:
         for process in (first, second):

@@ -6,6 +6,8 @@ constructor argument override it; everything is private to the user, mode 0700/0
     instances/<instance id>.json   one record per live (or crashed) MCP server instance
     instances/.cleanup.lock        flock held while an instance cleans up orphans
     workers/<instance id>/<key>/   a python worker's cwd: worker.log, ready.json, init script
+    access/<instance id>-<key>.txt a generated token's access banner (when stderr is no
+                                   terminal); deleted with its worker
 
 A record names its owner (PID + process start time) and every worker it launched (python:
 PID + start time + command-line marker; docker: container id/name). Each instance rewrites
@@ -48,7 +50,7 @@ from deephaven_mcp.errors import ConfigError, DeephavenMcpError, InvalidArgument
 from deephaven_mcp.launchers.docker_launcher import remove_instance_containers
 from deephaven_mcp.launchers.models import LaunchMethod
 from deephaven_mcp.launchers.processes import is_alive, terminate_verified
-from deephaven_mcp.launchers.worker import LaunchedWorker
+from deephaven_mcp.launchers.worker import LaunchedWorker, WorkerControl
 
 _log = logging.getLogger(__name__)
 
@@ -61,8 +63,9 @@ ORPHAN_STOP_GRACE: Final = 10.0
 INSTANCE_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Longest excerpt of an untrusted value (a record's id or file name) put in a log line.
 LOG_EXCERPT_CHARS: Final = 80
-# Permission bits that let someone other than the owner write to the state directory.
-_FOREIGN_WRITE_BITS: Final = stat.S_IWGRP | stat.S_IWOTH
+# Any permission for group or others: the directory holds worker logs, access files and
+# every worker's record, so like ~/.ssh it is the owner's alone.
+_FOREIGN_BITS: Final = stat.S_IRWXG | stat.S_IRWXO
 _KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -78,7 +81,7 @@ class UnsafeStateDirError(ConfigError):
 
 def check_state_dir(path: Path, expected_uid: int | None = None) -> None:
     """Raise UnsafeStateDirError unless ``path`` (symlinks followed) is a directory owned by
-    ``expected_uid`` (default: this process's user) and not group- or world-writable."""
+    ``expected_uid`` (default: this process's user) with no group or other permission bits."""
     uid = os.getuid() if expected_uid is None else expected_uid
     info = path.stat()
     if not stat.S_ISDIR(info.st_mode):
@@ -91,11 +94,11 @@ def check_state_dir(path: Path, expected_uid: int | None = None) -> None:
             f"(uid {uid}); run `chown {uid} {path} && chmod 700 {path}` or set "
             "DH_MCP_STATE_DIR to a directory of your own"
         )
-    if info.st_mode & _FOREIGN_WRITE_BITS:
+    if info.st_mode & _FOREIGN_BITS:
         raise UnsafeStateDirError(
-            f"state directory {path} is group- or world-writable "
-            f"(mode {stat.S_IMODE(info.st_mode):o}); run `chmod 700 {path}` or set "
-            "DH_MCP_STATE_DIR to a private directory"
+            f"state directory {path} is open to other users "
+            f"(mode {stat.S_IMODE(info.st_mode):o}; it must be 700, like ~/.ssh); run "
+            f"`chmod 700 {path}` or set DH_MCP_STATE_DIR to a private directory"
         )
 
 
@@ -271,12 +274,16 @@ class InstanceTracker:
         self.records_dir = self.state_dir / "instances"
         self.record_path = self.records_dir / f"{self.instance_id}.json"
         self.workers_dir = self.state_dir / "workers" / self.instance_id
+        self.access_dir = self.state_dir / "access"
         me = psutil.Process()
         self._owner_pid = me.pid
         self._owner_create_time = me.create_time()
         self._started_at = time.time()
         self._entries: dict[str, TrackedWorker] = {}
         self._live: dict[str, LaunchedWorker] = {}
+        # Started but not ready yet: shutdown must stop these too, or a worker launching
+        # when the server is told to stop would keep running.
+        self._starting: dict[str, WorkerControl] = {}
         self._write_lock = asyncio.Lock()
         self._closed = False
 
@@ -356,31 +363,52 @@ class InstanceTracker:
                 self._entries[key] = replace(self._entries[key], **changes)
                 await self._save()
 
+    def access_file(self, key: str) -> Path:
+        """Where the access banner of worker ``key`` goes when it is not printed."""
+        return self.access_dir / f"{self.instance_id}-{key}.txt"
+
+    def track_starting(self, key: str, handle: WorkerControl) -> None:
+        """Remember a worker that is still starting, so :meth:`shutdown` can stop it."""
+        self._starting[key] = handle
+
     async def unregister(self, key: str) -> None:
         """Forget a stopped worker and delete its directory (logs included)."""
+        self._starting.pop(key, None)
         async with self._write_lock:
             self._live.pop(key, None)
             if self._entries.pop(key, None) is not None:
                 await self._save()
         directory = self.workers_dir / key
-        await call_blocking(
-            "removing the worker directory", IO_TIMEOUT, shutil.rmtree, directory, True
-        )
+        access = self.access_file(key)
+
+        def remove() -> None:
+            shutil.rmtree(directory, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                access.unlink()
+
+        await call_blocking("removing the worker directory", IO_TIMEOUT, remove)
 
     def adopt(self, worker: LaunchedWorker) -> None:
         """Track a ready worker so :meth:`shutdown` stops it."""
+        self._starting.pop(worker.key, None)
         self._live[worker.key] = worker
 
     async def shutdown(self, timeout: float = 30) -> None:
-        """Stop every worker this instance launched, then delete its record."""
+        """Stop every worker this instance launched, ready or still starting, then delete
+        its record."""
         self._closed = True
         workers = list(self._live.values())
+        starting = list(self._starting.items())
+        self._starting.clear()
         results = await asyncio.gather(
-            *(worker.stop(timeout) for worker in workers), return_exceptions=True
+            *(worker.stop(timeout) for worker in workers),
+            *(self._stop_starting(key, handle) for key, handle in starting),
+            return_exceptions=True,
         )
-        for worker, result in zip(workers, results, strict=True):
+        names = [worker.session_name for worker in workers] + [key for key, _ in starting]
+        for name, result in zip(names, results, strict=True):
             if isinstance(result, BaseException):
-                _log.warning("could not stop session %r: %s", worker.session_name, result)
+                _log.warning("could not stop session %r: %s", name, result)
         async with self._write_lock:
             if self._entries:
                 _log.warning(
@@ -393,8 +421,16 @@ class InstanceTracker:
                 with contextlib.suppress(FileNotFoundError):
                     self.record_path.unlink()
                 shutil.rmtree(self.workers_dir, ignore_errors=True)
+                for access in self.access_dir.glob(f"{self.instance_id}-*.txt"):
+                    with contextlib.suppress(FileNotFoundError):
+                        access.unlink()
 
             await call_blocking("removing the instance record", IO_TIMEOUT, remove)
+
+    async def _stop_starting(self, key: str, handle: WorkerControl) -> None:
+        """A worker that never became ready is killed outright, then forgotten."""
+        await handle.stop(0)
+        await self.unregister(key)
 
     # -- other instances ----------------------------------------------------------------
 
@@ -501,6 +537,9 @@ class InstanceTracker:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             shutil.rmtree(self.state_dir / "workers" / record.instance_id, ignore_errors=True)
+            for access in self.access_dir.glob(f"{record.instance_id}-*.txt"):
+                with contextlib.suppress(FileNotFoundError):
+                    access.unlink()
 
         await call_blocking("removing an orphaned record", IO_TIMEOUT, remove)
         report.instances_cleaned.append(record.instance_id)

@@ -155,9 +155,14 @@ async def _attempt(
         if request.launch_method == "python":
             worker_dir = await tracker.worker_dir(key)
             python = await start_python_worker(
-                request, token, instance_id=tracker.instance_id, worker_dir=worker_dir
+                request,
+                token,
+                instance_id=tracker.instance_id,
+                worker_dir=worker_dir,
+                state_dir=tracker.state_dir,
             )
             handle, pid, log_path = python, python.pid, python.log_path
+            tracker.track_starting(key, python)
             entry = TrackedWorker(
                 key=key,
                 session_name=request.session_name,
@@ -183,6 +188,7 @@ async def _attempt(
                 request, token, instance_id=tracker.instance_id, key=key, on_progress=pulling
             )
             handle, container_id = container, container.container_id
+            tracker.track_starting(key, container)
             await tracker.update(key, container_id=container_id)
 
         await progress(f"Waiting for '{request.session_name}' to accept connections{label}", 0.1)

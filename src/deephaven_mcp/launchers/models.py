@@ -29,7 +29,7 @@ from pydantic import (
 
 from deephaven_mcp.config.arguments import ArgumentModel
 from deephaven_mcp.config.auth_type import AuthType
-from deephaven_mcp.config.models import NAME_PATTERN, NAME_RULE
+from deephaven_mcp.config.models import NAME_PATTERN, NAME_RULE, SandboxMode
 from deephaven_mcp.errors import InvalidArgumentError
 
 LaunchMethod = Literal["python", "docker"]
@@ -192,6 +192,11 @@ class LaunchRequest(ArgumentModel):
     startup_check_interval_seconds: float = 0.5
     startup_retries: int = 2
     host: str = "127.0.0.1"
+    # How a python launch is isolated (operator-only; see launchers.sandbox).
+    sandbox: SandboxMode = "auto"
+    # Server paths a sandboxed worker must not see beyond the defaults (the config's
+    # directory); the launcher always hides the working directory, home and state directory.
+    private_paths: tuple[str, ...] = ()
 
     @field_validator("session_name", mode="before")
     @classmethod

@@ -7,14 +7,22 @@ Nothing here ever signals a process that fails those checks.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
+import queue
 import signal
+import threading
 import time
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Final, TypeVar
 
 import psutil
+
+from deephaven_mcp.errors import DeephavenTimeoutError
+
+T = TypeVar("T")
 
 # Start times come from /proc (10 ms ticks); both recordings use the same clock.
 CREATE_TIME_TOLERANCE: Final = 0.05
@@ -98,3 +106,66 @@ def terminate_verified(pid: int, create_time: float, marker: Sequence[str], time
         _signal(pid, signal.SIGKILL)
     _wait_gone(pid, create_time, 10.0)
     return True
+
+
+# -- starting processes ------------------------------------------------------------------
+
+_Job = tuple[Callable[[], object], "concurrent.futures.Future[object]"]
+_jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+_spawner: threading.Thread | None = None
+_spawner_lock = threading.Lock()
+
+
+def _serve_jobs() -> None:
+    while True:
+        job, future = _jobs.get()
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(job())
+        except BaseException as exc:  # handed to the waiting caller
+            future.set_exception(exc)
+
+
+def _submit(job: Callable[[], T]) -> concurrent.futures.Future[T]:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or not _spawner.is_alive():
+            _spawner = threading.Thread(target=_serve_jobs, name="dh-mcp-spawner", daemon=True)
+            _spawner.start()
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+    _jobs.put((job, future))  # type: ignore[arg-type]
+    return future
+
+
+async def spawn_on_lasting_thread(
+    action: str,
+    timeout: float,
+    start: Callable[[], T],
+    *,
+    on_abandoned: Callable[[T], None],
+) -> T:
+    """Run ``start`` (which starts a child process) on one thread that lives as long as the
+    server, and wait at most ``timeout`` seconds.
+
+    The kernel's parent-death signal (``PR_SET_PDEATHSIG``, which bwrap's
+    ``--die-with-parent`` and the bootstrap use) fires when the *thread* that forked the
+    child ends, not the process: a worker started from a short-lived thread (as
+    ``call_blocking`` uses) would be killed as soon as that thread finished. If the caller
+    stops waiting (timeout, cancellation) after ``start`` succeeded, ``on_abandoned``
+    receives its result, so a process nobody will track is not left running.
+    """
+    future = _submit(start)
+
+    def abandon(done: concurrent.futures.Future[T]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            on_abandoned(done.result())
+
+    try:
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
+    except TimeoutError:
+        future.add_done_callback(abandon)
+        raise DeephavenTimeoutError(f"{action} took longer than {timeout:g} s") from None
+    except asyncio.CancelledError:
+        future.add_done_callback(abandon)
+        raise

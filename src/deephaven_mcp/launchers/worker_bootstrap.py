@@ -10,7 +10,9 @@ and binding port 0 lets the operating system pick a free port without a race.
 
 Contract with the launcher:
     argv     --host H --port P (0 = any free port) --ready-file F [--jvm-arg A ...]
-             [--init-script FILE] [--instance-id ID] [--session-name NAME]
+             [--init-script FILE] [--parent-pid PID] [--instance-id ID] [--session-name NAME]
+             (with --parent-pid the worker dies when that process does, even by SIGKILL;
+             the launcher passes it when no sandbox ties the two lives together)
              (the last two are not used by the worker: they mark its command line so the
              launcher's orphan cleanup can tell its own workers from unrelated processes)
     env      DH_MCP_WORKER_PSK: pre-shared key (removed from the environment once read);
@@ -23,6 +25,7 @@ Contract with the launcher:
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -43,6 +46,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--jvm-arg", action="append", default=[])
     parser.add_argument("--init-script", default=None)
+    parser.add_argument("--parent-pid", type=int, default=None)
     parser.add_argument("--instance-id", default=None)
     parser.add_argument("--session-name", default=None)
     return parser.parse_args(argv)
@@ -71,8 +75,25 @@ def _process_create_time() -> float | None:
         return None
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent ends, then make sure the parent
+    did not end before the request took effect (it would never fire then)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        print("deephaven-mcp worker: cannot set the parent-death signal", file=sys.stderr)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    if args.parent_pid is not None:
+        _die_with_parent(args.parent_pid)
     psk = os.environ.pop(PSK_ENV, "")
     jvm_args = list(args.jvm_arg)
     if psk:

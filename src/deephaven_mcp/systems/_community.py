@@ -11,12 +11,14 @@ is reserved before the (slow) launch starts, so concurrent creates cannot oversh
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, get_args
 
+from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp._limits import Reservations
 from deephaven_mcp._logging import register_secret
 from deephaven_mcp.clients.timeouts import Timeouts
@@ -25,12 +27,14 @@ from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.models import (
     AgentSettable,
     McpConfig,
+    SandboxMode,
     SessionCreationConfig,
     SessionCreationDefaults,
     secret_from_env,
 )
 from deephaven_mcp.demo import demo_script
 from deephaven_mcp.errors import (
+    DeephavenTimeoutError,
     InvalidArgumentError,
     LimitExceededError,
     NotFoundError,
@@ -43,6 +47,7 @@ from deephaven_mcp.launchers import (
     ProgressCallback,
     launch_worker,
     print_access_banner,
+    sandbox,
 )
 from deephaven_mcp.resource_manager import (
     CommunitySession,
@@ -218,24 +223,66 @@ def resolve_request(
     return request, language
 
 
+def sandbox_mode(config: McpConfig) -> SandboxMode:
+    """How python workers are isolated: ``session_creation.defaults.sandbox`` or ``auto``."""
+    creation = config.community.session_creation
+    configured = creation.defaults.sandbox if creation is not None else None
+    return configured or "auto"
+
+
+async def _warn_if_unsandboxed(mode: SandboxMode) -> None:
+    """In the background at start: one warning when ``auto`` workers will run unsandboxed."""
+    if mode != "auto":
+        return
+    try:
+        support = await call_blocking(
+            "checking the sandbox", sandbox.PROBE_TIMEOUT + 5.0, sandbox.probe
+        )
+    except Exception as exc:
+        _log.debug("sandbox check failed: %s", exc)
+        return
+    sandbox.warn_if_unavailable(mode, support)
+
+
+def _may_launch_python(config: McpConfig) -> bool:
+    """Whether an agent can start a python worker under ``config`` (whose default method
+    or ``agent_may_set`` allows it)."""
+    creation = config.community.session_creation
+    if creation is None or creation.max_concurrent_sessions == 0:
+        return False
+    default = creation.defaults.launch_method or DEFAULT_LAUNCH_METHOD
+    return default == "python" or "launch_method" in creation.agent_may_set
+
+
 class CommunitySessions:
     """Launches, tracks and deletes this server's dynamic community sessions."""
 
     def __init__(
-        self, registry: SessionRegistry, timeouts: Timeouts, state_dir: Path | None = None
+        self,
+        registry: SessionRegistry,
+        timeouts: Timeouts,
+        state_dir: Path | None = None,
+        *,
+        private_paths: tuple[str, ...] = (),
     ) -> None:
         self._registry = registry
         self._timeouts = timeouts
         self._state_dir = state_dir
+        # Paths of this server a sandboxed worker must not see (the config's directory).
+        self._private_paths = private_paths
         self._reservations = Reservations()
         self._tracker: InstanceTracker | None = None
         self._cleanup: asyncio.Task[None] | None = None
+        self._sandbox_check: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Record this instance and clean up after instances that died, in the background."""
+    async def start(self, config: McpConfig | None = None, *, demo: bool = False) -> None:
+        """Record this instance and clean up after instances that died, in the background;
+        warn once if python workers would run unsandboxed."""
         self._tracker = InstanceTracker(self._state_dir)
         await self._tracker.start()
         self._cleanup = asyncio.create_task(self._cleanup_orphans(self._tracker))
+        if config is not None and (demo or _may_launch_python(config)):
+            self._sandbox_check = asyncio.create_task(_warn_if_unsandboxed(sandbox_mode(config)))
 
     @staticmethod
     async def _cleanup_orphans(tracker: InstanceTracker) -> None:
@@ -254,11 +301,11 @@ class CommunitySessions:
         return self._tracker
 
     def _dynamic_count(self) -> int:
+        """Every launched worker counts against the limit, the demo's included."""
         return sum(
             1
             for session in self._registry.sessions()
             if isinstance(session, DynamicCommunitySession)
-            and session.session_id.name != DEMO_SESSION
         )
 
     async def create(
@@ -271,6 +318,7 @@ class CommunitySessions:
                 "to deephaven_mcp.json"
             )
         request, language = resolve_request(args, creation)
+        request = request.model_copy(update={"private_paths": self._private_paths})
         session_id = SessionId.community(DYNAMIC_SOURCE, args.session_name)
         limit = creation.max_concurrent_sessions
         if limit == 0:
@@ -299,12 +347,22 @@ class CommunitySessions:
         except BaseException:
             await session.shutdown()
             raise
-        print_access_banner(worker)
+        banner = functools.partial(
+            print_access_banner, worker, access_file=tracker.access_file(worker.key)
+        )
+        try:
+            await call_blocking("showing the access banner", 10.0, banner)
+        except (OSError, DeephavenTimeoutError) as exc:  # the session works without it
+            _log.warning("could not show the access banner of %s: %s", worker.session_name, exc)
         _log.info("created %s (%s, port %d)", session.session_id, worker.launch_method, worker.port)
         return session
 
-    async def launch_demo(self) -> DynamicCommunitySession:
-        """Start the local demo worker (python method, generated PSK, demo tables)."""
+    async def launch_demo(self, config: McpConfig) -> DynamicCommunitySession:
+        """Start the local demo worker (python method, generated PSK, demo tables).
+
+        The operator asked for it, so no limit refuses it; it holds its name and a slot
+        while it starts, and counts against ``max_concurrent_sessions`` like any worker.
+        """
         request = LaunchRequest(
             session_name=DEMO_SESSION,
             launch_method="python",
@@ -312,8 +370,11 @@ class CommunitySessions:
             heap_size_gb=DEMO_HEAP_GB,
             init_script=demo_script("all"),
             startup_timeout_seconds=300.0,
+            sandbox=sandbox_mode(config),
+            private_paths=self._private_paths,
         )
-        return await self._launch(request, "Python", None)
+        with self._reservations.hold(DEMO_SESSION):
+            return await self._launch(request, "Python", None)
 
     async def delete(self, session_name: str) -> SessionId:
         session_id = SessionId.parse(f"community:{DYNAMIC_SOURCE}:{session_name}")
@@ -331,8 +392,9 @@ class CommunitySessions:
         return session_id
 
     async def shutdown(self) -> None:
-        if self._cleanup is not None and not self._cleanup.done():
-            self._cleanup.cancel()
+        for task in (self._cleanup, self._sandbox_check):
+            if task is not None and not task.done():
+                task.cancel()
         if self._tracker is not None:
             await self._tracker.shutdown()
 

@@ -14,6 +14,7 @@ import asyncio
 import enum
 import functools
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Self, TypeVar
@@ -158,7 +159,12 @@ class DeephavenSystems:
         self._forced_read_only = read_only
         self._reload_listeners: list[Callable[[], Awaitable[None]]] = []
         self._demo = demo
-        self.community = CommunitySessions(self.registry, self.timeouts, settings.state_dir)
+        self.community = CommunitySessions(
+            self.registry,
+            self.timeouts,
+            settings.state_dir,
+            private_paths=_config_directory(self.config_path),
+        )
         self.enterprise = EnterpriseSystems(self.timeouts, enterprise_backend)
         self._demo_task: asyncio.Task[object] | None = None
         self._started = False
@@ -194,10 +200,10 @@ class DeephavenSystems:
         config = self._initial_config or await load_config(self.config_path)
         self._initial_config = None
         await self._apply(config)
-        await self.community.start()
+        await self.community.start(config, demo=self._demo)
         if self._demo:
             # The worker takes a while to start; calls that need it wait for it.
-            self._demo_task = asyncio.create_task(self.community.launch_demo())
+            self._demo_task = asyncio.create_task(self.community.launch_demo(config))
             self._demo_task.add_done_callback(_report_demo)
 
     async def shutdown(self) -> None:
@@ -792,6 +798,13 @@ class DeephavenSystems:
         system = self.enterprise.get(system_name)
         query = await system.pq_restart(pq_identifier)
         return PqRestarted(serial=query.serial, message="PQ restart initiated")
+
+
+def _config_directory(config_path: str | None) -> tuple[str, ...]:
+    """The configuration file's directory, which sandboxed workers must not see."""
+    if config_path is None:
+        return ()
+    return (os.path.dirname(os.path.abspath(os.path.expanduser(config_path))),)
 
 
 def _report_demo(task: asyncio.Task[object]) -> None:
