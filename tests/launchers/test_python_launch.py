@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -297,7 +298,18 @@ def _gone(pid: int) -> bool:
         return True
 
 
-@pytest.mark.parametrize("mode", ["required", "off"])
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param(
+            "required",
+            marks=pytest.mark.skipif(
+                shutil.which("bwrap") is None, reason="bubblewrap is not installed"
+            ),
+        ),
+        "off",
+    ],
+)
 async def test_workers_die_with_a_killed_server(tmp_path: Path, mode: str) -> None:
     """SIGKILL of the server: bwrap's --die-with-parent (sandboxed) or the bootstrap's own
     parent-death signal (not sandboxed) ends the worker at once; the next start-up only
