@@ -61,3 +61,15 @@ def raw_status(
             received += chunk
     status_line = received.split(b"\r\n", 1)[0].decode("latin-1")
     return int(status_line.split(" ")[1])
+
+
+# Host headers that are not one well-formed ``host[:port]`` (``{port}``: the server's),
+# each list being the Host headers of one request.
+MALFORMED_HOSTS: list[list[str]] = [
+    ["localhost:{port}@evil.com"],
+    ["localhost:abc"],
+    ["localhost:{port}, evil.com"],
+    ["evil.com:abc"],
+    ["127.0.0.1:{port}", "evil.com"],  # two Host headers
+    ["127.1:{port}"],
+]

@@ -23,7 +23,7 @@ from deephaven_mcp._http_security import ALLOW_UNAUTHENTICATED_FLAG, UnsafeBindE
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_docs_server import DocsSettings, run_server
 from deephaven_mcp.mcp_docs_server._cli import check_http_bind
-from tests._mcp_http import post_initialize, raw_status
+from tests._mcp_http import MALFORMED_HOSTS, post_initialize, raw_status
 from tests.mcp_docs_server._subprocess import (
     SERVER_CMD,
     RunningServer,
@@ -81,16 +81,7 @@ def test_forged_host_is_refused(guarded: RunningServer) -> None:
     assert health(guarded, Host="evil.example").status_code == 421
 
 
-@pytest.mark.parametrize(
-    "hosts",
-    [
-        ["localhost:{port}@evil.com"],
-        ["localhost:abc"],
-        ["localhost:{port}, evil.com"],
-        ["evil.com:abc"],
-        ["127.0.0.1:{port}", "evil.com"],  # two Host headers
-    ],
-)
+@pytest.mark.parametrize("hosts", MALFORMED_HOSTS)
 def test_malformed_host_is_400(guarded: RunningServer, hosts: list[str]) -> None:
     headers = [("host", host.format(port=guarded.port)) for host in hosts]
     assert raw_status(guarded.port, [*headers, ("authorization", f"Bearer {TOKEN}")]) == 400

@@ -27,7 +27,7 @@ from joserfc import jwk
 from joserfc import jwt as jose_jwt
 from mcp.shared.exceptions import MCPError
 
-from tests._mcp_http import post_initialize, raw_status
+from tests._mcp_http import MALFORMED_HOSTS, post_initialize, raw_status
 from tests._workers import RunningWorker
 from tests.mcp_systems_server._helpers import session_config
 from tests.mcp_systems_server._http import HttpServer, free_port, http_server, run_to_exit
@@ -149,17 +149,7 @@ def test_other_loopback_origins_are_refused(bearer: tuple[HttpServer, str], orig
     assert response.text == "Forbidden Origin"
 
 
-@pytest.mark.parametrize(
-    "hosts",
-    [
-        ["localhost:{port}@evil.com"],
-        ["localhost:abc"],
-        ["localhost:{port}, evil.com"],
-        ["evil.com:abc"],
-        ["127.0.0.1:{port}", "evil.com"],  # two Host headers
-        ["127.1:{port}"],
-    ],
-)
+@pytest.mark.parametrize("hosts", MALFORMED_HOSTS)
 def test_malformed_host_is_400(bearer: tuple[HttpServer, str], hosts: list[str]) -> None:
     server, token = bearer
     headers = [("host", host.format(port=server.port)) for host in hosts]

@@ -50,39 +50,31 @@ paths = {paths}
 state_dir = {state_dir}
 hits, opened = [], []
 
-def look(where, data):
+def look(path, record=True):
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return
+    if record:
+        opened.append(path)
     for name, needle in needles.items():
         if needle.encode() in data:
-            hits.append([name, where])
+            hits.append([name, path])
 
 for pid in os.listdir("/proc"):
     if pid.isdigit():
         for part in ("environ", "cmdline"):
-            try:
-                with open(f"/proc/{{pid}}/{{part}}", "rb") as handle:
-                    look(f"/proc/{{pid}}/{{part}}", handle.read())
-            except OSError:
-                pass
+            look(f"/proc/{{pid}}/{{part}}", record=False)
 for path in paths:
-    try:
-        with open(path, "rb") as handle:
-            look(path, handle.read())
-        opened.append(path)
-    except OSError:
-        pass
+    look(path)
 try:
     listing = os.listdir(state_dir)
 except OSError:
     listing = None
 for root, _dirs, files in os.walk(state_dir):
     for name in files:
-        path = os.path.join(root, name)
-        try:
-            with open(path, "rb") as handle:
-                look(path, handle.read())
-            opened.append(path)
-        except OSError:
-            pass
+        look(os.path.join(root, name))
 print(json.dumps({{"hits": hits, "opened": opened, "state_listing": listing,
                   "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}}))
 """
