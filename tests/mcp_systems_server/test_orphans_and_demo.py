@@ -17,6 +17,10 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
+from deephaven_mcp.config import McpConfig
+from deephaven_mcp.mcp_systems_server import build_systems_server
+from tests.mcp_systems_server._helpers import ToolCaller
+
 pytestmark = pytest.mark.integration
 
 SERVER = shutil.which("dh-mcp-systems-server")
@@ -150,3 +154,27 @@ async def test_demo_mode_needs_no_config(tmp_path: Path) -> None:
         await asyncio.sleep(0.2)
     banner = (tmp_path / "err.log").read_text()
     assert "Session 'demo' created" in banner and "built-in default" in banner
+
+
+async def test_the_demo_worker_counts_toward_the_session_limit(tmp_path: Path) -> None:
+    """A limit of 1 with --demo leaves no room for another worker, while the demo worker is
+    starting and once it is up (three workers once ran under a limit of 2)."""
+    config = McpConfig.model_validate(
+        {
+            "community": {
+                "session_creation": {
+                    "max_concurrent_sessions": 1,
+                    "defaults": {"launch_method": "python", "heap_size_gb": 1},
+                }
+            }
+        }
+    )
+    async with Client(build_systems_server(config=config, demo=True), timeout=600) as client:
+        tools = ToolCaller(client)
+        full = "Session limit reached: 1/1 sessions active"
+        assert await tools.error("session_community_create", session_name="early") == full
+        assert await tools.error("session_community_create", session_name="demo") == (
+            "session 'community:dynamic:demo' already exists"
+        )
+        await tools.ok("session_details", session_id="community:dynamic:demo")  # waits for it
+        assert await tools.error("session_community_create", session_name="late") == full
