@@ -260,6 +260,8 @@ async def test_state_dir_created_by_the_server_is_private(tmp_path: Path) -> Non
         os.umask(previous)
     assert oct(state.stat().st_mode & 0o7777) == oct(0o700)
     assert oct(tracker.records_dir.stat().st_mode & 0o7777) == oct(0o700)
+    for directory in (tracker.workers_dir.parent, tracker.workers_dir):
+        assert oct(directory.stat().st_mode & 0o7777) == oct(0o700), directory
     await tracker.shutdown()
 
 

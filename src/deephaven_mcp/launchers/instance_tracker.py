@@ -309,8 +309,9 @@ class InstanceTracker:
     def _ensure_dirs(self) -> None:
         """Create the directories (0700) after checking the state directory is private."""
         ensure_state_dir(self.state_dir)
-        for directory in (self.records_dir, self.workers_dir):
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Each level on its own: mkdir(parents=True) gives the parents the umask's mode.
+        for directory in (self.records_dir, self.workers_dir.parent, self.workers_dir):
+            directory.mkdir(mode=0o700, exist_ok=True)
 
     def _record(self) -> InstanceRecord:
         return InstanceRecord(
