@@ -41,8 +41,11 @@ from deephaven_mcp.enterprise.backend import (
 )
 from deephaven_mcp.errors import InvalidArgumentError
 from tests.enterprise.catalog_data import Kind, PublishedCatalog, database_ticket
+from tests.enterprise.wire.auth_service import ALL_USERS_GROUP, PLAIN_PASSWORD, PLAIN_USER
+from tests.enterprise.wire.controller_service import refusal
 
 TERMINAL = frozenset({"FAILED", "ERROR", "DISCONNECTED", "STOPPED", "COMPLETED"})
+ACTIVE = frozenset({"ACQUIRING_WORKER", "INITIALIZING", "RUNNING"})  # what a stop acts on
 
 T = TypeVar("T")
 ENGINE_VERSION = "1.20250219.100"  # what the controller reports for a running Core+ worker
@@ -76,6 +79,7 @@ class FakePq:
     version: int = 1
     process_info_id: str | None = None
     fail_on_start: bool = False
+    hangs: bool = False  # stays INITIALIZING when started
     exception_message: str | None = None
     num_failures: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -152,6 +156,7 @@ class FakeEnterpriseBackend:
         self.calls: list[tuple[str, object]] = []
         self.sessions_opened = 0
         self.managers: list[FakeManager] = []
+        self.plain_users: dict[str, frozenset[str]] = {}  # see add_plain_user
         self._cond = threading.Condition()
         self._pqs: dict[int, FakePq] = {}
         self._version = 0
@@ -187,15 +192,17 @@ class FakeEnterpriseBackend:
         return pq
 
     def add_existing_pq(
-        self, name: str, *, running: bool = False, fail_on_start: bool = False
+        self, name: str, *, running: bool = False, fail_on_start: bool = False, hangs: bool = False
     ) -> int:
-        """A PQ somebody else created (e.g. in the web UI)."""
+        """A PQ somebody else created (e.g. in the web UI); ``hangs``: it never finishes
+        starting (the wire fake's StartBehavior.HANG)."""
         with self._cond:
             serial = next(self._serials)
             pq = FakePq(serial, PqSpec(name=name, heap_size_gb=2.0), owner="bob")
             pq.config_type = "Script"
             pq.extra.update(script_body="print('hello')", jvm_profile="Default")
             pq.fail_on_start = fail_on_start
+            pq.hangs = hangs
             if running:
                 pq.state = "RUNNING"
                 pq.process_info_id = uuid.uuid4().hex
@@ -218,7 +225,7 @@ class FakeEnterpriseBackend:
 
         def finish() -> None:
             with self._cond:
-                if pq.serial not in self._pqs or pq.state != "INITIALIZING":
+                if pq.serial not in self._pqs or pq.state != "INITIALIZING" or pq.hangs:
                     return
                 if pq.fail_on_start:
                     pq.state = "FAILED"
@@ -430,15 +437,73 @@ class FakeEnterpriseBackend:
             del self._pqs[serial]
             self._bump()
 
-    def start_query(self, manager: ManagerHandle, serial: int) -> None:
-        self._enter("start_query", serial)
-        with self._cond:
-            self._begin_start(self._pq(serial))
+    # -- users who are no superusers, and who may restart, stop or delete what ---------------
 
-    def stop_query(self, manager: ManagerHandle, serial: int) -> None:
+    def add_plain_user(
+        self, user: str = PLAIN_USER, password: str = PLAIN_PASSWORD, groups: tuple[str, ...] = ()
+    ) -> None:
+        """A login that is no superuser (the auth fake's ``add_plain_user``)."""
+        self.users[user] = password
+        self.plain_users[user] = frozenset(groups)
+
+    def set_permissions(
+        self,
+        serial: int,
+        *,
+        restart_users: str | None = None,
+        admin_groups: tuple[str, ...] | None = None,
+        viewer_groups: tuple[str, ...] | None = None,
+    ) -> None:
+        """As the wire controller's ``set_permissions``."""
+        with self._cond:
+            pq = self._pq(serial)
+            if restart_users is not None:
+                pq.extra["restart_users"] = restart_users
+            pq.spec = replace(
+                pq.spec,
+                admin_groups=_changed(admin_groups, pq.spec.admin_groups),
+                viewer_groups=_changed(viewer_groups, pq.spec.viewer_groups),
+            )
+            pq.version += 1
+            self._bump()
+
+    def _refusal(self, manager: ManagerHandle, verb: str, pq: FakePq) -> str | None:
+        """The wire controller's rule (:func:`refusal`), for the logged-in user."""
+        assert isinstance(manager.native, FakeManager)
+        user = manager.native.user or ""
+        return refusal(
+            verb,
+            user=user,
+            superuser=user not in self.plain_users,
+            groups=frozenset({user, ALL_USERS_GROUP, *self.plain_users.get(user, ())}),
+            owner=pq.owner,
+            admin_groups=pq.spec.admin_groups or (),
+            viewer_groups=pq.spec.viewer_groups or (),
+            restart_users=pq.extra.get("restart_users", "RU_ADMIN"),
+            down=pq.state not in ACTIVE,
+            name=pq.spec.name,
+        )
+
+    def start_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        self._enter("start_query", serial)
+        return self._restart(manager, serial)
+
+    def _restart(self, manager: ManagerHandle, serial: int) -> str | None:
+        with self._cond:
+            pq = self._pq(serial)
+            refused = self._refusal(manager, "restart", pq)
+            if refused is None:
+                self._begin_start(pq)
+            return refused
+
+    def stop_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        """Like the controller: a query that is not running is left as it is."""
         self._enter("stop_query", serial)
         with self._cond:
             pq = self._pq(serial)
+            refused = self._refusal(manager, "stop", pq)
+            if refused is not None or pq.state not in ACTIVE:
+                return refused
             pq.state = "STOPPING"
             self._bump()
 
@@ -449,11 +514,11 @@ class FakeEnterpriseBackend:
                     self._bump()
 
         self._later(finish)
+        return None
 
-    def restart_query(self, manager: ManagerHandle, serial: int) -> None:
+    def restart_query(self, manager: ManagerHandle, serial: int) -> str | None:
         self._enter("restart_query", serial)
-        with self._cond:
-            self._begin_start(self._pq(serial))
+        return self._restart(manager, serial)
 
     # -- catalog and tables -------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any, cast
 
+import grpc
 import pytest
 from deephaven_enterprise.client.controller import ControllerClient, SubState
 from deephaven_enterprise.client.generate_scheduling import GenerateScheduling
@@ -35,6 +36,7 @@ class RecordingStub:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, Any]] = []
+        self.refusals: dict[int, str] = {}  # serial -> errorSerials text
 
     def _record(self, name: str, request: Any) -> None:
         copy = type(request)()
@@ -55,11 +57,30 @@ class RecordingStub:
 
     def restartQuery(self, request: Any, timeout: float, wait_for_ready: bool) -> Any:
         self._record("restartQuery", request)
-        return controller_pb2.RestartQueryResponse()
+        return controller_pb2.RestartQueryResponse(errorSerials=self._refused(request))
 
     def stopQuery(self, request: Any, timeout: float, wait_for_ready: bool) -> Any:
         self._record("stopQuery", request)
-        return controller_pb2.StopQueryResponse()
+        return controller_pb2.StopQueryResponse(errorSerials=self._refused(request))
+
+    def _refused(self, request: Any) -> dict[int, str]:
+        return {
+            serial: self.refusals[serial] for serial in request.serials if serial in self.refusals
+        }
+
+
+class RecordingChannel:
+    """A gRPC channel whose calls go to the recording stub, for a ControllerApiStub that
+    the adapter builds on the client's channel (restartQuery / stopQuery)."""
+
+    def __init__(self, stub: RecordingStub) -> None:
+        self._stub = stub
+
+    def _call(self, method: str, *_args: Any, **_kwargs: Any) -> Any:
+        name = method.rsplit("/", 1)[-1]
+        return lambda *args, **kwargs: getattr(self._stub, name)(*args, **kwargs)
+
+    unary_unary = unary_stream = _call
 
 
 def running_pq(serial: int, name: str) -> Any:
@@ -114,6 +135,7 @@ def controller(stub: RecordingStub) -> ControllerClient:
     client.auth_client = None
     client.me = "test"
     client.stub = cast(ControllerApiStub, stub)  # a fake with just the methods the adapter calls
+    client.channel = cast(grpc.Channel, RecordingChannel(stub))
     stopped = persistent_query_pb2.PersistentQueryInfoMessage()
     stopped.config.serial = 11
     stopped.config.name = "stopped_pq"
@@ -261,9 +283,9 @@ def test_python_control_is_sent_as_json(stub: RecordingStub, handle: ManagerHand
 
 def test_lifecycle_requests(stub: RecordingStub, handle: ManagerHandle) -> None:
     backend = CoreplusBackend()
-    backend.restart_query(handle, 10)
-    backend.start_query(handle, 11)
-    backend.stop_query(handle, 10)
+    assert backend.restart_query(handle, 10) is None
+    assert backend.start_query(handle, 11) is None
+    assert backend.stop_query(handle, 10) is None
     backend.delete_query(handle, 11)
     sent = [(name, list(getattr(req, "serials", [])) or req.serial) for name, req in stub.requests]
     assert sent == [
@@ -272,6 +294,17 @@ def test_lifecycle_requests(stub: RecordingStub, handle: ManagerHandle) -> None:
         ("stopQuery", [10]),
         ("removeQuery", 11),
     ]
+    assert all(request.cookie == b"cookie" for _, request in stub.requests)
+
+
+def test_a_refusal_in_error_serials_is_returned(stub: RecordingStub, handle: ManagerHandle) -> None:
+    """coreplus's restart_query / stop_query drop the answer; the adapter reads it."""
+    stub.refusals[10] = "User carol may not restart query analytics"
+    backend = CoreplusBackend()
+    assert backend.restart_query(handle, 10) == "User carol may not restart query analytics"
+    assert backend.start_query(handle, 10) == "User carol may not restart query analytics"
+    assert backend.stop_query(handle, 10) == "User carol may not restart query analytics"
+    assert backend.stop_query(handle, 11) is None
 
 
 def test_catalog_calls_refuse_a_community_session() -> None:

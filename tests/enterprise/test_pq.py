@@ -113,9 +113,12 @@ async def test_start_failure_reports_the_state_and_reason(
 
 
 async def test_start_timeout(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
-    fake.transition_delay = 3.0
-    await system.pq_create("sluggish", WorkerRequest(heap_size_gb=1))
-    with pytest.raises(DeephavenTimeoutError, match="still INITIALIZING"):
+    fake.add_existing_pq("sluggish", hangs=True)
+    with pytest.raises(
+        DeephavenTimeoutError,
+        match=r"'sluggish' did not reach RUNNING within 1 s; the controller last reported "
+        r"INITIALIZING at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\.$",
+    ):
         await system.pq_start("sluggish", wait=True, timeout_seconds=1)
     with pytest.raises(InvalidArgumentError):
         await system.pq_start("sluggish", timeout_seconds=0)
@@ -124,14 +127,17 @@ async def test_start_timeout(system: EnterpriseSystem, fake: FakeEnterpriseBacke
 async def test_restart(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
     serial = fake.add_existing_pq("svc", running=True)
     before = (await system.pq_details(serial)).process_info_id
-    restarted = await system.pq_restart("svc")
-    assert restarted.serial == serial and restarted.state == "INITIALIZING"
+    restarted = await system.pq_restart("svc", timeout_seconds=30)  # waits by default
+    assert restarted.serial == serial and restarted.is_running
+    assert restarted.process_info_id != before  # a new run, not the old one's state
+    requested = await system.pq_restart("svc", wait=False)
+    assert requested.state == "INITIALIZING"
     for _ in range(50):
         latest = await system.pq_details(serial)
         if latest.is_running:
             break
         await asyncio.sleep(0.1)
-    assert latest.is_running and latest.process_info_id != before
+    assert latest.is_running and latest.process_info_id != restarted.process_info_id
 
 
 async def test_modify(permissive: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:

@@ -285,7 +285,9 @@ async def test_start_and_stop_timeouts_name_the_state(
     serial = wire.controller.add_query("slow", running=verb == "pq_stop")
     wire.controller.set_behavior(serial, StartBehavior.HANG, stop_hangs=True)
     message = await tools.error(verb, system_name=SYSTEM, pq_identifier="slow", timeout_seconds=1)
-    assert "still" in message and ("INITIALIZING" in message or "STOPPING" in message), message
+    wanted, last = ("RUNNING", "INITIALIZING") if verb == "pq_start" else ("STOPPED", "STOPPING")
+    assert f"did not reach {wanted} within 1 s" in message, message
+    assert f"the controller last reported {last} at " in message, message
 
 
 @pytest.mark.parametrize("verb", ["pq_start", "pq_stop"])

@@ -16,6 +16,8 @@ CONTROLLER_MODULE: Final = "deephaven_enterprise.client.controller"
 AUTH_MODULE: Final = "deephaven_enterprise.client.auth"
 PQ_PROTO_MODULE: Final = "deephaven_enterprise.proto.persistent_query_pb2"
 SCHEDULING_MODULE: Final = "deephaven_enterprise.client.generate_scheduling"
+CONTROLLER_PROTO_MODULE: Final = "deephaven_enterprise.proto.controller_pb2"
+CONTROLLER_GRPC_MODULE: Final = "deephaven_enterprise.proto.controller_service_pb2_grpc"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,17 @@ USED_API: Final[tuple[ApiMember, ...]] = (
     ApiMember(PQ_PROTO_MODULE, "RestartUsersEnum.Value", ("name",)),
     ApiMember(PQ_PROTO_MODULE, "RestartUsersEnum.Name", ("number",)),
     ApiMember(PQ_PROTO_MODULE, "RestartUsersEnum.keys"),
+    # restartQuery / stopQuery with the answer read (ControllerClient's methods drop it).
+    ApiMember(
+        CONTROLLER_MODULE,
+        "ControllerClient._req_with_authentication_retry",
+        ("request", "timeout", "method"),
+    ),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.channel"),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.rpc_timeout_secs"),
+    ApiMember(CONTROLLER_GRPC_MODULE, "ControllerApiStub", ("channel",)),
+    ApiMember(CONTROLLER_PROTO_MODULE, "RestartQueryRequest"),
+    ApiMember(CONTROLLER_PROTO_MODULE, "StopQueryRequest"),
 )
 
 # Generic protobuf Message methods we call on the messages below.
@@ -170,6 +183,10 @@ USED_PROTO_FIELDS: Final[tuple[ProtoFields, ...]] = (
     ProtoFields(
         "deephaven_enterprise.proto.common_pb2", "ExceptionDetailsMessage", ("errorMessage",)
     ),
+    ProtoFields(CONTROLLER_PROTO_MODULE, "RestartQueryRequest", ("serials",)),
+    ProtoFields(CONTROLLER_PROTO_MODULE, "StopQueryRequest", ("serials",)),
+    ProtoFields(CONTROLLER_PROTO_MODULE, "RestartQueryResponse", ("errorSerials",)),
+    ProtoFields(CONTROLLER_PROTO_MODULE, "StopQueryResponse", ("errorSerials",)),
 )
 
 # How PqChanges fields map onto PersistentQueryConfigMessage fields (see _apply_changes).
@@ -210,6 +227,12 @@ HANDLE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     "state": (PQ_PROTO_MODULE, "PersistentQueryStateMessage"),
     "details": (PQ_PROTO_MODULE, "ProcessorConnectionDetailsMessage"),
     "failure": ("deephaven_enterprise.proto.common_pb2", "ExceptionDetailsMessage"),
+    "controller_pb": (CONTROLLER_PROTO_MODULE, ""),
+    "grpc_module": (CONTROLLER_GRPC_MODULE, ""),
+    # A RestartQueryRequest or StopQueryRequest (both declared, same fields used) ...
+    "query_request": (CONTROLLER_PROTO_MODULE, "RestartQueryRequest"),
+    # ... and its answer, a RestartQueryResponse or StopQueryResponse.
+    "query_answer": (CONTROLLER_PROTO_MODULE, "RestartQueryResponse"),
 }
 
 # State names (without the ``PQS_`` prefix) that the rest of the package reasons about.

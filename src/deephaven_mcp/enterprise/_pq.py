@@ -10,16 +10,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from deephaven_mcp.config.models import check_name
 from deephaven_mcp.enterprise import _params
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
+from deephaven_mcp.enterprise._pq_waits import (
+    RESTART,
+    START,
+    STOP,
+    BatchOutcome,
+    BatchVerb,
+    Goal,
+    Watch,
+    is_down,
+    refused,
+    run_batch,
+)
 from deephaven_mcp.enterprise._sessions import PqConnections, WorkerPool
 from deephaven_mcp.enterprise.backend import ManagerHandle, PqChanges, PqInfo, PqSnapshot
-from deephaven_mcp.enterprise.errors import EnterpriseOperationError
-from deephaven_mcp.errors import DeephavenTimeoutError, InvalidArgumentError, NotFoundError
+from deephaven_mcp.errors import InvalidArgumentError, NotFoundError
 
 PUBLISH_WAIT: Final = 10.0  # how long to wait for the controller to publish a change
 WAIT_SLICE: Final = 5.0
@@ -55,17 +66,6 @@ def _check_timeout(timeout_seconds: int) -> int:
         raise InvalidArgumentError("timeout_seconds must be greater than 0")
     _params.bounded_wait("timeout_seconds", timeout_seconds)
     return timeout_seconds
-
-
-def _stopped(info: PqInfo) -> bool:
-    """Terminal, or back to never-started (UNINITIALIZED / UNSPECIFIED)."""
-    return info.is_terminal or info.state in ("UNINITIALIZED", "UNSPECIFIED")
-
-
-def _still(query: PqInfo, latest: PqInfo, timeout_seconds: int) -> DeephavenTimeoutError:
-    return DeephavenTimeoutError(
-        f"Persistent query '{query.name}' is still {latest.state} after {timeout_seconds} s."
-    )
 
 
 class PersistentQueries:
@@ -228,76 +228,85 @@ class PersistentQueries:
     async def _state_change(
         self,
         identifier: str | int,
-        verb: str,
-        call: Callable[[ManagerHandle, int], None],
-        settled: Callable[[PqInfo], bool],
+        goal: Goal,
+        call: Callable[[ManagerHandle, int], str | None],
         wait: bool,
         timeout_seconds: int,
-    ) -> tuple[PqInfo, PqInfo]:
-        """Start or stop a query: its info before the call and the latest after it.
+    ) -> PqInfo:
+        """Start, stop or restart a query; the latest info after the call.
 
-        A refusal (the controller's error) fails the call. Then we wait on the subscription
-        map: with ``wait``, until the query has a new state that ``settled`` accepts (or the
-        timeout passes); without, briefly, for the controller to publish the change at all,
-        so the answer is not simply the state from before the call.
+        A refusal fails the call: the controller's error, or its per-query refusal
+        (``errorSerials``), naming the query. Then we wait on the subscription map: with
+        ``wait``, for one of the outcomes of :class:`Watch` (reached; failed, raised; timed
+        out, raised); without, briefly, for the controller to publish the change at all,
+        so the answer is not simply the state from before the call. Stopping a query that
+        is not running answers at once.
         """
         timeout = _check_timeout(timeout_seconds)
         query, handle = await self._changing(identifier)
-        before = query.last_update_nanos
-        await self._connection.run(
-            f"{verb} persistent query '{query.name}'", lambda: call(handle, query.serial)
+        refusal = await self._connection.run(
+            f"{goal.action} persistent query '{query.name}'", lambda: call(handle, query.serial)
         )
-
-        def changed(info: PqInfo) -> bool:
-            return info.last_update_nanos != before and (not wait or settled(info))
-
-        latest = await self.wait_for(query.serial, changed, timeout if wait else PUBLISH_WAIT)
+        if refusal is not None:
+            raise refused(goal, query.name, refusal)
+        if goal is STOP and is_down(query):
+            return query
+        watch = Watch(goal, query)
+        latest = await self.wait_for(
+            query.serial, watch.settled if wait else watch.moved, timeout if wait else PUBLISH_WAIT
+        )
         if latest is None:
             raise NotFoundError(
-                f"Persistent query '{query.name}' disappeared while {verb.lower()}."
+                f"Persistent query '{query.name}' disappeared while {goal.action.lower()}."
             )
-        return query, latest
+        return watch.outcome(latest, timeout) if wait else latest
 
     async def start(self, identifier: str | int, wait: bool, timeout_seconds: int) -> PqInfo:
-        """Start (or re-run) a query; with ``wait``, until it is RUNNING or has ended."""
-        query, latest = await self._state_change(
-            identifier,
-            "Starting",
-            self._connection.backend.start_query,
-            lambda info: info.is_running or info.is_terminal,
-            wait,
-            timeout_seconds,
+        """Start (or re-run) a query; with ``wait``, until it is RUNNING (or COMPLETED)."""
+        backend = self._connection.backend
+        return await self._state_change(
+            identifier, START, backend.start_query, wait, timeout_seconds
         )
-        if not wait or latest.is_running or latest.state == "COMPLETED":
-            return latest
-        if latest.is_terminal:
-            reason = f": {latest.exception_message}" if latest.exception_message else ""
-            raise EnterpriseOperationError(
-                f"Persistent query '{query.name}' did not start; it is {latest.state}{reason}"
-            )
-        raise _still(query, latest, timeout_seconds)
 
     async def stop(self, identifier: str | int, wait: bool, timeout_seconds: int) -> PqInfo:
-        """Stop a query; with ``wait``, until it reaches a terminal state."""
-        query, latest = await self._state_change(
-            identifier,
-            "Stopping",
-            self._connection.backend.stop_query,
-            _stopped,
-            wait,
-            timeout_seconds,
-        )
-        if wait and not _stopped(latest):
-            raise _still(query, latest, timeout_seconds)
-        return latest
+        """Stop a query; with ``wait``, until it is STOPPED (or otherwise not running)."""
+        backend = self._connection.backend
+        return await self._state_change(identifier, STOP, backend.stop_query, wait, timeout_seconds)
 
-    async def restart(self, identifier: str | int) -> PqInfo:
-        """Ask the controller to restart a query; returns at once (state as last published)."""
-        connection = self._connection
-        query, handle = await self._changing(identifier)
-        await connection.run(
-            f"Restarting persistent query '{query.name}'",
-            lambda: connection.backend.restart_query(handle, query.serial),
+    async def restart(
+        self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
+    ) -> PqInfo:
+        """Restart a query with its current configuration; ``wait`` as for :meth:`start`."""
+        backend = self._connection.backend
+        return await self._state_change(
+            identifier, RESTART, backend.restart_query, wait, timeout_seconds
         )
-        latest = _by_serial(await connection.pq_snapshot(), query.serial)
-        return latest or query
+
+    async def batch(
+        self,
+        verb: BatchVerb,
+        identifiers: Sequence[str | int],
+        max_concurrent: int,
+        wait: bool = True,
+        timeout_seconds: int = 120,
+    ) -> list[BatchOutcome]:
+        """``verb`` on each query, at most ``max_concurrent`` at once; one outcome each.
+
+        Arguments that are wrong for all (``timeout_seconds``) fail the call; anything
+        about one query (unknown, refused, failed, timed out) is that query's outcome.
+        """
+        if verb != "delete":
+            _check_timeout(timeout_seconds)
+        operations: dict[BatchVerb, Callable[[int], Awaitable[PqInfo]]] = {
+            "start": lambda serial: self.start(serial, wait, timeout_seconds),
+            "stop": lambda serial: self.stop(serial, wait, timeout_seconds),
+            "restart": lambda serial: self.restart(serial, wait, timeout_seconds),
+            "delete": self.delete,
+        }
+        snapshot = await self._connection.pq_snapshot()
+        return await run_batch(
+            identifiers,
+            functools.partial(find, self._system, snapshot),
+            operations[verb],
+            max_concurrent,
+        )

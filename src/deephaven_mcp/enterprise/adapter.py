@@ -29,7 +29,9 @@ from deephaven_mcp.enterprise._coreplus_api import (
     AUTH_MODULE,
     CHANGE_REPEATED_FIELDS,
     CHANGE_SCALAR_FIELDS,
+    CONTROLLER_GRPC_MODULE,
     CONTROLLER_MODULE,
+    CONTROLLER_PROTO_MODULE,
     PQ_PROTO_MODULE,
     PQ_STATE_PREFIX,
     SCHEDULING_MODULE,
@@ -386,22 +388,42 @@ class CoreplusBackend:
         controller = session_manager.controller_client
         controller.delete_query(serial=serial)
 
-    # Not start_and_wait / stop_and_wait: they end in AttributeError on a timeout and cannot
+    # Not ControllerClient.restart_query / stop_query: they drop the controller's answer,
+    # whose errorSerials is how it refuses one query (restartUsers permissions, an unknown
+    # serial) while the call itself succeeds. The same RPC on the client's own channel,
+    # through its own retry (which refreshes the cookie), with the answer read. Nor
+    # start_and_wait / stop_and_wait: they end in AttributeError on a timeout and cannot
     # tell a refusal from a slow start. The waiting is ours, on the subscription map.
-    def start_query(self, manager: ManagerHandle, serial: int) -> None:
+    def _query_call(self, manager: ManagerHandle, serial: int, stop: bool) -> str | None:
+        """restartQuery or stopQuery for one serial: the controller's refusal of it, if any."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
-        controller.restart_query(serials=serial)
+        controller_pb = _import_module(CONTROLLER_PROTO_MODULE)
+        grpc_module = _import_module(CONTROLLER_GRPC_MODULE)
+        api = grpc_module.ControllerApiStub(controller.channel)
+        if stop:
+            query_request = controller_pb.StopQueryRequest()
+            rpc = api.stopQuery
+        else:
+            query_request = controller_pb.RestartQueryRequest()
+            rpc = api.restartQuery
+        query_request.serials.append(serial)
+        query_answer = controller._req_with_authentication_retry(
+            query_request,
+            controller.rpc_timeout_secs,
+            lambda timeout: rpc(query_request, timeout, wait_for_ready=True),
+        )
+        refusal = query_answer.errorSerials.get(serial)
+        return None if refusal is None else str(refusal)
 
-    def stop_query(self, manager: ManagerHandle, serial: int) -> None:
-        session_manager = self._manager(manager)
-        controller = session_manager.controller_client
-        controller.stop_query(serials=serial)
+    def start_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        return self._query_call(manager, serial, stop=False)
 
-    def restart_query(self, manager: ManagerHandle, serial: int) -> None:
-        session_manager = self._manager(manager)
-        controller = session_manager.controller_client
-        controller.restart_query(serials=serial)
+    def stop_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        return self._query_call(manager, serial, stop=True)
+
+    def restart_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        return self._query_call(manager, serial, stop=False)
 
     def catalog_table(self, session: Session) -> Table:
         dnd = self._dnd(session)

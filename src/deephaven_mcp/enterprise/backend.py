@@ -214,15 +214,18 @@ class EnterpriseBackend(Protocol):
 
     def delete_query(self, manager: ManagerHandle, serial: int) -> None: ...
 
-    def start_query(self, manager: ManagerHandle, serial: int) -> None:
-        """Ask the controller to (re)start the query; raises if it refuses."""
+    def start_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        """Ask the controller to (re)start the query: None once it accepted, else its
+        refusal of this query (``errorSerials``); raises if the call itself fails."""
         ...
 
-    def stop_query(self, manager: ManagerHandle, serial: int) -> None:
-        """Ask the controller to stop the query; raises if it refuses."""
+    def stop_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        """Ask the controller to stop the query; answers like :meth:`start_query`."""
         ...
 
-    def restart_query(self, manager: ManagerHandle, serial: int) -> None: ...
+    def restart_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        """Ask the controller to restart the query; answers like :meth:`start_query`."""
+        ...
 
     def catalog_table(self, session: Session) -> Table: ...
 

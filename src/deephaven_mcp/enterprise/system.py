@@ -9,7 +9,7 @@ queries (:mod:`._sessions`), and persistent query operations (:mod:`._pq`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,6 +20,7 @@ from deephaven_mcp.config.models import EnterpriseSystemConfig, check_name
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._params import WorkerRequest
 from deephaven_mcp.enterprise._pq import PersistentQueries
+from deephaven_mcp.enterprise._pq_waits import BatchOutcome, BatchVerb
 from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo, PqConnections, WorkerPool
 from deephaven_mcp.enterprise.adapter import INSTALL_HINT, CoreplusBackend, coreplus_available
 from deephaven_mcp.enterprise.backend import EnterpriseBackend, PqChanges, PqInfo, PqSnapshot
@@ -231,8 +232,22 @@ class EnterpriseSystem:
     ) -> PqInfo:
         return await self._queries.stop(identifier, wait, timeout_seconds)
 
-    async def pq_restart(self, identifier: str | int) -> PqInfo:
-        return await self._queries.restart(identifier)
+    async def pq_restart(
+        self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
+    ) -> PqInfo:
+        return await self._queries.restart(identifier, wait, timeout_seconds)
+
+    async def pq_batch(
+        self,
+        verb: BatchVerb,
+        identifiers: Sequence[str | int],
+        max_concurrent: int,
+        wait: bool = True,
+        timeout_seconds: int = 120,
+    ) -> list[BatchOutcome]:
+        """Start, stop, restart or delete each query, at most ``max_concurrent`` at once;
+        one outcome per identifier, in order (an error in one does not stop the rest)."""
+        return await self._queries.batch(verb, identifiers, max_concurrent, wait, timeout_seconds)
 
 
 def systems_from_config(

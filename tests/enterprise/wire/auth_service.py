@@ -29,6 +29,10 @@ from deephaven_enterprise.proto import auth_pb2, auth_service_pb2_grpc, common_p
 from tests.enterprise.wire.recording import CallLog
 
 SERVER_NAME = "fake-auth-server"
+# A login that is no superuser (see FakeAuthService.add_plain_user), for permission tests.
+PLAIN_USER = "carol"
+PLAIN_PASSWORD = "plain-pw-5d2a"
+ALL_USERS_GROUP = "allusers"  # every user is in it, as on a real install
 # What the client reads auth errors from (deephaven_enterprise.client.util._auth_error_metadata_key).
 AUTH_ERROR_KEY = auth_pb2.AuthError.DESCRIPTOR.full_name.lower() + "-bin"
 EC_SENTINEL = b"EC:"
@@ -91,6 +95,8 @@ class FakeAuthService(auth_service_pb2_grpc.AuthApiServicer):
         self._tokens: dict[int, auth_pb2.Token] = {}
         self.tokens_issued = 0
         self.tokens_verified: list[auth_pb2.Token] = []
+        # Users who are no superusers, with their groups; everyone else is a superuser.
+        self.plain_users: dict[str, frozenset[str]] = {}
 
     # -- hooks for tests ---------------------------------------------------------------------
 
@@ -98,6 +104,23 @@ class FakeAuthService(auth_service_pb2_grpc.AuthApiServicer):
         """Register a public key line as written by ``AuthClient.generate_keypair``."""
         user, encoded = public_text.split()
         self.public_keys.setdefault(user, set()).add(base64.b64decode(encoded))
+
+    # -- users and groups: superusers unless added with add_plain_user -----------------------
+
+    def add_plain_user(
+        self, user: str = PLAIN_USER, password: str = PLAIN_PASSWORD, groups: tuple[str, ...] = ()
+    ) -> None:
+        """A user who is no superuser: only a query's owner, adminGroups and viewerGroups
+        (with its restartUsers) grant them rights to it (see the controller's ``refusal``)."""
+        self.users[user] = password
+        self.plain_users[user] = frozenset(groups)
+
+    def is_superuser(self, user: str) -> bool:
+        return user not in self.plain_users
+
+    def groups_of(self, user: str) -> frozenset[str]:
+        """The user's groups: their own name, allusers and any they were given."""
+        return frozenset({user, ALL_USERS_GROUP, *self.plain_users.get(user, ())})
 
     def expire_all_cookies(self) -> None:
         """Forget every session, as an auth server restart or failover would."""

@@ -17,6 +17,7 @@ which is what the real scheduler promises for such queries.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import heapq
 import itertools
@@ -193,11 +194,63 @@ def default_server_config(host: str) -> controller_pb2.ControllerConfigurationMe
     )
 
 
+def refusal(
+    verb: str,
+    *,
+    user: str,
+    superuser: bool,
+    groups: frozenset[str],
+    owner: str,
+    admin_groups: Sequence[str],
+    viewer_groups: Sequence[str],
+    restart_users: str,
+    down: bool,
+    name: str,
+) -> str | None:
+    """Why ``user`` may not ``verb`` ("restart", "stop" or "delete") query ``name``; None
+    when they may. Shared with the in-process fake (``tests/enterprise/fake_backend.py``).
+
+    The controller's rule, as its sources state it: the ``restartUsers`` field of
+    ``PersistentQueryConfigMessage`` ("Controls the behavior of who can restart the query
+    (admins, viewers, or viewers when down)", ``persistent_query_pb2.pyi`` in the coreplus
+    client) with its ``RestartUsersEnum`` RU_ADMIN, RU_ADMIN_AND_VIEWERS,
+    RU_VIEWERS_WHEN_DOWN; and Deephaven's web permissions guide
+    (deephaven.io/enterprise/docs/interfaces/web/permissions): "a Viewer can view the name
+    of the query and its associated tables and plots ..., but they cannot see the query
+    code or start/stop the query unless Admin permission is granted". So:
+
+    * superusers, the owner and members of ``adminGroups`` (admins) may do all three;
+    * members of ``viewerGroups`` (viewers) may restart it under RU_ADMIN_AND_VIEWERS, and
+      under RU_VIEWERS_WHEN_DOWN only while it is down (not running nor starting); they may
+      stop it only under RU_ADMIN_AND_VIEWERS, and never delete it;
+    * nobody else may. RU_UNSPECIFIED counts as RU_ADMIN (coreplus's
+      make_temporary_config writes RU_ADMIN).
+    """
+    if superuser or user == owner or groups & set(admin_groups):
+        return None
+    if not groups & set(viewer_groups):
+        return f"User {user} is neither an admin nor a viewer of query {name}"
+    if verb == "delete":
+        return f"User {user} may not delete query {name} (admins only)"
+    if verb == "restart" and restart_users == "RU_ADMIN_AND_VIEWERS":
+        return None
+    if verb == "restart" and restart_users == "RU_VIEWERS_WHEN_DOWN" and down:
+        return None
+    if verb == "stop" and restart_users == "RU_ADMIN_AND_VIEWERS":
+        return None
+    return f"User {user} may not {verb} query {name} (restartUsers {restart_users or 'unset'})"
+
+
 class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
     """See the module docstring. Test hooks: :meth:`add_query`, :meth:`set_behavior`,
     :meth:`set_status`, :meth:`fail_next`, :meth:`restart`, ``transition_delay``, ``delays``
     (seconds an RPC takes to answer, per method) and ``removal_notice_delay`` (how long the
-    subscription map lags behind a ``removeQuery`` answer)."""
+    subscription map lags behind a ``removeQuery`` answer).
+
+    Restarting, stopping and deleting follow the controller's permission rule
+    (:func:`refusal`): users are superusers unless the auth fake's ``add_plain_user`` made
+    them plain, and a query's rights come from :meth:`set_permissions`. ``peak_in_flight``
+    counts the most restartQuery / stopQuery / removeQuery calls answered at once."""
 
     def __init__(
         self, auth: FakeAuthService, host: str = "127.0.0.1", transition_delay: float = 0.05
@@ -211,6 +264,9 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
         self.removed: list[int] = []
         self.delays: dict[str, float] = {}
         self.removal_notice_delay = 0.0
+        # restartQuery / stopQuery / removeQuery calls being answered now, and the most at once
+        self.in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}
         self._lock = threading.RLock()
         self._queries: dict[int, FakeQuery] = {}
         self._serials = itertools.count(1_700_000_000_000_000_001)
@@ -289,6 +345,30 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
                 query.failure_message = message
             if stop_hangs is not None:
                 query.stop_hangs = stop_hangs
+
+    def set_permissions(
+        self,
+        serial_or_name: int | str,
+        *,
+        restart_users: str | None = None,
+        admin_groups: Sequence[str] | None = None,
+        viewer_groups: Sequence[str] | None = None,
+    ) -> None:
+        """Who may restart, stop or delete the query (see :func:`refusal`), as an admin
+        would set it in the web UI; published like any config change."""
+        with self._lock:
+            query = self._find(serial_or_name)
+            config = query.config
+            if restart_users is not None:
+                config.restartUsers = pq_pb.RestartUsersEnum.Value(restart_users)
+            if admin_groups is not None:
+                del config.adminGroups[:]
+                config.adminGroups.extend(admin_groups)
+            if viewer_groups is not None:
+                del config.viewerGroups[:]
+                config.viewerGroups.extend(viewer_groups)
+            config.version += 1
+            self._publish(query)
 
     def set_status(self, serial_or_name: int | str, status: str) -> None:
         """Force a state (a ``PQS_*`` name), as after a controller restart or a crash."""
@@ -493,15 +573,56 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Controller session is not valid")
         return user
 
+    def _refusal(self, verb: str, user: auth_pb2.UserContext, query: FakeQuery) -> str | None:
+        """:func:`refusal` for the effective user of a call (who acts, as on the server)."""
+        name = user.effectiveUser or user.authenticatedUser
+        config = query.config
+        return refusal(
+            verb,
+            user=name,
+            superuser=self.auth.is_superuser(name),
+            groups=self.auth.groups_of(name),
+            owner=config.owner,
+            admin_groups=list(config.adminGroups),
+            viewer_groups=list(config.viewerGroups),
+            restart_users=str(pq_pb.RestartUsersEnum.Name(config.restartUsers)),
+            down=query.status not in ACTIVE,
+            name=config.name,
+        )
+
+    @contextlib.contextmanager
+    def _counted(self, method: str) -> Iterator[None]:
+        """Count the calls of ``method`` being answered at once (``peak_in_flight``)."""
+        with self._lock:
+            now = self.in_flight.get(method, 0) + 1
+            self.in_flight[method] = now
+            self.peak_in_flight[method] = max(self.peak_in_flight.get(method, 0), now)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight[method] -= 1
+
     def _for_each_serial(
-        self, serials: Sequence[int], action: Callable[[FakeQuery], None], response: Any
+        self,
+        verb: str,
+        user: auth_pb2.UserContext,
+        serials: Sequence[int],
+        action: Callable[[FakeQuery], None],
+        response: Any,
     ) -> None:
-        """Apply ``action`` to each query, filling the response's per-serial outcome."""
+        """Apply ``action`` to each query the user may ``verb``, filling the response's
+        per-serial outcome: the serials done, and for the others why (``errorSerials``;
+        the call itself succeeds, as the controller's does)."""
         with self._lock:
             for serial in serials:
                 query = self._queries.get(serial)
                 if query is None:
                     response.errorSerials[serial] = f"No query with serial {serial}"
+                    continue
+                refused = self._refusal(verb, user, query)
+                if refused is not None:
+                    response.errorSerials[serial] = refused
                     continue
                 action(query)
                 response.successSerials.append(serial)
@@ -629,29 +750,38 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
     def removeQuery(
         self, request: controller_pb2.RemoveQueryRequest, context: grpc.ServicerContext
     ) -> controller_pb2.RemoveQueryResponse:
-        self._enter("removeQuery", request, context)
-        self._user(request.cookie, context)
-        with self._lock:
-            if request.serial not in self._queries:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"No query with serial {request.serial}")
-            # The controller stops a query's worker before it forgets the query.
-            self._remove(request.serial)
+        with self._counted("removeQuery"):
+            self._enter("removeQuery", request, context)
+            user = self._user(request.cookie, context)
+            with self._lock:
+                query = self._queries.get(request.serial)
+                if query is None:
+                    context.abort(
+                        grpc.StatusCode.NOT_FOUND, f"No query with serial {request.serial}"
+                    )
+                refused = self._refusal("delete", user, query)
+                if refused is not None:  # no per-query answer here: the call fails
+                    context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
+                # The controller stops a query's worker before it forgets the query.
+                self._remove(request.serial)
         return controller_pb2.RemoveQueryResponse()
 
     def restartQuery(
         self, request: controller_pb2.RestartQueryRequest, context: grpc.ServicerContext
     ) -> controller_pb2.RestartQueryResponse:
-        self._enter("restartQuery", request, context)
-        self._user(request.cookie, context)
-        response = controller_pb2.RestartQueryResponse()
-        self._for_each_serial(request.serials, self._start, response)
+        with self._counted("restartQuery"):
+            self._enter("restartQuery", request, context)
+            user = self._user(request.cookie, context)
+            response = controller_pb2.RestartQueryResponse()
+            self._for_each_serial("restart", user, request.serials, self._start, response)
         return response
 
     def stopQuery(
         self, request: controller_pb2.StopQueryRequest, context: grpc.ServicerContext
     ) -> controller_pb2.StopQueryResponse:
-        self._enter("stopQuery", request, context)
-        self._user(request.cookie, context)
-        response = controller_pb2.StopQueryResponse()
-        self._for_each_serial(request.serials, self._stop, response)
+        with self._counted("stopQuery"):
+            self._enter("stopQuery", request, context)
+            user = self._user(request.cookie, context)
+            response = controller_pb2.StopQueryResponse()
+            self._for_each_serial("stop", user, request.serials, self._stop, response)
         return response
