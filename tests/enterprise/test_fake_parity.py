@@ -28,11 +28,13 @@ from deephaven_mcp.config.models import McpConfig
 from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
+from tests.enterprise.wire.auth_service import PLAIN_PASSWORD, PLAIN_USER
 from tests.enterprise.wire.controller_service import StartBehavior
 from tests.enterprise.wire.harness import PASSWORD, USERNAME, WireHarness
 from tests.mcp_systems_server._helpers import ToolCaller
 
 SYSTEM = "prod"
+PLAIN = "plain"  # the same install, logged in as a user who is no superuser
 FAILURE = "NameError: name 'undefined_thing' is not defined"
 # Values that name one install rather than describe behaviour.
 _VOLATILE_KEYS = re.compile(
@@ -46,7 +48,8 @@ class Install:
     """One Enterprise install seen through the tools, and how to seed it with queries."""
 
     tools: ToolCaller
-    add_query: Callable[[str, bool, bool], object]  # (name, running, fails_on_start)
+    add_query: Callable[..., object]  # (name, running, fails_on_start, hangs=False) -> serial
+    set_permissions: Callable[..., None]  # (serial, restart_users=..., viewer_groups=...)
 
 
 def _mask(value: Any, key: str = "") -> Any:
@@ -57,6 +60,7 @@ def _mask(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [_mask(item, key) for item in value]
     if isinstance(value, str):
+        value = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", value)  # state times
         return re.sub(r"\d{4,}", "<n>", value)  # serials inside messages
     return value
 
@@ -103,8 +107,10 @@ def _config(url: str, key_file: Path) -> McpConfig:
         **{key: value for key, value in system.items() if key not in ("username", "password")},
         "auth_type": "private_key",
     }
+    plain = {**system, "username": PLAIN_USER, "password": PLAIN_PASSWORD}
     systems = {
         SYSTEM: system,
+        PLAIN: plain,
         "badpw": {**system, "password": "not-it"},
         "keyed": {**by_key, "private_key_path": str(key_file)},
         "nokey": {**by_key, "private_key_path": str(key_file.with_name("missing.txt"))},
@@ -116,32 +122,45 @@ def _config(url: str, key_file: Path) -> McpConfig:
 async def on_fake(
     fake_backend: FakeEnterpriseBackend, key_files: tuple[Path, str]
 ) -> AsyncIterator[Install]:
-    def add_query(name: str, running: bool, fails: bool) -> object:
-        return fake_backend.add_existing_pq(name, running=running, fail_on_start=fails)
+    def add_query(name: str, running: bool, fails: bool, hangs: bool = False) -> object:
+        return fake_backend.add_existing_pq(name, running=running, fail_on_start=fails, hangs=hangs)
 
+    def set_permissions(serial: object, **rights: Any) -> None:
+        assert isinstance(serial, int)
+        fake_backend.set_permissions(serial, **rights)
+
+    fake_backend.add_plain_user()
     server = build_systems_server(
         config=_config("https://enterprise.test/iris/connection.json", key_files[0]),
         enterprise_backend=fake_backend,
     )
     async with Client(server, timeout=120) as client:
-        yield Install(ToolCaller(client), add_query)
+        yield Install(ToolCaller(client), add_query, set_permissions)
 
 
 @pytest.fixture
 async def on_wire(wire: WireHarness, key_files: tuple[Path, str]) -> AsyncIterator[Install]:
     wire.auth.add_public_key(key_files[1])
 
-    def add_query(name: str, running: bool, fails: bool) -> object:
+    def add_query(name: str, running: bool, fails: bool, hangs: bool = False) -> object:
         behavior = StartBehavior.FAIL if fails else StartBehavior.RUN
         serial = wire.controller.add_query(
-            name, running=running, behavior=behavior, heap_size_gb=2.0
+            name,
+            running=running,
+            behavior=StartBehavior.HANG if hangs else behavior,
+            heap_size_gb=2.0,
         )
         wire.controller.set_behavior(serial, message=FAILURE)
         return serial
 
+    def set_permissions(serial: object, **rights: Any) -> None:
+        assert isinstance(serial, int)
+        wire.controller.set_permissions(serial, **rights)
+
+    wire.auth.add_plain_user()
     server = build_systems_server(config=_config(wire.connection_json_url, key_files[0]))
     async with Client(server, timeout=120) as client:
-        yield Install(ToolCaller(client), add_query)
+        yield Install(ToolCaller(client), add_query, set_permissions)
 
 
 Scenario = Callable[[Install], Awaitable[list[Any]]]
@@ -180,6 +199,7 @@ async def test_login_outcomes(on_fake: Install, on_wire: Install) -> None:
         ("badpw", "UNAUTHORIZED"),
         ("keyed", "ONLINE"),
         ("nokey", "MISCONFIGURED"),
+        (PLAIN, "ONLINE"),
         (SYSTEM, "ONLINE"),
     ]
 
@@ -237,6 +257,54 @@ async def test_a_failing_start(on_fake: Install, on_wire: Install) -> None:
         ]
 
     await _agree(scenario, on_fake, on_wire)
+
+
+async def test_waits_and_batches(on_fake: Install, on_wire: Install) -> None:
+    """Each outcome of a wait (reached, failed, timed out) in one list, then stop, restart
+    and delete lists, answered per query."""
+
+    async def scenario(install: Install) -> list[Any]:
+        install.add_query("good", False, False)
+        install.add_query("broken", False, True)
+        install.add_query("stuck", False, False, hangs=True)
+        tools = install.tools
+        names = ["good", "broken", "stuck"]
+        on = {"system_name": SYSTEM, "timeout_seconds": 1}
+        return [
+            await tools.ok("pq_start", **on, pq_identifier=[*names, "ghost"]),
+            await tools.ok("pq_stop", **on, pq_identifier=names),
+            await tools.ok("pq_restart", **on, pq_identifier=["good"]),
+            await _outcome(tools, "pq_restart", **on, pq_identifier="stuck"),
+            await tools.ok("pq_stop", **on, pq_identifier="good"),
+            await tools.ok("pq_delete", system_name=SYSTEM, pq_identifier=[*names, "ghost"]),
+        ]
+
+    await _agree(scenario, on_fake, on_wire)
+
+
+async def test_restart_permissions(on_fake: Install, on_wire: Install) -> None:
+    """A user who is no superuser, refused in errorSerials, then allowed as a viewer."""
+
+    async def scenario(install: Install) -> list[Any]:
+        serial = install.add_query("guarded", True, False)
+        tools = install.tools
+        on = {"system_name": PLAIN, "pq_identifier": "guarded", "timeout_seconds": 5}
+        seen = [
+            await _outcome(tools, "pq_restart", **on),
+            await _outcome(tools, "pq_stop", **on),
+        ]
+        install.set_permissions(serial, viewer_groups=("allusers",))
+        seen.append(await _outcome(tools, "pq_restart", **on))
+        install.set_permissions(serial, restart_users="RU_VIEWERS_WHEN_DOWN")
+        seen.append(await _outcome(tools, "pq_start", **on))  # running: refused
+        await tools.ok("pq_stop", **{**on, "system_name": SYSTEM})
+        seen.append(await _outcome(tools, "pq_start", **on))  # down: allowed
+        install.set_permissions(serial, restart_users="RU_ADMIN_AND_VIEWERS")
+        seen.append(await _outcome(tools, "pq_stop", **on))
+        return seen
+
+    seen = await _agree(scenario, on_fake, on_wire)
+    assert [entry["success"] for entry in seen] == [False, False, False, False, True, True]
 
 
 async def test_a_stopped_query_is_not_a_session(on_fake: Install, on_wire: Install) -> None:

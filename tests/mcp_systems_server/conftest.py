@@ -23,3 +23,12 @@ def fake(dh_worker: RunningWorker) -> Iterator[FakeEnterpriseBackend]:
     yield backend
     gc.collect()
     backend.close()
+
+
+# The wire-level harness (fake auth server, controller and worker proxy for the real client).
+from tests.enterprise.wire.fixtures import (  # noqa: E402, F401
+    wire,
+    wire_database,
+    wire_system,
+    wire_tls,
+)

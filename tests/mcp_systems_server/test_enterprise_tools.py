@@ -204,7 +204,9 @@ async def test_persistent_query_lifecycle(tools: ToolCaller) -> None:
         "session_tables_list", session_id="enterprise:prod:analytics"
     )
     restarted = await tools.ok("pq_restart", system_name="prod", pq_identifier=serial)
-    assert restarted["message"] == "PQ restart initiated"
+    assert restarted["message"] == "PQ restarted successfully"  # waited for the new run
+    assert restarted["state"] == "RUNNING"
+    assert restarted["session_id"] == "enterprise:prod:analytics"
 
     await tools.ok("pq_delete", system_name="prod", pq_identifier="analytics")
     assert "No persistent query" in await tools.error(

@@ -26,6 +26,7 @@ __all__ = [
     "EnterpriseSessionDeleted",
     "EnterpriseSystemsStatus",
     "PipPackages",
+    "PqBatch",
     "PqCreated",
     "PqDeleted",
     "PqDetails",
@@ -222,7 +223,26 @@ class PqStopped(ToolOutput):
 
 class PqRestarted(ToolOutput):
     serial: int
+    state: str
+    session_id: str | None
     message: str
+
+
+class PqBatch(ToolOutput):
+    """``pq_start``, ``pq_stop``, ``pq_restart`` or ``pq_delete`` given a list: one entry per
+    query, in the order given, and how many succeeded and failed.
+
+    Every entry has ``pq`` (the identifier as given) and ``success``. A success has
+    ``serial``, ``name``, ``message`` and, except for a delete, ``state`` (start and
+    restart add ``session_id``, null unless RUNNING). A failure has ``error`` (the message
+    a single-query call would have failed with) and, when the identifier named a query,
+    its ``serial`` and ``name``. ``max_concurrent`` is how many ran at once at most.
+    """
+
+    results: list[Record]
+    succeeded: int
+    failed: int
+    max_concurrent: int
 
 
 class TableSummary(ToolOutput):

@@ -17,7 +17,16 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Self, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Final,
+    ParamSpec,
+    Self,
+    TypeVar,
+    overload,
+)
 
 from deephaven_mcp.clients.analysis_spec import DEFAULT_TOP_K, Aggregation, GroupByItem
 from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey, parse_filters, parse_sort
@@ -40,7 +49,7 @@ from deephaven_mcp.resource_manager import (
     SessionRegistry,
 )
 from deephaven_mcp.resource_manager.session_id import DYNAMIC_SOURCE
-from deephaven_mcp.systems import _analysis, _catalog, _queries, _tables
+from deephaven_mcp.systems import _analysis, _catalog, _pq_batch, _queries, _tables
 from deephaven_mcp.systems._community import (
     DEMO_SESSION,
     CommunitySessions,
@@ -49,6 +58,7 @@ from deephaven_mcp.systems._community import (
     credentials,
 )
 from deephaven_mcp.systems._enterprise import EnterpriseSystems
+from deephaven_mcp.systems._pq_batch import DEFAULT_PQ_CONCURRENCY, PqIdentifiers
 from deephaven_mcp.systems.results import (
     CatalogListing,
     CatalogSample,
@@ -61,6 +71,7 @@ from deephaven_mcp.systems.results import (
     EnterpriseSessionDeleted,
     EnterpriseSystemsStatus,
     PipPackages,
+    PqBatch,
     PqCreated,
     PqDeleted,
     PqDetails,
@@ -683,12 +694,42 @@ class DeephavenSystems:
             message="PQ created successfully",
         )
 
+    @overload
+    async def pq_delete(  # type: ignore[overload-overlap]  # a str is one name, not a list
+        self,
+        /,
+        system_name: str,
+        pq_identifier: str | int,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqDeleted: ...
+
+    @overload
+    async def pq_delete(
+        self,
+        /,
+        system_name: str,
+        pq_identifier: Sequence[str | int],
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqBatch: ...
+
     @_changes_state
-    async def pq_delete(self, system_name: str, pq_identifier: str | int) -> PqDeleted:
-        """Delete a persistent query permanently (stopped first if running)."""
+    async def pq_delete(
+        self,
+        system_name: str,
+        pq_identifier: PqIdentifiers,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqDeleted | PqBatch:
+        """Delete a persistent query permanently (stopped first if running).
+
+        Given a list (up to 100), deletes each, at most ``max_concurrent`` at once, and
+        answers per query with :class:`PqBatch`."""
         system = self.enterprise.get(system_name)
+        if _pq_batch.is_batch(pq_identifier):
+            return await _pq_batch.run(system, "delete", pq_identifier, max_concurrent)
+        _pq_batch.concurrency(max_concurrent)
+        assert isinstance(pq_identifier, str | int)
         query = await system.pq_delete(pq_identifier)
-        return PqDeleted(serial=query.serial, message="PQ deleted successfully")
+        return PqDeleted(serial=query.serial, message=_pq_batch.message("delete", query))
 
     @_changes_state
     async def pq_modify(
@@ -757,47 +798,157 @@ class DeephavenSystems:
             message=f"PQ '{query.name}' modified successfully",
         )
 
-    @_changes_state
-    async def pq_start(
+    @overload
+    async def pq_start(  # type: ignore[overload-overlap]  # a str is one name, not a list
         self,
+        /,
         system_name: str,
         pq_identifier: str | int,
         wait: bool = True,
         timeout_seconds: int = 120,
-    ) -> PqStarted:
-        """Start a persistent query; once RUNNING its ``session_id`` reads data."""
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqStarted: ...
+
+    @overload
+    async def pq_start(
+        self,
+        /,
+        system_name: str,
+        pq_identifier: Sequence[str | int],
+        wait: bool = True,
+        timeout_seconds: int = 120,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqBatch: ...
+
+    @_changes_state
+    async def pq_start(
+        self,
+        system_name: str,
+        pq_identifier: PqIdentifiers,
+        wait: bool = True,
+        timeout_seconds: int = 120,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqStarted | PqBatch:
+        """Start a persistent query; once RUNNING its ``session_id`` reads data.
+
+        With ``wait``, until it is RUNNING (or COMPLETED); a terminal failure raises
+        :class:`~deephaven_mcp.enterprise.EnterpriseOperationError` with the controller's
+        exception text, and a wait that ends first raises
+        :class:`~deephaven_mcp.errors.DeephavenTimeoutError` naming the state last reported.
+        Given a list (up to 100), starts each, at most ``max_concurrent`` at once, and
+        answers per query with :class:`PqBatch` (one query's error does not stop the rest).
+        """
         system = self.enterprise.get(system_name)
+        if _pq_batch.is_batch(pq_identifier):
+            return await _pq_batch.run(
+                system, "start", pq_identifier, max_concurrent, wait, timeout_seconds
+            )
+        _pq_batch.concurrency(max_concurrent)
+        assert isinstance(pq_identifier, str | int)
         query = await system.pq_start(pq_identifier, wait, timeout_seconds)
         return PqStarted(
             serial=query.serial,
             state=query.state,
             session_id=_queries.session_id_of(system.name, query),
-            message="PQ started successfully" if query.is_running else "PQ start requested",
+            message=_pq_batch.message("start", query),
         )
+
+    @overload
+    async def pq_stop(  # type: ignore[overload-overlap]  # a str is one name, not a list
+        self,
+        /,
+        system_name: str,
+        pq_identifier: str | int,
+        wait: bool = True,
+        timeout_seconds: int = 120,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqStopped: ...
+
+    @overload
+    async def pq_stop(
+        self,
+        /,
+        system_name: str,
+        pq_identifier: Sequence[str | int],
+        wait: bool = True,
+        timeout_seconds: int = 120,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqBatch: ...
 
     @_changes_state
     async def pq_stop(
         self,
         system_name: str,
+        pq_identifier: PqIdentifiers,
+        wait: bool = True,
+        timeout_seconds: int = 120,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqStopped | PqBatch:
+        """Stop a running persistent query; its definition is kept.
+
+        With ``wait``, until it is STOPPED (a query that is not running answers at once);
+        outcomes and lists as for :meth:`pq_start`."""
+        system = self.enterprise.get(system_name)
+        if _pq_batch.is_batch(pq_identifier):
+            return await _pq_batch.run(
+                system, "stop", pq_identifier, max_concurrent, wait, timeout_seconds
+            )
+        _pq_batch.concurrency(max_concurrent)
+        assert isinstance(pq_identifier, str | int)
+        query = await system.pq_stop(pq_identifier, wait, timeout_seconds)
+        return PqStopped(
+            serial=query.serial, state=query.state, message=_pq_batch.message("stop", query)
+        )
+
+    @overload
+    async def pq_restart(  # type: ignore[overload-overlap]  # a str is one name, not a list
+        self,
+        /,
+        system_name: str,
         pq_identifier: str | int,
         wait: bool = True,
         timeout_seconds: int = 120,
-    ) -> PqStopped:
-        """Stop a running persistent query; its definition is kept."""
-        system = self.enterprise.get(system_name)
-        query = await system.pq_stop(pq_identifier, wait, timeout_seconds)
-        return PqStopped(
-            serial=query.serial,
-            state=query.state,
-            message="PQ stopped successfully" if query.is_terminal else "PQ stop requested",
-        )
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqRestarted: ...
+
+    @overload
+    async def pq_restart(
+        self,
+        /,
+        system_name: str,
+        pq_identifier: Sequence[str | int],
+        wait: bool = True,
+        timeout_seconds: int = 120,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqBatch: ...
 
     @_changes_state
-    async def pq_restart(self, system_name: str, pq_identifier: str | int) -> PqRestarted:
-        """Restart a persistent query with its current configuration."""
+    async def pq_restart(
+        self,
+        system_name: str,
+        pq_identifier: PqIdentifiers,
+        wait: bool = True,
+        timeout_seconds: int = 120,
+        max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
+    ) -> PqRestarted | PqBatch:
+        """Restart a persistent query with its current configuration.
+
+        With ``wait``, until a new run is RUNNING; outcomes and lists as for
+        :meth:`pq_start`."""
         system = self.enterprise.get(system_name)
-        query = await system.pq_restart(pq_identifier)
-        return PqRestarted(serial=query.serial, message="PQ restart initiated")
+        if _pq_batch.is_batch(pq_identifier):
+            return await _pq_batch.run(
+                system, "restart", pq_identifier, max_concurrent, wait, timeout_seconds
+            )
+        _pq_batch.concurrency(max_concurrent)
+        assert isinstance(pq_identifier, str | int)
+        query = await system.pq_restart(pq_identifier, wait, timeout_seconds)
+        return PqRestarted(
+            serial=query.serial,
+            state=query.state,
+            session_id=_queries.session_id_of(system.name, query),
+            message=_pq_batch.message("restart", query),
+        )
 
 
 def _config_directory(config_path: str | None) -> tuple[str, ...]:

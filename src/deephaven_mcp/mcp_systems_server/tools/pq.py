@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import Field
 
@@ -20,12 +20,65 @@ from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import (
     operator_set,
 )
 from deephaven_mcp.systems import results
+from deephaven_mcp.systems._pq_batch import (
+    DEFAULT_PQ_CONCURRENCY,
+    MAX_PQ_BATCH,
+    PQ_CONCURRENCY_CAP,
+)
 
 Identifier = Annotated[str | int, Field(description="PQ name, or its serial number.")]
 WaitArg = Annotated[bool, Field(description="Wait for the state change (default true).")]
 TimeoutArg = Annotated[
     int, Field(description="Seconds to wait when wait is true (default 120, at most 3600).")
 ]
+Identifiers = Annotated[
+    str
+    | int
+    | Annotated[
+        list[str | int], Field(json_schema_extra={"minItems": 1, "maxItems": MAX_PQ_BATCH})
+    ],
+    Field(
+        description=f"PQ name or serial, or a list of up to {MAX_PQ_BATCH} of them: then the "
+        "answer has one result per query, and one query's error does not stop the others."
+    ),
+]
+ConcurrencyArg = Annotated[
+    int,
+    Field(
+        description=f"With a list: how many queries at once (default {DEFAULT_PQ_CONCURRENCY}, "
+        f"at most {PQ_CONCURRENCY_CAP}).",
+        json_schema_extra={"minimum": 1},
+    ),
+]
+BATCH_ENTRY: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {
+        "pq": {"type": ["string", "integer"]},
+        "success": BOOLEAN,
+        "serial": INTEGER,
+        "name": STRING,
+        "state": STRING,
+        "session_id": NULLABLE_STRING,
+        "message": STRING,
+        "error": STRING,
+    },
+    "required": ["pq", "success"],
+}
+BATCH_FIELDS: Final[dict[str, Any]] = {
+    "results": {"type": "array", "items": BATCH_ENTRY},
+    "succeeded": INTEGER,
+    "failed": INTEGER,
+    "max_concurrent": INTEGER,
+}
+
+
+def _one_or_many(single: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """The envelope of a tool taking one PQ or a list: one query's fields, or (for a list)
+    ``results`` with ``succeeded`` and ``failed``."""
+    schema = envelope_schema({**single, **BATCH_FIELDS})
+    success = schema["anyOf"][0]  # the success branch; the failure branch is unchanged
+    success["anyOf"] = [{"required": required}, {"required": list(BATCH_FIELDS)}]
+    return schema
 
 
 @systems_tool(
@@ -121,13 +174,20 @@ async def pq_create(
 @systems_tool(
     "Deleting the persistent query",
     annotations=DESTRUCTIVE,
-    output_schema=envelope_schema({"serial": INTEGER, "message": STRING}, ["message"]),
+    output_schema=_one_or_many({"serial": INTEGER, "message": STRING}, ["message"]),
 )
 async def pq_delete(
-    systems: Systems, system_name: SystemName, pq_identifier: Identifier
-) -> results.PqDeleted:
-    """Delete a persistent query permanently (stopped first if running)."""
-    return await systems.pq_delete(system_name, pq_identifier)
+    systems: Systems,
+    system_name: SystemName,
+    pq_identifier: Identifiers,
+    max_concurrent: ConcurrencyArg = DEFAULT_PQ_CONCURRENCY,
+) -> results.PqDeleted | results.PqBatch:
+    """Delete a persistent query permanently (stopped first if running).
+
+    Given a list, deletes each and answers per query: results (pq, success, serial, name,
+    message or error), succeeded and failed.
+    """
+    return await systems.pq_delete(system_name, pq_identifier, max_concurrent)
 
 
 @systems_tool(
@@ -226,7 +286,7 @@ async def pq_modify(
 @systems_tool(
     "Starting the persistent query",
     annotations=MUTATING,
-    output_schema=envelope_schema(
+    output_schema=_one_or_many(
         {"serial": INTEGER, "state": STRING, "session_id": NULLABLE_STRING, "message": STRING},
         ["serial", "state", "message"],
     ),
@@ -234,50 +294,72 @@ async def pq_modify(
 async def pq_start(
     systems: Systems,
     system_name: SystemName,
-    pq_identifier: Identifier,
+    pq_identifier: Identifiers,
     wait: WaitArg = True,
     timeout_seconds: TimeoutArg = 120,
-) -> results.PqStarted:
+    max_concurrent: ConcurrencyArg = DEFAULT_PQ_CONCURRENCY,
+) -> results.PqStarted | results.PqBatch:
     """Start a persistent query; once RUNNING its session_id works with the data tools.
 
     With wait (default) the answer comes when it is RUNNING (or COMPLETED, for a query that
-    runs once); ending in FAILED or another terminal state is an error carrying the server's
-    exception, and still starting after timeout_seconds is a timeout error. Without wait
-    the answer is the first new state the controller publishes (usually INITIALIZING).
-    A refusal by the controller is always an error.
+    runs once). Ending in FAILED or another terminal state is an error with the server's
+    exception; not RUNNING after timeout_seconds is a timeout error naming the state the
+    controller last reported and when. Without wait the answer is the first new state the
+    controller publishes (usually ACQUIRING_WORKER or INITIALIZING). A refusal by the
+    controller (permissions) is always an error. Given a list, each query is started and
+    answered on its own: results (pq, success, serial, name, state, session_id, message or
+    error), succeeded and failed.
     """
-    return await systems.pq_start(system_name, pq_identifier, wait, timeout_seconds)
+    return await systems.pq_start(system_name, pq_identifier, wait, timeout_seconds, max_concurrent)
 
 
 @systems_tool(
     "Stopping the persistent query",
     annotations=DESTRUCTIVE,
-    output_schema=envelope_schema(
+    output_schema=_one_or_many(
         {"serial": INTEGER, "state": STRING, "message": STRING}, ["serial", "state", "message"]
     ),
 )
 async def pq_stop(
     systems: Systems,
     system_name: SystemName,
-    pq_identifier: Identifier,
+    pq_identifier: Identifiers,
     wait: WaitArg = True,
     timeout_seconds: TimeoutArg = 120,
-) -> results.PqStopped:
+    max_concurrent: ConcurrencyArg = DEFAULT_PQ_CONCURRENCY,
+) -> results.PqStopped | results.PqBatch:
     """Stop a running persistent query; its definition is kept.
 
-    With wait (default) the answer comes once it is in a terminal state (STOPPED, ...);
-    without, it is the first new state the controller publishes. A refusal is an error.
+    With wait (default) the answer comes once it is STOPPED (a query that is not running
+    answers at once); ending FAILED instead is an error with the server's exception, and a
+    wait that ends first is a timeout error naming the state last reported. Without wait,
+    the first new state the controller publishes. A refusal is an error. Lists as for
+    pq_start.
     """
-    return await systems.pq_stop(system_name, pq_identifier, wait, timeout_seconds)
+    return await systems.pq_stop(system_name, pq_identifier, wait, timeout_seconds, max_concurrent)
 
 
 @systems_tool(
     "Restarting the persistent query",
     annotations=DESTRUCTIVE,
-    output_schema=envelope_schema({"serial": INTEGER, "message": STRING}, ["serial", "message"]),
+    output_schema=_one_or_many(
+        {"serial": INTEGER, "state": STRING, "session_id": NULLABLE_STRING, "message": STRING},
+        ["serial", "message"],
+    ),
 )
 async def pq_restart(
-    systems: Systems, system_name: SystemName, pq_identifier: Identifier
-) -> results.PqRestarted:
-    """Restart a persistent query with its current configuration."""
-    return await systems.pq_restart(system_name, pq_identifier)
+    systems: Systems,
+    system_name: SystemName,
+    pq_identifier: Identifiers,
+    wait: WaitArg = True,
+    timeout_seconds: TimeoutArg = 120,
+    max_concurrent: ConcurrencyArg = DEFAULT_PQ_CONCURRENCY,
+) -> results.PqRestarted | results.PqBatch:
+    """Restart a persistent query with its current configuration.
+
+    With wait (default) the answer comes when the new run is RUNNING; outcomes, timeouts,
+    refusals and lists as for pq_start.
+    """
+    return await systems.pq_restart(
+        system_name, pq_identifier, wait, timeout_seconds, max_concurrent
+    )
