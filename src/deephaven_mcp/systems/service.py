@@ -59,6 +59,7 @@ from deephaven_mcp.systems._community import (
 )
 from deephaven_mcp.systems._enterprise import EnterpriseSystems
 from deephaven_mcp.systems._pq_batch import DEFAULT_PQ_CONCURRENCY, PqIdentifiers
+from deephaven_mcp.systems._session_filter import SessionFilter, SessionSource, SessionType
 from deephaven_mcp.systems.results import (
     CatalogListing,
     CatalogSample,
@@ -310,12 +311,31 @@ class DeephavenSystems:
         """Status of every configured Enterprise system, config redacted."""
         return EnterpriseSystemsStatus(systems=await self.enterprise.status(attempt_to_connect))
 
-    async def sessions_list(self) -> SessionList:
-        """Every known session (configured, launched, enterprise), without connecting."""
-        await self.wait_for_demo()
-        summaries = [session.summary() for session in self.registry.sessions()]
-        summaries += await self.enterprise.session_summaries()
-        return SessionList(sessions=sorted(summaries, key=lambda item: str(item["session_id"])))
+    async def sessions_list(
+        self,
+        type: SessionType | None = None,
+        system: str | None = None,
+        source: SessionSource | None = None,
+    ) -> SessionList:
+        """Every known session (configured, launched, enterprise), without connecting.
+
+        Filters, ANDed: ``type`` ('community' or 'enterprise'), ``system`` (an enterprise
+        system's name) and ``source`` ('config': configured community sessions, 'dynamic':
+        sessions created at run time, 'pq': running persistent queries). An unknown value,
+        or a combination that can match nothing, raises
+        :class:`~deephaven_mcp.errors.InvalidArgumentError` (an unknown system
+        :class:`~deephaven_mcp.errors.NotFoundError`)."""
+        wanted = SessionFilter.of(type, system, source)
+        if wanted.system is not None:
+            self.enterprise.get(wanted.system)
+        summaries: list[dict[str, Any]] = []
+        if wanted.community:
+            await self.wait_for_demo()
+            summaries += [session.summary() for session in self.registry.sessions()]
+        if wanted.enterprise:
+            summaries += await self.enterprise.session_summaries()
+        kept = [summary for summary in summaries if wanted.matches(summary)]
+        return SessionList(sessions=sorted(kept, key=lambda item: str(item["session_id"])))
 
     async def session_details(
         self, session_id: str, attempt_to_connect: bool = False

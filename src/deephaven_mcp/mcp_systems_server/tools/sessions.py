@@ -10,6 +10,7 @@ from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import SESSION_DETAILS, SESSION_SUMMARY
 from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
+from deephaven_mcp.systems._session_filter import SessionSource, SessionType
 from deephaven_mcp.systems.results import SessionDetails, SessionList
 
 
@@ -20,9 +21,30 @@ from deephaven_mcp.systems.results import SessionDetails, SessionList
         {"sessions": {"type": "array", "items": SESSION_SUMMARY}}, ["sessions"]
     ),
 )
-async def sessions_list(systems: Systems) -> SessionList:
-    """List every known session (configured, launched, enterprise) without connecting."""
-    return await systems.sessions_list()
+async def sessions_list(
+    systems: Systems,
+    type: Annotated[
+        SessionType | None, Field(description="Only 'community' or only 'enterprise' sessions.")
+    ] = None,
+    system: Annotated[
+        str | None, Field(description="Only the sessions of this enterprise system.")
+    ] = None,
+    source: Annotated[
+        SessionSource | None,
+        Field(
+            description="Only 'config' (configured community sessions), 'dynamic' (created "
+            "at run time: launched community workers, enterprise workers) or 'pq' (running "
+            "persistent queries)."
+        ),
+    ] = None,
+) -> SessionList:
+    """List every known session (configured, launched, enterprise) without connecting.
+
+    Filters are optional and combine (AND); a combination that can match nothing, such as
+    type 'community' with a system, is refused. Enterprise sessions are listed only for
+    systems already connected.
+    """
+    return await systems.sessions_list(type, system, source)
 
 
 @systems_tool(
