@@ -190,8 +190,8 @@ async def test_max_concurrent_is_honoured(tools: ToolCaller, wire: WireHarness) 
 
 
 async def test_the_python_api_answers_one_query_or_a_batch(wire: WireHarness) -> None:
-    wire.controller.add_query("solo")
-    wire.controller.add_query("duo")
+    for name in ("solo", "duo", "last"):
+        wire.controller.add_query(name)
     async with DeephavenSystems(config=_config(wire)) as systems:
         single = await systems.pq_start(SYSTEM, "solo", timeout_seconds=30)
         assert isinstance(single, PqStarted) and single.state == "RUNNING"
@@ -203,7 +203,6 @@ async def test_the_python_api_answers_one_query_or_a_batch(wire: WireHarness) ->
             await systems.pq_restart(SYSTEM, [f"q{i}" for i in range(101)])
         deleted = await systems.pq_delete(SYSTEM, ["solo", "duo", "solo2"])
         assert isinstance(deleted, PqBatch) and (deleted.succeeded, deleted.failed) == (2, 1)
-        wire.controller.add_query("last")
         assert isinstance(await systems.pq_delete(SYSTEM, "last"), PqDeleted)
     async with DeephavenSystems(config=_config(wire), read_only=True) as systems:
         with pytest.raises(PermissionDeniedError, match="read-only"):
