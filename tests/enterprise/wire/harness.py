@@ -9,6 +9,13 @@ web server         :class:`~.connection.ConnectionJsonServer`: connection.json a
 =================  ===========================================================
 
 The real ``deephaven_enterprise`` client talks to all of it exactly as to a real install.
+
+Faults (issue 19): the controller goes down and comes back on the same port with its queries
+(:meth:`WireHarness.stop_controller`, :meth:`~WireHarness.start_controller`); one worker
+fails alone behind its own proxy (:meth:`~WireHarness.add_worker_proxy`,
+:meth:`~WireHarness.serving_from`, then ``die`` / ``revive`` on it); the auth server forgets
+every login (:meth:`~WireHarness.restart_services`) or hands out short-lived cookies
+(``auth.cookie_lifetime``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -39,6 +47,15 @@ def _tls_server(
     return grpc.server(pool), grpc.ssl_server_credentials([(tls.key_pem, tls.chain_pem)])
 
 
+def _logged_in(session_manager: Any) -> bool:
+    """Whether a SessionManager holds a login; one whose constructor failed (the controller
+    was down) has no controller client, nor any login."""
+    clients = (
+        getattr(session_manager, name, None) for name in ("auth_client", "controller_client")
+    )
+    return any(client is not None and client.cookie is not None for client in clients)
+
+
 class WireHarness:
     """Start with :meth:`start`, stop with :meth:`close`; see the module docstring."""
 
@@ -57,6 +74,8 @@ class WireHarness:
         self.auth = FakeAuthService(users if users is not None else {USERNAME: PASSWORD})
         self.controller = FakeControllerService(self.auth, HOST, transition_delay)
         self.proxy = WorkerProxy(self.tls, self.auth, worker_host, worker_port, worker_psk)
+        self.extra_proxies: list[WorkerProxy] = []  # see add_worker_proxy
+        self._worker_psk = worker_psk
         self.web = ConnectionJsonServer()
         # grpc.server never shuts its pool down; close() does, so no thread outlives a test.
         self._pools = [
@@ -66,11 +85,7 @@ class WireHarness:
         self._auth_server, credentials = _tls_server(self.tls, self._pools[0])
         auth_service_pb2_grpc.add_AuthApiServicer_to_server(self.auth, self._auth_server)  # type: ignore[no-untyped-call]
         self.auth_port = self._auth_server.add_secure_port(f"{HOST}:0", credentials)
-        self._controller_server, credentials = _tls_server(self.tls, self._pools[1])
-        controller_service_pb2_grpc.add_ControllerApiServicer_to_server(  # type: ignore[no-untyped-call]
-            self.controller, self._controller_server
-        )
-        self.controller_port = self._controller_server.add_secure_port(f"{HOST}:0", credentials)
+        self._controller_server, self.controller_port = self._controller_listening(0)
         self.controller.worker_endpoint = (self.proxy.host, self.proxy.port)
         self.connection_json: dict[str, Any] = {
             "auth_host": [HOST],
@@ -106,6 +121,57 @@ class WireHarness:
         config.update(overrides)
         return {key: value for key, value in config.items() if value is not None}
 
+    def _controller_listening(self, port: int) -> tuple[grpc.Server, int]:
+        server, credentials = _tls_server(self.tls, self._pools[1])
+        controller_service_pb2_grpc.add_ControllerApiServicer_to_server(  # type: ignore[no-untyped-call]
+            self.controller, server
+        )
+        bound = server.add_secure_port(f"{HOST}:{port}", credentials)
+        assert bound, f"port {port} could not be bound again"
+        return server, bound
+
+    # -- faults ---------------------------------------------------------------------------------
+
+    def stop_controller(self) -> None:
+        """The controller process goes down: its streams end, its port refuses connections
+        and the sessions it knew (cookies) are forgotten. Its queries stay, as a real
+        controller keeps them in its configuration store."""
+        self.controller.restart()
+        self._controller_server.stop(grace=None).wait(10)
+
+    def start_controller(self) -> None:
+        """The controller is back, on the same port, with the queries it had."""
+        self._controller_server, _ = self._controller_listening(self.controller_port)
+        self._controller_server.start()
+
+    def restart_controller(self) -> None:
+        self.stop_controller()
+        self.start_controller()
+
+    def add_worker_proxy(self) -> WorkerProxy:
+        """Another worker endpoint in front of the same test worker, to fail one worker alone
+        (see :meth:`serving_from`); closed with the harness."""
+        host, port = self.proxy.upstream
+        proxy = WorkerProxy(self.tls, self.auth, host, port, self._worker_psk)
+        proxy.database = self.proxy.database
+        proxy.start()
+        self.extra_proxies.append(proxy)
+        return proxy
+
+    @contextlib.contextmanager
+    def serving_from(self, proxy: WorkerProxy) -> Iterator[WorkerProxy]:
+        """Queries that reach RUNNING inside the block are served by ``proxy``."""
+        previous = self.controller.worker_endpoint
+        self.controller.worker_endpoint = (proxy.host, proxy.port)
+        try:
+            yield proxy
+        finally:
+            self.controller.worker_endpoint = previous
+
+    @property
+    def proxies(self) -> list[WorkerProxy]:
+        return [self.proxy, *self.extra_proxies]
+
     def restart_services(self) -> None:
         """As a restart of the auth server and controller looks to connected clients:
         every cookie is forgotten and the subscription streams end with UNAVAILABLE."""
@@ -129,20 +195,24 @@ class WireHarness:
         from deephaven_enterprise.client.session_manager import SessionManager
         from pydeephaven import Session
 
-        self.proxy.refuse = None  # closing needs a reachable worker
-        self.proxy.delays.clear()
+        for proxy in self.proxies:  # closing needs a reachable worker
+            proxy.refuse = None
+            proxy.delays.clear()
+            if not proxy.alive:
+                proxy.revive()
+        ports = {proxy.port for proxy in self.proxies}
         objects = gc.get_objects()
         sessions = [
             obj
             for obj in objects
-            if isinstance(obj, Session) and obj.is_connected and obj.port == self.proxy.port
+            if isinstance(obj, Session) and obj.is_connected and obj.port in ports
         ]
         managers = [
             obj
             for obj in objects
             if isinstance(obj, SessionManager)
             and str(obj.config.get("auth_port")) == str(self.auth_port)
-            and (obj.auth_client.cookie is not None or obj.controller_client.cookie is not None)
+            and _logged_in(obj)
         ]
         for session in sessions:
             with contextlib.suppress(Exception):  # a DndSession also deletes its query
@@ -165,5 +235,6 @@ class WireHarness:
             server.stop(grace=None).wait(10)
         for pool in self._pools:
             pool.shutdown(wait=True)
-        self.proxy.close()
+        for proxy in self.proxies:
+            proxy.close()
         self.web.close()

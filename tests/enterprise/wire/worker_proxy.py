@@ -82,8 +82,9 @@ class _Forwarder(grpc.GenericRpcHandler):
 
 class WorkerProxy:
     """See the module docstring. Test hooks: ``delays`` (seconds per method-name suffix),
-    ``refuse`` (a status every call fails with, as if the worker were gone), ``database``
-    and ``forbidden_namespaces``."""
+    ``refuse`` (a status every call fails with, as if the worker were gone), ``database``,
+    ``forbidden_namespaces``, and :meth:`die` / :meth:`revive` (the worker process crashes,
+    then a new one serves on the same port)."""
 
     def __init__(
         self,
@@ -100,21 +101,43 @@ class WorkerProxy:
         self.database: dict[bytes, bytes] = {}  # database ticket -> shared ticket on the worker
         self.forbidden_namespaces: dict[str, str] = {}  # namespace -> the refusal's reason
         self.database_fetches: list[bytes] = []  # the database tickets clients asked for
+        self.upstream = (upstream_host, upstream_port)
+        self.alive = True  # False between die() and revive()
         self._calls: list[ProxiedCall] = []
+        self._bearers: set[str] = set()  # session tokens this worker process handed out
+        self._revoked: set[str] = set()  # ... and those of processes that died
         self._lock = threading.Lock()
+        self._tls = tls
         self._channel = grpc.insecure_channel(f"{upstream_host}:{upstream_port}", options=UNLIMITED)
         self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="fake-worker-proxy")
-        self._server = grpc.server(
-            self._pool,
-            handlers=[_Forwarder(self)],
-            options=UNLIMITED,
-        )
-        credentials = grpc.ssl_server_credentials([(tls.key_pem, tls.chain_pem)])
         self.host = "127.0.0.1"
-        self.port = self._server.add_secure_port(f"{self.host}:0", credentials)
+        self._server, self.port = self._listen(0)
+
+    def _listen(self, port: int) -> tuple[grpc.Server, int]:
+        server = grpc.server(self._pool, handlers=[_Forwarder(self)], options=UNLIMITED)
+        credentials = grpc.ssl_server_credentials([(self._tls.key_pem, self._tls.chain_pem)])
+        bound = server.add_secure_port(f"{self.host}:{port}", credentials)
+        assert bound, f"port {port} could not be bound again"
+        return server, bound
 
     def start(self) -> None:
         self._server.start()
+
+    def die(self) -> None:
+        """The worker process crashes: calls in flight are cut, connections are refused, and
+        the sessions it knew are gone (a new process refuses their ``Bearer`` tokens)."""
+        with self._lock:
+            self._revoked |= self._bearers
+            self._bearers.clear()
+            self.alive = False
+        self._server.stop(grace=None).wait(10)
+
+    def revive(self) -> None:
+        """A new worker process serves on the same port (sessions must connect anew)."""
+        self._server, _ = self._listen(self.port)
+        self._server.start()
+        with self._lock:
+            self.alive = True
 
     def close(self) -> None:
         self._server.stop(grace=None).wait(10)
@@ -141,6 +164,14 @@ class WorkerProxy:
             scheme, _, credential = text.partition(" ")
             if scheme == "Bearer":
                 kind = "bearer"
+                with self._lock:
+                    revoked = text in self._revoked
+                    if not revoked:
+                        self._bearers.add(text)
+                if revoked:
+                    context.abort(
+                        grpc.StatusCode.UNAUTHENTICATED, "Session not found: the worker restarted"
+                    )
                 outgoing.append((key, text))
             elif scheme == TOKEN_AUTH:
                 kind = "token"
