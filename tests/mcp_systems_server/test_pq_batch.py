@@ -170,7 +170,7 @@ async def test_max_concurrent_is_honoured(tools: ToolCaller, wire: WireHarness) 
     names = [f"q{i}" for i in range(6)]
     for name in names:
         wire.controller.add_query(name)
-    wire.controller.delays["restartQuery"] = 0.3  # long enough for calls to overlap
+    wire.controller.delays["restartQuery"] = 0.5  # long enough for calls to overlap
     for asked, expected in ((1, 1), (2, 2), (None, 4)):
         wire.controller.peak_in_flight.clear()
         arguments: dict[str, Any] = {"max_concurrent": asked} if asked else {}
