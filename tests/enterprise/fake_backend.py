@@ -133,6 +133,7 @@ class FakeManager:
     user: str | None = None
     closed: bool = False
     subscription_stuck: bool = False  # re-subscribing forever, while ping still answers
+    login_expired: bool = False  # the auth cookie's deadline passed without a refresh
 
 
 class FakeEnterpriseBackend:
@@ -246,8 +247,12 @@ class FakeEnterpriseBackend:
 
     # -- connection ---------------------------------------------------------------------------
 
-    def open_manager(self, connection_json_url: str, rpc_timeout_seconds: int) -> ManagerHandle:
-        self._enter("open_manager", (connection_json_url, rpc_timeout_seconds))
+    def open_manager(
+        self, connection_json_url: str, rpc_timeout_seconds: int, connect_timeout_seconds: int
+    ) -> ManagerHandle:
+        self._enter(
+            "open_manager", (connection_json_url, rpc_timeout_seconds, connect_timeout_seconds)
+        )
         manager = FakeManager()
         self.managers.append(manager)
         return ManagerHandle(native=manager, url=connection_json_url)
@@ -256,6 +261,12 @@ class FakeEnterpriseBackend:
         # A local read in the real client (no RPC), so not recorded in ``calls``.
         assert isinstance(manager.native, FakeManager)
         return not manager.native.subscription_stuck
+
+    def logged_in(self, manager: ManagerHandle) -> bool:
+        # Local in the real client too (the cookie's deadline), so not recorded either.
+        native = manager.native
+        assert isinstance(native, FakeManager)
+        return native.user is not None and not native.closed and not native.login_expired
 
     def login_password(self, manager: ManagerHandle, username: str, password: str) -> None:
         self._enter("login_password", username)
@@ -362,12 +373,9 @@ class FakeEnterpriseBackend:
         return WorkerSession(session, serial, name, language, False, process)
 
     def close_worker(self, worker: WorkerSession) -> None:
+        """Only the session, as the adapter: a worker's query is deleted with delete_query."""
         self._enter("close_worker", worker.name)
         worker.session.close()
-        if worker.owns_query:
-            with self._cond:
-                if self._pqs.pop(worker.serial, None) is not None:
-                    self._bump()
 
     # -- persistent queries -------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ async def test_enterprise_calls_explain_how_to_install() -> None:
     assert not coreplus_available()
     assert adapter.auth_failure_types() == ()
     with pytest.raises(DependencyMissingError, match=r"deephaven-mcp\[enterprise\]"):
-        CoreplusBackend().open_manager("https://e.test/iris/connection.json", 5)
+        CoreplusBackend().open_manager("https://e.test/iris/connection.json", 5, 5)
     system = EnterpriseSystem("prod", make_config())  # the default, real backend
     report = await system.status()
     assert report.status is SystemStatus.MISCONFIGURED

@@ -1,38 +1,31 @@
-"""A cached persistent-query session is checked off the event loop, within a deadline."""
+"""A cached persistent-query session is checked off the event loop, within a deadline, and
+never through the system's connection (a worker's answer must not drop it)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import pytest
 
 from deephaven_mcp.enterprise import _sessions
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise.backend import WorkerSession
-from deephaven_mcp.enterprise.errors import run_operation
-
-T = TypeVar("T")
 
 
 class _Connection:
-    """Just enough of EnterpriseConnection: its bounded blocking ``run``."""
+    """No EnterpriseConnection: checking a session must not touch it."""
 
-    async def run(
-        self,
-        action: str,
-        fn: Callable[[], T],
-        timeout: float | None = None,
-        cleanup: Callable[[T], None] | None = None,
-    ) -> T:
-        return await run_operation(action, timeout or 10.0, fn, cleanup)
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the connection was used ({name})")
 
 
 class _HangingSession:
     """``is_alive`` that blocks like an RPC to a wedged worker (no deadline)."""
+
+    is_connected = True
 
     def __init__(self) -> None:
         self.release = threading.Event()
@@ -81,9 +74,19 @@ async def test_a_wedged_session_is_judged_dead_without_blocking_the_loop(
 
 
 class _Answering:
+    is_connected = True
     is_alive = True
 
 
-async def test_a_live_session_is_reused() -> None:
+class _Closed:
+    is_connected = False
+
+    @property
+    def is_alive(self) -> bool:
+        raise AssertionError("a closed session is not asked")
+
+
+async def test_a_live_session_is_reused_and_a_closed_one_is_not() -> None:
     connections = _sessions.PqConnections(cast(EnterpriseConnection, _Connection()))
     assert await connections._alive(_worker(_Answering())) is True
+    assert await connections._alive(_worker(_Closed())) is False

@@ -76,9 +76,9 @@ async def test_attempt_to_connect_reports_online_then_pings(
     report = await system.status(attempt_to_connect=True)
     assert (report.status, report.is_alive, report.name) == (SystemStatus.ONLINE, True, "prod")
     assert [op for op, _ in fake.calls] == ["open_manager", "login_password"]
-    # The manager's lifetime RPC timeout is the operation timeout (30), not the 5 s connect
-    # timeout, which bounds connecting and logging in only (issue 10).
-    assert fake.calls[0][1] == ("https://enterprise.test/iris/connection.json", 30)
+    # Controller calls keep the operation timeout (30) for the manager's lifetime (issue 10);
+    # the 5 s connect timeout bounds connecting, logging in and the auth server's calls.
+    assert fake.calls[0][1] == ("https://enterprise.test/iris/connection.json", 30, 5)
     again = await system.status()
     assert again.status is SystemStatus.ONLINE
     assert [op for op, _ in fake.calls][-1] == "ping"
@@ -249,9 +249,9 @@ async def test_connect_timeout_is_offline(
 ) -> None:
     original = fake.open_manager
 
-    def slow_open(url: str, rpc_timeout: int) -> ManagerHandle:
+    def slow_open(url: str, rpc_timeout: int, connect_timeout: int) -> ManagerHandle:
         time.sleep(1.5)
-        return original(url, rpc_timeout)
+        return original(url, rpc_timeout, connect_timeout)
 
     monkeypatch.setattr(fake, "open_manager", slow_open)
     system = EnterpriseSystem("slow", make_config(connection_timeout=0.3), fake)

@@ -3,23 +3,32 @@
 One SessionManager is opened lazily and kept; the controller is not pinged per call, PQ state
 comes from its subscription map (:meth:`EnterpriseConnection.pq_snapshot`). The blocking
 client runs in threads with timeouts (:mod:`deephaven_mcp._blocking`).
+
+Faults stay where they happen. Only the controller or the auth server failing (a call of
+theirs answering UNAVAILABLE or UNAUTHENTICATED, see
+:func:`~deephaven_mcp.enterprise.errors.controller_lost`; the subscription down; the login
+expired) replaces the SessionManager, and replacing it closes no worker session and deletes
+no query: worker sessions are not the manager's (the adapter takes them out of its care), so
+the workers the agent created live on. A worker's failure concerns its own session alone,
+which is closed once idle and opened anew on next use (:mod:`._sessions`). Connecting to a
+worker is bounded by the system's ``connection_timeout``, like connecting to the system.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
 
-import grpc
+from pydeephaven import Session
 
 from deephaven_mcp._blocking import call_blocking, call_blocking_owned, run_in_background
 from deephaven_mcp._logging import register_secret
-from deephaven_mcp.clients.errors import grpc_status
 from deephaven_mcp.clients.leases import close_when_idle
 from deephaven_mcp.config.models import EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import (
@@ -28,7 +37,7 @@ from deephaven_mcp.enterprise.backend import (
     PqSnapshot,
     WorkerSession,
 )
-from deephaven_mcp.enterprise.errors import SystemUnavailableError, run_operation
+from deephaven_mcp.enterprise.errors import SystemUnavailableError, controller_lost, run_operation
 from deephaven_mcp.enterprise.status import Phase, SystemStatus, classify_failure
 from deephaven_mcp.errors import (
     ConfigError,
@@ -39,9 +48,6 @@ from deephaven_mcp.errors import (
 
 _log = logging.getLogger(__name__)
 
-# gRPC codes after which a manager connection is not worth keeping.
-CONNECTION_LOST: Final = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED})
-
 T = TypeVar("T")
 
 # How long closing a session waits for tool calls still running on it.
@@ -49,6 +55,9 @@ CLOSE_GRACE_SECONDS: Final = 30.0
 _BACKGROUND: Final = "Background enterprise cleanup"
 # How long the subscription map may lag behind a controller answer before we believe it.
 _MAP_SETTLE_SECONDS: Final = 5.0
+# Connecting to a worker: coreplus retries for the connect timeout (see _open); this much
+# longer, its own error (which says why) arrives before our timeout (which does not).
+CONNECT_REPORT_SECONDS: Final = 1.0
 
 
 class EnterpriseConnection:
@@ -79,6 +88,16 @@ class EnterpriseConnection:
         """Status and detail of the last failed open, until an open succeeds."""
         return self._last_failure
 
+    @property
+    def connect_timeout(self) -> float:
+        """``connection_timeout``: connecting to the system, or to one of its workers."""
+        return float(self.config.connection_timeout)
+
+    @property
+    def worker_connect_timeout(self) -> float:
+        """How long we wait for a session to a worker (see ``CONNECT_REPORT_SECONDS``)."""
+        return math.ceil(self.connect_timeout) + CONNECT_REPORT_SECONDS
+
     async def run(
         self,
         action: str,
@@ -91,11 +110,13 @@ class EnterpriseConnection:
         try:
             return await run_operation(action, limit, fn, cleanup)
         except DeephavenMcpError as exc:
-            if grpc_status(exc) in CONNECTION_LOST:
+            if controller_lost(exc):
                 # Unreachable, or the server no longer knows our login: the next call
                 # reconnects instead of failing the same way forever.
                 _log.info(
-                    "Enterprise system '%s': connection lost; reopening on next use", self.name
+                    "Enterprise system '%s': the controller or auth server lost our "
+                    "connection; reopening it on next use",
+                    self.name,
                 )
                 self.drop()
             raise
@@ -145,17 +166,19 @@ class EnterpriseConnection:
 
     async def _open(self) -> ManagerHandle:
         cfg = self.config
-        timeout = float(cfg.connection_timeout)
-        # The connect timeout bounds connecting and logging in; the manager keeps its RPC
-        # timeout for life, so that one is the operation timeout (a PQ call may take long).
+        timeout = self.connect_timeout
+        # The connect timeout bounds connecting and logging in, and the manager keeps it for
+        # the auth server's calls: connecting to a worker (its token retries) ends with it.
+        # Controller calls keep the operation timeout (a PQ call may take long).
         rpc_timeout = max(1, math.ceil(self.operation_timeout))
+        connect_timeout = max(1, math.ceil(timeout))
         backend = self.backend
         try:
             login = self._login()
             handle = await call_blocking_owned(
                 f"Connecting to enterprise system '{self.name}'",
                 timeout,
-                lambda: backend.open_manager(cfg.connection_json_url, rpc_timeout),
+                lambda: backend.open_manager(cfg.connection_json_url, rpc_timeout, connect_timeout),
                 cleanup=backend.close_manager,
             )
         except Exception as exc:
@@ -175,13 +198,29 @@ class EnterpriseConnection:
         return handle
 
     async def connected(self) -> ManagerHandle:
-        """The authenticated connection, opened on first use (raises SystemUnavailableError)."""
-        if self._handle is not None:
-            return self._handle
+        """The authenticated connection, opened on first use (raises SystemUnavailableError).
+
+        A connection whose login has expired (as far as the client knows: a local check) is
+        replaced first, so the call does not fail on it.
+        """
+        handle = self._handle
+        if handle is not None and self._logged_in(handle):
+            return handle
         async with self._lock:
+            handle = self._handle
+            if handle is not None and not self._logged_in(handle):
+                _log.info("Enterprise system '%s': the login expired; logging in again", self.name)
+                self.drop()
             if self._handle is None:
                 self._handle = await self._open()
             return self._handle
+
+    def _logged_in(self, handle: ManagerHandle) -> bool:
+        try:
+            return self.backend.logged_in(handle)
+        except Exception:
+            _log.debug("Checking the login of '%s' failed", self.name, exc_info=True)
+            return False
 
     # -- using --------------------------------------------------------------------------------
 
@@ -207,27 +246,99 @@ class EnterpriseConnection:
         """The controller subscription map (local to the client: cheap, no RPC).
 
         A connection whose subscription is down serves a stale map while it still pings;
-        it is replaced by a fresh one first.
+        it is replaced by a fresh one first. So is one whose subscription went down while
+        the map was read (the read waits for it, then fails).
         """
         handle = await self.connected()
-        if not await self.run(
-            "Checking the controller subscription", lambda: self.backend.subscribed(handle)
-        ):
-            _log.warning(
-                "Enterprise system '%s': the controller subscription is down; reconnecting",
-                self.name,
-            )
+        if await self._subscribed(handle):
+            try:
+                return await self._read_map(handle)
+            except DeephavenMcpError:
+                if self._handle is not handle or await self._subscribed(handle):
+                    raise
+        _log.warning(
+            "Enterprise system '%s': the controller subscription is down; reconnecting", self.name
+        )
+        if self._handle is handle:
             self.drop()
-            handle = await self.connected()
+        return await self._read_map(await self.connected())
+
+    async def _subscribed(self, handle: ManagerHandle) -> bool:
+        return await self.run(
+            "Checking the controller subscription", lambda: self.backend.subscribed(handle)
+        )
+
+    async def _read_map(self, handle: ManagerHandle) -> PqSnapshot:
         return await self.run(
             "Reading the persistent query map", lambda: self.backend.pq_snapshot(handle)
         )
+
+    async def current_snapshot(self) -> PqSnapshot | None:
+        """The query map if we are connected with a live subscription, else None.
+
+        Never connects or reconnects, so a call that only would like the map (a created
+        worker's engine version) does not wait on, or fail with, a controller that is down.
+        """
+        handle = self._handle
+        if handle is None:
+            return None
+        try:
+            if not await self.subscribed(handle):
+                return None
+            return await call_blocking(
+                "Reading the persistent query map",
+                self.connect_timeout,
+                self.backend.pq_snapshot,
+                handle,
+            )
+        except Exception:
+            _log.debug("Reading the map of '%s' failed", self.name, exc_info=True)
+            return None
+
+    async def connect_worker(
+        self, action: str, serial: int, session_arguments: Mapping[str, object] | None
+    ) -> WorkerSession:
+        """A new session to the RUNNING query ``serial``, within the worker connect timeout.
+
+        A worker that refuses or does not answer fails this call alone. A failure that lost
+        the login (the auth server refused the token: it restarted, or the cookie expired) is
+        tried once more on a new connection; connecting twice is harmless.
+        """
+        backend = self.backend
+        for attempt in range(2):
+            handle = await self.connected()
+            try:
+                return await self.run(
+                    action,
+                    functools.partial(backend.connect_to_pq, handle, serial, session_arguments),
+                    timeout=self.worker_connect_timeout,
+                    cleanup=self._close_worker,
+                )
+            except DeephavenMcpError:
+                if attempt or self._handle is handle:
+                    raise
+                _log.info("%s: the login was lost; once more on a new connection", action)
+        raise AssertionError("unreachable")
+
+    def discard_created(self, handle: ManagerHandle, worker: WorkerSession) -> None:
+        """Blocking: close a worker we created that nobody will use, and delete its query."""
+        self._close_worker(worker)
+        try:
+            self.backend.delete_query(handle, worker.serial)
+        except Exception:
+            _log.warning("Deleting the unused worker '%s' failed", worker.name, exc_info=True)
+
+    def _close_worker(self, worker: WorkerSession) -> None:
+        try:
+            self.backend.close_worker(worker)
+        finally:
+            _let_go(worker.session)
 
     def close_worker_when_idle(self, worker: WorkerSession) -> None:
         """Blocking: close ``worker`` once no tool call is using its session any more."""
         close_when_idle(
             worker.session,
-            lambda _session: self.backend.close_worker(worker),
+            lambda _session: self._close_worker(worker),
             CLOSE_GRACE_SECONDS,
             f"enterprise session '{worker.name}'",
         )
@@ -235,9 +346,8 @@ class EnterpriseConnection:
     def retire_worker(self, worker: WorkerSession) -> None:
         """Blocking: close our session to a worker we created, then delete its query.
 
-        The client library deletes the query only when the session closes cleanly, and a
-        session still in use is left open; either way the query would keep running while
-        we report it deleted. So the query is deleted through the controller as well; a
+        The session owns nothing (the adapter took the query's ownership away from it), and
+        one still in use is left open, so the query is deleted through the controller; a
         failure counts only if the query is still there afterwards.
         """
         try:
@@ -282,7 +392,11 @@ class EnterpriseConnection:
     # -- closing ------------------------------------------------------------------------------
 
     def drop(self) -> None:
-        """Forget a dead connection (closed in the background); the next use reopens it."""
+        """Forget a dead connection (closed in the background); the next use reopens it.
+
+        Closing it logs out and ends its subscription; worker sessions are not its own (see
+        the module docstring), so they and their queries are not touched.
+        """
         handle, self._handle = self._handle, None
         if handle is not None:
             self._close_later(handle)
@@ -301,3 +415,19 @@ class EnterpriseConnection:
             )
         except Exception:
             _log.warning("Closing enterprise system '%s' failed", self.name, exc_info=True)
+
+
+def _let_go(session: Session) -> None:
+    """End what is left of a session whose close the worker did not answer.
+
+    pydeephaven's ``Session.close`` marks the session closed only once the worker confirmed;
+    otherwise the session still counts as connected, its channel stays open and a timer keeps
+    refreshing its token (raising in that thread when it gives up). We never use it again,
+    so stop both here.
+    """
+    if not session.is_connected:
+        return
+    session.is_connected = False
+    channel = session.grpc_channel
+    if channel is not None:
+        channel.close()

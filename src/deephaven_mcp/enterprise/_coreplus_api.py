@@ -126,6 +126,14 @@ USED_API: Final[tuple[ApiMember, ...]] = (
     ApiMember(CONTROLLER_GRPC_MODULE, "ControllerApiStub", ("channel",)),
     ApiMember(CONTROLLER_PROTO_MODULE, "RestartQueryRequest"),
     ApiMember(CONTROLLER_PROTO_MODULE, "StopQueryRequest"),
+    # Fault isolation (adapter: open_manager, logged_in, close_manager, _worker).
+    ApiMember(SESSION_MANAGER_MODULE, "SessionManager.auth_client"),
+    ApiMember(AUTH_MODULE, "AuthClient.cookie_deadline_time_millis"),
+    ApiMember(AUTH_MODULE, "AuthClient.rpc_timeout_secs"),
+    ApiMember(SESSION_MANAGER_MODULE, "DndSession._owned_pq_serial"),
+    ApiMember(SESSION_MANAGER_MODULE, "SessionManager.owned_channels"),
+    ApiMember(AUTH_MODULE, "AuthClient.close"),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.close"),
 )
 
 # Generic protobuf Message methods we call on the messages below.
@@ -233,6 +241,7 @@ HANDLE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     "query_request": (CONTROLLER_PROTO_MODULE, "RestartQueryRequest"),
     # ... and its answer, a RestartQueryResponse or StopQueryResponse.
     "query_answer": (CONTROLLER_PROTO_MODULE, "RestartQueryResponse"),
+    "auth_client": (AUTH_MODULE, "AuthClient"),
 }
 
 # State names (without the ``PQS_`` prefix) that the rest of the package reasons about.

@@ -12,9 +12,12 @@ and checks that this module uses nothing undeclared.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -157,14 +160,23 @@ class CoreplusBackend:
             raise InvalidArgumentError("This operation needs an Enterprise (Core+) session.")
         return session
 
-    def open_manager(self, connection_json_url: str, rpc_timeout_seconds: int) -> ManagerHandle:
+    def open_manager(
+        self, connection_json_url: str, rpc_timeout_seconds: int, connect_timeout_seconds: int
+    ) -> ManagerHandle:
         sm_module = _coreplus().session_manager
+        # Built with the connect timeout, which the auth client keeps for life: it bounds the
+        # pings of both constructors (they wait for a server that is down, so a failed open
+        # ends when its caller gives up), the login, cookie refreshes and the token retries of
+        # AuthClient.retry_with_token, which is the whole budget SessionManager.__make_session
+        # gives to connecting to a worker. The controller's calls get the RPC timeout.
         with stdout_to_stderr():
             session_manager = sm_module.SessionManager(
                 url=connection_json_url,
                 client_name=CLIENT_NAME,
-                rpc_timeout_seconds=rpc_timeout_seconds,
+                rpc_timeout_seconds=connect_timeout_seconds,
             )
+        controller = session_manager.controller_client
+        controller.rpc_timeout_secs = rpc_timeout_seconds
         return ManagerHandle(native=session_manager, url=connection_json_url)
 
     def login_password(self, manager: ManagerHandle, username: str, password: str) -> None:
@@ -184,22 +196,50 @@ class CoreplusBackend:
         controller = session_manager.controller_client
         return bool(controller.sub_state.name == "SUBSCRIBED")
 
+    def logged_in(self, manager: ManagerHandle) -> bool:
+        # AuthClient keeps the deadline the auth server gave its cookie and moves it on each
+        # refresh; once it has passed (the refresh thread died, e.g. on a refresh that failed
+        # or a cookie lifetime shorter than its 120 s head start), no token can be had.
+        session_manager = self._manager(manager)
+        auth_client = session_manager.auth_client
+        deadline = auth_client.cookie_deadline_time_millis
+        return deadline is not None and deadline > time.time() * 1000
+
     def close_manager(self, manager: ManagerHandle) -> None:
         with self._snapshots_lock:
             self._snapshots.pop(id(manager), None)
         session_manager = self._manager(manager)
-        # SessionManager.close() closes its worker sessions first and stops at the first
-        # failure, before logging out: a session whose query we already deleted (its
-        # close failed earlier) would keep the login and the subscription alive. Close
-        # them here, each on its own; then close() has only the logout left to do.
+        # Logging out waits for a controller that may be down (invalidateCookie with
+        # wait_for_ready): give it no longer than the auth client, whose timeout is the
+        # connect timeout (see open_manager).
+        auth_client = session_manager.auth_client
+        controller = session_manager.controller_client
+        controller.rpc_timeout_secs = auth_client.rpc_timeout_secs
+        # SessionManager.close() closes the active sessions, logs out of the auth server, then
+        # of the controller, then closes the channels, and stops at the first failure: after
+        # an auth server that did not answer, the controller login, its ping thread and its
+        # re-subscription loop would live on. So each step is taken here on its own, the
+        # controller first. (Our worker sessions are not among the active sessions: see
+        # _worker.) Each logout clears its cookie before its RPC, which stops the client's
+        # threads even if the RPC fails; only a ping already under way then fails in its
+        # thread (ControllerClient's _RefreshThread raises what it cannot retry).
         while session_manager.active_sessions:
             dnd = session_manager.active_sessions.pop()
             try:
                 dnd.close()
             except Exception as exc:
                 _log.debug("closing an enterprise worker session failed: %s", exc)
-        with stdout_to_stderr():
-            session_manager.close()
+        steps = [controller.close, auth_client.close]
+        steps += [channel.close for channel in session_manager.owned_channels]
+        for step in steps:
+            try:
+                with stdout_to_stderr():
+                    step()
+            except Exception as exc:
+                _log.debug("logging out of an enterprise system failed: %s", exc)
+        # SessionManager() registers its close() with atexit, which would keep every manager
+        # a long-lived server ever replaced in memory until it exits.
+        atexit.unregister(session_manager.close)
 
     def _info(self, controller: Any, info: Any) -> PqInfo:
         cfg = info.config
@@ -287,7 +327,23 @@ class CoreplusBackend:
             )
         )
 
-    def _worker(self, dnd: Any, owns_query: bool) -> WorkerSession:
+    def _worker(self, session_manager: Any, dnd: Any, owns_query: bool) -> WorkerSession:
+        """A new worker session, made ours alone.
+
+        coreplus ties a DndSession to its SessionManager: SessionManager.__make_session
+        appends it to SessionManager.active_sessions and, for connect_to_new_worker, sets
+        DndSession._owned_pq_serial; SessionManager.close() pops and closes every active
+        session, and DndSession.close() (run by pydeephaven's Session.__del__ too) deletes
+        the owned query through session_manager.controller_client.delete_query. So closing a
+        SessionManager whose controller was lost would delete the workers the agent created
+        and close sessions that tool calls are still using. Taken out of both, the session
+        depends on its manager no more (it talks to the worker alone): a new manager takes
+        over, the session is closed only by us, once idle, and a worker's query is deleted
+        only when we say so (EnterpriseConnection.retire_worker).
+        """
+        with contextlib.suppress(ValueError):  # already closed by a racing close_manager
+            session_manager.active_sessions.remove(dnd)
+        dnd._owned_pq_serial = None
         info = dnd.pqinfo()
         cfg = info.config
         state = info.state
@@ -328,7 +384,7 @@ class CoreplusBackend:
                 configuration_transformer=set_language,
                 **kwargs,
             )
-        return self._worker(dnd, owns_query=True)
+        return self._worker(session_manager, dnd, owns_query=True)
 
     def connect_to_pq(
         self, manager: ManagerHandle, serial: int, session_arguments: Mapping[str, object] | None
@@ -339,11 +395,11 @@ class CoreplusBackend:
             dnd = session_manager.connect_to_persistent_query(
                 serial=serial, session_arguments=arguments
             )
-        return self._worker(dnd, owns_query=False)
+        return self._worker(session_manager, dnd, owns_query=False)
 
     def close_worker(self, worker: WorkerSession) -> None:
         dnd = self._dnd(worker.session)
-        dnd.close()
+        dnd.close()  # its query stays: nothing is owned (see _worker)
 
     def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int:
         """A persistent query: permanent (continuous schedule) unless it has an auto-delete.

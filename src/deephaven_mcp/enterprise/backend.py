@@ -160,8 +160,14 @@ class WorkerSession:
 class EnterpriseBackend(Protocol):
     """The narrow, blocking surface the enterprise package needs from a Core+ client."""
 
-    def open_manager(self, connection_json_url: str, rpc_timeout_seconds: int) -> ManagerHandle:
-        """Fetch connection.json and open the auth and controller channels (no login yet)."""
+    def open_manager(
+        self, connection_json_url: str, rpc_timeout_seconds: int, connect_timeout_seconds: int
+    ) -> ManagerHandle:
+        """Fetch connection.json and open the auth and controller channels (no login yet).
+
+        The connect timeout bounds opening, the auth server's calls (login, tokens, cookie
+        refreshes) and so connecting to workers; the RPC timeout bounds controller calls.
+        """
         ...
 
     def login_password(self, manager: ManagerHandle, username: str, password: str) -> None: ...
@@ -174,6 +180,10 @@ class EnterpriseBackend(Protocol):
 
     def subscribed(self, manager: ManagerHandle) -> bool:
         """Whether the controller subscription is up (a stuck re-subscription still pings)."""
+        ...
+
+    def logged_in(self, manager: ManagerHandle) -> bool:
+        """Whether the login has not expired, as far as the client knows (local, no RPC)."""
         ...
 
     def close_manager(self, manager: ManagerHandle) -> None: ...
@@ -196,14 +206,19 @@ class EnterpriseBackend(Protocol):
         spec: PqSpec,
         timeout_seconds: float | None,
         session_arguments: Mapping[str, object] | None,
-    ) -> WorkerSession: ...
+    ) -> WorkerSession:
+        """Start a temporary query and connect to it. The session is ours alone: closing the
+        manager closes neither it nor the query (delete that with ``delete_query``)."""
+        ...
 
     def connect_to_pq(
         self, manager: ManagerHandle, serial: int, session_arguments: Mapping[str, object] | None
-    ) -> WorkerSession: ...
+    ) -> WorkerSession:
+        """Connect to a RUNNING query; the session outlives the manager, as above."""
+        ...
 
     def close_worker(self, worker: WorkerSession) -> None:
-        """Close the session; a worker we created is deleted with it."""
+        """Close the session; the query stays (even a worker we created)."""
         ...
 
     def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int: ...

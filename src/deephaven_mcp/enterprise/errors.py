@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import grpc
 from pydeephaven import DHError
 
 from deephaven_mcp._blocking import call_blocking_owned
 from deephaven_mcp.clients.errors import (
+    causes,
     clip,
     exception_line,
     first_line,
@@ -47,6 +48,28 @@ class EnterpriseOperationError(DeephavenMcpError):
     """The Enterprise server refused or failed an operation (PQ, worker, catalog)."""
 
 
+# gRPC codes after which a SessionManager is not worth keeping: its controller or auth server
+# is unreachable, or no longer knows our login.
+CONNECTION_LOST: Final = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED})
+
+
+def controller_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says the controller or the auth server is gone or forgot our login.
+
+    Only then is the system's connection rebuilt. A worker's failure never says so, whatever
+    its gRPC code: everything a pydeephaven session does, connecting included, fails with a
+    ``DHError`` (coreplus's ``DndSession`` raises its ``RuntimeError`` from one), which the
+    controller and auth clients never raise.
+    """
+    if _from_worker(exc):
+        return False
+    return grpc_status(exc) in CONNECTION_LOST
+
+
+def _from_worker(exc: BaseException) -> bool:
+    return any(isinstance(item, DHError) for item in causes(exc))
+
+
 _UNREACHABLE = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 )
@@ -62,8 +85,9 @@ def operation_error(action: str, exc: BaseException) -> DeephavenMcpError:
     details = grpc_details(exc)
     reason = f": {clip(first_line(details), MAX_DETAIL)}" if details else ""
     if code is not None and code in _UNREACHABLE:
+        peer = "the worker" if _from_worker(exc) else "the server"
         return SessionUnavailableError(
-            f"{action} failed: the server is unreachable ({code.name}){reason}."
+            f"{action} failed: {peer} is unreachable ({code.name}){reason}."
         )
     if code is not None and code in _DENIED:
         return EnterpriseOperationError(

@@ -8,6 +8,7 @@ queries (:mod:`._sessions`), and persistent query operations (:mod:`._pq`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,12 +76,6 @@ class EnterpriseSystem:
 
     # -- status -------------------------------------------------------------------------------
 
-    def _forget_connection(self) -> None:
-        """Drop a dead connection; its sessions died with it."""
-        self._connection.drop()
-        self._workers.take_all()
-        self._pq_connections.take_all()
-
     async def status(self, attempt_to_connect: bool = False) -> StatusReport:
         """Health from types of failures; connects only when asked or already connected."""
         if isinstance(self.backend, CoreplusBackend) and not coreplus_available():
@@ -91,14 +86,15 @@ class EnterpriseSystem:
             try:
                 alive = await connection.ping(handle) and await connection.subscribed(handle)
             except Exception as exc:
-                # Expired on the server side, or unreachable: rebuild on next use.
-                self._forget_connection()
+                # Expired on the server side, or unreachable: rebuild on next use. Worker
+                # sessions are not the connection's: they carry on.
+                connection.drop()
                 return self._report(*classify_failure(exc, "ping"))
             if alive:
                 return self._report(
                     SystemStatus.ONLINE, "Connected; auth server and controller answer."
                 )
-            self._forget_connection()
+            connection.drop()
             if not attempt_to_connect:
                 return self._report(
                     SystemStatus.OFFLINE,
@@ -132,7 +128,35 @@ class EnterpriseSystem:
     async def close(self) -> None:
         """Delete the workers we created, close PQ sessions and log out."""
         connection = self._connection
-        for worker in [*self._workers.take_all(), *self._pq_connections.take_all()]:
+        created = self._workers.take_all()
+        if created:
+            try:
+                await connection.connected()  # deleting their queries takes the controller
+            except DeephavenMcpError as exc:
+                _log.warning(
+                    "Enterprise system '%s': cannot delete the %d worker(s) we created (%s); "
+                    "the controller deletes them once idle (auto_delete_timeout)",
+                    self.name,
+                    len(created),
+                    exc,
+                )
+        for worker in created:
+            try:
+                if connection.handle is None:
+                    await call_blocking(
+                        "Closing an enterprise session",
+                        self.operation_timeout,
+                        connection.close_worker_when_idle,
+                        worker,
+                    )
+                else:
+                    await connection.run(
+                        f"Deleting worker '{worker.name}'",
+                        functools.partial(connection.retire_worker, worker),
+                    )
+            except Exception:
+                _log.warning("Deleting worker '%s' failed", worker.name, exc_info=True)
+        for worker in self._pq_connections.take_all():
             try:
                 await call_blocking(
                     "Closing an enterprise session",
@@ -175,27 +199,32 @@ class EnterpriseSystem:
     async def session_info(self, session_name: str) -> EnterpriseSessionInfo:
         worker = self._workers.get(session_name)
         if worker is not None:
-            query = next(
-                (q for q in (await self.pq_snapshot()).queries if q.serial == worker.serial), None
-            )
+            # The map only adds the engine version: a worker we created answers without the
+            # controller, so its calls work on while the controller is down.
+            snapshot = await self._connection.current_snapshot()
+            queries = () if snapshot is None else snapshot.queries
+            query = next((q for q in queries if q.serial == worker.serial), None)
             return EnterpriseSessionInfo.of_worker(self.name, worker, query)
         return EnterpriseSessionInfo.of_query(self.name, await self.pq_details(session_name))
 
     async def get_session(
         self, session_name: str, session_arguments: Mapping[str, object] | None = None
     ) -> Session:
-        """A live pydeephaven session: a created worker, or a RUNNING PQ (connected lazily)."""
-        worker = self._workers.get(session_name)
-        if worker is not None:
-            return worker.session
+        """A live pydeephaven session: a created worker, or a RUNNING PQ (connected lazily).
+
+        Never one that failed or was closed: such a session is replaced by a new one.
+        """
+        session = await self._workers.session(session_name)
+        if session is not None:
+            return session
         query = await self.pq_details(session_name)
         return await self._pq_connections.session(query, session_arguments)
 
     def release_session(self, session_name: str) -> None:
-        """Drop a cached connection to a persistent query; the next use reconnects.
-
-        Workers made by :meth:`create_session` are kept: their connection is the worker.
-        """
+        """The session ``session_name`` failed (its worker died, restarted or is gone): close
+        it once idle and open a new one on next use. This concerns that session alone: a
+        worker made by :meth:`create_session` keeps running, and the connection stays."""
+        self._workers.release(session_name)
         self._pq_connections.release(session_name)
 
     async def catalog(self, session_name: str) -> EnterpriseCatalog:
