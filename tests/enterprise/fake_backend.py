@@ -31,6 +31,7 @@ from pydeephaven.table import Table
 from deephaven_mcp.enterprise.adapter import restart_users_names
 from deephaven_mcp.enterprise.backend import (
     TEMPORARY_SCHEDULER,
+    ConfigurationType,
     ManagerHandle,
     PqChanges,
     PqInfo,
@@ -38,7 +39,9 @@ from deephaven_mcp.enterprise.backend import (
     PqSpec,
     WorkerSession,
     scheduler_type,
+    with_auto_delete,
 )
+from deephaven_mcp.enterprise.schedule import Schedule
 from deephaven_mcp.errors import InvalidArgumentError
 from tests.enterprise.catalog_data import Kind, PublishedCatalog, database_ticket
 from tests.enterprise.wire.auth_service import ALL_USERS_GROUP, PLAIN_PASSWORD, PLAIN_USER
@@ -51,17 +54,49 @@ T = TypeVar("T")
 ENGINE_VERSION = "1.20250219.100"  # what the controller reports for a running Core+ worker
 
 
-def _schedule(temporary: bool) -> tuple[str, ...]:
-    """The scheduling lines coreplus writes for a temporary or a continuous (permanent) query."""
-    if temporary:
+def _worker_schedule() -> tuple[str, ...]:
+    """The scheduling lines coreplus writes for a console worker (make_temporary_config)."""
+    lines = GenerateScheduling.generate_temporary_scheduler(
+        expiration_time_minutes=2880,
+        queue_name="InteractiveConsoleTemporaryQueue",
+        auto_delete=True,
+    )
+    return tuple(lines)
+
+
+def _schedule_lines(schedule: Schedule) -> tuple[str, ...]:
+    """What the controller stores for ``schedule`` (coreplus's generators write it)."""
+    if schedule.type == "continuous":
+        lines = GenerateScheduling.generate_continuous_scheduler(
+            start_time=schedule.start_time or "00:00:00",
+            time_zone=schedule.zone,
+            restart_daily=bool(schedule.restart_daily),
+        )
+    elif schedule.type == "daily":
+        assert schedule.start_time is not None and schedule.stop_time is not None
+        lines = GenerateScheduling.generate_daily_scheduler(
+            start_time=schedule.start_time,
+            stop_time=schedule.stop_time,
+            time_zone=schedule.zone,
+            business_days=bool(schedule.business_days),
+            days=schedule.day_flags,
+        )
+    elif schedule.type == "temporary":
         lines = GenerateScheduling.generate_temporary_scheduler(
-            expiration_time_minutes=2880,
             queue_name="InteractiveConsoleTemporaryQueue",
-            auto_delete=True,
+            auto_delete=schedule.auto_delete_timeout is not None,
+            expiration_time_minutes=schedule.expiration_minutes or 2880,
         )
     else:
-        lines = GenerateScheduling.generate_continuous_scheduler(start_time="00:00:00")
+        lines = GenerateScheduling.generate_disabled_scheduler()
     return tuple(lines)
+
+
+CONFIGURATION_TYPES = (
+    ConfigurationType("Script", has_script=True),
+    ConfigurationType("RunAndDone", has_script=True),
+    ConfigurationType("InteractiveConsole", has_script=False),
+)
 
 
 def _changed(new: T | None, old: T) -> T:
@@ -125,6 +160,9 @@ class FakePq:
             script_path=self.extra.get("script_path"),
             restart_users=self.extra.get("restart_users", "RU_ADMIN"),
             schedule=tuple(self.extra.get("schedule", ())),
+            extra_class_path=tuple(self.extra.get("extra_class_path", ())),
+            python_control=self.extra.get("python_control", ""),
+            init_timeout_nanos=self.extra.get("init_timeout_nanos", 60_000_000_000),
         )
 
 
@@ -380,21 +418,51 @@ class FakeEnterpriseBackend:
     # -- persistent queries -------------------------------------------------------------------
 
     def add_query(self, manager: ManagerHandle, spec: PqSpec, *, record: bool = True) -> int:
-        """A query of ours: a worker (``record=False``) is temporary and deletes itself after
-        600 s idle, as is a PQ given an ``auto_delete_timeout``; any other PQ is permanent."""
+        """A query of ours: a worker (``record=False``) is an InteractiveConsole that deletes
+        itself after 600 s idle; a PQ has its spec's type, script and schedule, and like the
+        controller, the fake starts an enabled continuous one (or a daily one inside its
+        window; not modelled here) by itself."""
         if record:
             self._enter("add_query", spec)
         assert isinstance(manager.native, FakeManager)
-        temporary = not record or spec.auto_delete_timeout is not None
-        if not record and spec.auto_delete_timeout is None:
-            spec = replace(spec, auto_delete_timeout=600)
         with self._cond:
             serial = next(self._serials)
-            pq = FakePq(serial, spec, owner=manager.native.user or "")
-            pq.extra.update(jvm_profile="Default", schedule=_schedule(temporary))
+            if not record:
+                if spec.auto_delete_timeout is None:
+                    spec = replace(spec, auto_delete_timeout=600)
+                pq = FakePq(serial, spec, owner=manager.native.user or "")
+                pq.extra.update(jvm_profile="Default", schedule=_worker_schedule())
+                self._pqs[serial] = pq
+                self._bump()
+                return serial
+            schedule = spec.schedule or Schedule(type="continuous")
+            if schedule.type == "temporary":
+                spec = replace(spec, auto_delete_timeout=schedule.auto_delete_timeout)
+            pq = FakePq(
+                serial,
+                spec,
+                owner=spec.owner or manager.native.user or "",
+                config_type=spec.configuration_type or "Script",
+            )
+            pq.extra.update(
+                jvm_profile=spec.jvm_profile or "Default",
+                schedule=_schedule_lines(schedule),
+                script_body=spec.script_code or None,
+                enabled=spec.enabled is not False,
+                restart_users=spec.restart_users or "RU_ADMIN",
+                extra_class_path=spec.extra_class_path or (),
+                python_control=spec.python_control or "",
+                init_timeout_nanos=round((spec.init_timeout_seconds or 60) * 1e9),
+            )
             self._pqs[serial] = pq
             self._bump()
+            if schedule.type == "continuous" and spec.enabled is not False:
+                self._begin_start(pq)  # the controller keeps an enabled continuous one up
             return serial
+
+    def configuration_types(self, manager: ManagerHandle) -> tuple[ConfigurationType, ...]:
+        self._enter("configuration_types")
+        return CONFIGURATION_TYPES
 
     def modify_query(
         self, manager: ManagerHandle, serial: int, changes: PqChanges, restart: bool
@@ -428,10 +496,20 @@ class FakeEnterpriseBackend:
                 viewer_groups=_changed(changes.viewer_groups, old.viewer_groups),
                 auto_delete_timeout=_changed(changes.auto_delete_timeout, old.auto_delete_timeout),
             )
-            for key in ("script_body", "script_path", "restart_users", "schedule", "enabled"):
+            for key in ("script_body", "restart_users", "enabled", "extra_class_path"):
                 value = getattr(changes, key)
                 if value is not None:
                     pq.extra[key] = value
+            if changes.script_body is not None:
+                pq.extra.pop("script_path", None)
+            if changes.schedule is not None:
+                pq.extra["schedule"] = _schedule_lines(changes.schedule)
+            if changes.auto_delete_timeout is not None:  # as the adapter's _set_auto_delete
+                pq.extra["schedule"] = tuple(with_auto_delete(pq.extra.get("schedule", ())))
+            if changes.init_timeout_seconds is not None:
+                pq.extra["init_timeout_nanos"] = round(changes.init_timeout_seconds * 1e9)
+            if changes.python_virtual_environment is not None:
+                pq.extra["python_control"] = changes.python_virtual_environment
             if changes.configuration_type is not None:
                 pq.config_type = changes.configuration_type
             pq.version += 1

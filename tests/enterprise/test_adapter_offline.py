@@ -28,6 +28,7 @@ from deephaven_mcp.enterprise.backend import (
     parse_grpc_url,
     scheduler_type,
 )
+from deephaven_mcp.enterprise.schedule import Schedule
 from deephaven_mcp.errors import InvalidArgumentError
 
 
@@ -193,7 +194,7 @@ def test_add_query_with_auto_delete_is_temporary(
         name="etl",
         heap_size_gb=6.0,
         programming_language="Groovy",
-        auto_delete_timeout=900,
+        schedule=Schedule(type="temporary", auto_delete_timeout=900),
         extra_jvm_args=("-XX:+UseG1GC",),
         admin_groups=("admins",),
     )
@@ -206,7 +207,7 @@ def test_add_query_with_auto_delete_is_temporary(
     assert config.workerKind == "DeephavenCommunity"  # API default
     assert list(config.extraJvmArguments) == ["-XX:+UseG1GC"]
     assert list(config.adminGroups) == ["admins"]
-    assert config.configurationType == "InteractiveConsole"
+    assert config.configurationType == "Script"  # a query that runs its script by default
     assert decode_auto_delete(config.typeSpecificFieldsJson) == 900
     assert scheduler_type(config.scheduling) == TEMPORARY_SCHEDULER
     assert "TemporaryAutoDelete=true" in config.scheduling
@@ -227,25 +228,104 @@ def test_add_query_without_auto_delete_is_permanent(
     assert "SchedulingDisabled=false" in config.scheduling
 
 
+def test_add_query_sends_every_query_field(stub: RecordingStub, handle: ManagerHandle) -> None:
+    """Issue 19: a real persistent query: its type, script, state and schedule as given."""
+    spec = PqSpec(
+        name="daily_job",
+        heap_size_gb=2.0,
+        configuration_type="RunAndDone",
+        script_code="print('hi')",
+        enabled=False,
+        schedule=Schedule(
+            type="daily",
+            start_time="08:30:00",
+            stop_time="17:00:00",
+            time_zone="Europe/London",
+            days=["mon", "wed"],
+        ),
+        jvm_profile="Large",
+        extra_class_path=("/opt/lib/a.jar",),
+        python_control='{"ephemeral_venv": true}',
+        init_timeout_seconds=90.5,
+        restart_users="RU_ADMIN_AND_VIEWERS",
+        owner="carol",
+    )
+    CoreplusBackend().add_query(handle, spec)
+    config = stub.requests[-1][1].config
+    assert config.configurationType == "RunAndDone"
+    assert config.WhichOneof("scriptData") == "scriptCode" and config.scriptCode == "print('hi')"
+    assert config.enabled is False
+    assert (
+        config.scheduling[0] == "SchedulerType=com.illumon.iris.controller.IrisQuerySchedulerDaily"
+    )
+    assert {"StartTime=08:30:00", "StopTime=17:00:00", "TimeZone=Europe/London"} <= set(
+        config.scheduling
+    )
+    assert "Days=true=false=true=false=false=false=false" in config.scheduling
+    assert not any(entry.startswith("Temporary") for entry in config.scheduling)
+    assert decode_auto_delete(config.typeSpecificFieldsJson) is None
+    assert config.jvmProfile == "Large"
+    assert list(config.classPathAdditions) == ["/opt/lib/a.jar"]
+    assert json.loads(config.pythonControl) == {"ephemeral_venv": True}
+    assert config.timeoutNanos == 90_500_000_000
+    assert config.restartUsers == persistent_query_pb2.RU_ADMIN_AND_VIEWERS
+    assert config.owner == "carol"
+    with pytest.raises(InvalidArgumentError, match="RU_ADMIN_AND_VIEWERS"):
+        CoreplusBackend().add_query(handle, PqSpec(name="x", heap_size_gb=1, restart_users="ALL"))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "scheduler", "expected"),
+    [
+        (Schedule(type="continuous"), "Continuous", {"DailyRestart=false", "StartTime=00:00:00"}),
+        (
+            Schedule(type="continuous", start_time="06:00:00", restart_daily=True),
+            "Continuous",
+            {"DailyRestart=true", "StartTime=06:00:00"},
+        ),
+        (
+            Schedule(type="temporary", expiration_minutes=30),
+            "Temporary",
+            {"TemporaryAutoDelete=false", "TemporaryExpirationTimeMillis=1800000"},
+        ),
+        (Schedule(type="manual"), "Daily", {"SchedulingDisabled=true"}),
+    ],
+)
+def test_each_schedule_is_written_by_coreplus_generators(
+    stub: RecordingStub,
+    handle: ManagerHandle,
+    schedule: Schedule,
+    scheduler: str,
+    expected: set[str],
+) -> None:
+    CoreplusBackend().add_query(
+        handle, PqSpec(name="s", heap_size_gb=1, script_code="x = 1", schedule=schedule)
+    )
+    entries = set(stub.requests[-1][1].config.scheduling)
+    assert f"SchedulerType=com.illumon.iris.controller.IrisQueryScheduler{scheduler}" in entries
+    assert expected <= entries
+
+
 def test_modify_merges_into_the_current_config(
     controller: ControllerClient, stub: RecordingStub, handle: ManagerHandle
 ) -> None:
     changes = PqChanges(
         name="analytics_v2",
         heap_size_gb=16,
-        script_path="/scripts/a.py",
+        script_body="print('v2')",
         extra_jvm_args=("-Xss8m", "-Dx=1"),
         auto_delete_timeout=60,
         restart_users="RU_ADMIN_AND_VIEWERS",
         enabled=False,
-        init_timeout_nanos=5_000_000_000,
+        init_timeout_seconds=5,
     )
     CoreplusBackend().modify_query(handle, 10, changes, restart=True)
     name, request = stub.requests[-1]
     config = request.config
     assert name == "modifyQuery" and request.doRestart is True
     assert (config.serial, config.name, config.heapSizeGb) == (10, "analytics_v2", 16.0)
-    assert config.WhichOneof("scriptData") == "scriptPath"  # replaces the inline script
+    assert config.WhichOneof("scriptData") == "scriptCode"  # inline, replacing any path
+    assert config.scriptCode == "print('v2')"
     assert list(config.extraJvmArguments) == ["-Xss8m", "-Dx=1"]  # lists replace
     assert config.restartUsers == persistent_query_pb2.RU_ADMIN_AND_VIEWERS
     assert config.enabled is False and config.timeoutNanos == 5_000_000_000

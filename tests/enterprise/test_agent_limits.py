@@ -15,7 +15,13 @@ from deephaven_enterprise.proto import controller_pb2
 from fastmcp import Client
 
 from deephaven_mcp.config.models import McpConfig
-from deephaven_mcp.enterprise import EnterpriseSystem, PqChanges, PqSpec, WorkerRequest
+from deephaven_mcp.enterprise import (
+    EnterpriseSystem,
+    PqChanges,
+    PqSpec,
+    QueryRequest,
+    WorkerRequest,
+)
 from deephaven_mcp.errors import InvalidArgumentError, LimitExceededError, PermissionDeniedError
 from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests.enterprise.conftest import make_config
@@ -24,7 +30,12 @@ from tests.enterprise.test_sessions import created_specs
 from tests.enterprise.wire.harness import WireHarness
 from tests.mcp_systems_server._helpers import ToolCaller
 
-LIMITS = {"max_heap_size_gb": 4, "allowed_servers": ["Query_1", "Query_2"]}
+# script_body listed: a Script query needs its script, and these tests create some.
+LIMITS = {
+    "max_heap_size_gb": 4,
+    "allowed_servers": ["Query_1", "Query_2"],
+    "agent_may_set": ["script_body"],
+}
 HEAP_KEY = "enterprise.systems.prod.agent_limits.max_heap_size_gb"
 SERVERS_KEY = "enterprise.systems.prod.agent_limits.allowed_servers"
 CHANGING_OPS = {"create_worker", "add_query", "modify_query", "start_query", "stop_query"}
@@ -39,6 +50,15 @@ def server_refusal(server: str, allowed: str = "'Query_1', 'Query_2'") -> str:
         f"server '{server}' is not allowed on 'prod' (allowed: {allowed}); "
         f"the operator sets {SERVERS_KEY}"
     )
+
+
+async def _no_files(path: str) -> str:
+    raise AssertionError(f"no script file should be read here ({path})")
+
+
+def query(**given: Any) -> QueryRequest:
+    """A pq_create request with its script."""
+    return QueryRequest(script_body="x = 1", **given)
 
 
 def changing_calls(fake: FakeEnterpriseBackend) -> list[str]:
@@ -161,15 +181,15 @@ async def test_pq_create_is_held_to_the_limits(
     limited: EnterpriseSystem, fake: FakeEnterpriseBackend
 ) -> None:
     with pytest.raises(LimitExceededError) as caught:
-        await limited.pq_create("job", WorkerRequest(heap_size_gb=8))
+        await limited.pq_create("job", query(heap_size_gb=8), _no_files)
     assert str(caught.value) == heap_refusal("8")
     with pytest.raises(PermissionDeniedError) as denied:
-        await limited.pq_create("job", WorkerRequest(heap_size_gb=1, server="BigIron"))
+        await limited.pq_create("job", query(heap_size_gb=1, server="BigIron"), _no_files)
     assert str(denied.value) == server_refusal("BigIron")
     assert fake.calls == []
 
-    await limited.pq_create("job", WorkerRequest(heap_size_gb=4))
-    await limited.pq_create("job2", WorkerRequest(heap_size_gb=1, server="Query_2"))
+    await limited.pq_create("job", query(heap_size_gb=4), _no_files)
+    await limited.pq_create("job2", query(heap_size_gb=1, server="Query_2"), _no_files)
     assert [(spec.heap_size_gb, spec.server) for spec in added_specs(fake)] == [
         (4.0, "Query_1"),
         (1.0, "Query_2"),
@@ -179,7 +199,7 @@ async def test_pq_create_is_held_to_the_limits(
 async def test_pq_create_defaults_to_the_configured_server(fake: FakeEnterpriseBackend) -> None:
     system = await limited_system(fake, server="Query_2")
     try:
-        await system.pq_create("job", WorkerRequest(heap_size_gb=1))
+        await system.pq_create("job", query(heap_size_gb=1), _no_files)
         assert added_specs(fake)[-1].server == "Query_2"
     finally:
         await system.close()
@@ -190,15 +210,15 @@ async def test_pq_modify_is_held_to_the_limits(
 ) -> None:
     fake.add_existing_pq("report")
     with pytest.raises(LimitExceededError) as caught:
-        await limited.pq_modify("report", PqChanges(heap_size_gb=5))
+        await limited.pq_modify("report", PqChanges(heap_size_gb=5), _no_files)
     assert str(caught.value) == heap_refusal("5")
     with pytest.raises(PermissionDeniedError) as denied:
-        await limited.pq_modify("report", PqChanges(server="BigIron", heap_size_gb=1))
+        await limited.pq_modify("report", PqChanges(server="BigIron", heap_size_gb=1), _no_files)
     assert str(denied.value) == server_refusal("BigIron")
     assert changing_calls(fake) == []
 
-    await limited.pq_modify("report", PqChanges(heap_size_gb=4, server="Query_2"))
-    await limited.pq_modify("report", PqChanges(programming_language="groovy"))
+    await limited.pq_modify("report", PqChanges(heap_size_gb=4, server="Query_2"), _no_files)
+    await limited.pq_modify("report", PqChanges(programming_language="groovy"), _no_files)
     first, second = modified(fake)
     assert (first.heap_size_gb, first.server) == (4.0, "Query_2")
     assert second.server is None  # an unchanged server is not moved to a default
@@ -289,6 +309,8 @@ async def test_refusals_never_reach_the_controller(
     sent = set(wire.controller.log.methods())
     assert not sent & {"addQuery", "modifyQuery", "restartQuery", "stopQuery"}, sent
 
-    await wire_tools.ok("pq_create", system_name="prod", pq_name="job", heap_size_gb=4)
+    await wire_tools.ok(
+        "pq_create", system_name="prod", pq_name="job", heap_size_gb=4, script_body="x = 1"
+    )
     added = wire.controller.log.last("addQuery", controller_pb2.AddQueryRequest).config
     assert (added.heapSizeGb, added.serverName) == (4.0, "Query_1")

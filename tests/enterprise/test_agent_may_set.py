@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import fields
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -28,7 +29,7 @@ from deephaven_mcp.config.models import (
     EnterpriseSystemConfig,
     McpConfig,
 )
-from deephaven_mcp.enterprise import PqChanges, WorkerRequest
+from deephaven_mcp.enterprise import PqChanges, QueryRequest, WorkerRequest
 from deephaven_mcp.enterprise._params import (
     CALLER_CHOICES,
     PQ_DEFAULTED,
@@ -37,6 +38,7 @@ from deephaven_mcp.enterprise._params import (
     pq_spec,
     python_control,
 )
+from deephaven_mcp.enterprise._params import schedule as parse_schedule
 from deephaven_mcp.errors import LimitExceededError, PermissionDeniedError
 from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests.enterprise.conftest import make_config
@@ -58,23 +60,28 @@ SESSION_ARGS: dict[str, Any] = {
     "viewer_groups": ["allusers"],
     "session_arguments": {"never_timeout": True},
 }
-PQ_CREATE_ARGS: dict[str, Any] = {
-    name: value for name, value in SESSION_ARGS.items() if name != "session_arguments"
+LAUNCH_ARGS: dict[str, Any] = {
+    name: value
+    for name, value in SESSION_ARGS.items()
+    if name not in ("session_arguments", "auto_delete_timeout")
 }
-PQ_MODIFY_ARGS: dict[str, Any] = {
-    **PQ_CREATE_ARGS,
-    "auto_delete_timeout": 300,
+# The query settings pq_create and pq_modify share (script_path: a file inside the
+# configured script_path_roots, see the ``roots`` fixture).
+QUERY_ARGS: dict[str, Any] = {
     "extra_class_path": ["/tmp/hook.jar"],
     "python_virtual_environment": {"ephemeral_venv": True, "ephemeral_requirements": "x==1"},
     "jvm_profile": "Large",
     "script_body": "print('hi')",
-    "script_path": "scripts/job.py",
+    "script_path": "/roots/job.py",
     "configuration_type": "RunAndDone",
     "enabled": False,
-    "schedule": [TEMPORARY_SCHEDULER, "TemporaryAutoDelete=false"],
-    "init_timeout_nanos": 5_000_000_000,
+    "schedule": {"type": "temporary", "auto_delete_timeout": 300},
+    "init_timeout_seconds": 5,
     "restart_users": "RU_ADMIN_AND_VIEWERS",
 }
+PQ_CREATE_ARGS: dict[str, Any] = {**LAUNCH_ARGS, **QUERY_ARGS, "owner": "carol"}
+PQ_MODIFY_ARGS: dict[str, Any] = {**LAUNCH_ARGS, **QUERY_ARGS, "auto_delete_timeout": 300}
+SCRIPT_FILE_TEXT = "print('from a file')\n"
 
 
 def refusal(*names: str) -> str:
@@ -94,6 +101,10 @@ def worker_request(**given: Any) -> WorkerRequest:
     return WorkerRequest(**given)
 
 
+def query_request(**given: Any) -> QueryRequest:
+    return QueryRequest(**given)
+
+
 def changes(**given: Any) -> PqChanges:
     """``pq_modify`` arguments as the service hands them to the enterprise layer."""
     converted: dict[str, Any] = {}
@@ -104,6 +115,8 @@ def changes(**given: Any) -> PqChanges:
             converted[name] = environment(value)
         elif name == "python_virtual_environment":
             converted[name] = python_control(value)
+        elif name == "schedule":
+            converted[name] = parse_schedule(value)
         elif isinstance(value, list):
             converted[name] = tuple(value)
         else:
@@ -111,10 +124,10 @@ def changes(**given: Any) -> PqChanges:
     return PqChanges(**converted)
 
 
-Build = Callable[..., WorkerRequest | PqChanges]
-# session_enterprise_create and pq_create both hand a WorkerRequest to the enterprise layer.
+Build = Callable[..., WorkerRequest | QueryRequest | PqChanges]
 POLICY_CASES: list[tuple[str, Build, str, Any]] = [
     *(("session", worker_request, name, value) for name, value in SESSION_ARGS.items()),
+    *(("pq_create", query_request, name, value) for name, value in PQ_CREATE_ARGS.items()),
     *(("pq_modify", changes, name, value) for name, value in PQ_MODIFY_ARGS.items()),
 ]
 CASE_IDS = [f"{tool}-{name}" for tool, _build, name, _value in POLICY_CASES]
@@ -127,9 +140,12 @@ def test_every_argument_is_the_callers_or_an_operator_setting() -> None:
     """A new argument cannot slip past the policy: it is one or the other, and each
     operator setting is an argument of some tool (so the refusal's advice can work)."""
     request_fields = {item.name for item in fields(WorkerRequest)}
+    query_fields = {item.name for item in fields(QueryRequest)}
     change_fields = {item.name for item in fields(PqChanges)}
-    assert (request_fields | change_fields) - CALLER_CHOICES == set(OPERATOR_SET)
+    everything = request_fields | query_fields | change_fields
+    assert everything - CALLER_CHOICES == set(OPERATOR_SET)
     assert set(SESSION_ARGS) == request_fields - CALLER_CHOICES
+    assert set(PQ_CREATE_ARGS) == query_fields - CALLER_CHOICES
     assert set(PQ_MODIFY_ARGS) == change_fields - CALLER_CHOICES
     assert set(PQ_DEFAULTED) <= set(PQ_CREATE_ARGS)
 
@@ -233,7 +249,7 @@ def test_pq_create_takes_the_operators_launch_settings() -> None:
         timeout_seconds=90,
         session_arguments={"never_timeout": True},
     )
-    spec = pq_spec("job", WorkerRequest(heap_size_gb=2), defaults)
+    spec = pq_spec("job", QueryRequest(heap_size_gb=2), defaults)
     assert (spec.engine, spec.extra_jvm_args, spec.extra_environment_vars) == (
         "EngineX",
         ("-Dcorp=1",),
@@ -244,12 +260,27 @@ def test_pq_create_takes_the_operators_launch_settings() -> None:
     assert (spec.heap_size_gb, spec.programming_language) == (2.0, None)
     assert spec.auto_delete_timeout is None
     # An argument the operator allows still wins over the default.
-    allowed = pq_spec("job", WorkerRequest(heap_size_gb=2, extra_jvm_args=["-Dmine=1"]), defaults)
+    allowed = pq_spec("job", QueryRequest(heap_size_gb=2, extra_jvm_args=["-Dmine=1"]), defaults)
     assert allowed.extra_jvm_args == ("-Dmine=1",)
-    assert pq_spec("job", WorkerRequest(heap_size_gb=2), None).extra_jvm_args is None
+    assert pq_spec("job", QueryRequest(heap_size_gb=2), None).extra_jvm_args is None
 
 
 # -- through the MCP client, against the wire harness -------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The script_path root the wire tests serve: QUERY_ARGS' file, under tmp_path."""
+    root = tmp_path / "roots"
+    root.mkdir()
+    (root / "job.py").write_text(SCRIPT_FILE_TEXT)
+    for table in (PQ_CREATE_ARGS, PQ_MODIFY_ARGS):
+        monkeypatch.setitem(table, "script_path", str(root / "job.py"))
+    monkeypatch.setitem(_ROOTS, "roots", [str(root)])
+    return root
+
+
+_ROOTS: dict[str, list[str]] = {"roots": []}
 
 
 @asynccontextmanager
@@ -264,7 +295,12 @@ async def serving(
         },
         "agent_limits": {"agent_may_set": list(allowed)},
     }
-    config = McpConfig.model_validate({"enterprise": {"systems": {"prod": system}}})
+    config = McpConfig.model_validate(
+        {
+            "enterprise": {"systems": {"prod": system}},
+            "security": {"script_path_roots": _ROOTS["roots"]},
+        }
+    )
     async with Client(build_systems_server(config=config), timeout=120) as client:
         yield ToolCaller(client)
 
@@ -297,12 +333,13 @@ ON_THE_WIRE: Mapping[str, Callable[[Any], Any]] = {
     "python_virtual_environment": lambda config: json.loads(config.pythonControl),
     "jvm_profile": lambda config: config.jvmProfile,
     "script_body": lambda config: config.scriptCode,
-    "script_path": lambda config: config.scriptPath,
+    "script_path": lambda config: config.scriptCode,  # the file, read on the MCP server
     "configuration_type": lambda config: config.configurationType,
     "enabled": lambda config: config.enabled,
     "schedule": lambda config: list(config.scheduling)[:1],
-    "init_timeout_nanos": lambda config: config.timeoutNanos,
+    "init_timeout_seconds": lambda config: config.timeoutNanos,
     "restart_users": lambda config: config.restartUsers,
+    "owner": lambda config: config.owner,
 }
 EXPECTED: Mapping[str, Any] = {
     "auto_delete_timeout": "900000",
@@ -315,12 +352,13 @@ EXPECTED: Mapping[str, Any] = {
     "python_virtual_environment": PQ_MODIFY_ARGS["python_virtual_environment"],
     "jvm_profile": "Large",
     "script_body": "print('hi')",
-    "script_path": "scripts/job.py",
+    "script_path": SCRIPT_FILE_TEXT,
     "configuration_type": "RunAndDone",
     "enabled": False,
     "schedule": [TEMPORARY_SCHEDULER],
-    "init_timeout_nanos": 5_000_000_000,
+    "init_timeout_seconds": 5_000_000_000,
     "restart_users": pq_pb.RU_ADMIN_AND_VIEWERS,
+    "owner": "carol",
 }
 
 
@@ -364,8 +402,9 @@ async def test_session_settings_reach_the_controller_once_listed(
             "session_enterprise_create", system_name="prod", session_name="w", **SESSION_ARGS
         )
         added = _added(wire)
-        for name in PQ_CREATE_ARGS:  # session_arguments go to the session, not the controller
+        for name in LAUNCH_ARGS:  # session_arguments go to the session, not the controller
             assert ON_THE_WIRE[name](added) == EXPECTED[name], name
+        assert _termination_delay(added) == "900000"
         listed = await tools.ok("session_tables_list", session_id=created["session_id"])
         assert "simple_people" in listed["table_names"]
         await tools.ok("session_enterprise_delete", system_name="prod", session_name="w")
@@ -374,13 +413,16 @@ async def test_session_settings_reach_the_controller_once_listed(
 async def test_pq_create_settings_reach_the_controller_once_listed(
     wire: WireHarness, wire_system: dict[str, Any]
 ) -> None:
+    inline = {name: value for name, value in PQ_CREATE_ARGS.items() if name != "script_path"}
     async with serving(wire_system, *PQ_CREATE_ARGS) as tools:
-        await tools.ok(
-            "pq_create", system_name="prod", pq_name="job", heap_size_gb=1, **PQ_CREATE_ARGS
-        )
-    added = _added(wire)
-    for name in PQ_CREATE_ARGS:
-        assert ON_THE_WIRE[name](added) == EXPECTED[name], name
+        await tools.ok("pq_create", system_name="prod", pq_name="job", heap_size_gb=1, **inline)
+        added = _added(wire)
+        for name in inline:
+            assert ON_THE_WIRE[name](added) == EXPECTED[name], name
+        assert _termination_delay(added) == "300000"  # the temporary schedule's auto-delete
+        from_file = {**inline, "script_body": None, "script_path": PQ_CREATE_ARGS["script_path"]}
+        await tools.ok("pq_create", system_name="prod", pq_name="job2", heap_size_gb=1, **from_file)
+        assert _added(wire).scriptCode == SCRIPT_FILE_TEXT
 
 
 async def test_pq_modify_settings_reach_the_controller_once_listed(
@@ -400,18 +442,24 @@ async def test_pq_modify_settings_reach_the_controller_once_listed(
 async def test_only_the_listed_settings_are_accepted(
     wire: WireHarness, wire_system: dict[str, Any]
 ) -> None:
-    async with serving(wire_system, "extra_jvm_args") as tools:
+    async with serving(wire_system, "extra_jvm_args", "script_body") as tools:
         assert await tools.error(
             "pq_create",
             system_name="prod",
             pq_name="job",
             heap_size_gb=1,
+            script_body="x = 1",
             extra_jvm_args=["-Dx=1"],
             admin_groups=["allusers"],
         ) == refusal("admin_groups")
         assert changed(wire) == set()
         await tools.ok(
-            "pq_create", system_name="prod", pq_name="job", heap_size_gb=1, extra_jvm_args=["-Dx=1"]
+            "pq_create",
+            system_name="prod",
+            pq_name="job",
+            heap_size_gb=1,
+            script_body="x = 1",
+            extra_jvm_args=["-Dx=1"],
         )
     assert list(_added(wire).extraJvmArguments) == ["-Dx=1"]
 
@@ -429,10 +477,14 @@ async def test_operator_defaults_reach_the_controller(
     wire: WireHarness, wire_system: dict[str, Any]
 ) -> None:
     """Defaults are the operator's own: never refused, though callers may not set them."""
-    async with serving(wire_system, auto_delete_timeout=120, **OPERATOR_DEFAULTS) as tools:
+    async with serving(
+        wire_system, "script_body", auto_delete_timeout=120, **OPERATOR_DEFAULTS
+    ) as tools:
         await tools.ok("session_enterprise_create", system_name="prod", session_name="w")
         worker = _added(wire)
-        await tools.ok("pq_create", system_name="prod", pq_name="job", heap_size_gb=2)
+        await tools.ok(
+            "pq_create", system_name="prod", pq_name="job", heap_size_gb=2, script_body="x = 1"
+        )
         query = _added(wire)
         await tools.ok("session_enterprise_delete", system_name="prod", session_name="w")
     for config in (worker, query):
@@ -449,12 +501,13 @@ async def test_operator_defaults_reach_the_controller(
 async def test_allowed_arguments_win_over_operator_defaults(
     wire: WireHarness, wire_system: dict[str, Any]
 ) -> None:
-    async with serving(wire_system, "extra_jvm_args", **OPERATOR_DEFAULTS) as tools:
+    async with serving(wire_system, "extra_jvm_args", "script_body", **OPERATOR_DEFAULTS) as tools:
         await tools.ok(
             "pq_create",
             system_name="prod",
             pq_name="job",
             heap_size_gb=1,
+            script_body="x = 1",
             extra_jvm_args=["-Dmine=1"],
         )
     added = _added(wire)

@@ -72,6 +72,9 @@ def test_change_mappings_match_pq_changes_and_the_config_message() -> None:
         "restart_users",
         "extra_environment_vars",
         "python_virtual_environment",
+        "schedule",  # written by coreplus's scheduling generators
+        "init_timeout_seconds",  # to timeoutNanos
+        "script_path",  # read on the MCP server into script_body before the controller
     }
     for attribute, field_name, *_ in (
         *api.CHANGE_SCALAR_FIELDS,

@@ -65,7 +65,14 @@ def _mask(value: Any, key: str = "") -> Any:
     return value
 
 
-PASSED_ON = ["extra_jvm_args", "extra_environment_vars", "admin_groups", "auto_delete_timeout"]
+PASSED_ON = [
+    "extra_jvm_args",
+    "extra_environment_vars",
+    "admin_groups",
+    "auto_delete_timeout",
+    "script_body",
+    "schedule",
+]
 
 
 def _system() -> dict[str, Any]:
@@ -221,6 +228,8 @@ async def test_query_lifecycle(on_fake: Install, on_wire: Install) -> None:
             extra_jvm_args=["-Dx=1"],
             extra_environment_vars={"FOO": "bar", "EMPTY": ""},
             admin_groups=["ops"],
+            script_body="x = 1",
+            schedule={"type": "temporary"},
         )
         seen.append(created)
         seen.append(await tools.ok("pq_details", system_name=SYSTEM, pq_identifier="etl"))

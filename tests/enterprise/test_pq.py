@@ -13,7 +13,8 @@ from deephaven_mcp.enterprise import (
     EnterpriseOperationError,
     EnterpriseSystem,
     PqChanges,
-    WorkerRequest,
+    QueryRequest,
+    Schedule,
     restart_users_names,
 )
 from deephaven_mcp.errors import (
@@ -40,10 +41,20 @@ async def test_create_then_details_by_name_serial_and_numeric_string(
     permissive: EnterpriseSystem, fake: FakeEnterpriseBackend
 ) -> None:
     system = permissive
-    created = await system.pq_create(
-        "etl_job", WorkerRequest(heap_size_gb=6, programming_language="python", engine="EngineX")
+    new = await system.pq_create(
+        "etl_job",
+        QueryRequest(
+            heap_size_gb=6,
+            programming_language="python",
+            engine="EngineX",
+            script_body="x = 1",
+            schedule={"type": "manual"},
+        ),
+        _no_files,
     )
+    created = new.info
     assert (created.name, created.state, created.is_running) == ("etl_job", "UNINITIALIZED", False)
+    assert new.starts_now is False and new.schedule.type == "manual"
     assert created.heap_size_gb == 6 and created.engine == "EngineX"
     assert created.programming_language == "Python"
     assert created.owner == "alice"
@@ -52,15 +63,37 @@ async def test_create_then_details_by_name_serial_and_numeric_string(
     assert [query.serial for query in await system.pq_list()] == [created.serial]
 
 
-async def test_create_validation(system: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+async def test_create_validation(permissive: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
+    system = permissive
+    script = QueryRequest(heap_size_gb=1, script_body="x = 1")
     with pytest.raises(InvalidArgumentError, match="heap_size_gb is required"):
-        await system.pq_create("job", WorkerRequest())
+        await system.pq_create("job", QueryRequest(script_body="x = 1"), _no_files)
     with pytest.raises(InvalidArgumentError):
-        await system.pq_create("bad name!", WorkerRequest(heap_size_gb=1))
+        await system.pq_create("bad name!", script, _no_files)
     fake.add_existing_pq("taken")
     with pytest.raises(InvalidArgumentError, match="already exists"):
-        await system.pq_create("taken", WorkerRequest(heap_size_gb=1))
+        await system.pq_create("taken", script, _no_files)
+    with pytest.raises(InvalidArgumentError, match="a Script query runs a script"):
+        await system.pq_create("empty", QueryRequest(heap_size_gb=1), _no_files)
+    with pytest.raises(InvalidArgumentError, match=r"'Merge' is not offered.*RunAndDone, Script"):
+        await system.pq_create(
+            "merge", QueryRequest(heap_size_gb=1, configuration_type="Merge"), _no_files
+        )
+    with pytest.raises(InvalidArgumentError, match="either script_body or script_path"):
+        await system.pq_create(
+            "both", QueryRequest(heap_size_gb=1, script_body="x", script_path="/a.py"), _no_files
+        )
+    with pytest.raises(InvalidArgumentError, match="needs start_time and stop_time"):
+        await system.pq_create(
+            "daily",
+            QueryRequest(heap_size_gb=1, script_body="x", schedule={"type": "daily"}),
+            _no_files,
+        )
     assert not any(op == "add_query" for op, _ in fake.calls)
+
+
+async def _no_files(path: str) -> str:
+    raise AssertionError(f"no script file should be read here ({path})")
 
 
 async def test_unknown_identifiers(system: EnterpriseSystem) -> None:
@@ -75,13 +108,13 @@ async def test_unknown_identifiers(system: EnterpriseSystem) -> None:
 async def test_start_wait_gives_a_usable_session(
     system: EnterpriseSystem, fake: FakeEnterpriseBackend, dh_worker: object
 ) -> None:
-    created = await system.pq_create("live_calc", WorkerRequest(heap_size_gb=2))
+    serial = fake.add_existing_pq("live_calc")
     started = await system.pq_start("live_calc", wait=True, timeout_seconds=30)
     assert started.is_running and started.state == "RUNNING"
     assert (started.worker_host, started.worker_port) == (fake.host, fake.port)
     session = await system.get_session("live_calc")
     assert await asyncio.to_thread(people_rows, session) == 5
-    stopped = await system.pq_stop(created.serial, wait=True, timeout_seconds=30)
+    stopped = await system.pq_stop(serial, wait=True, timeout_seconds=30)
     assert stopped.state == "STOPPED" and stopped.is_terminal
     assert not session.is_alive  # our connection to the stopped worker was closed
     with pytest.raises(SessionUnavailableError):
@@ -92,7 +125,7 @@ async def test_start_without_wait_returns_immediately(
     system: EnterpriseSystem, fake: FakeEnterpriseBackend
 ) -> None:
     fake.transition_delay = 1.0
-    await system.pq_create("slow", WorkerRequest(heap_size_gb=1))
+    fake.add_existing_pq("slow")
     started = await system.pq_start("slow", wait=False)
     assert started.state == "INITIALIZING"
     for _ in range(50):
@@ -142,15 +175,23 @@ async def test_restart(system: EnterpriseSystem, fake: FakeEnterpriseBackend) ->
 
 async def test_modify(permissive: EnterpriseSystem, fake: FakeEnterpriseBackend) -> None:
     system = permissive
-    created = await system.pq_create("report", WorkerRequest(heap_size_gb=2))
+    created = (
+        await system.pq_create(
+            "report",
+            QueryRequest(heap_size_gb=2, script_body="x = 1", schedule={"type": "manual"}),
+            _no_files,
+        )
+    ).info
     with pytest.raises(InvalidArgumentError, match="Nothing to modify"):
-        await system.pq_modify("report", PqChanges())
+        await system.pq_modify("report", PqChanges(), _no_files)
     with pytest.raises(InvalidArgumentError, match="script_body or script_path"):
-        await system.pq_modify("report", PqChanges(script_body="x = 1", script_path="a.py"))
+        await system.pq_modify(
+            "report", PqChanges(script_body="x = 1", script_path="a.py"), _no_files
+        )
     with pytest.raises(InvalidArgumentError):
-        await system.pq_modify("report", PqChanges(heap_size_gb=-2))
+        await system.pq_modify("report", PqChanges(heap_size_gb=-2), _no_files)
     with pytest.raises(InvalidArgumentError, match="RU_ADMIN"):
-        await system.pq_modify("report", PqChanges(restart_users="EVERYONE"))
+        await system.pq_modify("report", PqChanges(restart_users="EVERYONE"), _no_files)
     modified = await system.pq_modify(
         created.serial,
         PqChanges(
@@ -158,15 +199,19 @@ async def test_modify(permissive: EnterpriseSystem, fake: FakeEnterpriseBackend)
             heap_size_gb=12,
             script_body="print('hi')",
             restart_users="RU_ADMIN_AND_VIEWERS",
-            schedule=("SchedulerType=Daily",),
+            schedule=Schedule(type="daily", start_time="01:00:00", stop_time="01:00:01"),
         ),
+        _no_files,
     )
     assert modified.name == "daily_report" and modified.heap_size_gb == 12
     assert modified.config_version == created.config_version + 1
     assert modified.script_code == "print('hi')"
     assert modified.restart_users == "RU_ADMIN_AND_VIEWERS"
     assert modified.state == "UNINITIALIZED"  # restart=False leaves it alone
-    restarted = await system.pq_modify("daily_report", PqChanges(enabled=True), restart=True)
+    assert "SchedulerType=com.illumon.iris.controller.IrisQuerySchedulerDaily" in modified.schedule
+    restarted = await system.pq_modify(
+        "daily_report", PqChanges(enabled=True), _no_files, restart=True
+    )
     assert restarted.state in ("INITIALIZING", "RUNNING")
     assert "RU_ADMIN_AND_VIEWERS" in restart_users_names()
 

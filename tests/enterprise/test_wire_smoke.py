@@ -31,6 +31,7 @@ from tests.mcp_systems_server._helpers import ToolCaller
 SYSTEM = "prod"
 SIMPLE_TABLES = {"simple_numbers", "simple_people", "simple_awkward"}
 TEMPORARY_SCHEDULER = "SchedulerType=com.illumon.iris.controller.IrisQuerySchedulerTemporary"
+SCRIPT = "from deephaven import empty_table\nt = empty_table(3)\n"
 # The launch settings these tests send, which the operator keeps unless agent_may_set lists them.
 PASSED_ON = [
     "engine",
@@ -40,6 +41,7 @@ PASSED_ON = [
     "viewer_groups",
     "auto_delete_timeout",
     "python_virtual_environment",
+    "script_body",
 ]
 
 
@@ -51,7 +53,11 @@ async def tools(wire: WireHarness, wire_system: dict[str, Any]) -> AsyncIterator
                 "systems": {
                     SYSTEM: {**wire_system, "agent_limits": {"agent_may_set": PASSED_ON}},
                     "badpw": {**wire_system, "password": "not-the-password"},
-                    "quick": {**wire_system, "connection_timeout": 2},
+                    "quick": {
+                        **wire_system,
+                        "connection_timeout": 2,
+                        "agent_limits": {"agent_may_set": ["script_body"]},
+                    },
                 }
             }
         }
@@ -206,6 +212,7 @@ async def test_pq_create_sends_the_requested_config(tools: ToolCaller, wire: Wir
         system_name=SYSTEM,
         pq_name="etl_job",
         heap_size_gb=3,
+        script_body=SCRIPT,
         programming_language="groovy",
         server="Query_1",
         engine="DeephavenCommunity",
@@ -213,7 +220,8 @@ async def test_pq_create_sends_the_requested_config(tools: ToolCaller, wire: Wir
         admin_groups=["ops"],
         viewer_groups=["analysts"],
     )
-    assert created["pq_name"] == "etl_job" and created["state"] == "UNINITIALIZED"
+    assert created["pq_name"] == "etl_job" and created["configuration_type"] == "Script"
+    assert created["starts_now"] is True  # continuous and enabled: the controller starts it
     added = _added(wire)
     assert created["serial"] == wire.controller.query("etl_job").config.serial
     assert (added.name, added.heapSizeGb, added.scriptLanguage) == ("etl_job", 3.0, "Groovy")
@@ -224,7 +232,8 @@ async def test_pq_create_sends_the_requested_config(tools: ToolCaller, wire: Wir
     )
     assert list(added.extraJvmArguments) == ["-Dfoo=bar"]
     assert (list(added.adminGroups), list(added.viewerGroups)) == (["ops"], ["analysts"])
-    assert "restartQuery" not in wire.controller.log.methods()  # created, not started
+    assert (added.configurationType, added.scriptCode, added.enabled) == ("Script", SCRIPT, True)
+    assert "restartQuery" not in wire.controller.log.methods()  # started by the controller
 
 
 async def test_pq_modify_and_delete(tools: ToolCaller, wire: WireHarness) -> None:
@@ -261,6 +270,7 @@ async def test_pq_create_sends_environment_as_name_value_pairs(
         system_name=SYSTEM,
         pq_name="env_job",
         heap_size_gb=1,
+        script_body=SCRIPT,
         extra_environment_vars=["FOO=bar", "PATH_EXTRA=/opt/x=y"],
     )
     assert list(_added(wire).extraEnvironmentVariables) == ["FOO", "bar", "PATH_EXTRA", "/opt/x=y"]
@@ -315,7 +325,9 @@ async def test_controller_rejection_details_reach_the_caller(
             grpc.StatusCode.INVALID_ARGUMENT, "Heap size 512.0 GB exceeds the maximum of 64 GB"
         ),
     )
-    message = await tools.error("pq_create", system_name=SYSTEM, pq_name="huge", heap_size_gb=512)
+    message = await tools.error(
+        "pq_create", system_name=SYSTEM, pq_name="huge", heap_size_gb=512, script_body=SCRIPT
+    )
     assert "exceeds the maximum" in message, message
 
 
@@ -350,7 +362,9 @@ async def test_a_busy_session_does_not_block_the_event_loop(
 
 async def test_pq_create_makes_a_persistent_query(tools: ToolCaller, wire: WireHarness) -> None:
     """Bug 2: pq_create made a temporary query (48 h expiry, auto-delete)."""
-    await tools.ok("pq_create", system_name=SYSTEM, pq_name="keeper", heap_size_gb=1)
+    await tools.ok(
+        "pq_create", system_name=SYSTEM, pq_name="keeper", heap_size_gb=1, script_body=SCRIPT
+    )
     added = _added(wire)
     assert TEMPORARY_SCHEDULER not in added.scheduling
     assert "TemporaryAutoDelete=true" not in added.scheduling
@@ -359,7 +373,9 @@ async def test_pq_create_makes_a_persistent_query(tools: ToolCaller, wire: WireH
 
 async def test_a_created_query_survives_being_stopped(tools: ToolCaller, wire: WireHarness) -> None:
     """Bug 2: the controller deletes a temporary, auto-deleting query once it ends."""
-    created = await tools.ok("pq_create", system_name=SYSTEM, pq_name="survivor", heap_size_gb=1)
+    created = await tools.ok(
+        "pq_create", system_name=SYSTEM, pq_name="survivor", heap_size_gb=1, script_body=SCRIPT
+    )
     await tools.ok("pq_start", system_name=SYSTEM, pq_identifier="survivor", timeout_seconds=30)
     await tools.ok("pq_stop", system_name=SYSTEM, pq_identifier="survivor", timeout_seconds=30)
     await asyncio.sleep(0.5)  # the controller deletes temporary queries shortly after they end
@@ -477,7 +493,9 @@ async def test_a_slow_controller_answer_outlives_the_connect_timeout(
     """Bug 11: the 2 s connection_timeout of "quick" bounded every later RPC as well."""
     assert (await _statuses(tools))["quick"]["status"] == "ONLINE"
     wire.controller.delays["addQuery"] = 3.0
-    created = await tools.ok("pq_create", system_name="quick", pq_name="patient", heap_size_gb=1)
+    created = await tools.ok(
+        "pq_create", system_name="quick", pq_name="patient", heap_size_gb=1, script_body=SCRIPT
+    )
     assert created["serial"] in wire.controller.queries()
 
 

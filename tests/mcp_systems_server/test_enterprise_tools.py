@@ -30,6 +30,8 @@ def _system(password: str, limit: int = 2) -> dict[str, object]:
         "username": "alice",
         "password": password,
         "session_creation": {"max_concurrent_sessions": limit, "defaults": {"heap_size_gb": 2}},
+        # A query's script and schedule are the caller's here; every launch setting is not.
+        "agent_limits": {"agent_may_set": ["script_body", "schedule"]},
     }
 
 
@@ -159,9 +161,18 @@ async def test_catalog_tools(tools: ToolCaller) -> None:
 
 
 async def test_persistent_query_lifecycle(tools: ToolCaller) -> None:
-    created = await tools.ok("pq_create", system_name="prod", pq_name="analytics", heap_size_gb=2)
+    created = await tools.ok(
+        "pq_create",
+        system_name="prod",
+        pq_name="analytics",
+        heap_size_gb=2,
+        script_body="from deephaven import empty_table\nt = empty_table(1)\n",
+        schedule={"type": "manual"},
+    )
     serial = created["serial"]
     assert created["state"] == "UNINITIALIZED" and created["pq_name"] == "analytics"
+    assert created["starts_now"] is False and created["schedule"] == {"type": "manual"}
+    assert "start it with pq_start" in created["message"]
 
     started = await tools.ok(
         "pq_start", system_name="prod", pq_identifier="analytics", timeout_seconds=30
@@ -217,7 +228,7 @@ async def test_persistent_query_lifecycle(tools: ToolCaller) -> None:
 async def test_launch_settings_are_the_operators(
     tools: ToolCaller, fake: FakeEnterpriseBackend
 ) -> None:
-    """agent_limits.agent_may_set is empty on 'prod': launch settings are refused, naming it."""
+    """agent_limits.agent_may_set lists no launch setting on 'prod': they are refused, naming it."""
     key = "enterprise.systems.prod.agent_limits.agent_may_set"
     before = len(fake.calls)
     assert await tools.error(

@@ -294,13 +294,17 @@ EnterpriseAgentSettable = Literal[
     "configuration_type",
     "enabled",
     "schedule",
-    "init_timeout_nanos",
+    "init_timeout_seconds",
     "restart_users",
+    "owner",
 ]
 """Parameters of ``session_enterprise_create``, ``pq_create`` and ``pq_modify`` that only the
 operator sets unless ``agent_limits.agent_may_set`` lists them; the name, the language, a
 heap within ``max_heap_size_gb`` and a server within ``allowed_servers`` are always the
 agent's to choose."""
+
+
+DEFAULT_MAX_PQ_BATCH_CONCURRENCY: Final = 16
 
 
 class EnterpriseAgentLimits(_Model):
@@ -310,6 +314,10 @@ class EnterpriseAgentLimits(_Model):
     max_heap_size_gb: HeapGb | None = None
     allowed_servers: list[StrictStr] | None = None
     agent_may_set: list[EnterpriseAgentSettable] = []
+    # How many queries one pq_start/pq_stop/pq_restart/pq_delete call acts on at once.
+    max_pq_batch_concurrency: Annotated[StrictInt, Field(ge=1, le=64)] = (
+        DEFAULT_MAX_PQ_BATCH_CONCURRENCY
+    )
 
 
 # Keys that are valid for one auth type but ignored (with a warning) for the other.

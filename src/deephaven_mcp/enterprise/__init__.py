@@ -13,9 +13,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Final
 
-from deephaven_mcp.enterprise._params import FALLBACK_HEAP_SIZE_GB, WorkerRequest
+from deephaven_mcp.enterprise._params import FALLBACK_HEAP_SIZE_GB, QueryRequest, WorkerRequest
 from deephaven_mcp.enterprise._params import environment as parse_environment
 from deephaven_mcp.enterprise._params import python_control as parse_python_control
+from deephaven_mcp.enterprise._params import schedule as parse_schedule
 from deephaven_mcp.enterprise.backend import (
     EnterpriseBackend,
     ManagerHandle,
@@ -25,8 +26,11 @@ from deephaven_mcp.enterprise.backend import (
     PqSpec,
     WorkerSession,
 )
+from deephaven_mcp.enterprise.schedule import Schedule
+from deephaven_mcp.enterprise.schedule import describe as describe_schedule
 
 if TYPE_CHECKING:
+    from deephaven_mcp.enterprise._pq import CreatedQuery
     from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo
     from deephaven_mcp.enterprise.adapter import (
         INSTALL_HINT,
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY: Final = {
+    "CreatedQuery": "_pq",
     "EnterpriseSessionInfo": "_sessions",
     "INSTALL_HINT": "adapter",
     "CoreplusBackend": "adapter",
@@ -85,6 +90,7 @@ __all__ = [
     "CatalogSchema",
     "CatalogSchemas",
     "CoreplusBackend",
+    "CreatedQuery",
     "EnterpriseBackend",
     "EnterpriseCatalog",
     "EnterpriseOperationError",
@@ -95,6 +101,8 @@ __all__ = [
     "PqInfo",
     "PqSnapshot",
     "PqSpec",
+    "QueryRequest",
+    "Schedule",
     "StatusReport",
     "SystemStatus",
     "SystemUnavailableError",
@@ -102,8 +110,10 @@ __all__ = [
     "WorkerSession",
     "classify_failure",
     "coreplus_available",
+    "describe_schedule",
     "parse_environment",
     "parse_python_control",
+    "parse_schedule",
     "restart_users_names",
     "systems_from_config",
 ]

@@ -104,8 +104,22 @@ USED_API: Final[tuple[ApiMember, ...]] = (
     ),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.add_query", ("query_config",)),
     ApiMember(
-        SCHEDULING_MODULE, "GenerateScheduling.generate_continuous_scheduler", ("start_time",)
+        SCHEDULING_MODULE,
+        "GenerateScheduling.generate_continuous_scheduler",
+        ("start_time", "time_zone", "restart_daily"),
     ),
+    ApiMember(
+        SCHEDULING_MODULE,
+        "GenerateScheduling.generate_daily_scheduler",
+        ("start_time", "stop_time", "time_zone", "business_days", "days"),
+    ),
+    ApiMember(
+        SCHEDULING_MODULE,
+        "GenerateScheduling.generate_temporary_scheduler",
+        ("queue_name", "auto_delete", "expiration_time_minutes"),
+    ),
+    ApiMember(SCHEDULING_MODULE, "GenerateScheduling.generate_disabled_scheduler"),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.server_config"),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.modify_query", ("query_config", "do_restart")),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.delete_query", ("serial",)),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.restart_query", ("serials",)),
@@ -191,6 +205,12 @@ USED_PROTO_FIELDS: Final[tuple[ProtoFields, ...]] = (
     ProtoFields(
         "deephaven_enterprise.proto.common_pb2", "ExceptionDetailsMessage", ("errorMessage",)
     ),
+    ProtoFields(
+        CONTROLLER_PROTO_MODULE,
+        "ControllerConfigurationMessage",
+        ("configurationTypes", "defaultTempQueueName"),
+    ),
+    ProtoFields(CONTROLLER_PROTO_MODULE, "ConsoleConfigurationTypeMessage", ("name", "hasScript")),
     ProtoFields(CONTROLLER_PROTO_MODULE, "RestartQueryRequest", ("serials",)),
     ProtoFields(CONTROLLER_PROTO_MODULE, "StopQueryRequest", ("serials",)),
     ProtoFields(CONTROLLER_PROTO_MODULE, "RestartQueryResponse", ("errorSerials",)),
@@ -207,12 +227,9 @@ CHANGE_SCALAR_FIELDS: Final[tuple[tuple[str, str, Callable[[Any], Any]], ...]] =
     ("server", "serverName", str),
     ("engine", "workerKind", str),
     ("jvm_profile", "jvmProfile", str),
-    ("init_timeout_nanos", "timeoutNanos", int),
-    ("script_body", "scriptCode", str),
-    ("script_path", "scriptPath", str),
+    ("script_body", "scriptCode", str),  # scriptData is a oneof: this clears scriptPath
 )
 CHANGE_REPEATED_FIELDS: Final[tuple[tuple[str, str], ...]] = (
-    ("schedule", "scheduling"),
     ("extra_jvm_args", "extraJvmArguments"),
     ("extra_class_path", "classPathAdditions"),
     ("admin_groups", "adminGroups"),
@@ -235,6 +252,8 @@ HANDLE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     "state": (PQ_PROTO_MODULE, "PersistentQueryStateMessage"),
     "details": (PQ_PROTO_MODULE, "ProcessorConnectionDetailsMessage"),
     "failure": ("deephaven_enterprise.proto.common_pb2", "ExceptionDetailsMessage"),
+    "server_config": (CONTROLLER_PROTO_MODULE, "ControllerConfigurationMessage"),
+    "config_type": (CONTROLLER_PROTO_MODULE, "ConsoleConfigurationTypeMessage"),
     "controller_pb": (CONTROLLER_PROTO_MODULE, ""),
     "grpc_module": (CONTROLLER_GRPC_MODULE, ""),
     # A RestartQueryRequest or StopQueryRequest (both declared, same fields used) ...

@@ -19,18 +19,22 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidationError
 
 from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
 from deephaven_mcp.config.models import EnterpriseCreationDefaults, EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import Environment, PqChanges, PqSpec
+from deephaven_mcp.enterprise.schedule import CONTINUOUS, Schedule
 from deephaven_mcp.errors import InvalidArgumentError, LimitExceededError, PermissionDeniedError
 
 # connect_to_new_worker has no default heap size; this one matches common Enterprise setups.
 FALLBACK_HEAP_SIZE_GB: Final = 4.0
 LANGUAGES: Final = ("Python", "Groovy")
+# A live query running its script: what the web UI calls "Live Query (Script)"; RunAndDone
+# is the batch kind. The controller lists the types it has in its configuration.
+DEFAULT_CONFIGURATION_TYPE: Final = "Script"
 ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The longest a caller may make a tool call wait (pq_start/pq_stop, worker start-up).
 MAX_WAIT_SECONDS: Final = 3600
@@ -69,6 +73,37 @@ class WorkerRequest:
     viewer_groups: Sequence[str] | None = None
     timeout_seconds: float | None = None
     session_arguments: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """``pq_create`` parameters as given by a tool call; ``None`` means "not given".
+
+    Field names are the policy's (:func:`check_caller`): everything but the heap, the
+    language and the server is the operator's unless ``agent_may_set`` lists it.
+    ``script_path`` names a file on the MCP server's machine (within
+    ``security.script_path_roots``), read into the query's script once the policy allows it.
+    """
+
+    heap_size_gb: float | None = None
+    programming_language: str | None = None
+    server: str | None = None
+    engine: str | None = None
+    extra_jvm_args: Sequence[str] | None = None
+    extra_environment_vars: Mapping[str, str] | Sequence[str] | None = None
+    admin_groups: Sequence[str] | None = None
+    viewer_groups: Sequence[str] | None = None
+    script_body: str | None = None
+    script_path: str | None = None
+    configuration_type: str | None = None
+    enabled: bool | None = None
+    schedule: Schedule | Mapping[str, object] | None = None
+    jvm_profile: str | None = None
+    extra_class_path: Sequence[str] | None = None
+    python_virtual_environment: Mapping[str, Any] | str | None = None
+    init_timeout_seconds: float | None = None
+    restart_users: str | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +182,9 @@ def _check_heap_and_server(
 
 
 def check_caller(
-    system_name: str, config: EnterpriseSystemConfig, arguments: WorkerRequest | PqChanges
+    system_name: str,
+    config: EnterpriseSystemConfig,
+    arguments: WorkerRequest | QueryRequest | PqChanges,
 ) -> None:
     """Refuse what a caller of ``session_enterprise_create``, ``pq_create`` or ``pq_modify``
     may not ask of this system, before anything reaches the controller.
@@ -187,14 +224,17 @@ def default_server(config: EnterpriseSystemConfig) -> str | None:
 
 
 def limited_request(
-    system_name: str, config: EnterpriseSystemConfig, request: WorkerRequest
-) -> WorkerRequest:
+    system_name: str, config: EnterpriseSystemConfig, request: _Request
+) -> _Request:
     """A caller's worker request once :func:`check_caller` accepts it, with the server
     filled in by :func:`default_server` when the caller gave none."""
     check_caller(system_name, config, request)
     if request.server is None:
         return replace(request, server=default_server(config))
     return request
+
+
+_Request = TypeVar("_Request", WorkerRequest, QueryRequest)
 
 
 def non_negative_int(name: str, value: int | None) -> int | None:
@@ -283,6 +323,32 @@ def _session_arguments(value: Any) -> Any:
     return value
 
 
+def schedule(value: Schedule | Mapping[str, object] | None) -> Schedule | None:
+    """A :class:`Schedule` from its fields (a JSON object), checked once."""
+    if value is None or isinstance(value, Schedule):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(
+            'schedule must be an object such as {"type": "daily", "start_time": "08:00:00", '
+            '"stop_time": "18:00:00", "time_zone": "Europe/London"}'
+        )
+    try:
+        return Schedule.model_validate(dict(value))
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        detail = str(problem["msg"]).removeprefix("Value error, ")
+        raise InvalidArgumentError(f"schedule{'.' + where if where else ''}: {detail}") from None
+
+
+def init_timeout(name: str, value: float | None) -> float | None:
+    """Seconds a query may take to initialize: positive, at most a day."""
+    seconds = positive(name, value)
+    if seconds is not None and seconds > 86_400:
+        raise InvalidArgumentError(f"{name} must be at most 86400 seconds (got {seconds:g})")
+    return seconds
+
+
 _Text = Annotated[str | None, _named(text)]
 _Strings = Annotated[tuple[str, ...] | None, _named(strings)]
 
@@ -309,6 +375,33 @@ class WorkerSettings(ArgumentModel):
         )
 
 
+# Field names of QuerySettings shadow these checks inside its class body.
+_check_schedule = schedule
+_check_python_control = python_control
+
+
+class QuerySettings(WorkerSettings):
+    """A new persistent query's parameters after precedence, validated once."""
+
+    configuration_type: _Text = None
+    script_code: Annotated[str | None, _named(text)] = None
+    enabled: bool | None = None
+    schedule: Annotated[Schedule | None, BeforeValidator(_check_schedule)] = None
+    jvm_profile: _Text = None
+    extra_class_path: _Strings = None
+    python_control: Annotated[str | None, BeforeValidator(_check_python_control)] = None
+    init_timeout_seconds: Annotated[float | None, _named(init_timeout)] = None
+    restart_users: _Text = None
+    owner: _Text = None
+
+    def spec(self, name: str) -> PqSpec:
+        return PqSpec(
+            name=name,
+            **self.model_dump(exclude={"session_arguments", "timeout_seconds", "schedule"}),
+            schedule=self.schedule or CONTINUOUS,
+        )
+
+
 def resolve_worker(
     name: str, request: WorkerRequest, defaults: EnterpriseCreationDefaults | None
 ) -> ResolvedWorker:
@@ -322,13 +415,24 @@ def resolve_worker(
 
 
 def pq_spec(
-    name: str, request: WorkerRequest, defaults: EnterpriseCreationDefaults | None
+    name: str,
+    request: QueryRequest,
+    defaults: EnterpriseCreationDefaults | None,
+    script_code: str | None = None,
 ) -> PqSpec:
     """A new PQ's spec: ``pq_create`` arguments (heap size is required there) over the
-    :data:`PQ_DEFAULTED` launch settings of the system's ``session_creation.defaults``."""
+    :data:`PQ_DEFAULTED` launch settings of the system's ``session_creation.defaults``.
+
+    ``script_code`` is the query's script, from ``script_body`` or the file ``script_path``
+    names (read by the caller). The schedule defaults to continuous.
+    """
     if request.heap_size_gb is None:
         raise InvalidArgumentError("heap_size_gb is required to create a persistent query")
     operator = None
     if defaults is not None:
         operator = {key: getattr(defaults, key) for key in PQ_DEFAULTED}
-    return merge_layers(WorkerSettings, request, operator).spec(name)
+    decided: dict[str, Any] = {
+        "script_code": script_code,
+        "python_control": request.python_virtual_environment,
+    }
+    return merge_layers(QuerySettings, request, operator, **decided).spec(name)

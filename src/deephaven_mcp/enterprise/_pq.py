@@ -11,6 +11,8 @@ import asyncio
 import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 from deephaven_mcp.config.models import check_name
@@ -29,7 +31,15 @@ from deephaven_mcp.enterprise._pq_waits import (
     run_batch,
 )
 from deephaven_mcp.enterprise._sessions import PqConnections, WorkerPool
-from deephaven_mcp.enterprise.backend import ManagerHandle, PqChanges, PqInfo, PqSnapshot
+from deephaven_mcp.enterprise.backend import (
+    ConfigurationType,
+    ManagerHandle,
+    PqChanges,
+    PqInfo,
+    PqSnapshot,
+    PqSpec,
+)
+from deephaven_mcp.enterprise.schedule import CONTINUOUS, Schedule, starts_now
 from deephaven_mcp.errors import InvalidArgumentError, NotFoundError
 
 PUBLISH_WAIT: Final = 10.0  # how long to wait for the controller to publish a change
@@ -53,6 +63,41 @@ def find(system_name: str, snapshot: PqSnapshot, identifier: str | int) -> PqInf
         if serial is not None and query.serial == serial:
             return query
     raise NotFoundError(f"No persistent query {identifier!r} on enterprise system '{system_name}'.")
+
+
+ScriptReader = Callable[[str], Awaitable[str]]
+"""Reads a ``script_path`` (a file on the MCP server's machine) into script text."""
+
+DEFAULT_CONFIGURATION_TYPE: Final = _params.DEFAULT_CONFIGURATION_TYPE
+# Types that run a script, when the controller does not list its types.
+SCRIPT_TYPES: Final = frozenset({"Script", "RunAndDone"})
+
+
+@dataclass(frozen=True)
+class CreatedQuery:
+    """A query ``pq_create`` added: as the controller published it, and when it will run."""
+
+    info: PqInfo
+    schedule: Schedule
+    enabled: bool
+    starts_now: bool
+
+
+def _check_type(spec: PqSpec, types: Sequence[ConfigurationType]) -> None:
+    """The controller's own refusals, made before the call so their message is clear: an
+    unknown configuration type, or a script type without a script."""
+    name = spec.configuration_type or DEFAULT_CONFIGURATION_TYPE
+    offered = {kind.name: kind for kind in types}
+    if offered and name not in offered:
+        choices = ", ".join(sorted(offered))
+        raise InvalidArgumentError(
+            f"configuration_type {name!r} is not offered by this controller (it has: {choices})"
+        )
+    runs_script = offered[name].has_script if offered else name in SCRIPT_TYPES
+    if runs_script and not spec.script_code:
+        raise InvalidArgumentError(
+            f"a {name} query runs a script: give script_body (or script_path)"
+        )
 
 
 def _by_serial(snapshot: PqSnapshot, serial: int) -> PqInfo | None:
@@ -122,21 +167,36 @@ class PersistentQueries:
                 f"A persistent query named '{name}' already exists on '{self._system}'."
             )
 
-    async def create(self, pq_name: str, request: _params.WorkerRequest) -> PqInfo:
-        """Add a query (UNINITIALIZED until started) built with make_temporary_config.
+    async def create(
+        self, pq_name: str, request: _params.QueryRequest, read_script: ScriptReader
+    ) -> CreatedQuery:
+        """Add a query of ``configuration_type`` (default Script) running its script.
 
         The arguments, once :func:`_params.check_caller` accepts them, over the operator's
         launch settings from ``session_creation.defaults`` (see :func:`_params.pq_spec`);
         with ``allowed_servers`` an unset server is filled in by
-        :func:`_params.default_server`."""
+        :func:`_params.default_server`. ``script_path`` is read with ``read_script`` only
+        after the policy allowed it. The type must be one the controller offers, and a type
+        that runs a script must get one. The answer says whether the controller starts the
+        query by itself now (enabled, and continuous or inside its daily window)."""
         connection = self._connection
         config = connection.config
         limited = _params.limited_request(self._system, config, request)
+        if limited.script_body is not None and limited.script_path is not None:
+            raise InvalidArgumentError("Give either script_body or script_path, not both.")
+        code = limited.script_body
+        if limited.script_path is not None:
+            code = await read_script(limited.script_path)
         creation = config.session_creation
         defaults = creation.defaults if creation is not None else None
-        spec = _params.pq_spec(pq_name, limited, defaults)
+        spec = _params.pq_spec(pq_name, limited, defaults, code)
         self._check_new_name(await connection.pq_snapshot(), pq_name)
         handle = await connection.connected()
+        types = await connection.run(
+            "Reading the controller's query types",
+            lambda: connection.backend.configuration_types(handle),
+        )
+        _check_type(spec, types)
         serial = await connection.run(
             f"Creating persistent query '{pq_name}'",
             lambda: connection.backend.add_query(handle, spec),
@@ -146,10 +206,18 @@ class PersistentQueries:
             lambda: connection.backend.pq_get(handle, serial, PUBLISH_WAIT),
             timeout=PUBLISH_WAIT + WAIT_ALLOWANCE,
         )
-        if info is not None:
-            return info
-        return PqInfo(
-            serial=serial, name=pq_name, state="UNINITIALIZED", is_running=False, is_terminal=False
+        if info is None:
+            info = PqInfo(
+                serial=serial,
+                name=pq_name,
+                state="UNINITIALIZED",
+                is_running=False,
+                is_terminal=False,
+            )
+        schedule = spec.schedule or CONTINUOUS
+        enabled = spec.enabled is not False
+        return CreatedQuery(
+            info, schedule, enabled, starts_now(schedule, enabled, datetime.now(UTC))
         )
 
     async def delete(self, identifier: str | int) -> PqInfo:
@@ -173,9 +241,6 @@ class PersistentQueries:
             raise InvalidArgumentError("Give either script_body or script_path, not both.")
         if changes.name is not None:
             self._check_new_name(snapshot, changes.name)
-        init_timeout = changes.init_timeout_nanos
-        if init_timeout is not None and (isinstance(init_timeout, bool) or init_timeout <= 0):
-            raise InvalidArgumentError("init_timeout_nanos must be a positive whole number")
         return dataclasses.replace(
             changes,
             heap_size_gb=_params.positive("heap_size_gb", changes.heap_size_gb),
@@ -185,27 +250,40 @@ class PersistentQueries:
             engine=_params.text("engine", changes.engine),
             jvm_profile=_params.text("jvm_profile", changes.jvm_profile),
             python_virtual_environment=_params.python_control(changes.python_virtual_environment),
-            schedule=_params.strings("schedule", changes.schedule),
+            schedule=_params.schedule(changes.schedule),
             extra_jvm_args=_params.strings("extra_jvm_args", changes.extra_jvm_args),
             extra_class_path=_params.strings("extra_class_path", changes.extra_class_path),
             admin_groups=_params.strings("admin_groups", changes.admin_groups),
             viewer_groups=_params.strings("viewer_groups", changes.viewer_groups),
+            init_timeout_seconds=_params.init_timeout(
+                "init_timeout_seconds", changes.init_timeout_seconds
+            ),
             auto_delete_timeout=_params.non_negative_int(
                 "auto_delete_timeout", changes.auto_delete_timeout
             ),
         )
 
-    async def modify(self, identifier: str | int, changes: PqChanges, restart: bool) -> PqInfo:
+    async def modify(
+        self,
+        identifier: str | int,
+        changes: PqChanges,
+        restart: bool,
+        read_script: ScriptReader,
+    ) -> PqInfo:
         """Merge ``changes`` into the current config; optionally restart to apply them.
 
         :func:`_params.check_caller` comes first, so a change the system's ``agent_limits``
-        refuse never reaches the controller.
+        refuse never reaches the controller; a ``script_path`` is then read with
+        ``read_script`` into the query's inline script.
         """
         connection = self._connection
         _params.check_caller(self._system, connection.config, changes)
         snapshot = await connection.pq_snapshot()
         query = find(self._system, snapshot, identifier)
         checked = self._validated(snapshot, changes)
+        if checked.script_path is not None:
+            code = await read_script(checked.script_path)
+            checked = dataclasses.replace(checked, script_body=code, script_path=None)
         handle = await connection.connected()
         if restart:
             self._pq_connections.discard(query.serial)

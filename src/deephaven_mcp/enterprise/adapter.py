@@ -40,8 +40,10 @@ from deephaven_mcp.enterprise._coreplus_api import (
     SCHEDULING_MODULE,
     SESSION_MANAGER_MODULE,
 )
+from deephaven_mcp.enterprise._params import DEFAULT_CONFIGURATION_TYPE
 from deephaven_mcp.enterprise.backend import (
     TEMPORARY_SCHEDULER,
+    ConfigurationType,
     ManagerHandle,
     PqChanges,
     PqInfo,
@@ -57,6 +59,11 @@ from deephaven_mcp.enterprise.backend import (
     stdout_to_stderr,
     with_auto_delete,
 )
+from deephaven_mcp.enterprise.schedule import (
+    CONTINUOUS,
+    DEFAULT_EXPIRATION_MINUTES,
+    Schedule,
+)
 from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
 
 _log = logging.getLogger(__name__)
@@ -70,6 +77,7 @@ INSTALL_HINT: Final = (
 )
 CLIENT_NAME: Final = "deephaven-mcp"
 CONTINUOUS_START_TIME: Final = "00:00:00"
+DEFAULT_TEMPORARY_QUEUE: Final = "DefaultTemporaryQueue"  # generate_temporary_scheduler's
 
 
 def _import_module(name: str) -> ModuleType:
@@ -402,30 +410,56 @@ class CoreplusBackend:
         dnd.close()  # its query stays: nothing is owned (see _worker)
 
     def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int:
-        """A persistent query: permanent (continuous schedule) unless it has an auto-delete.
+        """A persistent query of ``spec.configuration_type`` that runs ``spec.script_code``.
 
-        make_temporary_config builds the rest of a valid config (owner, server, defaults),
-        but its temporary scheduler deletes the query after 48 h and its default
-        auto_delete_timeout (600 s) would delete it once idle: a PQ made by pq_create must
-        stay unless the caller asked for ``auto_delete_timeout``.
+        make_temporary_config builds the parts of a valid config we do not choose (serial
+        placeholder, owner, server, buffer ratio, GC logging, restart users, JVM profile,
+        engine); it is written for console workers (``InteractiveConsole``, empty script, a
+        temporary scheduler), so the query fields are then set from ``spec``: the type and
+        script, ``enabled`` and the schedule (see :func:`_scheduling`). Only a temporary
+        schedule with ``auto_delete_timeout`` keeps make_temporary_config's
+        ``TerminationDelay``.
         """
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
+        schedule = spec.schedule or CONTINUOUS
         kwargs = _optional_kwargs(spec)
-        kwargs["auto_delete_timeout"] = spec.auto_delete_timeout  # None: no TerminationDelay
+        temporary_delete = schedule.auto_delete_timeout if schedule.type == "temporary" else None
+        kwargs["auto_delete_timeout"] = temporary_delete  # None: no TerminationDelay
         cfg = controller.make_temporary_config(
             name=spec.name, heap_size_gb=spec.heap_size_gb, **kwargs
         )
-        if spec.auto_delete_timeout is None:
-            scheduling_module = _coreplus().scheduling
-            continuous = scheduling_module.GenerateScheduling.generate_continuous_scheduler(
-                start_time=CONTINUOUS_START_TIME
-            )
-            del cfg.scheduling[:]
-            cfg.scheduling.extend(continuous)
+        cfg.configurationType = spec.configuration_type or DEFAULT_CONFIGURATION_TYPE
+        cfg.scriptCode = spec.script_code or ""
+        cfg.enabled = True if spec.enabled is None else spec.enabled
+        del cfg.scheduling[:]
+        cfg.scheduling.extend(_scheduling(controller, schedule))
         if spec.programming_language is not None:
             cfg.scriptLanguage = spec.programming_language
+        if spec.jvm_profile is not None:
+            cfg.jvmProfile = spec.jvm_profile
+        if spec.extra_class_path is not None:
+            cfg.classPathAdditions.extend(spec.extra_class_path)
+        if spec.python_control is not None:
+            cfg.pythonControl = spec.python_control  # JSON text, checked upstream
+        if spec.init_timeout_seconds is not None:
+            cfg.timeoutNanos = _nanos(spec.init_timeout_seconds)
+        if spec.restart_users is not None:
+            cfg.restartUsers = _restart_users(_coreplus().pq_pb, spec.restart_users)
+        if spec.owner is not None:
+            cfg.owner = spec.owner
         return int(controller.add_query(query_config=cfg))
+
+    def configuration_types(self, manager: ManagerHandle) -> tuple[ConfigurationType, ...]:
+        session_manager = self._manager(manager)
+        controller = session_manager.controller_client
+        server_config = controller.server_config
+        if server_config is None:
+            return ()
+        return tuple(
+            ConfigurationType(name=str(config_type.name), has_script=bool(config_type.hasScript))
+            for config_type in server_config.configurationTypes
+        )
 
     def modify_query(
         self, manager: ManagerHandle, serial: int, changes: PqChanges, restart: bool
@@ -436,7 +470,7 @@ class CoreplusBackend:
         info = controller.get(serial=serial, timeout_seconds=0)
         cfg = pq_pb.PersistentQueryConfigMessage()
         cfg.CopyFrom(info.config)
-        _apply_changes(pq_pb, cfg, changes)
+        _apply_changes(controller, cfg, changes)
         controller.modify_query(query_config=cfg, do_restart=restart)
 
     def delete_query(self, manager: ManagerHandle, serial: int) -> None:
@@ -511,6 +545,54 @@ def restart_users_names() -> tuple[str, ...]:
     return tuple(str(name) for name in pq_pb.RestartUsersEnum.keys())  # noqa: SIM118 (EnumTypeWrapper)
 
 
+def _nanos(seconds: float) -> int:
+    return round(seconds * 1_000_000_000)
+
+
+def _restart_users(pq_pb: ModuleType, name: str) -> int:
+    try:
+        return int(pq_pb.RestartUsersEnum.Value(name))
+    except ValueError:
+        valid = ", ".join(str(item) for item in pq_pb.RestartUsersEnum.keys())  # noqa: SIM118 (EnumTypeWrapper)
+        raise InvalidArgumentError(
+            f"restart_users must be one of: {valid} (got {name!r})"
+        ) from None
+
+
+def _scheduling(controller: Any, schedule: Schedule) -> list[str]:
+    """``schedule`` as the controller's ``Key=Value`` entries, written by coreplus's own
+    generators (``generate_scheduling.GenerateScheduling``), so they are what the web UI and
+    the controller expect. A temporary query goes to the controller's default temporary
+    queue, as make_temporary_config's console workers go to theirs."""
+    scheduling_module = _coreplus().scheduling
+    generate = scheduling_module.GenerateScheduling
+    if schedule.type == "continuous":
+        entries = generate.generate_continuous_scheduler(
+            start_time=schedule.start_time or CONTINUOUS_START_TIME,
+            time_zone=schedule.zone,
+            restart_daily=bool(schedule.restart_daily),
+        )
+    elif schedule.type == "daily":
+        entries = generate.generate_daily_scheduler(
+            start_time=schedule.start_time,
+            stop_time=schedule.stop_time,
+            time_zone=schedule.zone,
+            business_days=bool(schedule.business_days),
+            days=schedule.day_flags,
+        )
+    elif schedule.type == "temporary":
+        server_config = controller.server_config
+        queue = str(server_config.defaultTempQueueName) if server_config is not None else ""
+        entries = generate.generate_temporary_scheduler(
+            queue_name=queue or DEFAULT_TEMPORARY_QUEUE,
+            auto_delete=schedule.auto_delete_timeout is not None,
+            expiration_time_minutes=schedule.expiration_minutes or DEFAULT_EXPIRATION_MINUTES,
+        )
+    else:
+        entries = generate.generate_disabled_scheduler()
+    return [str(entry) for entry in entries]
+
+
 def _set_auto_delete(cfg: Any, seconds: int) -> None:
     """Idle seconds before a temporary query deletes itself (0: when its client goes away).
 
@@ -529,7 +611,7 @@ def _set_auto_delete(cfg: Any, seconds: int) -> None:
     cfg.scheduling.extend(scheduling)
 
 
-def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
+def _apply_changes(controller: Any, cfg: Any, changes: PqChanges) -> None:
     """Merge ``changes`` into a copy of the current config message."""
     for attribute, field_name, convert in CHANGE_SCALAR_FIELDS:
         value = getattr(changes, attribute)
@@ -541,6 +623,15 @@ def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
             container = getattr(cfg, field_name)
             del container[:]
             container.extend(values)
+    if changes.schedule is not None:
+        del cfg.scheduling[:]
+        cfg.scheduling.extend(_scheduling(controller, changes.schedule))
+        if changes.schedule.auto_delete_timeout is not None:
+            cfg.typeSpecificFieldsJson = encode_auto_delete(
+                str(cfg.typeSpecificFieldsJson), changes.schedule.auto_delete_timeout
+            )
+    if changes.init_timeout_seconds is not None:
+        cfg.timeoutNanos = _nanos(changes.init_timeout_seconds)
     if changes.extra_environment_vars is not None:
         del cfg.extraEnvironmentVariables[:]
         cfg.extraEnvironmentVariables.extend(environment_to_wire(changes.extra_environment_vars))
@@ -549,10 +640,4 @@ def _apply_changes(pq_pb: ModuleType, cfg: Any, changes: PqChanges) -> None:
     if changes.auto_delete_timeout is not None:
         _set_auto_delete(cfg, changes.auto_delete_timeout)
     if changes.restart_users is not None:
-        try:
-            cfg.restartUsers = pq_pb.RestartUsersEnum.Value(changes.restart_users)
-        except ValueError:
-            valid = ", ".join(str(name) for name in pq_pb.RestartUsersEnum.keys())  # noqa: SIM118 (EnumTypeWrapper)
-            raise InvalidArgumentError(
-                f"restart_users must be one of: {valid} (got {changes.restart_users!r})"
-            ) from None
+        cfg.restartUsers = _restart_users(_coreplus().pq_pb, changes.restart_users)

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
+from deephaven_mcp.enterprise.schedule import Schedule
+
 if TYPE_CHECKING:
     # Annotations only: these plain types are needed at start-up, the client libraries not.
     import pyarrow as pa
@@ -102,7 +104,11 @@ def environment_from_wire(entries: Sequence[str]) -> Environment:
 
 @dataclass(frozen=True)
 class PqSpec:
-    """What a new worker or persistent query looks like; ``None`` means the API default."""
+    """What a new worker or persistent query looks like; ``None`` means the API default.
+
+    A worker (``session_enterprise_create``) uses the launch fields only; a persistent query
+    (``pq_create``) also the query fields below them.
+    """
 
     name: str
     heap_size_gb: float
@@ -114,11 +120,33 @@ class PqSpec:
     extra_environment_vars: Environment | None = None
     admin_groups: tuple[str, ...] | None = None
     viewer_groups: tuple[str, ...] | None = None
+    # Query fields (pq_create).
+    configuration_type: str | None = None
+    script_code: str | None = None
+    enabled: bool | None = None
+    schedule: Schedule | None = None
+    jvm_profile: str | None = None
+    extra_class_path: tuple[str, ...] | None = None
+    python_control: str | None = None  # JSON text (see _params.python_control)
+    init_timeout_seconds: float | None = None
+    restart_users: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigurationType:
+    """A persistent-query type the controller offers (``Script``, ``RunAndDone``, ...)."""
+
+    name: str
+    has_script: bool
 
 
 @dataclass(frozen=True)
 class PqChanges:
-    """Changes to an existing query; only non-None fields are applied (lists replace)."""
+    """Changes to an existing query; only non-None fields are applied (lists replace).
+
+    ``script_path`` names a file on the MCP server's machine; it is read into
+    ``script_body`` before the controller sees the change."""
 
     name: str | None = None
     heap_size_gb: float | None = None
@@ -127,7 +155,7 @@ class PqChanges:
     programming_language: str | None = None
     configuration_type: str | None = None
     enabled: bool | None = None
-    schedule: tuple[str, ...] | None = None
+    schedule: Schedule | None = None
     server: str | None = None
     engine: str | None = None
     jvm_profile: str | None = None
@@ -135,7 +163,7 @@ class PqChanges:
     extra_class_path: tuple[str, ...] | None = None
     python_virtual_environment: str | None = None  # JSON text (see _params.python_control)
     extra_environment_vars: Environment | None = None
-    init_timeout_nanos: int | None = None
+    init_timeout_seconds: float | None = None
     auto_delete_timeout: int | None = None
     admin_groups: tuple[str, ...] | None = None
     viewer_groups: tuple[str, ...] | None = None
@@ -222,6 +250,10 @@ class EnterpriseBackend(Protocol):
         ...
 
     def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int: ...
+
+    def configuration_types(self, manager: ManagerHandle) -> tuple[ConfigurationType, ...]:
+        """The query types the controller offers (empty when it did not say)."""
+        ...
 
     def modify_query(
         self, manager: ManagerHandle, serial: int, changes: PqChanges, restart: bool

@@ -19,8 +19,8 @@ from pydeephaven import Session
 from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp.config.models import EnterpriseSystemConfig, check_name
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
-from deephaven_mcp.enterprise._params import WorkerRequest
-from deephaven_mcp.enterprise._pq import PersistentQueries
+from deephaven_mcp.enterprise._params import QueryRequest, WorkerRequest
+from deephaven_mcp.enterprise._pq import CreatedQuery, PersistentQueries, ScriptReader
 from deephaven_mcp.enterprise._pq_waits import BatchOutcome, BatchVerb
 from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo, PqConnections, WorkerPool
 from deephaven_mcp.enterprise.adapter import INSTALL_HINT, CoreplusBackend, coreplus_available
@@ -240,16 +240,22 @@ class EnterpriseSystem:
     async def pq_details(self, identifier: str | int) -> PqInfo:
         return await self._queries.details(identifier)
 
-    async def pq_create(self, pq_name: str, request: WorkerRequest) -> PqInfo:
-        return await self._queries.create(pq_name, request)
+    async def pq_create(
+        self, pq_name: str, request: QueryRequest, read_script: ScriptReader
+    ) -> CreatedQuery:
+        return await self._queries.create(pq_name, request, read_script)
 
     async def pq_delete(self, identifier: str | int) -> PqInfo:
         return await self._queries.delete(identifier)
 
     async def pq_modify(
-        self, identifier: str | int, changes: PqChanges, restart: bool = False
+        self,
+        identifier: str | int,
+        changes: PqChanges,
+        read_script: ScriptReader,
+        restart: bool = False,
     ) -> PqInfo:
-        return await self._queries.modify(identifier, changes, restart)
+        return await self._queries.modify(identifier, changes, restart, read_script)
 
     async def pq_start(
         self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from deephaven_mcp.config.models import pq_session_name
-from deephaven_mcp.enterprise import PqInfo
+from deephaven_mcp.enterprise import PqInfo, Schedule, describe_schedule
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.systems.results import PqDetails
+from deephaven_mcp.systems.results import PqCreated, PqDetails
+
+if TYPE_CHECKING:
+    from deephaven_mcp.enterprise import CreatedQuery
 
 MAX_SCRIPT_CHARS: Final = 20_000
 
@@ -48,9 +51,10 @@ def details(system_name: str, query: PqInfo) -> PqDetails:
         "extra_class_path": list(query.extra_class_path),
         "admin_groups": list(query.admin_groups),
         "viewer_groups": list(query.viewer_groups),
-        "schedule": list(query.schedule),
+        "schedule": describe_schedule(query.schedule),
+        "scheduling": list(query.schedule),
         "restart_users": query.restart_users,
-        "init_timeout_nanos": query.init_timeout_nanos,
+        "init_timeout_seconds": query.init_timeout_nanos / 1_000_000_000,
         "auto_delete_timeout": query.auto_delete_timeout,
         "script_path": query.script_path,
         "python_virtual_environment": _json_object(query.python_control),
@@ -72,6 +76,35 @@ def details(system_name: str, query: PqInfo) -> PqDetails:
         num_failures=query.num_failures,
         config=config,
     )
+
+
+def created(new: CreatedQuery) -> PqCreated:
+    """The answer to ``pq_create``, saying truthfully when the query will run."""
+    query = new.info
+    return PqCreated(
+        serial=query.serial,
+        pq_name=query.name,
+        state=query.state,
+        configuration_type=query.configuration_type or "Script",
+        enabled=new.enabled,
+        schedule=new.schedule.model_dump(exclude_none=True),
+        starts_now=new.starts_now,
+        message=f"Persistent query '{query.name}' created; {_when(new.schedule, new)}",
+    )
+
+
+def _when(schedule: Schedule, new: CreatedQuery) -> str:
+    if not new.enabled:
+        return "it is disabled, so nothing starts it until it is enabled (pq_modify enabled)"
+    if new.starts_now:
+        why = "continuous" if schedule.type == "continuous" else "daily, inside its window"
+        return f"the controller starts it now ({why} schedule)"
+    if schedule.type == "daily":
+        return (
+            f"the controller starts it at {schedule.start_time} {schedule.zone} on its days "
+            "(or start it now with pq_start)"
+        )
+    return f"it is not started ({schedule.type} schedule): start it with pq_start"
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

@@ -192,6 +192,10 @@ class PqCreated(ToolOutput):
     serial: int
     pq_name: str
     state: str
+    configuration_type: str
+    enabled: bool
+    schedule: Record
+    starts_now: bool
     message: str
 
 

@@ -35,9 +35,12 @@ from deephaven_mcp.config import McpConfig, load_config
 from deephaven_mcp.enterprise import (
     EnterpriseBackend,
     PqChanges,
+    QueryRequest,
+    Schedule,
     WorkerRequest,
     parse_environment,
     parse_python_control,
+    parse_schedule,
 )
 from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.formatting import resolve_format
@@ -680,39 +683,62 @@ class DeephavenSystems:
         system_name: str,
         pq_name: str,
         heap_size_gb: float,
+        script_body: str | None = None,
+        script_path: str | None = None,
         programming_language: str | None = None,
-        auto_delete_timeout: int | None = None,
+        configuration_type: str | None = None,
+        enabled: bool | None = None,
+        schedule: Schedule | dict[str, Any] | None = None,
         server: str | None = None,
         engine: str | None = None,
+        jvm_profile: str | None = None,
         extra_jvm_args: list[str] | None = None,
+        extra_class_path: list[str] | None = None,
+        python_virtual_environment: dict[str, Any] | str | None = None,
         extra_environment_vars: dict[str, str] | list[str] | None = None,
+        init_timeout_seconds: float | None = None,
         admin_groups: list[str] | None = None,
         viewer_groups: list[str] | None = None,
+        restart_users: str | None = None,
+        owner: str | None = None,
     ) -> PqCreated:
-        """Create a persistent query (not started; see :meth:`pq_start`).
+        """Create a persistent query of ``configuration_type`` (default Script) that runs
+        ``script_body`` or the file ``script_path`` (within ``security.script_path_roots``),
+        on ``schedule`` (default continuous).
 
-        Held to the same ``agent_limits`` as :meth:`session_enterprise_create`; the launch
-        settings not given come from the system's ``session_creation.defaults`` (engine, JVM
-        arguments, environment, admin and viewer groups)."""
+        Held to the same ``agent_limits`` as :meth:`session_enterprise_create`: beyond the
+        name, heap, language and server, every setting is the operator's unless
+        ``agent_may_set`` lists it; the launch settings not given come from the system's
+        ``session_creation.defaults``. The answer says whether the controller starts the
+        query by itself now."""
         system = self.enterprise.get(system_name)
-        request = WorkerRequest(
+        request = QueryRequest(
             heap_size_gb=heap_size_gb,
             programming_language=programming_language,
-            auto_delete_timeout=auto_delete_timeout,
             server=server,
             engine=engine,
             extra_jvm_args=extra_jvm_args,
             extra_environment_vars=extra_environment_vars,
             admin_groups=admin_groups,
             viewer_groups=viewer_groups,
+            script_body=script_body,
+            script_path=script_path,
+            configuration_type=configuration_type,
+            enabled=enabled,
+            schedule=schedule,
+            jvm_profile=jvm_profile,
+            extra_class_path=extra_class_path,
+            python_virtual_environment=python_virtual_environment,
+            init_timeout_seconds=init_timeout_seconds,
+            restart_users=restart_users,
+            owner=owner,
         )
-        query = await system.pq_create(pq_name, request)
-        return PqCreated(
-            serial=query.serial,
-            pq_name=query.name,
-            state=query.state,
-            message="PQ created successfully",
-        )
+        created = await system.pq_create(pq_name, request, self._read_script)
+        return _queries.created(created)
+
+    async def _read_script(self, path: str) -> str:
+        """A ``script_path``'s file, within ``security.script_path_roots`` (PQ tools)."""
+        return await _tables.read_script_file(path, self.config.security.script_path_roots)
 
     @overload
     async def pq_delete(  # type: ignore[overload-overlap]  # a str is one name, not a list
@@ -763,7 +789,7 @@ class DeephavenSystems:
         programming_language: str | None = None,
         configuration_type: str | None = None,
         enabled: bool | None = None,
-        schedule: list[str] | None = None,
+        schedule: Schedule | dict[str, Any] | None = None,
         server: str | None = None,
         engine: str | None = None,
         jvm_profile: str | None = None,
@@ -771,7 +797,7 @@ class DeephavenSystems:
         extra_class_path: list[str] | None = None,
         python_virtual_environment: dict[str, Any] | str | None = None,
         extra_environment_vars: dict[str, str] | list[str] | None = None,
-        init_timeout_nanos: int | None = None,
+        init_timeout_seconds: float | None = None,
         auto_delete_timeout: int | None = None,
         admin_groups: list[str] | None = None,
         viewer_groups: list[str] | None = None,
@@ -782,7 +808,8 @@ class DeephavenSystems:
         ``pq_name``, ``programming_language``, ``heap_size_gb`` and ``server`` (within
         ``agent_limits``) are the caller's, and ``restart``; any other field raises
         :class:`PermissionDeniedError` unless the system's ``agent_limits.agent_may_set``
-        lists it."""
+        lists it. ``script_path`` is a file within ``security.script_path_roots``, sent as
+        the query's inline script."""
         system_name, identifier = _queries.parse_pq_id(pq_id)
         changes = PqChanges(
             name=pq_name,
@@ -792,7 +819,7 @@ class DeephavenSystems:
             programming_language=programming_language,
             configuration_type=configuration_type,
             enabled=enabled,
-            schedule=_tuple(schedule),
+            schedule=parse_schedule(schedule),
             server=server,
             engine=engine,
             jvm_profile=jvm_profile,
@@ -800,7 +827,7 @@ class DeephavenSystems:
             extra_class_path=_tuple(extra_class_path),
             python_virtual_environment=parse_python_control(python_virtual_environment),
             extra_environment_vars=parse_environment(extra_environment_vars),
-            init_timeout_nanos=init_timeout_nanos,
+            init_timeout_seconds=init_timeout_seconds,
             auto_delete_timeout=auto_delete_timeout,
             admin_groups=_tuple(admin_groups),
             viewer_groups=_tuple(viewer_groups),
@@ -809,7 +836,7 @@ class DeephavenSystems:
         if changes.is_empty():
             raise InvalidArgumentError("nothing to change: give at least one field to modify")
         system = self.enterprise.get(system_name)
-        query = await system.pq_modify(identifier, changes, restart)
+        query = await system.pq_modify(identifier, changes, self._read_script, restart)
         return PqModified(
             pq_id=pq_id,
             serial=query.serial,

@@ -12,7 +12,13 @@ ACQUIRING_WORKER -> INITIALIZING -> RUNNING (or FAILED / COMPLETED, or hangs in
 INITIALIZING, per :class:`StartBehavior`); stop goes STOPPING -> STOPPED. A RUNNING query's
 connection details point at the worker proxy. A temporary query with
 ``TemporaryAutoDelete=true`` in its scheduling is deleted once it reaches a terminal state,
-which is what the real scheduler promises for such queries.
+which is what the real scheduler promises for such queries, and any temporary query once
+its ``TemporaryExpirationTimeMillis`` have passed.
+
+Like the controller it checks what it is given (:func:`config_problem`: a known
+configuration type, a script for a type that runs one, a scheduler type) and schedules
+what it saves (:func:`should_run_now`): an enabled continuous query, or a daily one inside
+its window, starts as soon as it is added or changed.
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ import queue
 import threading
 import time
 import uuid
+import zoneinfo
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import grpc
@@ -69,6 +77,15 @@ ACTIVE = frozenset(
     }
 )
 
+
+# (name, display name, runs a script) of the query types this controller offers.
+CONFIGURATION_TYPES = (
+    ("Script", "Live Query (Script)", True),
+    ("RunAndDone", "Batch Query (RunAndDone)", True),
+    ("InteractiveConsole", "Interactive Console", False),
+)
+SCHEDULER = "com.illumon.iris.controller.IrisQueryScheduler"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 RESTARTING = "restarting"  # ends a subscription stream with UNAVAILABLE
 _Event = controller_pb2.SubscribeResponse | str | None
@@ -191,7 +208,59 @@ def default_server_config(host: str) -> controller_pb2.ControllerConfigurationMe
         ],
         default_worker_kind=ENGINE,
         min_heap_size_gb=0.5,
+        configurationTypes=[
+            controller_pb2.ConsoleConfigurationTypeMessage(
+                name=name, displayName=title, displayable=True, hasScript=has_script
+            )
+            for name, title, has_script in CONFIGURATION_TYPES
+        ],
     )
+
+
+def _scheduling(config: pq_pb.PersistentQueryConfigMessage) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for entry in config.scheduling:
+        key, _, value = entry.partition("=")
+        values[key] = value
+    return values
+
+
+def config_problem(config: pq_pb.PersistentQueryConfigMessage) -> str | None:
+    """Why the controller refuses ``config`` (None: it accepts it): an unknown type, a
+    script type without a script, or a schedule without a scheduler (modelled on the
+    controller's configuration checks: the type must be one of its configurationTypes, and
+    a type with hasScript needs scriptCode or scriptPath)."""
+    kinds = {name: has_script for name, _title, has_script in CONFIGURATION_TYPES}
+    if config.configurationType not in kinds:
+        return f"Unknown configuration type {config.configurationType!r}"
+    if kinds[config.configurationType] and not (config.scriptCode or config.scriptPath):
+        return f"A {config.configurationType} query requires a script"
+    if config.scheduling and not _scheduling(config).get("SchedulerType"):
+        return "Scheduling has no SchedulerType"
+    return None
+
+
+def should_run_now(config: pq_pb.PersistentQueryConfigMessage, now: float) -> bool:
+    """Whether the controller's scheduler starts this query as soon as it is saved: enabled,
+    scheduling not disabled, and continuous or inside a daily window (business-day calendars
+    are not modelled: such a schedule never counts as open)."""
+    values = _scheduling(config)
+    if not config.enabled or values.get("SchedulingDisabled") == "true":
+        return False
+    kind = values.get("SchedulerType", "")
+    if kind == SCHEDULER + "Continuous":
+        return True
+    if kind != SCHEDULER + "Daily" or values.get("BusinessDays") == "true":
+        return False
+    local = datetime.fromtimestamp(now, zoneinfo.ZoneInfo(values.get("TimeZone", "UTC")))
+    start, stop = values.get("StartTime", ""), values.get("StopTime", "")
+    clock = local.strftime("%H:%M:%S")
+    flags = values.get("Days", "=".join(["true"] * 7)).split("=")
+    runs = {day for day, flag in zip(WEEKDAYS, flags, strict=False) if flag == "true"}
+    today, yesterday = WEEKDAYS[local.weekday()], WEEKDAYS[(local.weekday() - 1) % 7]
+    if start <= stop:
+        return today in runs and start <= clock < stop
+    return (today in runs and clock >= start) or (yesterday in runs and clock < stop)
 
 
 def refusal(
@@ -267,6 +336,8 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
         # restartQuery / stopQuery / removeQuery calls being answered now, and the most at once
         self.in_flight: dict[str, int] = {}
         self.peak_in_flight: dict[str, int] = {}
+        self.expiry_scale = 1.0  # tests shrink temporary queries' expiration time with it
+        self.expired: list[int] = []
         self._lock = threading.RLock()
         self._queries: dict[int, FakeQuery] = {}
         self._serials = itertools.count(1_700_000_000_000_000_001)
@@ -478,6 +549,25 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
             self._scheduler.later(
                 self.transition_delay, lambda: self._auto_delete(serial, generation)
             )
+
+    def _schedule_expiry(self, query: FakeQuery) -> None:
+        """A temporary query is deleted once its expiration time has passed, whatever it is
+        doing; ``expiry_scale`` shrinks the minutes of TemporaryExpirationTimeMillis for
+        tests."""
+        millis = _scheduling(query.config).get("TemporaryExpirationTimeMillis", "")
+        if not millis.isdigit() or not _scheduling(query.config).get("SchedulerType", "").endswith(
+            "Temporary"
+        ):
+            return
+        serial = query.config.serial
+        delay = int(millis) / 1000 * self.expiry_scale
+
+        def expire() -> None:
+            with self._lock:
+                self.expired.append(serial)
+                self._remove(serial)
+
+        self._scheduler.later(delay, expire)
 
     def _auto_delete(self, serial: int, generation: int) -> None:
         with self._lock:
@@ -716,9 +806,15 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
             config.lastModifiedTimeNanos = now
             config.lastModifiedByAuthenticated = user.authenticatedUser
             config.lastModifiedByEffective = user.effectiveUser
+            problem = config_problem(config)
+            if problem is not None:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
             query = FakeQuery(config=config)
             self._queries[config.serial] = query
             self._transition(query, pq_pb.PQS_UNINITIALIZED)
+            self._schedule_expiry(query)
+            if should_run_now(config, time.time()):
+                self._start(query)
         return controller_pb2.AddQueryResponse(querySerial=config.serial)
 
     def modifyQuery(
@@ -740,8 +836,12 @@ class FakeControllerService(controller_service_pb2_grpc.ControllerApiServicer):
             config.lastModifiedTimeNanos = time.time_ns()
             config.lastModifiedByAuthenticated = user.authenticatedUser
             config.lastModifiedByEffective = user.effectiveUser
+            problem = config_problem(config)
+            if problem is not None:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
             query.config = config
-            if request.doRestart:
+            idle = query.status not in ACTIVE
+            if request.doRestart or (idle and should_run_now(config, time.time())):
                 self._start(query)
             else:
                 self._publish(query)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Final
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
+from deephaven_mcp.enterprise import Schedule
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, INTEGER, NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
@@ -23,10 +24,45 @@ from deephaven_mcp.systems import results
 from deephaven_mcp.systems._pq_batch import (
     DEFAULT_PQ_CONCURRENCY,
     MAX_PQ_BATCH,
-    PQ_CONCURRENCY_CAP,
 )
 
 Identifier = Annotated[str | int, Field(description="PQ name, or its serial number.")]
+ScriptBody = Annotated[str | None, operator_set("The query's script (not with script_path).")]
+ScriptPath = Annotated[
+    str | None,
+    operator_set(
+        "A script file on the MCP server, inside security.script_path_roots, sent as the "
+        "query's script (not with script_body)."
+    ),
+]
+ConfigurationTypeArg = Annotated[
+    str | None,
+    operator_set("Script (a live query, the default), RunAndDone (a batch job), ..."),
+]
+EnabledArg = Annotated[bool | None, operator_set("Whether the query may run (default true).")]
+ScheduleArg = Annotated[
+    Schedule | None,
+    operator_set(
+        "When it runs: {type: continuous | daily | temporary | manual, ...}, e.g. "
+        '{"type": "daily", "start_time": "08:00:00", "stop_time": "18:00:00", '
+        '"time_zone": "Europe/London"}; default continuous.'
+    ),
+]
+JvmProfile = Annotated[str | None, operator_set("A JVM profile the controller defines.")]
+ClassPath = Annotated[Strings, operator_set("Class path additions.")]
+PythonVenv = Annotated[
+    dict[str, Any] | str | None,
+    operator_set(
+        "Core+ Python virtual environment control, a JSON object such as "
+        '{"ephemeral_venv": true, "ephemeral_requirements": "pandas==2.2"}.'
+    ),
+]
+InitTimeout = Annotated[
+    float | None, operator_set("Seconds the query may take to initialize (at most 86400).")
+]
+RestartUsers = Annotated[
+    str | None, operator_set("Who may restart it: RU_ADMIN, RU_ADMIN_AND_VIEWERS, ...")
+]
 WaitArg = Annotated[bool, Field(description="Wait for the state change (default true).")]
 TimeoutArg = Annotated[
     int, Field(description="Seconds to wait when wait is true (default 120, at most 3600).")
@@ -45,8 +81,8 @@ Identifiers = Annotated[
 ConcurrencyArg = Annotated[
     int,
     Field(
-        description=f"With a list: how many queries at once (default {DEFAULT_PQ_CONCURRENCY}, "
-        f"at most {PQ_CONCURRENCY_CAP}).",
+        description=f"With a list: how many queries at once (default {DEFAULT_PQ_CONCURRENCY}; "
+        "at most the system's agent_limits.max_pq_batch_concurrency).",
         json_schema_extra={"minimum": 1},
     ),
 ]
@@ -113,8 +149,26 @@ async def pq_details(
     "Creating the persistent query",
     annotations=MUTATING,
     output_schema=envelope_schema(
-        {"serial": INTEGER, "pq_name": STRING, "state": STRING, "message": STRING},
-        ["serial", "pq_name", "state", "message"],
+        {
+            "serial": INTEGER,
+            "pq_name": STRING,
+            "state": STRING,
+            "configuration_type": STRING,
+            "enabled": BOOLEAN,
+            "schedule": {"type": "object"},
+            "starts_now": BOOLEAN,
+            "message": STRING,
+        },
+        [
+            "serial",
+            "pq_name",
+            "state",
+            "configuration_type",
+            "enabled",
+            "schedule",
+            "starts_now",
+            "message",
+        ],
     ),
 )
 async def pq_create(
@@ -125,14 +179,12 @@ async def pq_create(
         float,
         Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
     ],
+    script_body: ScriptBody = None,
+    script_path: ScriptPath = None,
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
-    auto_delete_timeout: Annotated[
-        int | None,
-        operator_set(
-            "Make it a temporary query that deletes itself this many seconds after its last "
-            "client disconnects (0: at once). Omit for a permanent query."
-        ),
-    ] = None,
+    configuration_type: ConfigurationTypeArg = None,
+    enabled: EnabledArg = None,
+    schedule: ScheduleArg = None,
     server: Annotated[
         str | None,
         Field(
@@ -142,32 +194,52 @@ async def pq_create(
         ),
     ] = None,
     engine: Engine = None,
+    jvm_profile: JvmProfile = None,
     extra_jvm_args: JvmArgs = None,
+    extra_class_path: ClassPath = None,
+    python_virtual_environment: PythonVenv = None,
     extra_environment_vars: EnvVars = None,
+    init_timeout_seconds: InitTimeout = None,
     admin_groups: AdminGroups = None,
     viewer_groups: ViewerGroups = None,
+    restart_users: RestartUsers = None,
+    owner: Annotated[
+        str | None, operator_set("Owner of the query (another user needs admin rights).")
+    ] = None,
 ) -> results.PqCreated:
-    """Create a persistent query (not started; use pq_start).
+    """Create a persistent query that runs a script (configuration_type Script by default).
 
-    Give pq_name, heap_size_gb, programming_language and server; the engine, JVM arguments,
-    environment and groups come from the system's session_creation.defaults. Any other
-    argument is refused unless the operator listed it in the system's
-    agent_limits.agent_may_set; a heap_size_gb above agent_limits.max_heap_size_gb or a
-    server not in allowed_servers is refused too. It is permanent (a continuous schedule)
-    unless auto_delete_timeout is given.
+    The script is script_body, or the file script_path names on the MCP server (inside
+    security.script_path_roots). The schedule is continuous unless given: the controller
+    then starts the query at once (starts_now in the answer says so); a temporary or manual
+    one waits for pq_start. Give pq_name, heap_size_gb, programming_language and server; the
+    engine, JVM arguments, environment and groups come from the system's
+    session_creation.defaults. Any other argument is refused unless the operator listed it
+    in the system's agent_limits.agent_may_set; a heap_size_gb above
+    agent_limits.max_heap_size_gb or a server not in allowed_servers is refused too.
     """
     return await systems.pq_create(
         system_name,
         pq_name,
         heap_size_gb,
-        programming_language,
-        auto_delete_timeout,
-        server,
-        engine,
-        extra_jvm_args,
-        extra_environment_vars,
-        admin_groups,
-        viewer_groups,
+        script_body=script_body,
+        script_path=script_path,
+        programming_language=programming_language,
+        configuration_type=configuration_type,
+        enabled=enabled,
+        schedule=schedule,
+        server=server,
+        engine=engine,
+        jvm_profile=jvm_profile,
+        extra_jvm_args=extra_jvm_args,
+        extra_class_path=extra_class_path,
+        python_virtual_environment=python_virtual_environment,
+        extra_environment_vars=extra_environment_vars,
+        init_timeout_seconds=init_timeout_seconds,
+        admin_groups=admin_groups,
+        viewer_groups=viewer_groups,
+        restart_users=restart_users,
+        owner=owner,
     )
 
 
@@ -213,49 +285,38 @@ async def pq_modify(
         float | None,
         Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
     ] = None,
-    script_body: Annotated[
-        str | None, operator_set("Inline script (not with script_path).")
-    ] = None,
-    script_path: Annotated[str | None, operator_set("Script path (not with script_body).")] = None,
+    script_body: ScriptBody = None,
+    script_path: ScriptPath = None,
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
-    configuration_type: Annotated[str | None, operator_set("e.g. Script, RunAndDone.")] = None,
-    enabled: Annotated[bool | None, operator_set("Whether the query may run.")] = None,
-    schedule: Annotated[Strings, operator_set("Scheduling lines (replace the schedule).")] = None,
+    configuration_type: ConfigurationTypeArg = None,
+    enabled: EnabledArg = None,
+    schedule: ScheduleArg = None,
     server: Annotated[
         str | None,
         Field(description="Server; one of the system's agent_limits.allowed_servers when set."),
     ] = None,
     engine: Engine = None,
-    jvm_profile: Annotated[str | None, operator_set("JVM profile name.")] = None,
+    jvm_profile: JvmProfile = None,
     extra_jvm_args: JvmArgs = None,
-    extra_class_path: Annotated[Strings, operator_set("Class path additions.")] = None,
-    python_virtual_environment: Annotated[
-        dict[str, Any] | str | None,
-        operator_set(
-            "Core+ Python virtual environment control, a JSON object such as "
-            '{"ephemeral_venv": true, "ephemeral_requirements": "pandas==2.2"}.'
-        ),
-    ] = None,
+    extra_class_path: ClassPath = None,
+    python_virtual_environment: PythonVenv = None,
     extra_environment_vars: EnvVars = None,
-    init_timeout_nanos: Annotated[
-        int | None, operator_set("Start-up timeout in nanoseconds.")
-    ] = None,
+    init_timeout_seconds: InitTimeout = None,
     auto_delete_timeout: Annotated[
         int | None,
         operator_set("Temporary queries only: idle seconds before deletion (0: at once)."),
     ] = None,
     admin_groups: AdminGroups = None,
     viewer_groups: ViewerGroups = None,
-    restart_users: Annotated[
-        str | None, operator_set("e.g. RU_ADMIN, RU_ADMIN_AND_VIEWERS.")
-    ] = None,
+    restart_users: RestartUsers = None,
 ) -> results.PqModified:
     """Change a persistent query; only the given fields change (lists replace).
 
     pq_name, heap_size_gb, programming_language and server are the caller's (held to the
     system's agent_limits), and restart. Any other field is refused unless the operator
     listed it in the system's agent_limits.agent_may_set. auto_delete_timeout applies to
-    temporary queries only; python_virtual_environment is the controller's JSON object.
+    temporary queries only; python_virtual_environment is the controller's JSON object; a
+    script_path is read on the MCP server and sent as the query's inline script.
     """
     return await systems.pq_modify(
         pq_id,
@@ -275,7 +336,7 @@ async def pq_modify(
         extra_class_path,
         python_virtual_environment,
         extra_environment_vars,
-        init_timeout_nanos,
+        init_timeout_seconds,
         auto_delete_timeout,
         admin_groups,
         viewer_groups,
