@@ -189,6 +189,22 @@ async def test_max_concurrent_is_honoured(tools: ToolCaller, wire: WireHarness) 
     assert message == "max_concurrent must be at least 1 (got 0)"
 
 
+async def test_the_operator_caps_max_concurrent(wire: WireHarness) -> None:
+    """agent_limits.max_pq_batch_concurrency bounds what a caller may ask for."""
+    names = [f"c{i}" for i in range(4)]
+    for name in names:
+        wire.controller.add_query(name)
+    wire.controller.delays["restartQuery"] = 0.5
+    system = {**wire.system_config(), "agent_limits": {"max_pq_batch_concurrency": 2}}
+    config = McpConfig.model_validate({"enterprise": {"systems": {SYSTEM: system}}})
+    async with Client(build_systems_server(config=config), timeout=120) as client:
+        answer = await ToolCaller(client).ok(
+            "pq_restart", system_name=SYSTEM, pq_identifier=names, max_concurrent=8, wait=False
+        )
+    assert answer["succeeded"] == 4 and answer["max_concurrent"] == 2
+    assert wire.controller.peak_in_flight["restartQuery"] == 2
+
+
 async def test_the_python_api_answers_one_query_or_a_batch(wire: WireHarness) -> None:
     for name in ("solo", "duo", "last"):
         wire.controller.add_query(name)

@@ -45,7 +45,8 @@ def test_exactly_one_hundred_is_allowed() -> None:
 def test_concurrency_is_checked_and_capped() -> None:
     assert _pq_batch.concurrency(1) == 1
     assert _pq_batch.concurrency(4) == 4
-    assert _pq_batch.concurrency(500) == _pq_batch.PQ_CONCURRENCY_CAP == 16
+    assert _pq_batch.concurrency(500) == 16  # the default operator cap
+    assert _pq_batch.concurrency(500, cap=2) == 2  # agent_limits.max_pq_batch_concurrency
     for bad in (0, -1, True, 2.5):
         with pytest.raises(InvalidArgumentError, match="max_concurrent"):
             _pq_batch.concurrency(bad)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from deephaven_mcp._logging import redact
+from deephaven_mcp.config.models import DEFAULT_MAX_PQ_BATCH_CONCURRENCY
 from deephaven_mcp.enterprise import PqInfo
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.systems._queries import session_id_of
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 MAX_PQ_BATCH: Final = 100
 """At most this many persistent queries in one call."""
 DEFAULT_PQ_CONCURRENCY: Final = 4
-PQ_CONCURRENCY_CAP: Final = 16
-"""The operator's bound on ``max_concurrent``: a larger value runs this many at once."""
 MAX_ENTRY_ERROR: Final = 500  # characters of one query's error, as in a failure envelope
 
 PqVerb = Literal["start", "stop", "restart", "delete"]
@@ -63,14 +62,14 @@ def identifiers(pq_identifier: object) -> list[str | int]:
     return items
 
 
-def concurrency(max_concurrent: int) -> int:
-    """How many queries of a batch run at once: ``max_concurrent``, at most
-    :data:`PQ_CONCURRENCY_CAP`."""
+def concurrency(max_concurrent: int, cap: int = DEFAULT_MAX_PQ_BATCH_CONCURRENCY) -> int:
+    """How many queries of a batch run at once: ``max_concurrent``, at most ``cap`` (the
+    system's ``agent_limits.max_pq_batch_concurrency``)."""
     if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int):
         raise InvalidArgumentError("max_concurrent must be a whole number")
     if max_concurrent < 1:
         raise InvalidArgumentError(f"max_concurrent must be at least 1 (got {max_concurrent})")
-    return min(max_concurrent, PQ_CONCURRENCY_CAP)
+    return min(max_concurrent, cap)
 
 
 def _is_down(query: PqInfo) -> bool:
@@ -139,6 +138,6 @@ async def run(
     """``verb`` on each query of the list ``pq_identifier``; the list and
     ``max_concurrent`` are checked first, so a bad list sends nothing."""
     items = identifiers(pq_identifier)
-    limit = concurrency(max_concurrent)
+    limit = concurrency(max_concurrent, system.config.agent_limits.max_pq_batch_concurrency)
     outcomes = await system.pq_batch(verb, items, limit, wait, timeout_seconds)
     return answer(system.name, verb, outcomes, limit)
