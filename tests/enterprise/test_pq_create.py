@@ -337,3 +337,112 @@ def test_describe_reads_every_kind_back() -> None:
         "type": "other",
         "scheduler": "com.illumon.iris.controller.IrisQuerySchedulerMonthly",
     }
+
+
+# -- every field of what this project sends ------------------------------------------------
+
+
+def _as_dict(message: Any) -> dict[str, Any]:
+    from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
+
+    fields: dict[str, Any] = MessageToDict(message, preserving_proto_field_name=True)
+    return fields
+
+
+async def test_the_add_query_request_field_by_field(
+    tools: ToolCaller, wire: WireHarness, wire_system: dict[str, Any]
+) -> None:
+    """Every field of the addQuery config, compared whole: what make_temporary_config fills
+    in, what the arguments set, and every scheduling entry, nothing more."""
+    await _create(
+        tools,
+        "full",
+        script_body=SCRIPT,
+        configuration_type="RunAndDone",
+        enabled=False,
+        schedule={
+            "type": "daily",
+            "start_time": "07:30:00",
+            "stop_time": "19:00:00",
+            "time_zone": "Europe/Paris",
+            "days": ["mon", "fri"],
+        },
+    )
+    sent = _as_dict(_added(wire))
+    assert sent == {
+        "serial": str(-(2**63)),  # "assign me one" (Java's Long.MIN_VALUE)
+        "name": "full",
+        "version": "1",
+        "owner": wire_system["username"],
+        # enabled is False: proto3 sends a false bool as nothing at all (True would show)
+        "heapSizeGb": 1.0,
+        "bufferPoolToHeapRatio": 0.25,
+        "detailedGCLoggingEnabled": True,
+        "serverName": "Query_1",
+        "restartUsers": "RU_ADMIN",
+        "scriptCode": SCRIPT,
+        "scriptLanguage": "Python",
+        "configurationType": "RunAndDone",
+        "scheduling": [
+            "SchedulerType=com.illumon.iris.controller.IrisQuerySchedulerDaily",
+            "StartTime=07:30:00",
+            "StopTime=19:00:00",
+            "TimeZone=Europe/Paris",
+            "Calendar=USNYSE",
+            "SkipIfUnsuccessful=false",
+            "StopTimeDisabled=false",
+            "Overnight=false",
+            "RepeatEnabled=false",
+            "RestartErrorCount=0",
+            "RestartErrorDelay=0",
+            "RestartWhenRunning=Yes",
+            "SchedulingDisabled=false",
+            "BusinessDays=false",
+            "Days=true=false=false=false=true=false=false",
+        ],
+        "timeoutNanos": str(60 * 1_000_000_000),
+        "jvmProfile": "Default",
+        "workerKind": "DeephavenCommunity",
+    }
+
+
+async def test_the_modify_query_request_changes_only_what_was_given(
+    tools: ToolCaller, wire: WireHarness
+) -> None:
+    await _create(tools, "edit", script_body="x = 1", schedule={"type": "manual"})
+    before = _as_dict(wire.controller.query("edit").config)
+    await tools.ok(
+        "pq_modify",
+        pq_id=f"enterprise:{SYSTEM}:edit",
+        script_body=SCRIPT,
+        enabled=False,
+        schedule={"type": "temporary", "expiration_minutes": 60},
+        heap_size_gb=2,
+    )
+    sent = _as_dict(
+        wire.controller.log.last("modifyQuery", controller_pb2.ModifyQueryRequest).config
+    )
+    changed = {key for key in before.keys() | sent.keys() if before.get(key) != sent.get(key)}
+    # The controller bumps the version and stamps who changed it when it saves a change.
+    stamps = {"version", "lastModifiedTimeNanos", "lastModifiedByAuthenticated"}
+    stamps |= {"lastModifiedByEffective", "createdTimeNanos"}
+    assert changed - stamps == {"scriptCode", "enabled", "scheduling", "heapSizeGb"}
+    assert "enabled" not in sent  # False: nothing on the wire (it was true before)
+    assert before["enabled"] is True
+    assert (sent["scriptCode"], sent["heapSizeGb"]) == (SCRIPT, 2.0)
+    assert sent["scheduling"] == [
+        "SchedulerType=com.illumon.iris.controller.IrisQuerySchedulerTemporary",
+        "StartTime=00:00:00",
+        "TimeZone=America/New_York",
+        "SkipIfUnsuccessful=false",
+        "StopTimeDisabled=true",
+        "Overnight=false",
+        "RepeatEnabled=false",
+        "RestartErrorCount=0",
+        "RestartErrorDelay=0",
+        "RestartWhenRunning=Yes",
+        "SchedulingDisabled=false",
+        "TemporaryQueueName=InteractiveConsoleTemporaryQueue",
+        "TemporaryAutoDelete=false",
+        "TemporaryExpirationTimeMillis=3600000",
+    ]
