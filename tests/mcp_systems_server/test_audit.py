@@ -99,6 +99,8 @@ def test_targets_name_what_the_call_acts_on() -> None:
         "enterprise:prod:42"
     )
     assert AUDITED_TOOLS["pq_modify"]({"pq_id": "enterprise:prod:q"}) == "enterprise:prod:q"
+    batch = {"system_name": "prod", "pq_identifier": ["a", 17, "c"]}
+    assert AUDITED_TOOLS["pq_restart"](batch) == "enterprise:prod:a,17,c"
     assert AUDITED_TOOLS["session_script_run"]({}) == "?"
 
 

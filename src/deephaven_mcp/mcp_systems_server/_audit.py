@@ -31,8 +31,14 @@ Target = Callable[[Mapping[str, Any]], str]
 
 
 def _arg(arguments: Mapping[str, Any], name: str) -> str:
+    """An argument as it names a target; a list (a batch of PQs) as its items joined by
+    commas, so the record reads ``enterprise:prod:a,b`` (the field is bounded later)."""
     value = arguments.get(name)
-    return "?" if value is None else str(value)
+    if value is None:
+        return "?"
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return str(value)
 
 
 def _session_id(arguments: Mapping[str, Any]) -> str:
