@@ -418,15 +418,23 @@ class InstanceTracker:
                 )
                 return
 
-            def remove() -> None:
-                with contextlib.suppress(FileNotFoundError):
-                    self.record_path.unlink()
-                shutil.rmtree(self.workers_dir, ignore_errors=True)
-                for access in self.access_dir.glob(f"{self.instance_id}-*.txt"):
-                    with contextlib.suppress(FileNotFoundError):
-                        access.unlink()
+            await call_blocking(
+                "removing the instance record",
+                IO_TIMEOUT,
+                self._remove_instance,
+                self.record_path,
+                self.instance_id,
+            )
 
-            await call_blocking("removing the instance record", IO_TIMEOUT, remove)
+    def _remove_instance(self, record_path: Path, instance_id: str) -> None:
+        """Blocking: delete an instance's record, its workers' directories and its access
+        files (this instance's at shutdown, a dead one's in orphan cleanup)."""
+        with contextlib.suppress(FileNotFoundError):
+            record_path.unlink()
+        shutil.rmtree(self.state_dir / "workers" / instance_id, ignore_errors=True)
+        for access in self.access_dir.glob(f"{instance_id}-*.txt"):
+            with contextlib.suppress(FileNotFoundError):
+                access.unlink()
 
     async def _stop_starting(self, key: str, handle: WorkerControl) -> None:
         """A worker that never became ready is killed outright, then forgotten."""
@@ -534,13 +542,11 @@ class InstanceTracker:
                 return
             report.containers_removed += removed
 
-        def remove() -> None:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            shutil.rmtree(self.state_dir / "workers" / record.instance_id, ignore_errors=True)
-            for access in self.access_dir.glob(f"{record.instance_id}-*.txt"):
-                with contextlib.suppress(FileNotFoundError):
-                    access.unlink()
-
-        await call_blocking("removing an orphaned record", IO_TIMEOUT, remove)
+        await call_blocking(
+            "removing an orphaned record",
+            IO_TIMEOUT,
+            self._remove_instance,
+            path,
+            record.instance_id,
+        )
         report.instances_cleaned.append(record.instance_id)
