@@ -20,7 +20,7 @@ async def test_systems_server_type_errors_use_the_envelope(tmp_path: Path) -> No
     assert result.is_error
     assert result.structured_content == {
         "success": False,
-        "error": "Invalid arguments for session_details: attempt_to_connect: expected true or false",
+        "error": "invalid argument attempt_to_connect: expected true or false, not 'maybe'",
         "isError": True,
     }
 

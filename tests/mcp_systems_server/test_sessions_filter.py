@@ -85,13 +85,11 @@ async def test_each_filter_and_combinations(
     [
         (
             {"type": "cloud"},
-            "Invalid arguments for sessions_list: type: Input should be 'community' or "
-            "'enterprise'",
+            "invalid argument type: expected one of 'community' or 'enterprise'",
         ),
         (
             {"source": "static"},
-            "Invalid arguments for sessions_list: source: Input should be 'config', "
-            "'dynamic' or 'pq'",
+            "invalid argument source: expected one of 'config', 'dynamic' or 'pq'",
         ),
         ({"system": "nope"}, "enterprise system 'nope' not found; known systems: other, prod"),
         (
