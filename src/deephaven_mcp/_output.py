@@ -16,7 +16,14 @@ class ToolOutput(BaseModel):
     tool's success envelope exactly, without a deep copy of large payloads.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        serialize_by_alias=True,  # model_dump() names fields as the tool answer does
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
     def envelope_fields(self) -> dict[str, Any]:
         """The fields of the success envelope (everything but ``"success": true``)."""

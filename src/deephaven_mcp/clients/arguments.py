@@ -12,21 +12,44 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, TypeAlias, TypeVar
 
-from pydantic import Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import BeforeValidator, Field, StrictInt, TypeAdapter, ValidationError
 
 from deephaven_mcp.errors import InvalidArgumentError
 
 __all__ = [
     "MAX_SHOWN_PROBLEMS",
+    "Number",
     "Offset",
     "RowLimit",
+    "WholeNumber",
     "argument_error",
     "check_argument",
     "describe_problems",
+    "not_a_number",
+    "shown_value",
 ]
 
 MAX_SHOWN_PROBLEMS: Final = 5
 
+
+def not_a_number(name: str, value: object) -> InvalidArgumentError:
+    """The error for a non-number where a number is expected, as the MCP path words it."""
+    return InvalidArgumentError(
+        f"invalid argument {name}: expected a number, not {shown_value(value)}"
+    )
+
+
+def _not_a_bool(value: object) -> object:
+    # JSON true is not 1: pydantic's lax mode would take it as one.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {shown_value(value)}")
+    return value
+
+
+WholeNumber: TypeAlias = StrictInt
+"""A whole number argument: JSON integers only (not true/false, not "10")."""
+Number: TypeAlias = Annotated[float, BeforeValidator(_not_a_bool)]
+"""A number argument: integers and decimals, not true/false."""
 RowLimit: TypeAlias = Annotated[StrictInt, Field(ge=1)] | None
 """A row count: a positive whole number, or None for "all" (booleans are not numbers)."""
 Offset: TypeAlias = Annotated[StrictInt, Field(ge=0)]
@@ -71,7 +94,8 @@ def _where(loc: Sequence[int | str], root: str | None) -> str:
     return text
 
 
-def _shown(value: object) -> str:
+def shown_value(value: object) -> str:
+    """A value as an error message quotes it: JSON words for true/false/null, else short."""
     if value is True or value is False:
         return "true" if value else "false"
     if value is None:
@@ -108,7 +132,7 @@ def _what(error: Mapping[str, Any]) -> str:
         return str(error["msg"])
     if kind in ("missing", "missing_argument", "extra_forbidden", "unexpected_keyword_argument"):
         return words
-    return f"{words}, not {_shown(error.get('input'))}"
+    return f"{words}, not {shown_value(error.get('input'))}"
 
 
 def describe_problems(exc: ValidationError, root: str | None = None) -> str:

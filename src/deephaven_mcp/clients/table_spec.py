@@ -31,11 +31,18 @@ class TableSlice(ToolOutput):
 
     table_name: str
     format: str
+    # Stored as ``schema_`` (pydantic's BaseModel owns the name ``schema``); read it as
+    # ``.schema`` and dumped as "schema", like the tool answer.
     schema_: list[dict[str, str]] = Field(alias="schema")
     row_count: int
     is_complete: bool
     data: FormattedData
     _data_json: str | None = PrivateAttr(default=None)
+
+    @property  # BaseModel.schema is pydantic's deprecated v1 API; this replaces it
+    def schema(self) -> list[dict[str, str]]:  # type: ignore[override]
+        """The columns: ``{"name", "type"}`` for each, in order."""
+        return self.schema_
 
     def envelope_fields(self) -> dict[str, Any]:
         return {

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Final, TypeVar
 
 from pydantic import BeforeValidator, ValidationError
 
+from deephaven_mcp.clients.arguments import not_a_number
 from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
 from deephaven_mcp.config.models import EnterpriseCreationDefaults, EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import Environment, PqChanges, PqSpec
@@ -127,7 +128,7 @@ def positive(name: str, value: float | None) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidArgumentError(f"{name} must be a number")
+        raise not_a_number(name, value)
     if value <= 0:
         raise InvalidArgumentError(f"{name} must be greater than 0 (got {value})")
     return float(value)

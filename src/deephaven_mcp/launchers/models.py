@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from deephaven_mcp.clients.arguments import not_a_number
 from deephaven_mcp.config.arguments import ArgumentModel
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.models import NAME_PATTERN, NAME_RULE, SandboxMode
@@ -56,7 +57,7 @@ def heap_jvm_arg(heap_size_gb: int | float) -> str:
     """JVM max-heap flag: an int is whole gigabytes (4 -> -Xmx4g), a float is converted to
     megabytes (2.5 -> -Xmx2560m)."""
     if isinstance(heap_size_gb, bool) or not isinstance(heap_size_gb, int | float):
-        raise InvalidArgumentError("heap_size_gb must be a number of gigabytes, e.g. 4 or 2.5")
+        raise not_a_number("heap_size_gb", heap_size_gb)
     if not math.isfinite(heap_size_gb) or heap_size_gb <= 0:
         raise InvalidArgumentError(f"heap_size_gb must be positive, got {heap_size_gb!r}")
     if isinstance(heap_size_gb, int):

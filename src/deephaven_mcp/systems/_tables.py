@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from deephaven_mcp._blocking import call_blocking
+from deephaven_mcp.clients.arguments import Offset, RowLimit, check_argument
 from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey
 from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import (
@@ -58,9 +59,9 @@ _log = logging.getLogger(__name__)
 
 
 def check_max_rows(name: str, value: int | None) -> None:
-    """Row limits are positive, or None for "all" (bounded by the response size cap)."""
-    if value is not None and value < 1:
-        raise InvalidArgumentError(f"{name} must be a positive integer or null (got {value})")
+    """Row limits are positive whole numbers, or None for "all" (bounded by the response
+    size cap); worded like the MCP tools' own check of the same parameter."""
+    check_argument(name, RowLimit, value)
 
 
 def _schema_entry(session: Session, name: str) -> dict[str, Any]:
@@ -128,8 +129,7 @@ async def table_schemas(
 
 def check_offset(offset: int) -> None:
     """Paging starts at a row position: a whole number >= 0."""
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidArgumentError(f"offset must be a whole number >= 0 (got {offset!r})")
+    check_argument("offset", Offset, offset)
 
 
 async def table_slice(

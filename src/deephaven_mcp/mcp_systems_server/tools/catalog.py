@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
+from deephaven_mcp.clients.arguments import RowLimit
 from deephaven_mcp.clients.shaping_spec import AnyOf, Condition
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
@@ -64,7 +65,7 @@ async def catalog_tables_list(
     systems: Systems,
     session_id: SessionIdArg,
     max_rows: Annotated[
-        int | None,
+        RowLimit,
         Field(description="At most this many entries (default 10000); null for all."),
     ] = 10_000,
     filters: Filters = None,
@@ -79,7 +80,7 @@ async def catalog_namespaces_list(
     systems: Systems,
     session_id: SessionIdArg,
     max_rows: Annotated[
-        int | None,
+        RowLimit,
         Field(description="At most this many namespaces (default 1000); null for all."),
     ] = 1_000,
     filters: Filters = None,
@@ -108,7 +109,7 @@ async def catalog_tables_schema(
     table_names: Annotated[list[str] | None, Field(description="Only these tables.")] = None,
     filters: Filters = None,
     max_tables: Annotated[
-        int | None, Field(description="At most this many schemas (default 100); null for all.")
+        RowLimit, Field(description="At most this many schemas (default 100); null for all.")
     ] = 100,
 ) -> CatalogSchemas:
     """Full column metadata of catalog tables; a table that fails gets its own entry."""
@@ -131,7 +132,7 @@ async def catalog_table_sample(
     namespace: Annotated[str, Field(description="Catalog namespace.")],
     table_name: Annotated[str, Field(description="Catalog table name.")],
     max_rows: Annotated[
-        int | None,
+        RowLimit,
         Field(description="Rows to return (default 100); null for all, within the response limit."),
     ] = 100,
     head: Annotated[bool, Field(description="True: first rows; false: last rows.")] = True,

@@ -8,6 +8,7 @@ from fastmcp import Context
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
+from deephaven_mcp.clients.arguments import Number, WholeNumber
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import INTEGER, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import (
@@ -65,10 +66,10 @@ async def session_community_create(
         str | None, Field(description=f"Docker only: image to run.{_OPERATOR}")
     ] = None,
     docker_memory_limit_gb: Annotated[
-        float | None, Field(description=f"Docker only: memory limit.{_OPERATOR}")
+        Number | None, Field(description=f"Docker only: memory limit.{_OPERATOR}")
     ] = None,
     docker_cpu_limit: Annotated[
-        float | None, Field(description=f"Docker only: CPU limit in cores.{_OPERATOR}")
+        Number | None, Field(description=f"Docker only: CPU limit in cores.{_OPERATOR}")
     ] = None,
     docker_volumes: Annotated[
         list[str] | None,
@@ -82,7 +83,7 @@ async def session_community_create(
         ),
     ] = None,
     heap_size_gb: Annotated[
-        float | int | None,
+        Number | WholeNumber | None,
         Field(
             description="JVM heap in GB: 4 -> -Xmx4g, 2.5 -> -Xmx2560m; at most "
             "community.session_creation.max_heap_size_gb (default 8)."

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
+from deephaven_mcp.clients.arguments import Offset, RowLimit
 from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, SortKey
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY, RUNS_CODE
 from deephaven_mcp.mcp_systems_server._schemas import (
@@ -109,7 +110,7 @@ async def session_table_data(
     session_id: SessionIdArg,
     table_name: TableNameArg,
     max_rows: Annotated[
-        int | None,
+        RowLimit,
         Field(description="Rows to return (default 1000); null for the whole table."),
     ] = 1000,
     head: Annotated[
@@ -130,9 +131,8 @@ async def session_table_data(
         ),
     ] = None,
     offset: Annotated[
-        int,
+        Offset,
         Field(
-            ge=0,
             description="Rows to skip before the page (paging: pass the answer's next_offset).",
         ),
     ] = 0,

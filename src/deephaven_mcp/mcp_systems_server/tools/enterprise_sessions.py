@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
+from deephaven_mcp.clients.arguments import Number, WholeNumber
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING
 from deephaven_mcp.mcp_systems_server._schemas import NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
@@ -56,12 +57,12 @@ async def session_enterprise_create(
     system_name: SystemName,
     session_name: Annotated[str | None, Field(description="Name; generated when omitted.")] = None,
     heap_size_gb: Annotated[
-        float | None,
+        Number | None,
         Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
     ] = None,
     programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
     auto_delete_timeout: Annotated[
-        int | None, operator_set("Idle seconds before the worker is deleted.")
+        WholeNumber | None, operator_set("Idle seconds before the worker is deleted.")
     ] = None,
     server: Annotated[
         str | None,
@@ -76,7 +77,7 @@ async def session_enterprise_create(
     admin_groups: AdminGroups = None,
     viewer_groups: ViewerGroups = None,
     timeout_seconds: Annotated[
-        float | None, Field(description="Worker start-up timeout in seconds (at most 3600).")
+        Number | None, Field(description="Worker start-up timeout in seconds (at most 3600).")
     ] = None,
     session_arguments: Annotated[
         dict[str, Any] | None,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Final
 from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
+from deephaven_mcp.clients.arguments import Number, WholeNumber
 from deephaven_mcp.enterprise import Schedule
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, INTEGER, NULLABLE_STRING, STRING
@@ -58,7 +59,7 @@ PythonVenv = Annotated[
     ),
 ]
 InitTimeout = Annotated[
-    float | None, operator_set("Seconds the query may take to initialize (at most 86400).")
+    Number | None, operator_set("Seconds the query may take to initialize (at most 86400).")
 ]
 RestartUsers = Annotated[
     str | None, operator_set("Who may restart it: RU_ADMIN, RU_ADMIN_AND_VIEWERS, ...")
@@ -79,7 +80,7 @@ Identifiers = Annotated[
     ),
 ]
 ConcurrencyArg = Annotated[
-    int,
+    WholeNumber,
     Field(
         description=f"With a list: how many queries at once (default {DEFAULT_PQ_CONCURRENCY}; "
         "at most the system's agent_limits.max_pq_batch_concurrency).",
@@ -176,7 +177,7 @@ async def pq_create(
     system_name: SystemName,
     pq_name: Annotated[str, Field(description="Name of the new persistent query.")],
     heap_size_gb: Annotated[
-        float,
+        Number,
         Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
     ],
     script_body: ScriptBody = None,
@@ -282,7 +283,7 @@ async def pq_modify(
     restart: Annotated[bool, Field(description="Restart afterwards to apply the changes.")] = False,
     pq_name: Annotated[str | None, Field(description="New name.")] = None,
     heap_size_gb: Annotated[
-        float | None,
+        Number | None,
         Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
     ] = None,
     script_body: ScriptBody = None,
@@ -303,7 +304,7 @@ async def pq_modify(
     extra_environment_vars: EnvVars = None,
     init_timeout_seconds: InitTimeout = None,
     auto_delete_timeout: Annotated[
-        int | None,
+        WholeNumber | None,
         operator_set("Temporary queries only: idle seconds before deletion (0: at once)."),
     ] = None,
     admin_groups: AdminGroups = None,
