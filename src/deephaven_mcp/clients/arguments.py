@@ -87,7 +87,10 @@ def _where(loc: Sequence[int | str], root: str | None) -> str:
             text += f"[{part}]"
         elif part in ("call", "args", "kwargs") or not part.isidentifier():
             continue  # a union branch ("function-after[...]", "list[...]") or a call frame
-        elif part in ("str", "int", "float", "bool", "list", "dict", "none") or part[0].isupper():
+        elif (
+            part in ("str", "int", "float", "bool", "list", "dict", "none")
+            or part.lstrip("_")[:1].isupper()
+        ):
             continue  # a union branch: a plain type, or a model (field names are lower case)
         else:
             text += f".{part}" if text else part
