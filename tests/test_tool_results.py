@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
+import jsonschema
 import pydantic_core
 import pytest
 
-from deephaven_mcp._tool_results import envelope_text, ok
+from deephaven_mcp._tool_results import envelope_schema, envelope_text, fail, ok, run_tool
+from deephaven_mcp.errors import NotFoundError, ScriptFailedError
 
 CASES: list[dict[str, Any]] = [
     {"success": True},
@@ -30,3 +34,45 @@ def test_ok_uses_the_encoded_bytes_for_the_text_copy() -> None:
     result = ok({"data": '"from the writer"'}, data="from the writer", row_count=1)
     assert result.structured_content == {"success": True, "data": "from the writer", "row_count": 1}
     assert result.content[0].text == '{"success":true,"data":"from the writer","row_count":1}'  # type: ignore[union-attr]
+
+
+def test_a_failure_carries_the_errors_details_in_both_copies() -> None:
+    error = ScriptFailedError(
+        "script failed: RuntimeError: boom (line 3)",
+        stdout="partial\n",
+        stderr="",
+        stderr_dropped_bytes=2,
+        tables=[{"name": "t", "change": "created"}],
+    )
+
+    async def body() -> Any:
+        raise error
+
+    result = asyncio.run(run_tool("Running the script", body))
+    expected = {
+        "success": False,
+        "error": "script failed: RuntimeError: boom (line 3)",
+        "isError": True,
+        "details": {
+            "stdout": "partial\n",
+            "stdout_truncated": False,
+            "stdout_dropped_bytes": 0,
+            "stderr": "",
+            "stderr_truncated": True,
+            "stderr_dropped_bytes": 2,
+            "tables": [{"name": "t", "change": "created"}],
+            "tables_truncated": False,
+        },
+    }
+    assert result.structured_content == expected and result.is_error is True
+    assert json.loads(result.content[0].text) == expected  # type: ignore[union-attr]
+    schema = envelope_schema({"stdout": {"type": ["string", "null"]}}, ["stdout"])
+    jsonschema.validate(expected, schema)
+    # Errors without details keep the plain shape, and nothing else may join a failure.
+    plain = fail(str(NotFoundError("no such table"))).structured_content
+    assert plain == {"success": False, "error": "no such table", "isError": True}
+    jsonschema.validate(plain, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**expected, "extra": 1}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**expected, "details": "text"}, schema)

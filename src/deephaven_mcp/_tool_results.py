@@ -2,7 +2,9 @@
 
 Success:  ``{"success": true, ...fields}``
 Failure:  ``{"success": false, "error": "<short human message>", "isError": true}`` and the
-MCP result is flagged ``isError`` at the protocol level too.
+MCP result is flagged ``isError`` at the protocol level too. An error that carries
+``details`` (:attr:`DeephavenMcpError.details`, e.g. what a failed script printed) adds them
+as ``"details": {...}``.
 
 Each tool declares an output schema built by :func:`envelope_schema`, which accepts exactly
 these two shapes, so clients can validate every response, failures included.
@@ -73,12 +75,13 @@ def error_text(message: str) -> str:
     return text
 
 
-def fail(message: str) -> ToolResult:
-    """A failure result: short, redacted, flagged as an error on the wire."""
-    text = error_text(message)
-    return ToolResult(
-        structured_content={"success": False, "error": text, "isError": True}, is_error=True
-    )
+def fail(message: str, details: Mapping[str, Any] | None = None) -> ToolResult:
+    """A failure result: short, redacted, flagged as an error on the wire; ``details``
+    (JSON-compatible) travel as they are, like the fields of a success."""
+    structured: dict[str, Any] = {"success": False, "error": error_text(message), "isError": True}
+    if details is not None:
+        structured["details"] = dict(details)
+    return ToolResult(structured_content=structured, is_error=True)
 
 
 def message_for(exc: BaseException, action: str) -> str:
@@ -101,7 +104,7 @@ async def run_tool(action: str, body: Callable[[], Awaitable[ToolResult]]) -> To
         return await body()
     except DeephavenMcpError as exc:
         _log.info("%s: %s", action, exc)
-        return fail(str(exc))
+        return fail(str(exc), exc.details)
     except Exception as exc:
         return fail(message_for(exc, action))
 
@@ -147,6 +150,7 @@ def envelope_schema(
             "success": {"const": False},
             "error": {"type": "string"},
             "isError": {"const": True},
+            "details": {"type": "object"},
         },
         "required": ["success", "error", "isError"],
         "additionalProperties": False,
@@ -157,6 +161,7 @@ def envelope_schema(
             "success": {"type": "boolean"},
             "error": {"type": "string"},
             "isError": {"type": "boolean"},
+            "details": {"type": "object"},
             **properties,
         },
         "required": ["success"],

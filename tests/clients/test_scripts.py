@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from deephaven_mcp.clients.community import is_internal_name
 from deephaven_mcp.clients.scripts import (
     RUNNER_SOURCE,
     bound_utf8,
@@ -18,7 +19,7 @@ from deephaven_mcp.clients.scripts import (
     summarize_engine_error,
     wrap_python,
 )
-from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError, ScriptFailedError
 
 
 def test_bound_utf8_keeps_short_text_whole() -> None:
@@ -146,3 +147,37 @@ def test_wrapped_script_is_one_statement_that_binds_nothing_else() -> None:
     wrapped = wrap_python("print('hi')", "__result")
     assert wrapped.count("\n") == 1 and wrapped.startswith("exec(compile(")
     compile(wrapped, "<string>", "exec")  # valid Python
+
+
+def test_internal_names_never_appear_in_a_change_report() -> None:
+    hidden = "__dh_mcp_script_result_ab12"
+    assert is_internal_name(hidden) and is_internal_name("_dh_mcp_pip_x")
+    assert not is_internal_name("dh_mcp_table") and not is_internal_name("__dh_mcp_other")
+    pairs, truncated = classify_changes(["t"], [hidden, "t", "u"], [hidden + "0"])
+    assert pairs == [("u", "created"), ("t", "replaced")] and truncated is False
+
+
+def test_a_failed_run_keeps_its_output_and_tables() -> None:
+    result: dict[str, Any] = {
+        "stdout": "partial\n",
+        "stdout_dropped_bytes": 0,
+        "stderr": "x" * 70_000,
+        "stderr_dropped_bytes": 3,
+        "error": {"type": "RuntimeError", "message": "boom", "line": 3},
+        "tables": [{"name": "t", "change": "created"}],
+        "tables_truncated": True,
+    }
+    with pytest.raises(ScriptFailedError) as caught:
+        outcome_from_runner(result)
+    error = caught.value
+    assert str(error) == "script failed: RuntimeError: boom (line 3)"
+    assert error.details == {
+        "stdout": "partial\n",
+        "stdout_truncated": False,
+        "stdout_dropped_bytes": 0,
+        "stderr": "x" * 64 * 1024,
+        "stderr_truncated": True,
+        "stderr_dropped_bytes": 70_000 - 64 * 1024 + 3,
+        "tables": [{"name": "t", "change": "created"}],
+        "tables_truncated": True,
+    }

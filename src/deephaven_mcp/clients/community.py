@@ -30,6 +30,9 @@ _log = logging.getLogger(__name__)
 defer_pydeephaven_finalizers()
 
 MAX_NAMES_IN_MESSAGE: Final = 20
+#: Prefixes of the temporary variables this package puts in a worker's globals (a script
+#: run's answer, the pip listing); no listing ever shows them (:func:`is_internal_name`).
+INTERNAL_NAME_PREFIXES: Final = ("__dh_mcp_script_result_", "_dh_mcp_pip_")
 _TABLE_NAME: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
@@ -70,12 +73,22 @@ def server_constants(session: Session) -> dict[str, str]:
     return {key: str(value.string_value) for key, value in constants.items()}
 
 
+def is_internal_name(name: str) -> bool:
+    """True for a temporary variable of this package, which no listing may show."""
+    return name.startswith(INTERNAL_NAME_PREFIXES)
+
+
 def list_tables(session: Session) -> list[str]:
-    """Names of the tables in the session's global scope."""
+    """Names of the tables in the session's global scope, without our temporary variables.
+
+    Every listing (the tools, the resources, completions, a Groovy script's change report)
+    goes through here.
+    """
     try:
-        return sorted(session.tables)
+        names = list(session.tables)
     except Exception as exc:
         raise SessionUnavailableError(f"cannot list tables: {describe_error(exc)}") from exc
+    return sorted(name for name in names if not is_internal_name(name))
 
 
 def check_table_name(name: str) -> None:

@@ -5,17 +5,27 @@ Python sessions: the script is wrapped by :data:`RUNNER_SOURCE`, which runs insi
 It executes the code with the session's globals (so semantics are unchanged), captures what
 the script's own thread writes to ``sys.stdout`` / ``sys.stderr`` (bounded inside the worker),
 diffs the global tables by object identity before and after, and reports an error with the
-line number in the user's code. Its answer travels back as one JSON cell of a temporary table
-under a random name, which is fetched and deleted at once. The engine runs one script at a
-time per worker (``AbstractScriptSession.evaluateScript`` is ``synchronized``), so two runners
-never overlap on one worker; the redirection is still context-local (a ``ContextVar``), so
-output of other threads during the script (listeners, threads the script starts) is not
-captured and nothing stays redirected afterwards.
+line number in the user's code; a failed script reports what it printed and changed up to the
+failure too (:class:`~deephaven_mcp.errors.ScriptFailedError`). Its answer travels back as one
+JSON cell of a temporary table under a random name (prefix ``__dh_mcp_script_result_``),
+which is fetched at once. The engine runs one script at a time per worker
+(``AbstractScriptSession.evaluateScript`` is ``synchronized``), so two runners never overlap on
+one worker; the redirection is still context-local (a ``ContextVar``), so output of other
+threads during the script (listeners, threads the script starts) is not captured and nothing
+stays redirected afterwards.
+
+Deleting the temporary variable takes another script, which the engine queues behind any
+script other callers sent meanwhile. So the answer does not wait for it: the deletion runs in
+the background (:func:`forget_later`), at most one thread per session, which removes every
+name queued for that session in one script and ends when none is left. Until then the name
+exists, but no listing shows it (:func:`deephaven_mcp.clients.community.is_internal_name`),
+and the runner leaves such names out of its change report.
 
 Groovy sessions: output goes to the worker's shared log, which mixes every session's output,
 so stdout/stderr are not captured (None). Table changes come from the engine's own
 identity-based change set in the ExecuteCommand response, classified against a listing taken
-just before the run.
+just before the run; a failed Groovy script reports the engine's error line with the changes
+the engine reported for it.
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,8 +43,14 @@ from typing import Any, Final, Literal
 from pydeephaven import Session
 from pydeephaven.table import Table
 
+from deephaven_mcp._blocking import run_in_background
 from deephaven_mcp.clients.analysis import deephaven_type
-from deephaven_mcp.clients.community import release
+from deephaven_mcp.clients.community import (
+    INTERNAL_NAME_PREFIXES,
+    is_internal_name,
+    list_tables,
+    release,
+)
 from deephaven_mcp.clients.errors import (
     MAX_LINE_LENGTH,
     clip,
@@ -40,7 +58,8 @@ from deephaven_mcp.clients.errors import (
     grpc_status,
     summarize_script_error,
 )
-from deephaven_mcp.errors import InvalidArgumentError, SessionUnavailableError
+from deephaven_mcp.clients.leases import leased
+from deephaven_mcp.errors import InvalidArgumentError, ScriptFailedError, SessionUnavailableError
 
 _log = logging.getLogger(__name__)
 
@@ -50,7 +69,10 @@ CAPTURE_LIMIT_BYTES: Final = 64 * 1024
 MAX_TABLE_CHANGES: Final = 100
 #: The file name the user's code is compiled under, so tracebacks point at its lines.
 USER_FILENAME: Final = "<script>"
-_RESULT_PREFIX: Final = "__dh_mcp_script_result_"
+_RESULT_PREFIX: Final = INTERNAL_NAME_PREFIXES[0]
+#: Seconds a queued clean-up may wait for its thread before it is scheduled again (every
+#: background thread was busy, so it never started).
+CLEANUP_START_GRACE: Final = 30.0
 _CHANGE_ORDER: Final = {"created": 0, "replaced": 1, "removed": 2}
 
 Change = Literal["created", "replaced", "removed"]
@@ -102,9 +124,13 @@ def classify_changes(
     before = set(existed_before)
     changed_set = set(changed)
     pairs: list[tuple[str, Change]] = [
-        (name, "replaced" if name in before else "created") for name in changed_set
+        (name, "replaced" if name in before else "created")
+        for name in changed_set
+        if not is_internal_name(name)
     ]
-    pairs += [(name, "removed") for name in set(removed) - changed_set]
+    pairs += [
+        (name, "removed") for name in set(removed) - changed_set if not is_internal_name(name)
+    ]
     pairs.sort(key=lambda pair: (_CHANGE_ORDER[pair[1]], pair[0]))
     return pairs[:limit], len(pairs) > limit
 
@@ -132,7 +158,8 @@ def summarize_engine_error(text: str) -> str:
 # -- what runs inside a Python worker -------------------------------------------------------
 
 #: Executed in a fresh namespace (never the session's globals) with ``_dh_mcp_args`` bound to
-#: (session globals, user code, result variable name, byte limit, table limit).
+#: (session globals, user code, result variable name, byte limit, table limit, prefixes of
+#: names left out of the change report, earlier result variables to delete first).
 RUNNER_SOURCE: Final = r'''
 import contextvars
 import json
@@ -140,6 +167,7 @@ import sys
 import traceback
 
 USER_FILENAME = "<script>"
+HIDDEN = ()
 
 
 class _Sink:
@@ -187,7 +215,11 @@ class _Router:
 def _tables(scope):
     from deephaven.table import Table
 
-    return {name: value for name, value in list(scope.items()) if isinstance(value, Table)}
+    return {
+        name: value
+        for name, value in list(scope.items())
+        if isinstance(value, Table) and not name.startswith(HIDDEN)
+    }
 
 
 def _same(old, new):
@@ -266,12 +298,15 @@ def table_changes(before, after, max_tables):
     return listed, len(entries) > max_tables
 
 
-def main(scope, code, result_name, limit, max_tables):
+def main(scope, code, result_name, limit, max_tables, hidden, forget):
+    global HIDDEN
+    HIDDEN = tuple(hidden)
+    for name in forget:
+        scope.pop(name, None)
     before = _tables(scope)
     result = capture_run(scope, code, limit)
-    if result["error"] is None:
-        after = _tables(scope)
-        result["tables"], result["tables_truncated"] = table_changes(before, after, max_tables)
+    # On error too: what the script changed before it failed stays changed.
+    result["tables"], result["tables_truncated"] = table_changes(before, _tables(scope), max_tables)
     from deephaven import new_table
     from deephaven.column import string_col
 
@@ -282,9 +317,13 @@ main(*_dh_mcp_args)
 '''
 
 
-def wrap_python(code: str, result_name: str) -> str:
-    """The one statement sent to the worker: it leaves only ``result_name`` in the globals."""
-    args = f"(globals(), {code!r}, {result_name!r}, {CAPTURE_LIMIT_BYTES}, {MAX_TABLE_CHANGES})"
+def wrap_python(code: str, result_name: str, forget: Iterable[str] = ()) -> str:
+    """The one statement sent to the worker: it deletes the ``forget`` variables (earlier
+    results still waiting for their clean-up) and leaves only ``result_name`` in the globals."""
+    args = (
+        f"(globals(), {code!r}, {result_name!r}, {CAPTURE_LIMIT_BYTES}, {MAX_TABLE_CHANGES}, "
+        f"{INTERNAL_NAME_PREFIXES!r}, {tuple(forget)!r})"
+    )
     return (
         f"exec(compile({RUNNER_SOURCE!r}, '<deephaven-mcp runner>', 'exec', dont_inherit=True), "
         f"{{'__name__': '_dh_mcp_runner', '_dh_mcp_args': {args}}})\n"
@@ -302,14 +341,15 @@ def _execute(session: Session, code: str) -> Any:
         raise SessionUnavailableError(f"cannot run the script: {describe_error(exc)}") from exc
 
 
-def _raise_engine_error(response: Any, *, wrapped: bool) -> None:
+def _engine_error(response: Any, *, wrapped: bool) -> str | None:
     """A failure the engine reported; in a wrapped run, its line numbers are the runner's."""
-    if response.error_message:
-        _log.debug("script failed: %s", response.error_message)
-        message = summarize_engine_error(response.error_message)
-        if wrapped:
-            message = re.sub(r"^script failed: line \d+: ", "script failed: ", message)
-        raise InvalidArgumentError(message)
+    if not response.error_message:
+        return None
+    _log.debug("script failed: %s", response.error_message)
+    message = summarize_engine_error(response.error_message)
+    if wrapped:
+        message = re.sub(r"^script failed: line \d+: ", "script failed: ", message)
+    return message
 
 
 def run_script(session: Session, code: str, language: str) -> ScriptOutcome:
@@ -321,30 +361,51 @@ def run_script(session: Session, code: str, language: str) -> ScriptOutcome:
 
 def _run_python(session: Session, code: str) -> ScriptOutcome:
     result_name = f"{_RESULT_PREFIX}{uuid.uuid4().hex}"
-    response = _execute(session, wrap_python(code, result_name))
+    # Earlier results of this session still waiting for their clean-up go first, so a script
+    # never finds one in its globals.
+    response = _execute(session, wrap_python(code, result_name, _waiting(session)))
     try:
-        _raise_engine_error(response, wrapped=True)
+        message = _engine_error(response, wrapped=True)
+        if message is not None:
+            raise InvalidArgumentError(message)
         result = _fetch_result(session, result_name)
     finally:
-        _forget(session, result_name)
+        # In the background: another caller's script may hold the engine for a long time.
+        forget_later(session, result_name)
     return outcome_from_runner(result)
 
 
 def outcome_from_runner(result: Mapping[str, Any]) -> ScriptOutcome:
-    """Check the runner's answer: raise its error, or bound and return what it captured."""
-    error = result.get("error")
-    if error:
-        raise InvalidArgumentError(
-            format_script_error(str(error["type"]), str(error["message"]), error.get("line"))
-        )
+    """Check the runner's answer and bound what it captured; a script error raises
+    :class:`ScriptFailedError` carrying the output and table changes up to the failure."""
     streams = []
     for name in ("stdout", "stderr"):
-        bounded = bound_utf8(str(result[name]))
-        dropped = int(result[f"{name}_dropped_bytes"]) + bounded.dropped_bytes
+        bounded = bound_utf8(str(result.get(name) or ""))
+        dropped = int(result.get(f"{name}_dropped_bytes") or 0) + bounded.dropped_bytes
         streams.append(CapturedText(bounded.text, dropped))
-    tables = list(result["tables"])[:MAX_TABLE_CHANGES]
-    truncated = bool(result["tables_truncated"]) or len(result["tables"]) > len(tables)
-    return ScriptOutcome(streams[0], streams[1], tables, truncated)
+    all_tables = list(result.get("tables") or [])
+    tables = all_tables[:MAX_TABLE_CHANGES]
+    truncated = bool(result.get("tables_truncated")) or len(all_tables) > len(tables)
+    outcome = ScriptOutcome(streams[0], streams[1], tables, truncated)
+    error = result.get("error")
+    if error:
+        message = format_script_error(str(error["type"]), str(error["message"]), error.get("line"))
+        raise script_failed(message, outcome)
+    return outcome
+
+
+def script_failed(message: str, outcome: ScriptOutcome) -> ScriptFailedError:
+    """The error for a failed run, carrying what it printed and changed."""
+    stdout, stderr = outcome.stdout, outcome.stderr
+    return ScriptFailedError(
+        message,
+        stdout=stdout.text if stdout else None,
+        stdout_dropped_bytes=stdout.dropped_bytes if stdout else 0,
+        stderr=stderr.text if stderr else None,
+        stderr_dropped_bytes=stderr.dropped_bytes if stderr else 0,
+        tables=outcome.tables,
+        tables_truncated=outcome.tables_truncated,
+    )
 
 
 def _fetch_result(session: Session, name: str) -> dict[str, Any]:
@@ -364,26 +425,95 @@ def _fetch_result(session: Session, name: str) -> dict[str, Any]:
     return answer
 
 
-def _forget(session: Session, name: str) -> None:
-    """Delete the runner's result variable; never fail the caller over it."""
+@dataclass
+class _Cleanup:
+    """Result variables of one session waiting to be deleted, and the state of its thread."""
+
+    session: Session
+    names: set[str]
+    scheduled_at: float
+    started: bool = False
+    deleting: frozenset[str] = frozenset()  # taken by the thread, not yet confirmed gone
+
+
+_cleanups_lock = threading.Lock()
+_cleanups: dict[int, _Cleanup] = {}  # by id(session); an entry keeps its session alive
+
+
+def forget_later(session: Session, name: str) -> None:
+    """Queue ``name`` for deletion from the worker's globals without waiting for it.
+
+    One background thread per session (under a lease, so the session is not closed under it)
+    deletes everything queued, in one script per round, and ends when nothing is left.
+    """
+    with _cleanups_lock:
+        job = _cleanups.get(id(session))
+        if job is None:
+            job = _cleanups[id(session)] = _Cleanup(session, {name}, time.monotonic())
+        else:
+            job.names.add(name)
+            if job.started or time.monotonic() - job.scheduled_at < CLEANUP_START_GRACE:
+                return  # its thread takes this name too
+            job.scheduled_at = time.monotonic()  # that thread never started: try again
+    run_in_background(lambda: _clean_up(job), "Removing script result variables")
+
+
+def _waiting(session: Session) -> list[str]:
+    """The session's result variables not yet known to be deleted."""
+    with _cleanups_lock:
+        job = _cleanups.get(id(session))
+        return sorted(job.names | job.deleting) if job is not None else []
+
+
+def pending_cleanups() -> int:
+    """Sessions with result variables still waiting to be deleted (for tests and shutdown)."""
+    with _cleanups_lock:
+        return len(_cleanups)
+
+
+def _clean_up(job: _Cleanup) -> None:
+    with _cleanups_lock:
+        if job.started:
+            return
+        job.started = True
+    with leased(job.session):
+        while True:
+            with _cleanups_lock:
+                job.deleting = frozenset(job.names)
+                job.names.clear()
+                if not job.deleting:
+                    if _cleanups.get(id(job.session)) is job:
+                        del _cleanups[id(job.session)]
+                    return
+            _forget(job.session, sorted(job.deleting))
+
+
+def _forget(session: Session, names: list[str]) -> None:
+    """Delete result variables; never fail over it (the listings hide them anyway)."""
+    script = f"[globals().pop(_n, None) for _n in {tuple(names)!r}]"
     try:
-        response = session.console_service.run_script(f"globals().pop({name!r}, None)")
+        response = session.console_service.run_script(script)
         if response.error_message:
             raise RuntimeError(response.error_message)
     except Exception as exc:
         if grpc_status(exc) is None:
-            _log.warning("could not remove helper variable %s: %s", name, describe_error(exc))
+            _log.warning("could not remove helper variables %s: %s", names, describe_error(exc))
         else:
-            _log.warning("could not remove helper variable %s (connection)", name)
+            _log.warning("could not remove helper variables %s (connection)", names)
 
 
 def _run_groovy(session: Session, code: str) -> ScriptOutcome:
-    try:
-        existed = set(session.tables)
-    except Exception as exc:
-        raise SessionUnavailableError(f"cannot list tables: {describe_error(exc)}") from exc
+    existed = list_tables(session)
     response = _execute(session, code)
-    _raise_engine_error(response, wrapped=False)
+    message = _engine_error(response, wrapped=False)
+    outcome = _engine_changes(session, existed, response)
+    if message is not None:
+        raise script_failed(message, outcome)
+    return outcome
+
+
+def _engine_changes(session: Session, existed: list[str], response: Any) -> ScriptOutcome:
+    """The tables the engine says the script changed (it reports them on error too)."""
     changes = response.changes
 
     def tables_in(fields: Any) -> list[str]:
