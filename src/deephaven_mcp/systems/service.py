@@ -460,7 +460,8 @@ class DeephavenSystems:
         """Run ``script`` (or the file at ``script_path``) in a session; never re-run after a
         lost connection. ``script_path`` must lie inside ``security.script_path_roots``.
         Reports the script's stdout/stderr and the global tables it created, replaced or
-        removed."""
+        removed; a failed script raises :class:`~deephaven_mcp.errors.ScriptFailedError`
+        carrying the same up to the failure."""
         code = await _tables.script_code(
             script, script_path, roots=self.config.security.script_path_roots
         )

@@ -208,8 +208,9 @@ async def session_script_run(
     log), each cut to its first 64 KB with *_truncated and *_dropped_bytes, and tables: the
     global tables it created, replaced or removed (at most 100; tables_truncated), with
     row_count, columns (Deephaven types) and is_refreshing unless removed. Only output of the
-    script's own thread is captured. A failure is one line: type, message and the line in
-    your script, e.g. "script failed: NameError: name 'x' is not defined (line 3)".
+    script's own thread is captured. A failure's error is one line: type, message and the
+    line in your script, e.g. "script failed: NameError: name 'x' is not defined (line 3)";
+    its details hold the same stdout, stderr and tables fields up to the failure.
     """
     return await systems.session_script_run(session_id, script, script_path)
 
