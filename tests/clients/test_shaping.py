@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -31,6 +32,9 @@ SCHEMA = pa.schema(
         ("B", pa.bool_()),
         ("T", pa.timestamp("ns", tz="UTC")),
         ("C", pa.uint16()),  # Deephaven char
+        ("Y", pa.int8()),
+        ("H", pa.int16()),
+        ("F", pa.float32()),
         ("A", pa.list_(pa.int32())),
     ]
 )
@@ -102,7 +106,7 @@ def test_timestamps_are_exact_nanoseconds_and_default_to_utc() -> None:
     ("condition", "message"),
     [
         ({"column": "I", "op": "is_null", "value": 1}, "takes no value"),
-        ({"column": "I", "op": "eq"}, "exactly one value"),
+        ({"column": "I", "op": "eq"}, "needs a value; to test for null use .*is_null"),
         ({"column": "I", "op": "eq", "value": [1]}, "exactly one value"),
         ({"column": "I", "op": "in", "value": 1}, "non-empty list"),
         ({"column": "I", "op": "in", "value": []}, "non-empty list"),
@@ -146,7 +150,10 @@ def test_filters_must_be_a_list() -> None:
         ({"column": "S", "op": "lt", "value": "b"}, "does not order"),
         ({"column": "B", "op": "ge", "value": True}, "does not order"),
         ({"column": "D", "op": "gt", "value": "NaN"}, "unordered"),
-        ({"column": "Nope", "op": "is_null"}, "unknown column 'Nope'.*I, L, D, S, B, T, C, A"),
+        (
+            {"column": "Nope", "op": "is_null"},
+            "unknown column 'Nope'.*I, L, D, S, B, T, C, Y, H, F, A",
+        ),
     ],
 )
 def test_values_are_typed_by_the_column(condition: dict[str, Any], message: str) -> None:
@@ -191,7 +198,99 @@ def test_sort_keys() -> None:
     assert parse_sort(None) == []
     with pytest.raises(InvalidArgumentError, match="more than once"):
         parse_sort([{"column": "I"}, {"column": "I", "descending": True}])
-    with pytest.raises(InvalidArgumentError, match="invalid sort"):
+    with pytest.raises(InvalidArgumentError, match="invalid argument sort"):
         parse_sort([{"column": "I", "descending": "yes"}])
     with pytest.raises(InvalidArgumentError, match=f"at most {MAX_SORT_KEYS}"):
         parse_sort([{"column": f"C{i}"} for i in range(MAX_SORT_KEYS + 1)])
+
+
+def _literal(condition: dict[str, Any]) -> Any:
+    found = structured_filter(SCHEMA, parse_filters([condition]))
+    assert found is not None
+    return found.make_grpc_message()
+
+
+def test_timestamps_keep_nine_fractional_digits() -> None:
+    def nanos(value: str) -> int:
+        message = _literal({"column": "T", "op": "eq", "value": value})
+        return int(message.compare.rhs.literal.nano_time_value)
+
+    base = 1_709_294_400_000_000_000  # 2024-03-01T12:00:00Z
+    assert nanos("2024-03-01T12:00:00.706000988Z") == base + 706_000_988
+    assert nanos("2024-03-01T12:00:00.000000001") == base + 1
+    assert nanos("2024-03-01T14:00:00.123456789+02:00") == base + 123_456_789
+    assert nanos("2024-03-01T11:00:00.5-01:00") == base + 500_000_000
+    assert nanos("2024-03-01 12:00:00.12345678z") == base + 123_456_780
+    assert nanos("2024-03-01") == base - 12 * 3_600_000_000_000
+    assert nanos("1969-12-31T23:59:59.999999999Z") == -1
+    for bad in ("2024-03-01T12:00:00.1234567891Z", "2024-03-01T25:00:00Z", "noon", "2024-03-01T"):
+        with pytest.raises(InvalidArgumentError, match="ISO-8601"):
+            _literal({"column": "T", "op": "eq", "value": bad})
+
+
+NULL_MARKERS = [
+    ("Y", -128, "byte"),
+    ("H", -32768, "short"),
+    ("I", -2147483648, "int"),
+    ("L", -9223372036854775808, "long"),
+    ("F", -3.4028234663852886e38, "float"),
+    ("D", -1.7976931348623157e308, "double"),
+]
+
+
+@pytest.mark.parametrize(("column", "marker", "name"), NULL_MARKERS)
+@pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"])
+def test_null_markers_are_refused(column: str, marker: float, name: str, op: str) -> None:
+    value: Any = [1, marker] if op in ("in", "not_in") else marker
+    message = (
+        f"filter value {marker!r} on column '{column}' ({name}) is Deephaven's null marker "
+        f'for {name}; use {{"op": "is_null"}} to find nulls'
+    )
+    with pytest.raises(InvalidArgumentError) as caught:
+        structured_filter(SCHEMA, parse_filters([{"column": column, "op": op, "value": value}]))
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("I", 3_000_000_000, "out of range for int (-2147483647..2147483647)"),
+        ("I", -3_000_000_000, "out of range for int"),
+        ("I", 3e9, "out of range for int"),
+        ("Y", 300, "out of range for byte (-127..127)"),
+        ("Y", -129, "out of range for byte"),
+        ("H", 32768, "out of range for short (-32767..32767)"),
+        ("L", 2**63, "out of range for long"),
+        ("F", 1e39, "out of range for float"),
+        ("F", -1e39, "out of range for float"),
+        ("D", 10**400, "out of range for double"),
+    ],
+)
+def test_values_out_of_the_column_range_are_refused(column: str, value: Any, message: str) -> None:
+    for op in ("eq", "gt", "in"):
+        item = {"column": column, "op": op, "value": [value] if op == "in" else value}
+        with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+            structured_filter(SCHEMA, parse_filters([item]))
+
+
+def test_range_edges_are_accepted() -> None:
+    for column, value in (
+        ("Y", -127),
+        ("Y", 127),
+        ("H", -32767),
+        ("I", 2147483647),
+        ("L", -9223372036854775807),
+        ("F", 3.4028234663852886e38),
+        ("F", -3.4e38),
+        ("D", 1.7976931348623157e308),
+        ("D", -1.7e308),
+        ("F", "-Infinity"),
+    ):
+        assert _literal({"column": column, "op": "eq", "value": value}) is not None
+
+
+@pytest.mark.parametrize("op", ["lt", "le", "gt", "ge"])
+@pytest.mark.parametrize("value", ["Infinity", "-Infinity"])
+def test_order_against_infinity_avoids_the_range_filter(op: str, value: str) -> None:
+    text = str(_literal({"column": "D", "op": op, "value": value}))
+    assert "LESS" not in text and "GREATER" not in text

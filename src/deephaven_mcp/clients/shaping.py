@@ -14,33 +14,53 @@ Public surface (other tools import it)::
     AnyOf(any_of=[Condition(...), Condition(...)])      # OR of plain conditions
     SortKey(column="Size", descending=True)
     FilterItem = Condition | AnyOf                      # a list of items is ANDed
-    parse_filters(raw), parse_sort(raw)                 # JSON-like -> models (InvalidArgumentError)
+    Filters, Sort                                       # the tools' argument types
+    parse_filters(raw), parse_sort(raw)                 # JSON-like -> models (InvalidArgumentError,
+                                                        # worded like the MCP path's)
     # this module
     structured_filter(schema, filters) -> Filter | None # pyarrow schema -> one pydeephaven Filter
+    filter_table(table, condition, filters) -> Table    # where(); names a bad matches pattern
     check_columns(schema, names) -> list[str]           # names validated against the schema
     apply_shaping(table, *, columns, filters, sort)     # -> Table; blocking: run it in a thread
 
 Rules and limits:
 
 * ops: eq, ne, lt, le, gt, ge (one value); in, not_in (a list of 1..MAX_LIST_VALUES
-  values); is_null, not_null (no value); contains, matches (one string, string columns only;
-  ``matches`` is a Java regular expression that must match the whole value).
+  values); is_null, not_null (no value); contains, matches (one string, string columns only).
+* ``contains`` is a case-sensitive literal substring test (no pattern characters; ""
+  matches every non-null string). ``matches`` is the engine's rule exactly: Java's
+  ``Pattern.compile(value, Pattern.DOTALL).matcher(cell).matches()``, so the pattern must
+  match the whole value, ``.`` matches line breaks too, and the syntax is
+  java.util.regex (``\\p{L}`` works). A pattern the engine cannot compile is refused as
+  ``invalid pattern '(' for matches on column 'S': ...`` (found by compiling each pattern
+  on the worker, never by Python's ``re``). contains/matches never match null.
 * values are typed by the column: integers take whole numbers, floating columns take numbers
   or the strings "NaN", "Infinity", "-Infinity"; strings take strings; booleans take true or
-  false; timestamps take ISO-8601 strings (no offset means UTC), to the microsecond. Other
-  column types accept only is_null / not_null.
+  false; timestamps take ISO-8601 strings with up to 9 fractional digits, read exactly to
+  the nanosecond (an offset such as +02:00, Z, or none meaning UTC), so a time copied from a
+  read matches. Other column types (char, dates, times, arrays, ...) accept only is_null /
+  not_null.
+* a number must fit the column's type: byte -127..127, short -32767..32767, int
+  -2147483647..2147483647, long -9223372036854775807..9223372036854775807, float and double
+  up to their largest finite value in magnitude. The type's minimum (-128, -32768,
+  -2147483648, -9223372036854775808; -Float.MAX_VALUE, -Double.MAX_VALUE) is Deephaven's
+  null marker, refused for every op with a hint to use is_null / not_null.
 * at most MAX_CONDITIONS conditions in all (counting those inside ``any_of``); ``any_of``
   holds plain conditions only (no nesting); strings at most MAX_STRING_CHARS characters.
 * lt/le/gt/ge work on numbers and timestamps only (not strings, booleans, or NaN).
-* Deephaven semantics apply: null is less than every value, so lt/le match nulls (add a
-  not_null condition to drop them); ne and not_in keep nulls; contains/matches never match
-  null. NaN: eq "NaN" matches NaN rows, ne "NaN" every other row; NaN never passes lt/gt.
+* Deephaven semantics apply: null is less than every value (-Infinity too), so lt/le match
+  nulls (add a not_null condition to drop them); ne and not_in keep nulls; contains/matches
+  never match null. NaN: eq "NaN" matches NaN rows, ne "NaN" every other row; NaN passes no
+  ordering test, and nothing is greater than "Infinity" (so ``lt "Infinity"`` keeps every
+  row but NaN and +Infinity, nulls included). -0.0 equals 0.0.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import sys
 from collections.abc import Sequence
 from typing import Final, Literal, TypeAlias
 
@@ -50,6 +70,7 @@ from pydeephaven import SortDirection
 from pydeephaven import filters as dh
 from pydeephaven.table import Table
 
+from deephaven_mcp.clients.errors import is_connection_error
 from deephaven_mcp.clients.shaping_spec import (
     LIST_OPS,
     MAX_COLUMN_NAME,
@@ -72,6 +93,7 @@ __all__ = [
     "SortKey",
     "apply_shaping",
     "check_columns",
+    "filter_table",
     "structured_filter",
 ]
 
@@ -101,6 +123,16 @@ def _kind(type_: pa.DataType) -> _Kind:
 
 
 _FLOAT_WORDS: Final = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf}
+_FLOAT32_MAX: Final = float(np.finfo(np.float32).max)  # Java Float.MAX_VALUE
+_FLOAT64_MAX: Final = sys.float_info.max  # Java Double.MAX_VALUE
+_JAVA_NAMES: Final = {
+    "int8": "byte",
+    "int16": "short",
+    "int32": "int",
+    "int64": "long",
+    "float": "float",
+    "double": "double",
+}
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -117,13 +149,13 @@ def _typed(column: str, type_: pa.DataType, kind: _Kind, value: object) -> _Lite
     """``value`` as the literal pydeephaven sends for a column of ``type_``."""
     if kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return _in_int_range(column, type_, value)
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            return _in_int_range(column, type_, int(value))
         raise _wrong(column, type_, value, "expected a whole number")
     if kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return _in_float_range(column, type_, value)
         if isinstance(value, str) and value.lower() in _FLOAT_WORDS:
             return _FLOAT_WORDS[value.lower()]
         raise _wrong(column, type_, value, 'expected a number, "NaN", "Infinity" or "-Infinity"')
@@ -142,18 +174,93 @@ def _typed(column: str, type_: pa.DataType, kind: _Kind, value: object) -> _Lite
     raise _wrong(column, type_, value, "only is_null and not_null work on this type")
 
 
-def _timestamp(column: str, type_: pa.DataType, text: str) -> np.datetime64:
+def _java_name(type_: pa.DataType) -> str:
+    """The Deephaven (Java) name of a numeric column type, as people know it."""
+    return _JAVA_NAMES.get(str(type_), str(type_))
+
+
+def _null_marker(column: str, type_: pa.DataType, value: int | float) -> InvalidArgumentError:
+    name = _java_name(type_)
+    return InvalidArgumentError(
+        f"filter value {value!r} on column '{column}' ({name}) is Deephaven's null marker for "
+        f'{name}; use {{"op": "is_null"}} to find nulls (or {{"op": "not_null"}} to drop them)'
+    )
+
+
+def _out_of_range(
+    column: str, type_: pa.DataType, value: int | float, low: object, high: object
+) -> InvalidArgumentError:
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    name = _java_name(type_)
+    return InvalidArgumentError(
+        f"filter value {shown} on column '{column}' is out of range for {name} ({low}..{high})"
+    )
+
+
+def _in_int_range(column: str, type_: pa.DataType, value: int) -> int:
+    """``value`` if a column of integer ``type_`` can hold it and it is not the null marker
+    (the type's minimum): the engine would compare with a wrapped value, match the nulls,
+    or fail without saying why."""
+    bits = type_.bit_width
+    if pa.types.is_signed_integer(type_):
+        null, low, high = -(2 ** (bits - 1)), -(2 ** (bits - 1)) + 1, 2 ** (bits - 1) - 1
+        if value == null:
+            raise _null_marker(column, type_, value)
+    else:
+        low, high = 0, 2**bits - 1
+    if not low <= value <= high:
+        raise _out_of_range(column, type_, value, low, high)
+    return value
+
+
+def _in_float_range(column: str, type_: pa.DataType, value: int | float) -> float:
+    """``value`` as a float if a column of floating ``type_`` holds it and it is not the
+    null marker (minus the type's largest finite value); NaN and infinities are values."""
+    high = _FLOAT32_MAX if type_ == pa.float32() else _FLOAT64_MAX
     try:
-        parsed = dt.datetime.fromisoformat(text.strip())
+        number = float(value)
+    except OverflowError:  # an integer beyond any double
+        raise _out_of_range(column, type_, value, -high, high) from None
+    if number == -high:
+        raise _null_marker(column, type_, number)
+    if math.isfinite(number) and not -high <= number <= high:
+        raise _out_of_range(column, type_, value, -high, high)
+    return number
+
+
+# ISO-8601 date and time; the fraction (up to nanoseconds) is read apart, because
+# datetime keeps only microseconds.
+_TIMESTAMP: Final = re.compile(
+    r"(?P<date>\d{4}-\d\d-\d\d)(?:[Tt ](?P<time>\d\d:\d\d(?::\d\d)?)"
+    r"(?:[.,](?P<fraction>\d+))?)?(?P<zone>[Zz]|[+-]\d\d(?::?\d\d)?)?"
+)
+
+
+def _timestamp(column: str, type_: pa.DataType, text: str) -> np.datetime64:
+    """Exact integer nanoseconds since the epoch for an ISO-8601 time: up to 9 fractional
+    digits, an offset (``+02:00``), ``Z``, or no offset (UTC)."""
+    found = _TIMESTAMP.fullmatch(text.strip())
+    try:
+        if found is None or len(found["fraction"] or "") > 9:
+            raise ValueError(text)
+        whole = found["date"] + ("T" + found["time"] if found["time"] else "")
+        zone = found["zone"] or ""
+        parsed = dt.datetime.fromisoformat(whole + ("+00:00" if zone in ("Z", "z") else zone))
     except ValueError:
         raise _wrong(
-            column, type_, text, "expected an ISO-8601 time such as 2024-05-01T13:30:00Z"
+            column,
+            type_,
+            text,
+            "expected an ISO-8601 time such as 2024-05-01T13:30:00Z (at most 9 fractional digits)",
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     # Exact integer nanoseconds (a float timestamp() would round).
-    nanos = (parsed - _EPOCH) // dt.timedelta(microseconds=1) * 1_000
-    return np.datetime64(nanos, "ns")
+    seconds = (parsed - _EPOCH) // dt.timedelta(seconds=1)
+    fraction = int((found["fraction"] or "").ljust(9, "0"))
+    return np.datetime64(seconds * 1_000_000_000 + fraction, "ns")
 
 
 def _field(schema: pa.Schema, column: str) -> pa.Field:
@@ -200,7 +307,37 @@ def _condition(schema: pa.Schema, cond: Condition) -> dh.Filter:
             )
         if isinstance(value, float) and math.isnan(value):
             raise InvalidArgumentError(f"NaN is unordered: use eq or ne with NaN ('{name}')")
+        if isinstance(value, float) and math.isinf(value):
+            return _order_infinity(cond.op, name, value > 0)
     return _compare(cond.op, name, value)
+
+
+def _order_infinity(op: str, name: str, positive: bool) -> dh.Filter:
+    """lt/le/gt/ge against +-Infinity, which the engine's range filter refuses, as the
+    equivalent tests it takes: null is below every value (-Infinity too), NaN passes no
+    ordering test, and nothing is above +Infinity."""
+    column = dh.ColumnName(name)
+    infinity = math.inf if positive else -math.inf
+    not_nan = dh.eq(column, column)  # true for null too (null == null), false only for NaN
+    if positive:
+        match op:
+            case "lt":
+                return dh.and_([not_nan, dh.ne(column, infinity)])
+            case "le":
+                return not_nan
+            case "gt":
+                return dh.and_([dh.is_null(name), dh.is_not_null(name)])  # no row
+            case _:
+                return dh.eq(column, infinity)
+    match op:
+        case "lt":
+            return dh.is_null(name)
+        case "le":
+            return dh.or_([dh.is_null(name), dh.eq(column, infinity)])
+        case "gt":
+            return dh.and_([dh.is_not_null(name), not_nan, dh.ne(column, infinity)])
+        case _:
+            return dh.and_([dh.is_not_null(name), not_nan])
 
 
 def _compare(op: str, name: str, value: _Literal) -> dh.Filter:
@@ -255,6 +392,59 @@ def structured_filter(schema: pa.Schema, filters: Sequence[FilterItem]) -> dh.Fi
     return parts[0] if len(parts) == 1 else dh.and_(parts)
 
 
+def filter_table(table: Table, condition: dh.Filter, filters: Sequence[FilterItem]) -> Table:
+    """``table.where(condition)``, where ``condition`` is :func:`structured_filter` of
+    ``filters``. Blocking. When the engine refuses it and ``filters`` hold ``matches``,
+    each pattern is tried alone (on an empty table) so the error names the one the engine
+    cannot compile; otherwise the engine's error is raised as it is."""
+    try:
+        return table.where(condition)
+    except Exception as exc:
+        bad = _bad_pattern(table, filters)
+        if bad is None:
+            raise
+        raise bad from exc
+
+
+def _patterns(filters: Sequence[FilterItem]) -> list[Condition]:
+    found: dict[tuple[str, str], Condition] = {}
+    for item in filters:
+        for cond in item.any_of if isinstance(item, AnyOf) else [item]:
+            if cond.op == "matches":
+                found.setdefault((cond.column, str(cond.value)), cond)
+    return list(found.values())
+
+
+def _bad_pattern(table: Table, filters: Sequence[FilterItem]) -> InvalidArgumentError | None:
+    """The error for the first ``matches`` pattern the engine refuses to compile (its own
+    rule, java.util.regex), or None when they all compile or the probe itself fails."""
+    conditions = _patterns(filters)
+    if not conditions:
+        return None
+    try:
+        empty = table.head(0)
+    except Exception:
+        return None
+    try:
+        for cond in conditions:
+            pattern = str(cond.value)
+            try:
+                probe = empty.where(dh.matches(cond.column, pattern))
+            except Exception as exc:
+                if is_connection_error(exc):
+                    return None
+                shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+                return InvalidArgumentError(
+                    f"invalid pattern '{shown}' for matches on column '{cond.column}': the "
+                    "engine cannot compile it as a Java regular expression "
+                    "(java.util.regex.Pattern syntax)"
+                )
+            _release([probe])
+    finally:
+        _release([empty])
+    return None
+
+
 def check_columns(schema: pa.Schema, names: Sequence[str]) -> list[str]:
     """``names`` if each is a column of ``schema`` and none repeats; else InvalidArgumentError."""
     if isinstance(names, str) or not names:
@@ -303,7 +493,7 @@ def apply_shaping(
     current = table
     try:
         if condition is not None:
-            current = current.where(condition)
+            current = filter_table(current, condition, filters or [])
             steps.append(current)
         if keys:
             directions = [

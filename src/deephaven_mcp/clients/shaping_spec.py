@@ -12,16 +12,18 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
-    StrictFloat,
-    StrictInt,
-    TypeAdapter,
+    Tag,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
+from deephaven_mcp.clients.arguments import check_argument
 from deephaven_mcp.errors import InvalidArgumentError
 
 __all__ = [
@@ -35,7 +37,10 @@ __all__ = [
     "AnyOf",
     "Condition",
     "FilterItem",
+    "FilterValue",
+    "Filters",
     "Op",
+    "Sort",
     "SortKey",
     "count_conditions",
     "parse_filters",
@@ -56,11 +61,54 @@ Op: TypeAlias = Literal[
 LIST_OPS: Final = frozenset({"in", "not_in"})
 _NO_VALUE_OPS: Final = frozenset({"is_null", "not_null"})
 STRING_OPS: Final = frozenset({"contains", "matches"})
+_NULL_TESTS: Final = {"eq": "is_null", "ne": "not_null"}
+_LIST_FORMS: Final = {"eq": "in", "ne": "not_in"}
 
-# Strict scalars: JSON true stays a boolean, 1 stays an integer.
-Scalar: TypeAlias = (
-    StrictBool | StrictInt | StrictFloat | Annotated[str, Field(max_length=MAX_STRING_CHARS)]
+_SCALAR_WORDS: Final = "a string, a number, or true/false"
+
+
+def _shown(value: object) -> str:
+    """A value as the argument errors quote it (JSON words for true/false/null; short)."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _scalar(value: object) -> object:
+    """``value`` if it is one JSON scalar a filter can compare with, else ValueError."""
+    if value is None:
+        raise ValueError(
+            'null is not a value to compare with; use {"op": "is_null"} to find nulls '
+            "(inside any_of to combine it with other values)"
+        )
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_CHARS:
+            raise ValueError(f"takes a string of at most {MAX_STRING_CHARS} characters")
+        return value
+    if isinstance(value, (bool, int, float)):
+        return value
+    raise ValueError(f"expected {_SCALAR_WORDS}, not {_shown(value)}")
+
+
+def _value_kind(value: object) -> str:
+    return "List" if isinstance(value, (list, tuple)) else "Scalar"
+
+
+_SCALAR_SCHEMA: Final = {"type": ["string", "number", "boolean"]}
+# One check per value (no union of types): a bad value gets one message. Tags are upper
+# case so error locations skip them: "filters[0].value[1]: null is not ...".
+ScalarValue: TypeAlias = Annotated[Any, BeforeValidator(_scalar), WithJsonSchema(_SCALAR_SCHEMA)]
+FilterValue: TypeAlias = (
+    Annotated[
+        Annotated[ScalarValue, Tag("Scalar")] | Annotated[list[ScalarValue], Tag("List")],
+        Discriminator(_value_kind),
+    ]
+    | None
 )
+"""One JSON scalar (string, number, true/false), a list of them for in/not_in, or nothing."""
 ColumnName: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_COLUMN_NAME)]
 
 
@@ -71,26 +119,41 @@ class Condition(BaseModel):
 
     column: ColumnName
     op: Op
-    value: Scalar | list[Scalar] | None = Field(
+    value: FilterValue = Field(
         default=None,
         description="One value; a list for in/not_in; nothing for is_null/not_null.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_nested(cls, data: object) -> object:
+        if isinstance(data, dict) and "any_of" in data:
+            raise ValueError("any_of holds plain conditions; it does not nest")
+        return data
+
     @model_validator(mode="after")
     def _value_fits_op(self) -> Condition:
-        # Checked here, not per column type: this part does not need the schema.
-        if self.op in _NO_VALUE_OPS:
-            if self.value is not None:
-                raise ValueError(f"op '{self.op}' takes no value")
-        elif self.op in LIST_OPS:
-            if not isinstance(self.value, list) or not self.value:
-                raise ValueError(f"op '{self.op}' needs a non-empty list of values")
-            if len(self.value) > MAX_LIST_VALUES:
-                raise ValueError(f"op '{self.op}' takes at most {MAX_LIST_VALUES} values")
-        elif self.value is None or isinstance(self.value, list):
-            raise ValueError(f"op '{self.op}' needs exactly one value (not a list)")
-        elif self.op in STRING_OPS and not isinstance(self.value, str):
-            raise ValueError(f"op '{self.op}' needs a string value")
+        # Checked here, not per column type: this part does not need the schema. The words
+        # are the same on the MCP and the Python path (both validate with this model).
+        op, value = self.op, self.value
+        if op in _NO_VALUE_OPS:
+            if value is not None:
+                raise ValueError(f"op '{op}' takes no value (leave \"value\" out)")
+        elif op in LIST_OPS:
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"op '{op}' needs a non-empty list of values, e.g. [1, 2]")
+            if len(value) > MAX_LIST_VALUES:
+                raise ValueError(f"op '{op}' takes at most {MAX_LIST_VALUES} values")
+        elif value is None:
+            hint = ""
+            if op in _NULL_TESTS:
+                hint = f'; to test for null use {{"op": "{_NULL_TESTS[op]}"}}'
+            raise ValueError(f"op '{op}' needs a value{hint}")
+        elif isinstance(value, list):
+            hint = f" (op '{_LIST_FORMS[op]}' takes a list)" if op in _LIST_FORMS else ""
+            raise ValueError(f"op '{op}' needs exactly one value, not a list{hint}")
+        elif op in STRING_OPS and not isinstance(value, str):
+            raise ValueError(f"op '{op}' needs a string value")
         return self
 
 
@@ -102,6 +165,14 @@ class AnyOf(BaseModel):
     any_of: list[Condition] = Field(min_length=1, max_length=MAX_CONDITIONS)
 
 
+def _item_kind(item: object) -> str:
+    """Which model an item is meant to be: ``any_of`` names the OR, anything else is a
+    condition (so a wrong item gets the condition's problems, not every branch's)."""
+    if isinstance(item, AnyOf) or (isinstance(item, dict) and "any_of" in item):
+        return "AnyOf"
+    return "Condition"
+
+
 class SortKey(BaseModel):
     """One sort column; keys apply in the order given."""
 
@@ -111,10 +182,16 @@ class SortKey(BaseModel):
     descending: StrictBool = False
 
 
-FilterItem: TypeAlias = Condition | AnyOf
-
-_FILTERS: Final = TypeAdapter(list[FilterItem])
-_SORT: Final = TypeAdapter(list[SortKey])
+# Tag names start upper case: error locations skip them (see clients.arguments._where).
+FilterItem: TypeAlias = Annotated[
+    Annotated[Condition, Tag("Condition")] | Annotated[AnyOf, Tag("AnyOf")],
+    Discriminator(_item_kind),
+]
+Filters: TypeAlias = Annotated[list[FilterItem], Field(max_length=MAX_CONDITIONS)] | None
+"""The ``filters`` argument, one type for the MCP tools and the Python API: a list of
+conditions and any_of groups, ANDed; None for none."""
+Sort: TypeAlias = list[SortKey] | None
+"""The ``sort`` argument: sort keys in priority order; None for none."""
 
 
 def validation_problems(exc: ValidationError) -> str:
@@ -130,22 +207,22 @@ def count_conditions(filters: Sequence[FilterItem]) -> int:
     return sum(len(item.any_of) if isinstance(item, AnyOf) else 1 for item in filters)
 
 
+def _dumped(raw: object) -> object:
+    """Models passed in (the MCP path hands over validated ones) as plain data again, so
+    both paths validate the same input."""
+    if isinstance(raw, (list, tuple)):
+        return [item.model_dump() if isinstance(item, BaseModel) else item for item in raw]
+    return raw
+
+
 def parse_filters(raw: Sequence[FilterItem | dict[str, Any]] | None) -> list[FilterItem]:
-    """Models from JSON-like input (already-built models pass through), bounded in number."""
-    if raw is None:
+    """Models from JSON-like input (already-built models pass through), bounded in number.
+
+    Raises the same InvalidArgumentError, in the same words, as the MCP tools' ``filters``
+    argument (both validate :data:`Filters`)."""
+    items: list[FilterItem] | None = check_argument("filters", Filters, _dumped(raw))
+    if items is None:
         return []
-    if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
-        raise InvalidArgumentError("filters must be a list of conditions")
-    try:
-        items = _FILTERS.validate_python(
-            [item.model_dump() if isinstance(item, BaseModel) else item for item in raw]
-        )
-    except ValidationError as exc:
-        raise InvalidArgumentError(
-            "invalid filters: "
-            f"{validation_problems(exc)}. Each filter is {{'column', 'op', 'value'}} or "
-            "{'any_of': [conditions]}"
-        ) from None
     if count_conditions(items) > MAX_CONDITIONS:
         raise InvalidArgumentError(f"filters hold at most {MAX_CONDITIONS} conditions in all")
     return items
@@ -153,16 +230,9 @@ def parse_filters(raw: Sequence[FilterItem | dict[str, Any]] | None) -> list[Fil
 
 def parse_sort(raw: Sequence[SortKey | dict[str, Any]] | None) -> list[SortKey]:
     """Sort keys from JSON-like input, at most MAX_SORT_KEYS, each column once."""
-    if raw is None:
+    keys: list[SortKey] | None = check_argument("sort", Sort, _dumped(raw))
+    if keys is None:
         return []
-    if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
-        raise InvalidArgumentError("sort must be a list of {'column', 'descending'}")
-    try:
-        keys = _SORT.validate_python(
-            [item.model_dump() if isinstance(item, BaseModel) else item for item in raw]
-        )
-    except ValidationError as exc:
-        raise InvalidArgumentError(f"invalid sort: {validation_problems(exc)}") from None
     if len(keys) > MAX_SORT_KEYS:
         raise InvalidArgumentError(f"sort takes at most {MAX_SORT_KEYS} keys")
     names = [key.column for key in keys]

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from deephaven_mcp._output import ToolOutput
 from deephaven_mcp._tool_results import as_envelope
-from deephaven_mcp.clients.shaping_spec import MAX_CONDITIONS, MAX_LIST_VALUES, AnyOf, Condition
+from deephaven_mcp.clients.shaping_spec import MAX_CONDITIONS, MAX_LIST_VALUES, Filters
 from deephaven_mcp.systems import DeephavenSystems
 
 
@@ -43,13 +43,15 @@ FILTERS_HELP: Final = (
     "Structured conditions, ANDed (never expressions): "
     '{"column": "Sym", "op": "eq", "value": "AAPL"}; ops eq, ne, lt, le, gt, ge '
     "(lt..ge on numbers and timestamps), in / not_in (a list), is_null / not_null "
-    "(no value), contains / matches (strings; "
-    'matches is a whole-value Java regex); {"any_of": [conditions]} is an OR. Values follow '
-    'the column type (timestamps as ISO-8601 strings; "NaN" for floats). Null counts as '
-    f"less than any value, so lt/le match nulls. At most {MAX_CONDITIONS} conditions, "
+    "(no value), contains (case-sensitive substring) / matches (Java regex with DOTALL that "
+    'must match the whole value); {"any_of": [conditions]} is an OR. Values follow the '
+    "column type (timestamps as ISO-8601 strings, to the nanosecond, no offset = UTC; "
+    '"NaN", "Infinity", "-Infinity" for floats); a type\'s minimum (e.g. -2147483648 for '
+    "int) is its null marker: use is_null. Null counts as less than any value, so lt/le "
+    f"match nulls; NaN passes no lt/gt. At most {MAX_CONDITIONS} conditions, "
     f"{MAX_LIST_VALUES} values per list."
 )
-FiltersArg = Annotated[list[Condition | AnyOf] | None, Field(description=FILTERS_HELP)]
+FiltersArg = Annotated[Filters, Field(description=FILTERS_HELP)]
 """Structured filters, shared by every tool that reads a table (never expressions)."""
 SystemName = Annotated[str, Field(description="Name of an enterprise system from the config.")]
 JvmArgs = Annotated[list[str] | None, Field(description="Additional JVM arguments.")]
