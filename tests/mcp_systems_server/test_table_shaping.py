@@ -131,6 +131,11 @@ CASES: list[tuple[list[dict[str, Any]], Callable[[Row], bool]]] = [
         [{"column": "S", "op": "matches", "value": "ü.*✓"}],
         lambda r: r["S"] is not None and re.fullmatch("ü.*✓", r["S"]) is not None,
     ),
+    # matches is Java's Pattern.compile(p, DOTALL).matcher(s).matches(): "." spans lines
+    (
+        [{"column": "S", "op": "matches", "value": "line.*2"}],
+        lambda r: r["S"] is not None and re.fullmatch("line.*2", r["S"], re.DOTALL) is not None,
+    ),
     # boolean, with nulls
     ([{"column": "B", "op": "eq", "value": True}], lambda r: r["B"] is True),
     ([{"column": "B", "op": "ne", "value": True}], lambda r: r["B"] is not True),

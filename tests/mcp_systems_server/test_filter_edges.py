@@ -1,0 +1,367 @@
+"""Structured filters on edge values, against a real worker, through MCP and the Python API.
+
+Each filtered answer is compared with the engine itself (the same comparison written as a
+where-clause in a script, or the same pydeephaven filter) and with a Python predicate that
+spells out Deephaven's rules; refusals are compared word for word between the MCP tools
+and ``DeephavenSystems``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import math
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from pydeephaven import Session
+from pydeephaven import filters as dh
+
+from deephaven_mcp import DeephavenSystems
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.mcp_systems_server import build_systems_server
+from tests._workers import RunningWorker
+from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+
+pytestmark = pytest.mark.integration
+
+ANON = "community:config:anon"
+EDGE = "filter_edges"
+PROBE = "filter_edges_probe"
+# 2026-12-07T11:49:59.706000988Z: a time a read shows with all nine fractional digits.
+BASE_NS = 1_796_644_199_706_000_988
+
+_SETUP = rf"""
+from deephaven import new_table
+from deephaven.column import (
+    byte_col, double_col, float_col, int_col, long_col, short_col, string_col,
+)
+from deephaven.constants import (
+    NULL_BYTE, NULL_DOUBLE, NULL_FLOAT, NULL_INT, NULL_LONG, NULL_SHORT,
+)
+
+nan, inf = float("nan"), float("inf")
+{EDGE} = new_table([
+    int_col("Id", list(range(8))),
+    byte_col("Y", [NULL_BYTE, 1, -127, 127, 0, 5, NULL_BYTE, 2]),
+    short_col("H", [NULL_SHORT, 1, -32767, 32767, 0, 5, 7, 2]),
+    int_col("I", [NULL_INT, 1, -2147483647, 2147483647, 0, 5, 7, 2]),
+    long_col("L", [NULL_LONG, 1, -9223372036854775807, 9223372036854775807, 0, 5, 7, 2]),
+    float_col("F", [NULL_FLOAT, nan, -inf, inf, 0.5, -0.0, 3.4028234663852886e38, -3.4e38]),
+    double_col("D", [NULL_DOUBLE, nan, -inf, inf, 1.5, -0.0, 1.7976931348623157e308, -1e308]),
+    string_col("S", ["new\nline", "abc", "ABC", None, "a.b", "é", "Ünï ✓", "q'\"\\z"]),
+]).update(["T = (i % 4 == 3) ? null : epochNanosToInstant({BASE_NS}L + i * 1_000_001L)"])
+"""
+
+Row = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def script_session(dh_worker: RunningWorker) -> Iterator[Session]:
+    """A plain pydeephaven session: creates the table and runs the engine's own
+    comparisons (where-clauses in scripts) that the answers are checked against."""
+    session = Session(host=dh_worker.host, port=dh_worker.port)
+    session.run_script(_SETUP)
+    yield session
+    session.run_script(f"del {EDGE}")
+    gc.collect()
+    session.close()
+
+
+@pytest.fixture(scope="module")
+def rows(script_session: Session) -> list[Row]:
+    table = script_session.open_table(EDGE)
+    found: list[Row] = table.to_arrow().to_pylist()
+    table.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def config_path(dh_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory) -> str:
+    config = {"community": {"sessions": {"anon": session_config(dh_worker)}}}
+    return write_config(tmp_path_factory.mktemp("edges") / "deephaven_mcp.json", config)
+
+
+@pytest.fixture(scope="module")
+async def tools(config_path: str, script_session: Session) -> AsyncIterator[ToolCaller]:
+    async with Client(build_systems_server(config_path, read_only=True), timeout=300) as client:
+        yield ToolCaller(client)
+
+
+@pytest.fixture(scope="module")
+async def systems(config_path: str, script_session: Session) -> AsyncIterator[DeephavenSystems]:
+    async with DeephavenSystems(config_path, read_only=True) as service:
+        yield service
+
+
+async def _ids(tools: ToolCaller, filters: list[dict[str, Any]]) -> list[int]:
+    answer = await tools.ok(
+        "session_table_data",
+        session_id=ANON,
+        table_name=EDGE,
+        max_rows=None,
+        columns=["Id"],
+        filters=filters,
+        format="json-column",
+    )
+    return list(answer["data"]["Id"])
+
+
+def _engine_ids(session: Session, clause: str) -> list[int]:
+    """The rows the engine keeps for a where-clause written in a script."""
+    session.run_script(f"{PROBE} = {EDGE}.where({clause!r})")
+    table = session.open_table(PROBE)
+    ids: list[int] = table.to_arrow().column("Id").to_pylist()
+    table.close()
+    session.run_script(f"del {PROBE}")
+    return ids
+
+
+def _pydeephaven_ids(session: Session, condition: dh.Filter) -> list[int]:
+    table = session.open_table(EDGE)
+    filtered = table.where(condition)
+    ids: list[int] = filtered.to_arrow().column("Id").to_pylist()
+    filtered.close()
+    table.close()
+    return ids
+
+
+# -- 1. null markers and ranges ---------------------------------------------------------
+
+NULL_MARKERS = [
+    ("Y", -128, "byte"),
+    ("H", -32768, "short"),
+    ("I", -2147483648, "int"),
+    ("L", -9223372036854775808, "long"),
+    ("F", -3.4028234663852886e38, "float"),
+    ("D", -1.7976931348623157e308, "double"),
+]
+
+
+@pytest.mark.parametrize(("column", "marker", "name"), NULL_MARKERS)
+async def test_a_null_marker_is_refused_with_a_hint(
+    tools: ToolCaller, column: str, marker: float, name: str
+) -> None:
+    """The engine stores null as the marker: eq would match the null rows, lt would be
+    empty, in would fail; each is refused, naming the marker and is_null."""
+    expected = (
+        f"filter value {marker!r} on column '{column}' ({name}) is Deephaven's null marker "
+        f'for {name}; use {{"op": "is_null"}} to find nulls'
+    )
+    for op in ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"):
+        value: Any = [marker] if op in ("in", "not_in") else marker
+        message = await tools.error(
+            "session_table_data",
+            session_id=ANON,
+            table_name=EDGE,
+            filters=[{"column": column, "op": op, "value": value}],
+        )
+        assert expected in message, (op, message)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("I", 3_000_000_000, "out of range for int (-2147483647..2147483647)"),
+        ("Y", 300, "out of range for byte (-127..127)"),
+        ("H", -40_000, "out of range for short (-32767..32767)"),
+        ("L", 2**63, "out of range for long (-9223372036854775807..9223372036854775807)"),
+        ("F", 1e39, "out of range for float"),
+    ],
+)
+async def test_a_value_out_of_the_column_range_is_refused(
+    tools: ToolCaller, column: str, value: Any, message: str
+) -> None:
+    for op in ("eq", "lt", "in"):
+        got = await tools.error(
+            "session_table_data",
+            session_id=ANON,
+            table_name=EDGE,
+            filters=[{"column": column, "op": op, "value": [value] if op == "in" else value}],
+        )
+        assert f"filter value {value!r} on column '{column}' is {message}" in got
+
+
+async def test_the_range_edges_still_match(tools: ToolCaller, rows: list[Row]) -> None:
+    for column in ("Y", "H", "I", "L", "F", "D"):
+        values = [row[column] for row in rows if row[column] is not None]
+        finite = [v for v in values if not (isinstance(v, float) and not math.isfinite(v))]
+        for value in (min(finite), max(finite)):
+            expected = [row["Id"] for row in rows if row[column] == value]
+            assert await _ids(tools, [{"column": column, "op": "eq", "value": value}]) == expected
+
+
+# -- 2. ordering against infinities ----------------------------------------------------
+
+_SYMBOLS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def _ordered(op: str, bound: float) -> Callable[[Any], bool]:
+    """Deephaven's ordering: null is below every value (-Infinity too); NaN passes none."""
+
+    def keep(x: Any) -> bool:
+        if x is None:
+            return op in ("lt", "le")
+        if math.isnan(x):
+            return False
+        return bool({"lt": x < bound, "le": x <= bound, "gt": x > bound, "ge": x >= bound}[op])
+
+    return keep
+
+
+@pytest.mark.parametrize("column", ["D", "F"])
+@pytest.mark.parametrize("op", ["lt", "le", "gt", "ge"])
+@pytest.mark.parametrize("word", ["Infinity", "-Infinity"])
+async def test_ordering_against_infinity_is_the_engines(
+    tools: ToolCaller,
+    script_session: Session,
+    rows: list[Row],
+    column: str,
+    op: str,
+    word: str,
+) -> None:
+    java = "Double" if column == "D" else "Float"
+    infinity = f"{java}.{'POSITIVE' if word == 'Infinity' else 'NEGATIVE'}_INFINITY"
+    engine = _engine_ids(script_session, f"{column} {_SYMBOLS[op]} {infinity}")
+    keep = _ordered(op, math.inf if word == "Infinity" else -math.inf)
+    predicate = [row["Id"] for row in rows if keep(row[column])]
+    assert engine == predicate
+    assert await _ids(tools, [{"column": column, "op": op, "value": word}]) == engine
+
+
+# -- 3 and 12. matches and contains follow the engine's rule ---------------------------
+
+
+async def test_an_invalid_pattern_is_named(tools: ToolCaller, systems: DeephavenSystems) -> None:
+    filters = [
+        {
+            "any_of": [
+                {"column": "S", "op": "matches", "value": r"\p{L}+"},
+                {"column": "S", "op": "matches", "value": "("},
+            ]
+        }
+    ]
+    message = await tools.error(
+        "session_table_data", session_id=ANON, table_name=EDGE, filters=filters
+    )
+    assert message.startswith("invalid pattern '(' for matches on column 'S': ")
+    with pytest.raises(InvalidArgumentError) as caught:
+        await systems.session_table_data(ANON, EDGE, filters=filters)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "pattern", [".*e", "new.line", r"\p{L}+", "a.b", "(?i)abc", "Ü.*✓", r"q'\"\\z", "abc|é"]
+)
+async def test_matches_is_a_whole_value_java_regex_with_dotall(
+    tools: ToolCaller, script_session: Session, rows: list[Row], pattern: str
+) -> None:
+    """Java's Pattern.compile(p, DOTALL).matcher(s).matches(); null never matches. The
+    Python oracle uses fullmatch with DOTALL (these patterns mean the same in both)."""
+    engine = _pydeephaven_ids(script_session, dh.matches("S", pattern))
+    python_pattern = pattern.replace(r"\p{L}", "[^\\W\\d_]")
+    oracle = [
+        row["Id"]
+        for row in rows
+        if row["S"] is not None and re.fullmatch(python_pattern, row["S"], re.DOTALL)
+    ]
+    assert engine == oracle
+    assert await _ids(tools, [{"column": "S", "op": "matches", "value": pattern}]) == oracle
+
+
+@pytest.mark.parametrize("needle", ["b", "B", "", ".", "\n", "'\"\\", "✓", "ABC"])
+async def test_contains_is_a_case_sensitive_substring(
+    tools: ToolCaller, rows: list[Row], needle: str
+) -> None:
+    expected = [row["Id"] for row in rows if row["S"] is not None and needle in row["S"]]
+    assert await _ids(tools, [{"column": "S", "op": "contains", "value": needle}]) == expected
+
+
+async def test_strings_with_quotes_and_backslashes_compare_exactly(
+    tools: ToolCaller, rows: list[Row]
+) -> None:
+    for value in ["q'\"\\z", "new\nline", "Ünï ✓", "é"]:
+        expected = [row["Id"] for row in rows if row["S"] == value]
+        assert expected
+        assert await _ids(tools, [{"column": "S", "op": "eq", "value": value}]) == expected
+        assert await _ids(tools, [{"column": "S", "op": "in", "value": [value]}]) == expected
+
+
+# -- 4. timestamps: what a read shows, a filter matches --------------------------------
+
+
+async def test_a_timestamp_copied_from_a_read_matches_its_row(tools: ToolCaller) -> None:
+    answer = await tools.ok(
+        "session_table_data",
+        session_id=ANON,
+        table_name=EDGE,
+        columns=["Id", "T"],
+        format="json-row",
+    )
+    shown = {row["Id"]: row["T"] for row in answer["data"]}
+    assert shown[0] == "2026-12-07T11:49:59.706000988Z"
+    assert shown[1] == "2026-12-07T11:49:59.707000989Z"
+    for row_id, text in shown.items():
+        if text is None:
+            continue
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", text)
+        assert await _ids(tools, [{"column": "T", "op": "eq", "value": text}]) == [row_id]
+    # The same instant with an offset, and one nanosecond later.
+    assert await _ids(
+        tools, [{"column": "T", "op": "eq", "value": "2026-12-07T13:49:59.706000988+02:00"}]
+    ) == [0]
+    later = [{"column": "T", "op": "gt", "value": "2026-12-07T11:49:59.706000988"}]
+    assert 0 not in await _ids(tools, later)
+
+
+def test_the_base_instant_is_the_one_the_read_shows() -> None:
+    seconds, nanos = divmod(BASE_NS, 1_000_000_000)
+    moment = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    assert (moment.isoformat(), nanos) == ("2026-12-07T11:49:59+00:00", 706_000_988)
+
+
+# -- one wording on both paths ----------------------------------------------------------
+
+BAD_ARGUMENTS: list[dict[str, Any]] = [
+    {"filters": "I = 1"},
+    {"filters": ["I > 3"]},
+    {"filters": [{"column": "I", "op": "in", "value": [1, None]}]},
+    {"filters": [{"column": "I", "op": "eq"}]},
+    {"filters": [{"column": "I", "op": "eq", "value": {"a": 1}}]},
+    {"filters": [{"column": "I", "op": "like", "value": 1}]},
+    {"filters": [{"any_of": [{"column": "I", "op": "eq", "value": [1]}]}]},
+    {"filters": [{"column": "I", "op": "is_null", "value": 1}]},
+    {"filters": [{"column": "I", "op": "eq", "value": 1, "x": 2}]},
+    {"filters": [{"any_of": [{"any_of": [{"column": "I", "op": "is_null"}]}]}]},
+    {"filters": [{"column": "I", "op": "eq", "value": True}]},
+    {"filters": [{"column": "I", "op": "eq", "value": -2147483648}]},
+    {"filters": [{"column": "S", "op": "matches", "value": "["}]},
+    {"sort": [{"column": "I", "descending": "yes"}]},
+]
+
+
+async def test_both_paths_word_a_bad_argument_identically(
+    tools: ToolCaller, systems: DeephavenSystems
+) -> None:
+    seen: list[str] = []
+    for arguments in BAD_ARGUMENTS:
+        message = await tools.error(
+            "session_table_data", session_id=ANON, table_name=EDGE, **arguments
+        )
+        with pytest.raises(InvalidArgumentError) as caught:
+            await systems.session_table_data(ANON, EDGE, **arguments)
+        assert str(caught.value) == message, arguments
+        seen.append(message)
+    assert seen[2] == (
+        'invalid argument filters[0].value[1]: null is not a value to compare with; use {"op": '
+        '"is_null"} to find nulls (inside any_of to combine it with other values)'
+    )
+    assert seen[3] == (
+        "invalid argument filters[0]: op 'eq' needs a value; to test for null use {\"op\": "
+        '"is_null"}'
+    )
+    for message in seen[:10]:
+        assert "Condition" not in message and "AnyOf" not in message and "Scalar" not in message
