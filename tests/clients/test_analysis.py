@@ -10,17 +10,18 @@ import pytest
 from deephaven_mcp.clients import analysis
 from deephaven_mcp.clients.analysis import check_sort, column_kind, plan_aggregate
 from deephaven_mcp.clients.analysis_spec import (
-    BINS,
     MAX_AGGREGATIONS,
     MAX_GROUP_BY,
     MAX_TOP_K,
     Aggregation,
     TimeBucket,
+    TopK,
+    bin_nanos,
     check_output_names,
-    check_top_k,
     parse_aggregations,
     parse_group_by,
 )
+from deephaven_mcp.clients.arguments import check_argument
 from deephaven_mcp.clients.shaping_spec import SortKey
 from deephaven_mcp.clients.table_summary import plan_summary
 from deephaven_mcp.errors import InvalidArgumentError
@@ -68,15 +69,21 @@ def test_aggregations_parse_with_the_as_alias_and_default_names() -> None:
 @pytest.mark.parametrize(
     ("raw", "match"),
     [
-        (None, "non-empty list"),
-        ([], "non-empty list"),
-        ("avg", "non-empty list"),
-        ([{"op": "mode", "column": "Price"}], "invalid aggregations"),
-        ([{"op": "avg"}], "'avg' needs a column"),
-        ([{"op": "avg", "column": "Price", "formula": "Price * 2"}], "invalid aggregations"),
-        ([{"op": "sum", "column": ""}], "invalid aggregations"),
-        ([{"op": "sum", "column": "Price", "as": ""}], "invalid aggregations"),
-        ([{"op": "count"}] * (MAX_AGGREGATIONS + 1), f"at most {MAX_AGGREGATIONS}"),
+        (None, "^invalid argument aggregations: expected a list, not null$"),
+        ([], 'needs at least one aggregation, e.g. \\[{"op": "avg"'),
+        ("avg", "aggregations: expected a list, not 'avg'"),
+        ([{"op": "mode", "column": "Price"}], r"aggregations\[0\]\.op: expected one of"),
+        ([{"op": "avg"}], r"aggregations\[0\]: op 'avg' needs a column, e\.g\."),
+        (
+            [{"op": "avg", "column": "Price", "formula": "Price * 2"}],
+            r"aggregations\[0\]\.formula: is not a known field",
+        ),
+        ([{"op": "sum", "column": ""}], r"aggregations\[0\]\.column: needs at least 1"),
+        ([{"op": "sum", "column": "Price", "as": ""}], r"aggregations\[0\]\.as: needs at least"),
+        (
+            [{"op": "count"}] * (MAX_AGGREGATIONS + 1),
+            f"aggregations: takes at most {MAX_AGGREGATIONS} entries",
+        ),
     ],
 )
 def test_bad_aggregations_are_refused(raw: Any, match: str) -> None:
@@ -96,12 +103,14 @@ def test_group_by_takes_names_and_time_buckets() -> None:
 @pytest.mark.parametrize(
     ("raw", "match"),
     [
-        ("Sym", "must be a list"),
-        ([{"column": "Timestamp", "bin": "2d"}], "invalid group_by"),
-        ([{"column": "Timestamp", "bin": "1d", "formula": "x"}], "invalid group_by"),
-        ([{"column": "Timestamp"}], "invalid group_by"),
-        ([3], "invalid group_by"),
-        ([f"C{i}" for i in range(MAX_GROUP_BY + 1)], f"at most {MAX_GROUP_BY}"),
+        ("Sym", "group_by: expected a list, not 'Sym'"),
+        ([{"column": "Timestamp", "bin": "2w"}], r"group_by\[0\]\.bin: '2w' is not a bucket width"),
+        ([{"column": "Timestamp", "bin": "0s"}], r"group_by\[0\]\.bin: '0s' is not"),
+        ([{"column": "Timestamp", "bin": "367d"}], "wider than 366 days"),
+        ([{"column": "Timestamp", "bin": "1d", "formula": "x"}], "formula: is not a known field"),
+        ([{"column": "Timestamp"}], r"group_by\[0\]\.bin: is required"),
+        ([3], r"group_by\[0\]: expected a column name or a time bucket"),
+        ([f"C{i}" for i in range(MAX_GROUP_BY + 1)], f"takes at most {MAX_GROUP_BY} entries"),
     ],
 )
 def test_bad_group_by_is_refused(raw: Any, match: str) -> None:
@@ -109,10 +118,15 @@ def test_bad_group_by_is_refused(raw: Any, match: str) -> None:
         parse_group_by(raw)
 
 
-def test_every_bin_is_a_whole_number_of_seconds_up_to_a_day() -> None:
-    assert list(BINS) == ["1s", "1m", "5m", "15m", "30m", "1h", "1d"]
-    assert BINS["1d"] == 86_400 * 10**9 and BINS["15m"] == 900 * 10**9
-    assert all(width % 10**9 == 0 for width in BINS.values())
+def test_any_whole_number_of_seconds_minutes_hours_or_days_is_a_bin() -> None:
+    second = 10**9
+    assert bin_nanos("1d") == 86_400 * second and bin_nanos("15m") == 900 * second
+    assert bin_nanos("90s") == 90 * second and bin_nanos("2h") == 7200 * second
+    assert bin_nanos("366d") == 366 * 86_400 * second
+    (bucket,) = parse_group_by([{"column": "T", "bin": "7d"}])
+    assert isinstance(bucket, TimeBucket) and bucket.nanos == 7 * 86_400 * second
+    with _refused("not of the form"):
+        bin_nanos("1.5h")
 
 
 @pytest.mark.parametrize(
@@ -142,11 +156,11 @@ def test_output_names_are_identifiers_and_unique(
 
 
 def test_top_k_and_offset_are_bounded() -> None:
-    check_top_k(0)
-    check_top_k(MAX_TOP_K)
-    for bad in (-1, MAX_TOP_K + 1, True):
+    assert check_argument("top_k", TopK, 0) == 0
+    assert check_argument("top_k", TopK, MAX_TOP_K) == MAX_TOP_K
+    for bad in (-1, MAX_TOP_K + 1, True, 2.0):
         with _refused("top_k"):
-            check_top_k(bad)
+            check_argument("top_k", TopK, bad)
     check_offset(0)
     with _refused("offset"):
         check_offset(-1)
@@ -168,15 +182,26 @@ def test_a_daily_bucket_is_a_generated_lower_bin_on_a_fresh_column() -> None:
     assert plan.formulas == ["Timestamp_1d = lowerBin(Timestamp, 86400000000000L)"]
     assert plan.by == ["Sym", "Timestamp_1d"]
     assert plan.outputs == ["Sym", "Timestamp_1d", "AvgPrice", "Count"]
-    assert len(plan.aggregations) == 2
+    # and a hidden count of Price's non-finite values, to tell an overflow from a NaN input
+    assert len(plan.aggregations) == 3 and plan.helpers == ["Price_NonFinite"]
+    (check,) = plan.checks
+    assert check.output == "AvgPrice" and check.null == "(double) null"
+    assert check.condition == "Price_NonFinite == 0 && (isNaN(AvgPrice) || isInf(AvgPrice))"
 
 
 def test_every_op_builds_a_pydeephaven_aggregation() -> None:
     ops = ["sum", "avg", "min", "max", "first", "last", "std", "var", "median", "count_distinct"]
     plan = _plan([], [{"op": op, "column": "Size"} for op in ops] + [{"op": "count"}])
-    assert plan.formulas == [] and plan.by == []
-    assert len(plan.aggregations) == len(ops) + 1
+    # an int median is taken in double (the engine averages the middle values in int)
+    assert plan.formulas == ["Size_Double = (double) Size"] and plan.by == []
+    # one more: the count of values that std and var need (fewer than two: null)
+    assert len(plan.aggregations) == len(ops) + 2 and plan.helpers == ["Size_Values"]
     assert plan.outputs == [f"Size_{op}" for op in ops] + ["Count"]
+    assert plan.fixes == [
+        "Size_std = Size_Values < 2 ? (double) null : Size_std",
+        "Size_var = Size_Values < 2 ? (double) null : Size_var",
+        "Size_count_distinct = (isNull(Size_count_distinct) ? 0L : Size_count_distinct)",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -248,21 +273,29 @@ def test_column_kinds_follow_deephaven_types_or_arrow_types() -> None:
     assert [column_kind(field) for field in plain] == ["numeric", "string", "string"]
 
 
-def test_summary_reads_floating_columns_through_a_nan_free_view() -> None:
+def test_summary_counts_nan_and_skips_it_only_when_asked() -> None:
     schema = pa.schema([*TRADES, _column("Price_NoNaN", pa.float32(), "float")])
     plan = plan_summary(schema, ["Price", "Sym", "Price_NoNaN", "Ids"])
-    assert plan.formulas == [
-        "Price_NoNaN_1 = replaceIfNaN(Price, NULL_DOUBLE)",
-        "Price_NoNaN_NoNaN = (float) replaceIfNaN(Price_NoNaN, NULL_DOUBLE)",
-    ]
+    assert plan.formulas == []  # NaN is a value: the statistics read the columns themselves
     price, sym, other_float, ids = plan.columns
-    assert price.values == "Price_NoNaN_1" and price.floating
-    assert sym.values == "Sym" and sym.counts_values and not sym.floating
-    assert other_float.values == "Price_NoNaN_NoNaN"
+    assert other_float.floating and other_float.type == "float"
+    assert price.floating and not price.skip_nan
+    assert sym.counts_values and not sym.floating
     assert not ids.has_range and ids.kind == "other"
-    # rows; per column null counts (+ NaN-view null counts); min, max, avg, std (distinct
-    # counts come from the per-value counts, not from this aggregation)
-    assert len(plan.aggregations) == 1 + 4 + 2 + 4
+    # rows; per column null counts (+ NaN and non-finite counts of floating columns); min,
+    # max, avg, std (distinct counts come from the per-value counts, not from here)
+    assert len(plan.aggregations) == 1 + 4 + 2 * 2 + 4
+
+    skipping = plan_summary(schema, ["Price", "Sym", "Price_NoNaN", "Size"], skip_nan=True)
+    assert skipping.formulas == [
+        "Price_NoNaN_1 = replaceIfNaN(Price, (double) null)",
+        "Price_NoNaN_NoNaN = (float) replaceIfNaN(Price_NoNaN, (double) null)",
+    ]
+
+
+def test_long_means_are_taken_in_double() -> None:
+    schema = pa.schema([_column("L", pa.int64(), "long")])
+    assert plan_summary(schema, ["L"]).formulas == ["L_Double = (double) L"]
 
 
 def test_summary_of_unknown_columns_is_refused() -> None:

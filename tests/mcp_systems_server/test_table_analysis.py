@@ -121,8 +121,11 @@ def _json(value: Any, arrow_type: pa.DataType) -> Json:
     return value
 
 
-def _expected_summary(column: pa.ChunkedArray, top_k: int) -> dict[str, Json]:
-    """What session_table_summary should say about ``column``, by pyarrow.compute."""
+def _expected_summary(
+    column: pa.ChunkedArray, top_k: int, skip_nan: bool = False
+) -> dict[str, Json]:
+    """What session_table_summary should say about ``column``, by pyarrow.compute: NaN is a
+    value (it makes min, max, mean and std NaN) unless ``skip_nan``."""
     arrow_type = column.type
     values = pc.drop_null(column)
     nans = 0
@@ -145,6 +148,8 @@ def _expected_summary(column: pa.ChunkedArray, top_k: int) -> dict[str, Json]:
         found["std"] = (
             _json(pc.stddev(values, ddof=1).as_py(), pa.float64()) if len(values) > 1 else None
         )
+    if nans and not skip_nan:
+        found["min"] = found["max"] = found["mean"] = found["std"] = "NaN"
     if pa.types.is_string(arrow_type) or pa.types.is_boolean(arrow_type):
         found["distinct_count"] = min(pc.count_distinct(values).as_py(), MAX_DISTINCT)
         found["distinct_count_capped"] = pc.count_distinct(values).as_py() > MAX_DISTINCT
@@ -171,10 +176,13 @@ def _close(got: Json, expected: Json) -> bool:
     return bool(got == expected)
 
 
-def _check_summary(answer: dict[str, Any], table: pa.Table, top_k: int = 10) -> None:
-    assert answer["row_count"] == table.num_rows
+def _check_summary(
+    answer: dict[str, Any], table: pa.Table, top_k: int = 10, skip_nan: bool = False
+) -> None:
+    assert answer["row_count"] == table.num_rows and answer["skip_nan"] is skip_nan
     for entry in answer["columns"]:
-        expected = _expected_summary(table.column(entry["name"]), top_k)
+        assert "notes" not in entry, entry
+        expected = _expected_summary(table.column(entry["name"]), top_k, skip_nan)
         for key, value in expected.items():
             assert _close(entry[key], value), (entry["name"], key, entry[key], value)
 
@@ -204,15 +212,26 @@ async def test_summary_matches_pyarrow_with_nulls_nan_and_unicode(
         "T": "temporal",
         "G": "numeric",
     }
-    # Spelled out: NaN is counted apart and skipped; the infinity is a value.
+    # Spelled out: NaN is counted apart and is a value; so is the infinity.
     assert by_name["N"]["nan_count"] == 3 and by_name["N"]["null_count"] == 2
-    assert by_name["N"]["max"] == "Infinity" and by_name["N"]["mean"] == "Infinity"
-    assert by_name["F"]["min"] == -1.0 and by_name["F"]["max"] == 10.0
+    assert by_name["N"]["max"] == "NaN" and by_name["N"]["mean"] == "NaN"
+    assert by_name["F"]["min"] == "NaN" and by_name["F"]["std"] == "NaN"
+    assert by_name["D"]["nan_count"] == 0 and by_name["D"]["max"] == 1e10
     assert by_name["S"]["top_values"][0] == {"value": "a", "count": 4}
     assert {"value": "ünï", "count": 2} in by_name["S"]["top_values"]
     assert by_name["T"]["min"] == "2024-03-01T22:00:00Z"
     assert by_name["T"]["type"] == "java.time.Instant"
     assert "mean" not in by_name["S"] and "top_values" not in by_name["I"]
+
+    # skip_nan: NaN is skipped like null (and still counted)
+    skipping = await tools.ok(
+        "session_table_summary", session_id=ANON, table_name=MIXED, skip_nan=True
+    )
+    _check_summary(skipping, mixed, skip_nan=True)
+    by_name = {entry["name"]: entry for entry in skipping["columns"]}
+    assert by_name["N"]["nan_count"] == 3 and by_name["N"]["null_count"] == 2
+    assert by_name["N"]["max"] == "Infinity" and by_name["N"]["mean"] == "Infinity"
+    assert by_name["F"]["min"] == -1.0 and by_name["F"]["max"] == 10.0
 
 
 async def test_null_counts_of_every_column_of_trades_in_one_call(
@@ -511,7 +530,9 @@ async def test_clear_errors(tools: ToolCaller) -> None:
     assert "needs a timestamp column" in await error(
         group_by=[{"column": "Price", "bin": "1d"}], aggregations=count
     )
-    assert await error(group_by=[{"column": "Timestamp", "bin": "7d"}], aggregations=count)
+    assert "bucket width" in await error(
+        group_by=[{"column": "Timestamp", "bin": "7w"}], aggregations=count
+    )
     assert await error(aggregations=[{"op": "mode", "column": "Price"}])
     assert await error(aggregations=[])
     assert "appears twice" in await error(

@@ -5,12 +5,25 @@ The worker does the work with pydeephaven's aggregation API; only one page of ag
 rows crosses the wire (:mod:`deephaven_mcp.clients.table_summary` does the same for
 per-column statistics).
 
-The few engine expressions used here are written by this module from column names that
-exist in the table's schema and from constants, never from caller text: ``Col == null``
-(a match filter, nothing compiled), ``Col != null``, a NaN-to-null view of a floating
-column (``replaceIfNaN(Col, NULL_DOUBLE)``), and ``lowerBin(Col, <nanos>L)`` with a width
-from :data:`~deephaven_mcp.clients.analysis_spec.BINS`. That is why both tools stay
-available in read-only mode, which refuses caller expressions. The requests themselves are
+The engine expressions used here are written by this module from column names that exist
+in the table's schema, names it makes up for its own helper columns, and constants, never
+from caller text: ``Col == null`` / ``Col != null``, ``isNaN(Col) || isInf(Col)``, a
+NaN-to-null view of a floating column (``replaceIfNaN(Col, (double) null)``), ``(double) Col``,
+``Math.floorDiv``/``floorMod`` splits of a long column, ``lowerBin(Col, <nanos>L)`` with a
+width parsed from a validated ``<N>s|m|h|d``, and the overflow tests and nulling built from
+those. That is why both tools stay available in read-only mode, which refuses caller
+expressions. Nulls are written as typed casts (``(double) null``), never as ``NULL_DOUBLE``:
+a Python worker resolves names through its globals first, and a script (or the demo tables)
+may have bound ``NULL_DOUBLE`` there.
+
+The NaN rule, the same in both tools: NaN is a value. Any NaN among a group's values makes
+its sum, avg, min, max, std, var and median (the summary's min, max, mean, std) NaN, as the
+engine computes them; ``count`` of a column counts NaN, ``count_distinct`` counts it as one
+value. ``skip_nan`` treats NaN like null for every statistic (``first``/``last`` then show
+null for a NaN). The overflow rule: a floating statistic that comes back NaN or infinite
+although the values it read were all finite, and a long sum that wrapped around, is null in
+the answer and named in a note; avg of a long column and median of an integer column are
+computed from a double view of the column, so they do not wrap. The requests themselves are
 modelled and checked in :mod:`deephaven_mcp.clients.analysis_spec`.
 """
 
@@ -18,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 import pyarrow as pa
@@ -27,7 +40,6 @@ from pydeephaven import agg as dh_agg
 from pydeephaven.table import Table
 
 from deephaven_mcp.clients.analysis_spec import (
-    BINS,
     IDENTIFIER,
     Aggregation,
     GroupByItem,
@@ -48,7 +60,8 @@ from deephaven_mcp.errors import InvalidArgumentError
 
 Kind: TypeAlias = Literal["numeric", "string", "boolean", "temporal", "other"]
 
-_NUMERIC_TYPES: Final = frozenset({"byte", "short", "int", "long", "float", "double"})
+_INTEGER_TYPES: Final = frozenset({"byte", "short", "int", "long"})
+_NUMERIC_TYPES: Final = _INTEGER_TYPES | {"float", "double"}
 FLOATING_TYPES: Final = frozenset({"float", "double"})
 _STRING_TYPES: Final = frozenset({"java.lang.String", "char"})
 _TIMESTAMP_TYPES: Final = frozenset({"java.time.Instant", "java.time.ZonedDateTime"})
@@ -146,23 +159,108 @@ def fresh_name(base: str, taken: set[str]) -> str:
 
 # -- aggregate ---------------------------------------------------------------------------
 
+TWO_POW_32: Final = "4294967296L"
+
+
+def nonfinite_test(values: str) -> str:
+    """A filter true for NaN and infinite values of a floating column (null is neither)."""
+    return f"isNaN({values}) || isInf({values})"
+
+
+def overflow_note(output: str, groups: int, arithmetic: str) -> str:
+    """The note for a statistic the engine's arithmetic could not hold."""
+    plural = "group" if groups == 1 else "groups"
+    return (
+        f"{output}: {groups} {plural} overflowed {arithmetic} arithmetic in the engine; "
+        "shown as null"
+    )
+
+
+@dataclass(frozen=True)
+class OverflowCheck:
+    """An output that is nulled where ``condition`` holds: the engine overflowed there."""
+
+    output: str
+    condition: str
+    null: str  # the null literal of the output's type
+    arithmetic: str  # "double", "float" or "long", for the note
+
+
+@dataclass
+class Views:
+    """Columns derived before aggregating, one per source column and purpose."""
+
+    taken: set[str]
+    formulas: list[str] = field(default_factory=list)
+    helpers: list[str] = field(default_factory=list)
+    aggregations: list[dh_agg.Aggregation] = field(default_factory=list)
+    _made: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def view(self, purpose: str, column: str, formula: str) -> str:
+        """A view column ``<column>_<purpose> = formula`` (``formula`` names it ``{}``)."""
+        key = (purpose, column)
+        if key not in self._made:
+            name = fresh_name(f"{column}_{purpose}", self.taken)
+            self.formulas.append(f"{name} = {formula}")
+            self._made[key] = name
+        return self._made[key]
+
+    def helper(self, purpose: str, column: str, make: Callable[[str], dh_agg.Aggregation]) -> str:
+        """A hidden aggregated column, dropped before the rows are paged."""
+        key = (f"agg:{purpose}", column)
+        if key not in self._made:
+            name = fresh_name(f"{column}_{purpose}", self.taken)
+            self.aggregations.append(make(name))
+            self.helpers.append(name)
+            self._made[key] = name
+        return self._made[key]
+
+
+def values_column(views: Views, column: pa.Field, skip_nan: bool) -> str:
+    """The column the statistics of ``column`` read: a view in which NaN is null when
+    ``skip_nan`` (floating columns only), else the column itself."""
+    name = expression_name(column.name)
+    type_name = deephaven_type(column)
+    if not skip_nan or type_name not in FLOATING_TYPES:
+        return name
+    cast = "(float) " if type_name == "float" else ""  # a null double casts to a null float
+    return views.view("NoNaN", name, f"{cast}replaceIfNaN({name}, (double) null)")
+
 
 @dataclass(frozen=True)
 class AggregatePlan:
-    """What to ask the engine for: bucket columns, grouping keys, aggregations, outputs."""
+    """What to ask the engine for: bucket and value views, grouping keys, aggregations
+    (with hidden helpers), the overflow checks and fixes applied afterwards, and outputs."""
 
     formulas: list[str]
     by: list[str]
     aggregations: list[dh_agg.Aggregation]
     outputs: list[str]
+    checks: list[OverflowCheck] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+    helpers: list[str] = field(default_factory=list)
 
 
 def plan_aggregate(
-    schema: pa.Schema, group_by: Sequence[GroupByItem], aggregations: Sequence[Aggregation]
+    schema: pa.Schema,
+    group_by: Sequence[GroupByItem],
+    aggregations: Sequence[Aggregation],
+    skip_nan: bool = False,
 ) -> AggregatePlan:
-    """Check the request against ``schema`` and build the pydeephaven calls (no round trip)."""
+    """Check the request against ``schema`` and build the pydeephaven calls (no round trip).
+
+    NaN is a value unless ``skip_nan``: any NaN among a group's values makes its sum, avg,
+    min, max, std, var and median NaN, as the engine computes them; ``count`` of a column
+    counts it, ``count_distinct`` counts it as one value. With ``skip_nan`` every statistic
+    reads a view of the column in which NaN is null. A floating statistic that comes back
+    NaN or infinite from finite inputs, and a long sum that wrapped around, are nulled and
+    noted (:class:`OverflowCheck`). Avg of long and median of integer columns read a double
+    view of the column: in the column's own type the engine's sum or middle-value average
+    wraps around.
+    """
     check_output_names(group_by, aggregations)
-    taken = set(schema.names)
+    outputs_wanted = [item.output for item in aggregations]
+    views = Views(taken=set(schema.names) | set(outputs_wanted))
     formulas: list[str] = []
     by: list[str] = []
     for item in group_by:
@@ -173,25 +271,45 @@ def plan_aggregate(
                     f"a time bucket needs a timestamp column; '{item.column}' is "
                     f"{_shown_type(column)}"
                 )
-            if item.output in taken:
+            if item.output in schema.names:
                 raise InvalidArgumentError(
                     f"time bucket name '{item.output}' is already a column of the table; "
                     "choose another with 'as'"
                 )
             source = expression_name(item.column)
-            formulas.append(f"{item.output} = lowerBin({source}, {BINS[item.bin]}L)")
+            formulas.append(f"{item.output} = lowerBin({source}, {item.nanos}L)")
             by.append(item.output)
         else:
             column = field_of(schema, item)
             if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
                 raise InvalidArgumentError(f"cannot group by the array column '{item}'")
             by.append(item)
-    built = [_aggregation(schema, item) for item in aggregations]
-    outputs = [*by, *(item.output for item in aggregations)]
-    return AggregatePlan(formulas=formulas, by=by, aggregations=built, outputs=outputs)
+    views.taken.update(by)
+    built: list[dh_agg.Aggregation] = []
+    checks: list[OverflowCheck] = []
+    fixes: list[str] = []
+    for wanted in aggregations:
+        built.append(_aggregation(schema, wanted, views, skip_nan, checks, fixes))
+    outputs = [*by, *outputs_wanted]
+    return AggregatePlan(
+        formulas=formulas + views.formulas,
+        by=by,
+        aggregations=built + views.aggregations,
+        outputs=outputs,
+        checks=checks,
+        fixes=fixes,
+        helpers=views.helpers,
+    )
 
 
-def _aggregation(schema: pa.Schema, item: Aggregation) -> dh_agg.Aggregation:
+def _aggregation(
+    schema: pa.Schema,
+    item: Aggregation,
+    views: Views,
+    skip_nan: bool,
+    checks: list[OverflowCheck],
+    fixes: list[str],
+) -> dh_agg.Aggregation:
     out = item.output
     if item.column is None:
         return dh_agg.count_(out)
@@ -205,9 +323,70 @@ def _aggregation(schema: pa.Schema, item: Aggregation) -> dh_agg.Aggregation:
         raise InvalidArgumentError(
             f"'{item.op}' cannot compare values of '{item.column}' ({_shown_type(column)})"
         )
+    type_name = deephaven_type(column)
+    values = values_column(views, column, skip_nan)
     if item.op == "count":
-        return dh_agg.count_where(out, f"{expression_name(item.column)} != null")
-    return _COLUMN_AGGREGATIONS[item.op](f"{out}={item.column}")
+        return dh_agg.count_where(out, f"{values} != null")
+    if item.op == "count_distinct":
+        # The engine leaves NaN out and answers null for a group without values.
+        extra = ""
+        if type_name in FLOATING_TYPES and not skip_nan:
+            nans = views.helper(
+                "NaNs", values, lambda name: dh_agg.count_where(name, f"isNaN({values})")
+            )
+            extra = f" + ({nans} > 0 ? 1L : 0L)"
+        fixes.append(f"{out} = (isNull({out}) ? 0L : {out}){extra}")
+        return dh_agg.count_distinct(f"{out}={values}")
+    enough = ""
+    if item.op in ("std", "var"):
+        # Sample statistics of fewer than two values are undefined: null, as in the summary
+        # (the engine says NaN).
+        counted = views.helper(
+            "Values", values, lambda name: dh_agg.count_where(name, f"{values} != null")
+        )
+        fixes.append(f"{out} = {counted} < 2 ? (double) null : {out}")
+        enough = f"{counted} > 1 && "
+    if type_name in FLOATING_TYPES and item.op in _NUMERIC_OPS:
+        bad = views.helper(
+            "NonFinite", values, lambda name: dh_agg.count_where(name, nonfinite_test(values))
+        )
+        floating_result = type_name == "float" and item.op in ("sum", "median")
+        checks.append(
+            OverflowCheck(
+                output=out,
+                condition=f"{enough}{bad} == 0 && ({nonfinite_test(out)})",
+                null="(float) null" if floating_result else "(double) null",
+                arithmetic="float" if floating_result else "double",
+            )
+        )
+    elif type_name in _INTEGER_TYPES and (
+        item.op == "median" or (item.op == "avg" and type_name == "long")
+    ):
+        # The engine averages the middle values (median) or sums (avg of long) in the
+        # column's own integer type, which wraps around; in double it cannot.
+        values = views.view("Double", values, f"(double) {values}")
+    elif type_name == "long" and item.op == "sum":
+        high = views.view(
+            "High", values, f"isNull({values}) ? (long) null : floorDiv({values}, {TWO_POW_32})"
+        )
+        low = views.view(
+            "Low", values, f"isNull({values}) ? (long) null : floorMod({values}, {TWO_POW_32})"
+        )
+        high_sum = views.helper("HighSum", high, lambda name: dh_agg.sum_(f"{name}={high}"))
+        low_sum = views.helper("LowSum", low, lambda name: dh_agg.sum_(f"{name}={low}"))
+        # The exact sum is (HighSum + floor(LowSum / 2^32)) * 2^32 + (LowSum mod 2^32): it
+        # fits a long exactly when that first factor fits an int.
+        carry = f"({high_sum} + floorDiv({low_sum}, {TWO_POW_32}))"
+        checks.append(
+            OverflowCheck(
+                output=out,
+                condition=f"!isNull({high_sum}) && ({carry} < -2147483648L || "
+                f"{carry} > 2147483647L)",
+                null="(long) null",
+                arithmetic="long",
+            )
+        )
+    return _COLUMN_AGGREGATIONS[item.op](f"{out}={values}")
 
 
 def check_sort(outputs: Sequence[str], sort: Sequence[SortKey]) -> list[SortKey]:
@@ -222,14 +401,43 @@ def check_sort(outputs: Sequence[str], sort: Sequence[SortKey]) -> list[SortKey]
 
 @dataclass(frozen=True)
 class AggregatedPage:
-    """A page of aggregated rows, and how many source rows went into them."""
+    """A page of aggregated rows, how many source rows went into them, and notes about
+    values the engine could not compute (shown as null)."""
 
     page: ShapedSlice
     source_rows: int
+    notes: list[str] = field(default_factory=list)
 
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _overflow_notes(
+    session: Session, aggregated: Table, checks: Sequence[OverflowCheck]
+) -> list[str]:
+    """How many groups each check nulls, counted on the worker over every group."""
+    if not checks:
+        return []
+    counted = aggregated.agg_by(
+        [
+            dh_agg.count_where(f"Overflow{index}", check.condition)
+            for index, check in enumerate(checks)
+        ],
+        by=[],
+    )
+    try:
+        row = counted.to_arrow().to_pylist()
+    finally:
+        release_later(session, counted)
+    if not row:
+        return []
+    notes = []
+    for index, check in enumerate(checks):
+        groups = row[0][f"Overflow{index}"] or 0
+        if groups:
+            notes.append(overflow_note(check.output, int(groups), check.arithmetic))
+    return notes
 
 
 def aggregate_table(
@@ -243,19 +451,21 @@ def aggregate_table(
     max_rows: int | None,
     offset: int,
     fmt: str,
+    skip_nan: bool = False,
     max_bytes: int = MAX_RESPONSE_BYTES,
 ) -> AggregatedPage:
-    """Filter, bucket, aggregate and sort on the worker in one batch; fetch one page.
+    """Filter, bucket, aggregate and sort on the worker; fetch one page.
 
     Blocking: run it through ``ManagedSession.run``. Everything is validated against the
-    table's schema before the batch is sent.
+    table's schema before the first call. Overflowed statistics are counted over all groups
+    and nulled on the worker; the helper columns are dropped before paging.
     """
     label = f"'{table_name}'"
     table = open_table(session, table_name)
     made: list[Table] = []
     try:
         schema: pa.Schema = table.schema
-        plan = plan_aggregate(schema, group_by, aggregations)
+        plan = plan_aggregate(schema, group_by, aggregations, skip_nan)
         keys = check_sort(plan.outputs, sort)
         condition = structured_filter(schema, filters)
         try:
@@ -268,6 +478,21 @@ def aggregate_table(
             if plan.formulas:
                 query = query.update_view(plan.formulas)
             query = query.agg_by(plan.aggregations, by=plan.by)
+            if plan.checks:
+                aggregated = query.exec()
+                made.append(aggregated)
+                notes = _overflow_notes(session, aggregated, plan.checks)
+                query = session.query(aggregated)
+            else:
+                notes = []
+            nulled = [
+                f"{check.output} = ({check.condition}) ? {check.null} : {check.output}"
+                for check in plan.checks
+            ]
+            if nulled or plan.fixes:
+                query = query.update_view([*nulled, *plan.fixes])
+            if plan.helpers:
+                query = query.drop_columns(plan.helpers)
             if keys:
                 directions = [
                     SortDirection.DESCENDING if key.descending else SortDirection.ASCENDING
@@ -302,4 +527,4 @@ def aggregate_table(
         is_refreshing=refreshing,
         snapshot_time=snapshot_time,
     )
-    return AggregatedPage(page=shaped, source_rows=source_rows)
+    return AggregatedPage(page=shaped, source_rows=source_rows, notes=notes)

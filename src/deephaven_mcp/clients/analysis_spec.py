@@ -12,9 +12,20 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
-from deephaven_mcp.clients.shaping_spec import validation_problems
+from deephaven_mcp.clients.arguments import check_argument
 from deephaven_mcp.errors import InvalidArgumentError
 
 MAX_GROUP_BY: Final = 16
@@ -22,23 +33,38 @@ MAX_AGGREGATIONS: Final = 100
 MAX_OUTPUT_NAME: Final = 128
 
 _SECOND: Final = 1_000_000_000
-BINS: Final[dict[str, int]] = {
-    "1s": _SECOND,
-    "1m": 60 * _SECOND,
-    "5m": 5 * 60 * _SECOND,
-    "15m": 15 * 60 * _SECOND,
-    "30m": 30 * 60 * _SECOND,
-    "1h": 3600 * _SECOND,
-    "1d": 86400 * _SECOND,
+BIN_UNITS: Final[dict[str, int]] = {
+    "s": _SECOND,
+    "m": 60 * _SECOND,
+    "h": 3600 * _SECOND,
+    "d": 86400 * _SECOND,
 }
-"""Time-bucket widths in nanoseconds; buckets start at multiples of the width since the
-epoch, so they are aligned to UTC (``1d`` buckets start at UTC midnight)."""
+"""Time-bucket units in nanoseconds: a bin is ``<N><unit>``, e.g. ``90s``, ``15m``, ``2h``."""
+MAX_BIN_NANOS: Final = 366 * BIN_UNITS["d"]
+BIN_PATTERN: Final = re.compile(r"^([1-9][0-9]{0,8})([smhd])$")
+BIN_FORM: Final = (
+    "'<N>s', '<N>m', '<N>h' or '<N>d' with N a positive whole number, at most 366 days in all "
+    "(e.g. '90s', '15m', '2h', '7d')"
+)
+
+
+def bin_nanos(bin_: str) -> int:
+    """The width of the bucket ``bin_`` in nanoseconds (``bin_`` already validated).
+
+    Buckets start at multiples of the width since the epoch (1970-01-01T00:00:00Z), so they
+    are aligned to UTC: ``1d`` buckets start at UTC midnight, ``2h`` ones at even UTC hours,
+    ``7d`` ones on Thursdays (the epoch's weekday).
+    """
+    found = BIN_PATTERN.match(bin_)
+    if found is None:
+        raise InvalidArgumentError(f"bin {bin_!r} is not of the form {BIN_FORM}")
+    return int(found.group(1)) * BIN_UNITS[found.group(2)]
+
 
 AggOp: TypeAlias = Literal[
     "count", "sum", "avg", "min", "max", "first", "last", "std", "var", "median",
     "count_distinct",
 ]  # fmt: skip
-Bin: TypeAlias = Literal["1s", "1m", "5m", "15m", "30m", "1h", "1d"]
 
 # A column name that can stand in an engine expression as it is.
 IDENTIFIER: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -61,6 +87,8 @@ _RESERVED: Final = frozenset(
 ColumnName: TypeAlias = Annotated[str, Field(min_length=1, max_length=256)]
 OutputName: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_OUTPUT_NAME)]
 
+AGGREGATION_EXAMPLE: Final = '[{"op": "avg", "column": "Price", "as": "AvgPrice"}]'
+
 
 class Aggregation(BaseModel):
     """One output column: ``{"op": "avg", "column": "Price", "as": "AvgPrice"}``."""
@@ -77,6 +105,15 @@ class Aggregation(BaseModel):
         description="Output column name; default '<column>_<op>' ('Count' for a row count).",
     )
 
+    @model_validator(mode="after")
+    def _column_when_needed(self) -> Aggregation:
+        if self.column is None and self.op != "count":
+            raise ValueError(
+                f"op '{self.op}' needs a column, e.g. "
+                f'{{"op": "{self.op}", "column": "Price"}} (only count may leave it out)'
+            )
+        return self
+
     @property
     def output(self) -> str:
         if self.as_ is not None:
@@ -90,64 +127,101 @@ class TimeBucket(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     column: ColumnName
-    bin: Bin
+    bin: str = Field(
+        description=f"Bucket width: {BIN_FORM}. Buckets start at multiples of the width "
+        "since the epoch (UTC-aligned).",
+        json_schema_extra={"pattern": BIN_PATTERN.pattern},
+    )
     as_: OutputName | None = Field(
         default=None,
         alias="as",
         description="Name of the bucket column; default '<column>_<bin>'.",
     )
 
+    @field_validator("bin", mode="before")
+    @classmethod
+    def _bin_form(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value  # the str type says what is wrong
+        found = BIN_PATTERN.match(value)
+        if found is None:
+            raise ValueError(f"{value[:20]!r} is not a bucket width: use {BIN_FORM}")
+        if int(found.group(1)) * BIN_UNITS[found.group(2)] > MAX_BIN_NANOS:
+            raise ValueError(f"{value!r} is wider than 366 days: use {BIN_FORM}")
+        return value
+
+    @property
+    def nanos(self) -> int:
+        return bin_nanos(self.bin)
+
     @property
     def output(self) -> str:
         return self.as_ if self.as_ is not None else f"{self.column}_{self.bin}"
 
 
-GroupByItem: TypeAlias = ColumnName | TimeBucket
+def _group_by_kind(value: object) -> str | None:
+    """Which branch a group_by entry takes: a column name (text) or a time bucket (object)."""
+    if isinstance(value, str):
+        return "Column"
+    if isinstance(value, (dict, TimeBucket)):
+        return "TimeBucket"
+    return None
 
-_GROUP_BY: Final = TypeAdapter(list[GroupByItem])
-_AGGREGATIONS: Final = TypeAdapter(list[Aggregation])
+
+GROUP_BY_ITEM_FORM: Final = (
+    'expected a column name or a time bucket {"column": <timestamp column>, "bin": "1h"}'
+)
+
+GroupByItem: TypeAlias = Annotated[
+    Annotated[ColumnName, Tag("Column")] | Annotated[TimeBucket, Tag("TimeBucket")],
+    Discriminator(
+        _group_by_kind,
+        custom_error_type="group_by_item",
+        custom_error_message=GROUP_BY_ITEM_FORM,
+    ),
+]
+"""A grouping key: an existing column's name, or a time bucket of a timestamp column."""
+
+
+def _aggregations_given(value: object) -> object:
+    if isinstance(value, (list, tuple)) and not value:
+        raise ValueError(f"needs at least one aggregation, e.g. {AGGREGATION_EXAMPLE}")
+    return value
+
+
+Aggregations: TypeAlias = Annotated[
+    list[Aggregation],
+    Field(min_length=1, max_length=MAX_AGGREGATIONS),
+    BeforeValidator(_aggregations_given),
+]
+"""The aggregations argument of session_table_aggregate (MCP tool and Python API)."""
+GroupBy: TypeAlias = Annotated[list[GroupByItem], Field(max_length=MAX_GROUP_BY)] | None
+"""The group_by argument: null or empty for one row over the whole table."""
+SkipNan: TypeAlias = StrictBool
+"""skip_nan: true treats NaN like null in every statistic."""
 
 
 def _plain(item: object) -> object:
     return item.model_dump(by_alias=True) if isinstance(item, BaseModel) else item
 
 
+def _plain_list(raw: object) -> object:
+    if isinstance(raw, (list, tuple)):
+        return [_plain(item) for item in raw]
+    return raw
+
+
 def parse_group_by(raw: Sequence[GroupByItem | dict[str, Any]] | None) -> list[GroupByItem]:
-    """Column names and time buckets from JSON-like input, at most MAX_GROUP_BY."""
-    if raw is None:
-        return []
-    if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
-        raise InvalidArgumentError(
-            'group_by must be a list of column names or {"column", "bin"} time buckets'
-        )
-    try:
-        items = _GROUP_BY.validate_python([_plain(item) for item in raw])
-    except ValidationError as exc:
-        raise InvalidArgumentError(
-            f"invalid group_by: {validation_problems(exc)}. Each entry is a column name or "
-            f'{{"column": <timestamp column>, "bin": one of {", ".join(BINS)}}}'
-        ) from None
-    if len(items) > MAX_GROUP_BY:
-        raise InvalidArgumentError(f"group_by takes at most {MAX_GROUP_BY} entries")
-    return items
+    """Column names and time buckets from JSON-like input, at most MAX_GROUP_BY; the same
+    errors, in the same words, as the MCP tool's ``group_by``."""
+    items: list[GroupByItem] | None = check_argument("group_by", GroupBy, _plain_list(raw))
+    return [] if items is None else items
 
 
 def parse_aggregations(raw: Sequence[Aggregation | dict[str, Any]] | None) -> list[Aggregation]:
-    """Aggregations from JSON-like input: 1..MAX_AGGREGATIONS, each op with what it needs."""
-    if raw is None or isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence) or not raw:
-        raise InvalidArgumentError(
-            'aggregations must be a non-empty list of {"op", "column", "as"}, e.g. '
-            '[{"op": "avg", "column": "Price", "as": "AvgPrice"}]'
-        )
-    try:
-        items = _AGGREGATIONS.validate_python([_plain(item) for item in raw])
-    except ValidationError as exc:
-        raise InvalidArgumentError(f"invalid aggregations: {validation_problems(exc)}") from None
-    if len(items) > MAX_AGGREGATIONS:
-        raise InvalidArgumentError(f"aggregations takes at most {MAX_AGGREGATIONS} entries")
-    for item in items:
-        if item.column is None and item.op != "count":
-            raise InvalidArgumentError(f"aggregation op '{item.op}' needs a column")
+    """Aggregations from JSON-like input: 1..MAX_AGGREGATIONS, each op with what it needs;
+    the same errors, in the same words, as the MCP tool's ``aggregations``."""
+    items: list[Aggregation] = check_argument("aggregations", Aggregations, _plain_list(raw))
     return items
 
 
@@ -195,6 +269,9 @@ MAX_TOP_K: Final = 100
 MAX_DISTINCT: Final = 10_000
 
 
-def check_top_k(top_k: int) -> None:
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= MAX_TOP_K:
-        raise InvalidArgumentError(f"top_k must be a whole number from 0 to {MAX_TOP_K}")
+TopK: TypeAlias = Annotated[StrictInt, Field(ge=0, le=MAX_TOP_K)]
+"""top_k: most frequent values listed per string/boolean column."""
+SummaryColumns: TypeAlias = (
+    Annotated[list[ColumnName], Field(min_length=1, max_length=MAX_SUMMARY_COLUMNS)] | None
+)
+"""columns of session_table_summary: null for all (the first MAX_SUMMARY_COLUMNS)."""

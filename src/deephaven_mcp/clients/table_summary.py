@@ -19,12 +19,15 @@ from pydeephaven.table import Table
 from deephaven_mcp.clients.analysis import (
     FLOATING_TYPES,
     Kind,
+    Views,
     column_kind,
     deephaven_type,
     expression_name,
     field_of,
     fresh_name,
+    nonfinite_test,
     utc_now,
+    values_column,
 )
 from deephaven_mcp.clients.analysis_spec import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
 from deephaven_mcp.clients.community import open_table, release_later
@@ -48,7 +51,7 @@ class SummaryColumn:
     type: str
     kind: Kind
     floating: bool
-    values: str  # the column the value statistics read: NaN-free for floating columns
+    skip_nan: bool
 
     def key(self, statistic: str) -> str:
         return f"{statistic}{self.index}"
@@ -73,15 +76,18 @@ class SummaryPlan:
 ROWS_KEY: Final = "Rows"
 
 
-def plan_summary(schema: pa.Schema, names: Sequence[str]) -> SummaryPlan:
+def plan_summary(schema: pa.Schema, names: Sequence[str], skip_nan: bool = False) -> SummaryPlan:
     """Statistics for ``names`` as one aggregation over the whole (filtered) table.
 
-    Floating columns are read through a view in which NaN is null, so min, max, mean and
-    std skip NaN; their NaN count is the view's null count minus the column's.
+    The NaN rule of :mod:`deephaven_mcp.clients.analysis`: NaN is a value (min, max, mean
+    and std of a column holding one are NaN) unless ``skip_nan``, when floating columns are
+    read through a view in which NaN is null. NaN is counted either way. Floating columns
+    also count their non-finite values, so that a NaN or infinite mean or std of finite
+    values is recognized as an overflow; long columns are averaged in double (a long sum
+    wraps around).
     """
-    taken = set(schema.names)
+    views = Views(taken=set(schema.names))
     columns: list[SummaryColumn] = []
-    formulas: list[str] = []
     aggregations: list[dh_agg.Aggregation] = [dh_agg.count_(ROWS_KEY)]
     lows, highs, means, stds = [], [], [], []
     for index, name in enumerate(names):
@@ -90,21 +96,21 @@ def plan_summary(schema: pa.Schema, names: Sequence[str]) -> SummaryPlan:
         kind = column_kind(column)
         floating = type_name in FLOATING_TYPES
         source = expression_name(name)
-        values = name
-        if floating:
-            values = fresh_name(f"{name}_NoNaN", taken)
-            cast = "(float) " if type_name == "float" else ""
-            formulas.append(f"{values} = {cast}replaceIfNaN({source}, NULL_DOUBLE)")
-        item = SummaryColumn(index, name, type_name, kind, floating, values)
+        values = values_column(views, column, skip_nan)
+        item = SummaryColumn(index, name, type_name, kind, floating, skip_nan)
         columns.append(item)
         aggregations.append(dh_agg.count_where(item.key("N"), f"{source} == null"))
         if floating:
-            aggregations.append(dh_agg.count_where(item.key("Q"), f"{values} == null"))
+            aggregations.append(dh_agg.count_where(item.key("Q"), f"isNaN({source})"))
+            aggregations.append(dh_agg.count_where(item.key("X"), nonfinite_test(values)))
         if item.has_range:
             lows.append(f"{item.key('Lo')}={values}")
             highs.append(f"{item.key('Hi')}={values}")
         if kind == "numeric":
-            means.append(f"{item.key('Mu')}={values}")
+            averaged = values
+            if type_name == "long":
+                averaged = views.view("Double", values, f"(double) {values}")
+            means.append(f"{item.key('Mu')}={averaged}")
             stds.append(f"{item.key('Sd')}={values}")
     for factory, pairs in (
         (dh_agg.min_, lows),
@@ -114,7 +120,7 @@ def plan_summary(schema: pa.Schema, names: Sequence[str]) -> SummaryPlan:
     ):
         if pairs:
             aggregations.append(factory(pairs))
-    return SummaryPlan(columns=columns, formulas=formulas, aggregations=aggregations)
+    return SummaryPlan(columns=columns, formulas=views.formulas, aggregations=aggregations)
 
 
 @dataclass
@@ -154,13 +160,18 @@ class ValueCounts:
     top: list[dict[str, JsonValue]] | None  # None when top_k is 0
 
 
+def _finite(value: JsonValue) -> bool:
+    return not isinstance(value, str)  # NaN and the infinities come as text
+
+
 def summary_entry(
     item: SummaryColumn, row: _Row, row_count: int, counts: ValueCounts | None
 ) -> dict[str, JsonValue]:
-    """The answer's entry for one column; statistics of no values are null."""
+    """The answer's entry for one column; statistics of no values are null, and so is a
+    mean or std the engine overflowed (with a note)."""
     nulls = row.count(item.key("N"))
-    nans = row.count(item.key("Q")) - nulls if item.floating else 0
-    counted = row_count - nulls - nans
+    nans = row.count(item.key("Q")) if item.floating else 0
+    counted = row_count - nulls - (nans if item.skip_nan else 0)
     entry: dict[str, JsonValue] = {
         "name": item.name,
         "type": item.type,
@@ -172,16 +183,28 @@ def summary_entry(
     if item.has_range:
         entry["min"] = row.get(item.key("Lo")) if counted else None
         entry["max"] = row.get(item.key("Hi")) if counted else None
+    notes: list[JsonValue] = []
     if item.kind == "numeric":
-        entry["mean"] = row.get(item.key("Mu")) if counted else None
+        mean = row.get(item.key("Mu")) if counted else None
         # Sample standard deviation: undefined below two values (the engine says NaN).
-        entry["std"] = row.get(item.key("Sd")) if counted > 1 else None
+        std = row.get(item.key("Sd")) if counted > 1 else None
+        all_finite = item.floating and row.count(item.key("X")) == 0
+        for statistic, value in (("mean", mean), ("std", std)):
+            if all_finite and value is not None and not _finite(value):
+                notes.append(
+                    f"{statistic} overflowed double arithmetic in the engine (the values are "
+                    "finite); shown as null"
+                )
+                value = None
+            entry[statistic] = value
     if item.counts_values:
         distinct = counts.distinct if counts is not None else 0
         entry["distinct_count"] = min(distinct, MAX_DISTINCT)
         entry["distinct_count_capped"] = distinct > MAX_DISTINCT
         if counts is not None and counts.top is not None:
             entry["top_values"] = counts.top  # type: ignore[assignment]  # list of objects is JSON
+    if notes:
+        entry["notes"] = notes
     return entry
 
 
@@ -229,6 +252,7 @@ def summarize_table(
     columns: Sequence[str] | None,
     filters: Sequence[FilterItem],
     top_k: int,
+    skip_nan: bool = False,
 ) -> TableStatistics:
     """Per-column statistics computed by the worker (blocking).
 
@@ -248,7 +272,7 @@ def summarize_table(
                 )
         else:
             names = list(schema.names)[:MAX_SUMMARY_COLUMNS]
-        plan = plan_summary(schema, names)
+        plan = plan_summary(schema, names, skip_nan)
         condition = structured_filter(schema, filters)
         try:
             source = table

@@ -1,11 +1,13 @@
 """The bodies of ``session_table_summary`` and ``session_table_aggregate``.
 
-Requests are parsed and checked here before any round trip
-(:mod:`deephaven_mcp.clients.analysis_spec`); the engine work happens in
-:mod:`deephaven_mcp.clients.analysis` and :mod:`deephaven_mcp.clients.table_summary`,
-inside one ``ManagedSession.run`` per call (reads, so a lost connection is retried once).
-Those two load in the functions that call them: they bring pydeephaven and pyarrow, which
-a server that has not read a table yet does without.
+Requests are parsed and checked here before any round trip, with the same types as the
+MCP tools' signatures (:mod:`deephaven_mcp.clients.analysis_spec`,
+:func:`~deephaven_mcp.clients.arguments.check_argument`), so a bad argument gets the same
+message on both paths. The engine work happens in :mod:`deephaven_mcp.clients.analysis`
+and :mod:`deephaven_mcp.clients.table_summary`, inside one ``ManagedSession.run`` per call
+(reads, so a lost connection is retried once). Those two load in the functions that call
+them: they bring pydeephaven and pyarrow, which a server that has not read a table yet
+does without.
 """
 
 from __future__ import annotations
@@ -14,17 +16,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from deephaven_mcp.clients import analysis_spec as spec
+from deephaven_mcp.clients.arguments import Offset, RowLimit, check_argument
 from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey, parse_filters, parse_sort
 from deephaven_mcp.clients.timeouts import Timeouts
-from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.resource_manager import ManagedSession
-from deephaven_mcp.systems import _tables
 from deephaven_mcp.systems.results import TableAggregate, TableSummary
-
-
-def _check_columns_argument(columns: Sequence[str] | None) -> None:
-    if columns is not None and (isinstance(columns, str) or not columns):
-        raise InvalidArgumentError("columns must be a non-empty list of column names")
 
 
 async def table_summary(
@@ -35,16 +31,27 @@ async def table_summary(
     columns: Sequence[str] | None,
     filters: Sequence[FilterItem | dict[str, Any]] | None,
     top_k: int,
+    skip_nan: bool = False,
 ) -> TableSummary:
     from deephaven_mcp.clients import table_summary as summary
 
-    _check_columns_argument(columns)
-    spec.check_top_k(top_k)
+    names = check_argument(
+        "columns",
+        spec.SummaryColumns,
+        list(columns) if isinstance(columns, tuple) else columns,
+    )
+    top_k = check_argument("top_k", spec.TopK, top_k)
+    skip_nan = check_argument("skip_nan", spec.SkipNan, skip_nan)
     conditions = parse_filters(filters)
     stats = await session.run(
         f"Summarizing table {table_name}",
         lambda client: summary.summarize_table(
-            client, table_name, columns=columns, filters=conditions, top_k=top_k
+            client,
+            table_name,
+            columns=names,
+            filters=conditions,
+            top_k=top_k,
+            skip_nan=skip_nan,
         ),
         timeouts.data,
         retry=True,
@@ -55,6 +62,7 @@ async def table_summary(
         column_count=stats.column_count,
         is_complete=stats.is_complete,
         top_k=top_k,
+        skip_nan=skip_nan,
         is_refreshing=stats.is_refreshing,
         snapshot_time=stats.snapshot_time,
         columns=stats.columns,
@@ -74,14 +82,17 @@ async def table_aggregate(
     offset: int,
     fmt: str,
     max_bytes: int,
+    skip_nan: bool = False,
 ) -> TableAggregate:
-    """``fmt`` is already resolved; ``max_rows`` already checked."""
+    """``fmt`` is already resolved."""
     from deephaven_mcp.clients import analysis
 
-    _tables.check_offset(offset)
     keys = parse_group_by_and_aggregations(group_by, aggregations)
     conditions = parse_filters(filters)
     order = parse_sort(sort)
+    max_rows = check_argument("max_rows", RowLimit, max_rows)
+    offset = check_argument("offset", Offset, offset)
+    skip_nan = check_argument("skip_nan", spec.SkipNan, skip_nan)
     found = await session.run(
         f"Aggregating table {table_name}",
         lambda client: analysis.aggregate_table(
@@ -94,12 +105,15 @@ async def table_aggregate(
             max_rows=max_rows,
             offset=offset,
             fmt=fmt,
+            skip_nan=skip_nan,
             max_bytes=max_bytes,
         ),
         timeouts.data,
         retry=True,
     )
-    return found.page.extended(TableAggregate, source_rows=found.source_rows)
+    return found.page.extended(
+        TableAggregate, source_rows=found.source_rows, skip_nan=skip_nan, notes=found.notes
+    )
 
 
 def parse_group_by_and_aggregations(
@@ -107,7 +121,7 @@ def parse_group_by_and_aggregations(
     aggregations: Sequence[spec.Aggregation | dict[str, Any]] | None,
 ) -> tuple[list[spec.GroupByItem], list[spec.Aggregation]]:
     """The request's keys and aggregations, checked as far as possible without the schema."""
-    keys = spec.parse_group_by(group_by)
     wanted = spec.parse_aggregations(aggregations)
+    keys = spec.parse_group_by(group_by)
     spec.check_output_names(keys, wanted)
     return keys, wanted

@@ -255,7 +255,9 @@ class TableSummary(ToolOutput):
     ``columns`` has one entry per summarized column: ``name``, ``type`` (Deephaven type),
     ``kind`` and ``null_count``; ``min``/``max`` unless the kind is ``other``; ``mean``,
     ``std`` for numeric columns and ``nan_count`` for floating ones; ``distinct_count``,
-    ``distinct_count_capped`` and ``top_values`` for string and boolean columns.
+    ``distinct_count_capped`` and ``top_values`` for string and boolean columns; ``notes``
+    when a statistic is shown as null because the engine overflowed computing it. NaN is a
+    value (min, max, mean and std of a column holding one are NaN) unless ``skip_nan``.
     """
 
     table_name: str
@@ -263,6 +265,7 @@ class TableSummary(ToolOutput):
     column_count: int
     is_complete: bool
     top_k: int
+    skip_nan: bool
     is_refreshing: bool
     snapshot_time: str
     columns: list[Record]
@@ -270,9 +273,19 @@ class TableSummary(ToolOutput):
 
 class TableAggregate(ShapedSlice):
     """A page of a grouped aggregation (``session_table_aggregate``), like a table read;
-    ``source_rows`` counts the (filtered) rows that were aggregated."""
+    ``source_rows`` counts the (filtered) rows that were aggregated, ``skip_nan`` echoes the
+    NaN rule used, and ``notes`` names each output with groups whose value the engine
+    overflowed (shown as null), e.g. ``"AvgX: 1 group overflowed double arithmetic in the
+    engine; shown as null"``; empty when there are none."""
 
     source_rows: int
+    skip_nan: bool
+    notes: list[str]
 
     def envelope_fields(self) -> dict[str, Any]:
-        return {**super().envelope_fields(), "source_rows": self.source_rows}
+        return {
+            **super().envelope_fields(),
+            "source_rows": self.source_rows,
+            "skip_nan": self.skip_nan,
+            "notes": self.notes,
+        }

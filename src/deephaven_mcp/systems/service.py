@@ -411,13 +411,22 @@ class DeephavenSystems:
         columns: list[str] | None = None,
         filters: Sequence[FilterItem | dict[str, Any]] | None = None,
         top_k: int = DEFAULT_TOP_K,
+        skip_nan: bool = False,
     ) -> TableSummary:
         """Per-column statistics (counts, nulls, min/max, mean/std, top values) computed by
-        the worker; no rows are fetched. At most 200 columns; NaN is counted apart and
-        skipped by min, max, mean and std."""
+        the worker; no rows are fetched. At most 200 columns. NaN is a value (min, max, mean
+        and std of a column holding one are NaN) unless ``skip_nan``, which treats it like
+        null; ``nan_count`` counts it either way. A mean or std the engine overflows from
+        finite values is null, with a note in the column's ``notes``."""
         session = await self.registry.get(session_id)
         return await _analysis.table_summary(
-            session, self.timeouts, table_name, columns=columns, filters=filters, top_k=top_k
+            session,
+            self.timeouts,
+            table_name,
+            columns=columns,
+            filters=filters,
+            top_k=top_k,
+            skip_nan=skip_nan,
         )
 
     async def session_table_aggregate(
@@ -431,12 +440,15 @@ class DeephavenSystems:
         max_rows: int | DefaultRows | None = DEFAULT_ROWS,
         offset: int = 0,
         format: str = "optimize-rendering",
+        skip_nan: bool = False,
     ) -> TableAggregate:
-        """Group (by columns and/or UTC time buckets) and aggregate on the worker with
-        pydeephaven's aggregation API, then page and format like :meth:`session_table_data`.
+        """Group (by columns and/or UTC-aligned time buckets of any ``<N>s|m|h|d`` width) and
+        aggregate on the worker with pydeephaven's aggregation API, then page and format like
+        :meth:`session_table_data`. NaN is a value (a group holding one has NaN sum, avg,
+        min, max, std, var and median) unless ``skip_nan``; a statistic the engine overflows
+        is null, with a note in ``notes``.
         """
         max_rows = self._rows(max_rows, 1000)
-        _tables.check_max_rows("max_rows", max_rows)
         fmt = resolve_format(format)
         session = await self.registry.get(session_id)
         return await _analysis.table_aggregate(
@@ -451,6 +463,7 @@ class DeephavenSystems:
             offset=offset,
             fmt=fmt,
             max_bytes=self._max_bytes,
+            skip_nan=skip_nan,
         )
 
     @_changes_state

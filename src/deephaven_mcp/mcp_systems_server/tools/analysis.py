@@ -8,16 +8,17 @@ from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.clients.analysis_spec import (
-    BINS,
+    BIN_FORM,
     DEFAULT_TOP_K,
-    MAX_AGGREGATIONS,
     MAX_DISTINCT,
-    MAX_GROUP_BY,
     MAX_SUMMARY_COLUMNS,
-    MAX_TOP_K,
-    Aggregation,
-    TimeBucket,
+    Aggregations,
+    GroupBy,
+    SkipNan,
+    SummaryColumns,
+    TopK,
 )
+from deephaven_mcp.clients.arguments import Offset, RowLimit
 from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, SortKey
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
@@ -39,10 +40,23 @@ from deephaven_mcp.systems.results import TableAggregate, TableSummary
 
 GROUP_BY_HELP: Final = (
     "Grouping keys: column names, or time buckets on a timestamp column "
-    f'{{"column": "Timestamp", "bin": "1d"}} with bin one of {", ".join(BINS)} '
-    "(UTC-aligned; the bucket column holds the bucket start, named 'as' or "
-    "'<column>_<bin>'). Null or empty: one row over the whole table."
+    f'{{"column": "Timestamp", "bin": "1d"}} with bin {BIN_FORM}. Buckets are UTC-aligned: '
+    "they start at multiples of the width since the epoch (1970-01-01T00:00:00Z), so '1d' "
+    "starts at UTC midnight and '7d' on Thursdays; the bucket column holds the bucket start, "
+    "named 'as' or '<column>_<bin>'. Null or empty: one row over the whole table."
 )
+NAN_RULE: Final = (
+    "NaN is a value: any NaN among a group's values makes its sum, avg, min, max, std, var "
+    "and median NaN (as the engine computes them); count of a column counts NaN and "
+    "count_distinct counts it as one value. skip_nan: true treats NaN like null for every "
+    "statistic."
+)
+OVERFLOW_RULE: Final = (
+    "A floating statistic the engine's arithmetic overflows (NaN or infinite although the "
+    "values were finite, e.g. std of [1e300, 1.5]) and a long sum that does not fit 64 bits "
+    "are shown as null and named in notes, never as a value."
+)
+SKIP_NAN_HELP: Final = "Treat NaN like null in every statistic (default false: NaN is a value)."
 SORT_HELP: Final = (
     "Sort the aggregated rows by output columns, e.g. "
     f'[{{"column": "AvgPrice", "descending": true}}]; at most {MAX_SORT_KEYS}. '
@@ -67,6 +81,11 @@ _COLUMN_SUMMARY: Final[dict[str, Any]] = {
         "max": _SCALAR,
         "mean": _STATISTIC,
         "std": {**_STATISTIC, "description": "Sample standard deviation (n - 1)."},
+        "notes": {
+            "type": "array",
+            "items": STRING,
+            "description": "Statistics shown as null because the engine overflowed them.",
+        },
         "distinct_count": {
             **INTEGER,
             "description": f"Distinct non-null values, at most {MAX_DISTINCT:,}.",
@@ -96,6 +115,7 @@ _SUMMARY: Final[dict[str, Any]] = {
         "description": f"False when only the first {MAX_SUMMARY_COLUMNS} columns were summarized.",
     },
     "top_k": INTEGER,
+    "skip_nan": {**BOOLEAN, "description": "True when NaN was treated like null."},
     "is_refreshing": {**BOOLEAN, "description": "True for a ticking (live) table."},
     "snapshot_time": {**STRING, "description": "When the statistics were taken, ISO-8601 UTC."},
     "columns": {"type": "array", "items": _COLUMN_SUMMARY},
@@ -111,6 +131,13 @@ _AGGREGATE: Final[dict[str, Any]] = {
     "is_refreshing": {**BOOLEAN, "description": "True when the source table ticks."},
     "snapshot_time": {**STRING, "description": "When the rows were computed, ISO-8601 UTC."},
     "source_rows": {**INTEGER, "description": "Source rows aggregated (after filtering)."},
+    "skip_nan": {**BOOLEAN, "description": "True when NaN was treated like null."},
+    "notes": {
+        "type": "array",
+        "items": STRING,
+        "description": "One per output column with groups the engine overflowed (shown as "
+        "null), e.g. 'AvgX: 1 group overflowed double arithmetic in the engine; shown as null'.",
+    },
 }
 _AGGREGATE_EXTRA: Final = [
     "total_rows",
@@ -118,6 +145,8 @@ _AGGREGATE_EXTRA: Final = [
     "is_refreshing",
     "snapshot_time",
     "source_rows",
+    "skip_nan",
+    "notes",
 ]
 
 
@@ -130,30 +159,31 @@ async def session_table_summary(
     systems: Systems,
     session_id: SessionIdArg,
     table_name: TableNameArg,
-    columns: Annotated[
-        list[str] | None,
-        Field(description=COLUMNS_HELP),
-    ] = None,
+    columns: Annotated[SummaryColumns, Field(description=COLUMNS_HELP)] = None,
     filters: FiltersArg = None,
     top_k: Annotated[
-        int,
-        Field(
-            ge=0,
-            le=MAX_TOP_K,
-            description="Most frequent values to list per string/boolean column (0: none).",
-        ),
+        TopK,
+        Field(description="Most frequent values to list per string/boolean column (0: none)."),
     ] = DEFAULT_TOP_K,
+    skip_nan: Annotated[SkipNan, Field(description=SKIP_NAN_HELP)] = False,
 ) -> TableSummary:
     """Per-column statistics computed by the worker, without fetching rows.
 
     row_count, then per column: null_count; min and max (timestamps as ISO-8601); for
     numeric columns mean and sample std; for string and boolean columns distinct_count
     (capped at 10,000, distinct_count_capped) and top_values with counts. NaN in float
-    columns is counted in nan_count and skipped by min, max, mean and std; infinities count.
-    Cheap even for millions of rows: use it before reading data.
+    columns is counted in nan_count and is a value: min, max, mean and std of a column
+    holding one are NaN, unless skip_nan is true (then NaN is skipped like null). Infinities
+    are values. A mean or std the engine overflows from finite values is null, explained in
+    the column's notes. Cheap even for millions of rows: use it before reading data.
     """
     return await systems.session_table_summary(
-        session_id, table_name, columns=columns, filters=filters, top_k=top_k
+        session_id,
+        table_name,
+        columns=columns,
+        filters=filters,
+        top_k=top_k,
+        skip_nan=skip_nan,
     )
 
 
@@ -167,43 +197,41 @@ async def session_table_aggregate(
     session_id: SessionIdArg,
     table_name: TableNameArg,
     aggregations: Annotated[
-        list[Aggregation],
+        Aggregations,
         Field(
-            min_length=1,
-            max_length=MAX_AGGREGATIONS,
             description='Output columns: {"op", "column", "as"}. ops: count, sum, avg, min, '
             "max, first, last, std, var, median, count_distinct. count without column counts "
             "rows; with one, its non-null values. sum/avg/std/var/median need numeric columns; "
-            "std/var are sample statistics.",
+            "std/var are sample statistics. " + NAN_RULE,
         ),
     ],
-    group_by: Annotated[
-        list[str | TimeBucket] | None,
-        Field(
-            max_length=MAX_GROUP_BY,
-            description=GROUP_BY_HELP,
-        ),
-    ] = None,
+    group_by: Annotated[GroupBy, Field(description=GROUP_BY_HELP)] = None,
     filters: FiltersArg = None,
     sort: Annotated[
         list[SortKey] | None,
         Field(description=SORT_HELP),
     ] = None,
     max_rows: Annotated[
-        int | None,
+        RowLimit,
         Field(description="Rows (groups) to return (default 1000); null for all."),
     ] = 1000,
     offset: Annotated[
-        int, Field(ge=0, description="Rows to skip (paging: pass the answer's next_offset).")
+        Offset, Field(description="Rows to skip (paging: pass the answer's next_offset).")
     ] = 0,
     format: Annotated[str, Field(description=FORMAT_HELP)] = "optimize-rendering",
+    skip_nan: Annotated[SkipNan, Field(description=SKIP_NAN_HELP)] = False,
 ) -> TableAggregate:
     """Group and aggregate a table on the worker, e.g. the daily average price per symbol:
     group_by ["Sym", {"column": "Timestamp", "bin": "1d"}], aggregations
     [{"op": "avg", "column": "Price", "as": "AvgPrice"}].
 
-    Filters apply first, then grouping, then sort. Answers like session_table_data (same
-    formats, total_rows/next_offset paging, response size cap) plus source_rows.
+    Filters apply first, then grouping, then sort. Time buckets take any width
+    <N>s|m|h|d (at most 366d), UTC-aligned (starts at multiples of the width since the
+    epoch). NaN is a value (a group holding one has NaN sum, avg, min, max, std, var and
+    median) unless skip_nan is true, which treats NaN like null. A statistic the engine
+    overflows (NaN/infinite from finite values, a long sum past 64 bits) is null and named
+    in notes. Answers like session_table_data (same formats, total_rows/next_offset paging,
+    response size cap) plus source_rows, skip_nan and notes.
     """
     return await systems.session_table_aggregate(
         session_id,
@@ -215,4 +243,5 @@ async def session_table_aggregate(
         max_rows=max_rows,
         offset=offset,
         format=format,
+        skip_nan=skip_nan,
     )
