@@ -294,3 +294,19 @@ def test_range_edges_are_accepted() -> None:
 def test_order_against_infinity_avoids_the_range_filter(op: str, value: str) -> None:
     text = str(_literal({"column": "D", "op": op, "value": value}))
     assert "LESS" not in text and "GREATER" not in text
+
+
+def test_a_string_encoded_java_type_takes_only_null_tests() -> None:
+    """Deephaven sends a LocalDateTime column as Arrow strings; comparing it with a string
+    fails in the engine, so it is refused here, like other types without a literal."""
+    local = pa.field("LDT", pa.string(), metadata={"deephaven:type": "java.time.LocalDateTime"})
+    text = pa.field("S", pa.string(), metadata={"deephaven:type": "java.lang.String"})
+    schema = pa.schema([local, text])
+    with pytest.raises(InvalidArgumentError, match="only is_null and not_null"):
+        structured_filter(schema, parse_filters([{"column": "LDT", "op": "eq", "value": "x"}]))
+    with pytest.raises(InvalidArgumentError, match="string columns"):
+        structured_filter(
+            schema, parse_filters([{"column": "LDT", "op": "contains", "value": "2024"}])
+        )
+    assert structured_filter(schema, parse_filters([{"column": "LDT", "op": "is_null"}]))
+    assert structured_filter(schema, parse_filters([{"column": "S", "op": "eq", "value": "x"}]))

@@ -108,7 +108,11 @@ _Kind: TypeAlias = Literal["int", "float", "string", "bool", "timestamp", "other
 _Literal: TypeAlias = bool | int | float | str | np.datetime64
 
 
-def _kind(type_: pa.DataType) -> _Kind:
+def _kind(type_: pa.DataType, java_type: str | None = None) -> _Kind:
+    """How values are typed for a column; ``java_type`` is the schema's ``deephaven:type``
+    (Deephaven sends some types, e.g. LocalDateTime, as Arrow strings)."""
+    if java_type is not None and java_type != "java.lang.String" and pa.types.is_string(type_):
+        return "other"
     if pa.types.is_integer(type_) and type_ != pa.uint16():  # uint16 is Deephaven's char
         return "int"
     if pa.types.is_floating(type_):
@@ -278,9 +282,14 @@ def _unknown_column(schema: pa.Schema, column: str) -> str:
     return f"unknown column '{column[:MAX_COLUMN_NAME]}'; the table's columns are: {listed}"
 
 
+def _java_type(field: pa.Field) -> str | None:
+    raw = (field.metadata or {}).get(b"deephaven:type")
+    return raw.decode("utf-8", "replace") if raw is not None else None
+
+
 def _condition(schema: pa.Schema, cond: Condition) -> dh.Filter:
     field = _field(schema, cond.column)
-    kind = _kind(field.type)
+    kind = _kind(field.type, _java_type(field))
     name = cond.column
     if cond.op == "is_null":
         return dh.is_null(name)
