@@ -239,7 +239,10 @@ def test_enterprise_precedence_field_by_field() -> None:
     ("request_", "message"),
     [
         (WorkerRequest(heap_size_gb=0), "heap_size_gb must be greater than 0 (got 0)"),
-        (WorkerRequest(timeout_seconds=True), "invalid argument timeout_seconds: expected a number"),
+        (
+            WorkerRequest(timeout_seconds=True),
+            "invalid argument timeout_seconds: expected a number",
+        ),
         (WorkerRequest(programming_language="Rust"), "programming_language must be Python or"),
         (WorkerRequest(auto_delete_timeout=-1), "auto_delete_timeout must be a whole number"),
         (WorkerRequest(server=" "), "server must be a non-empty string"),

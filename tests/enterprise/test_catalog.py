@@ -252,5 +252,9 @@ async def test_structured_filters_alone_and_mixed_with_strings(catalog: Enterpri
     assert systems.table.column("Namespace").to_pylist() == ["Internal"]
     with pytest.raises(InvalidArgumentError, match="unknown column 'Nope'"):
         await catalog.tables(filters=[{"column": "Nope", "op": "is_null"}])
-    with pytest.raises(InvalidArgumentError, match="invalid filters"):
-        await catalog.tables(filters=[{"column": "Namespace", "op": "eq"}])
+    with pytest.raises(InvalidArgumentError) as caught:
+        await catalog.tables(filters=["Namespace != null", {"column": "Namespace", "op": "eq"}])
+    # The index is the item's place in the caller's list, strings included.
+    assert str(caught.value).startswith(
+        "invalid argument filters[1]: op 'eq' needs a value; to test for null use"
+    )

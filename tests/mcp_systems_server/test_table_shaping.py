@@ -19,6 +19,8 @@ from fastmcp import Client
 from pydeephaven import Session, SortDirection
 from pydeephaven import filters as dh
 
+from deephaven_mcp.clients.shaping_spec import parse_catalog_filters
+from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
 from tests.enterprise.catalog_data import CATALOG_ROWS
@@ -495,3 +497,27 @@ async def test_catalog_structured_filters_in_read_only_mode(
         filters=[{"column": "Nope", "op": "eq", "value": "x"}],
     )
     assert "unknown column 'Nope'" in message and "Namespace, TableName" in message
+
+
+async def test_catalog_filter_problems_read_as_on_every_other_tool(
+    read_only_catalog: ToolCaller,
+) -> None:
+    """Strings and conditions are validated as one list: a problem's index is its place in
+    the caller's list, in the words the Python API uses; a bad pattern is named."""
+    tools, sid = read_only_catalog, "enterprise:prod:catalog_pq"
+    bad: list[Any] = [
+        "Namespace != null",
+        {"column": "Namespace", "op": "in", "value": ["a", None]},
+    ]
+    message = await tools.error("catalog_tables_list", session_id=sid, filters=bad)
+    with pytest.raises(InvalidArgumentError) as caught:
+        parse_catalog_filters(bad)
+    assert message == str(caught.value)
+    assert message.startswith("invalid argument filters[1]")
+    assert "is_null" in message
+    message = await tools.error(
+        "catalog_tables_list",
+        session_id=sid,
+        filters=[{"column": "TableName", "op": "matches", "value": "("}],
+    )
+    assert message.startswith("invalid pattern '(' for matches on column 'TableName'")

@@ -48,7 +48,7 @@ from deephaven_mcp.clients.analysis_spec import (
 )
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
-from deephaven_mcp.clients.shaping import check_columns, structured_filter
+from deephaven_mcp.clients.shaping import check_columns, filter_table, structured_filter
 from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey
 from deephaven_mcp.clients.table_data import (
     MAX_RESPONSE_BYTES,
@@ -471,7 +471,7 @@ def aggregate_table(
         try:
             source = table
             if condition is not None:
-                source = table.where(condition)
+                source = filter_table(table, condition, filters)
                 made.append(source)
             source_rows = count_rows(source)
             query = session.query(source)

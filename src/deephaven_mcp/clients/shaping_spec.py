@@ -35,6 +35,7 @@ __all__ = [
     "MAX_STRING_CHARS",
     "STRING_OPS",
     "AnyOf",
+    "CatalogFilters",
     "Condition",
     "FilterItem",
     "FilterValue",
@@ -43,9 +44,9 @@ __all__ = [
     "Sort",
     "SortKey",
     "count_conditions",
+    "parse_catalog_filters",
     "parse_filters",
     "parse_sort",
-    "validation_problems",
 ]
 
 MAX_CONDITIONS: Final = 50
@@ -190,17 +191,30 @@ FilterItem: TypeAlias = Annotated[
 Filters: TypeAlias = Annotated[list[FilterItem], Field(max_length=MAX_CONDITIONS)] | None
 """The ``filters`` argument, one type for the MCP tools and the Python API: a list of
 conditions and any_of groups, ANDed; None for none."""
+
+
+def _catalog_item_kind(item: object) -> str:
+    return "Clause" if isinstance(item, str) else _item_kind(item)
+
+
+CatalogFilters: TypeAlias = (
+    Annotated[
+        list[
+            Annotated[
+                Annotated[str, Tag("Clause")]
+                | Annotated[Condition, Tag("Condition")]
+                | Annotated[AnyOf, Tag("AnyOf")],
+                Discriminator(_catalog_item_kind),
+            ]
+        ],
+        Field(max_length=MAX_CONDITIONS),
+    ]
+    | None
+)
+"""The catalog tools' ``filters``: structured conditions as in :data:`Filters`, or
+where-clause strings (refused in read-only mode), ANDed."""
 Sort: TypeAlias = list[SortKey] | None
 """The ``sort`` argument: sort keys in priority order; None for none."""
-
-
-def validation_problems(exc: ValidationError) -> str:
-    """The first few problems pydantic found, as one line for an error message."""
-    shown = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error["loc"])
-        shown.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
-    return "; ".join(shown)
 
 
 def count_conditions(filters: Sequence[FilterItem]) -> int:
@@ -226,6 +240,21 @@ def parse_filters(raw: Sequence[FilterItem | dict[str, Any]] | None) -> list[Fil
     if count_conditions(items) > MAX_CONDITIONS:
         raise InvalidArgumentError(f"filters hold at most {MAX_CONDITIONS} conditions in all")
     return items
+
+
+def parse_catalog_filters(
+    raw: Sequence[str | FilterItem | dict[str, Any]] | None,
+) -> tuple[list[str], list[FilterItem]]:
+    """Where-clause strings and structured conditions, validated together (so a problem's
+    index is its place in the caller's list) and then split by kind."""
+    items: list[str | FilterItem] | None = check_argument("filters", CatalogFilters, _dumped(raw))
+    clauses = [item for item in items or [] if isinstance(item, str)]
+    if any(not clause.strip() for clause in clauses):
+        raise InvalidArgumentError("filters must not contain empty strings")
+    structured = [item for item in items or [] if not isinstance(item, str)]
+    if count_conditions(structured) + len(clauses) > MAX_CONDITIONS:
+        raise InvalidArgumentError(f"filters hold at most {MAX_CONDITIONS} conditions in all")
+    return clauses, structured
 
 
 def parse_sort(raw: Sequence[SortKey | dict[str, Any]] | None) -> list[SortKey]:

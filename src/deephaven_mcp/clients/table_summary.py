@@ -32,7 +32,7 @@ from deephaven_mcp.clients.analysis import (
 from deephaven_mcp.clients.analysis_spec import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
-from deephaven_mcp.clients.shaping import check_columns, structured_filter
+from deephaven_mcp.clients.shaping import check_columns, filter_table, structured_filter
 from deephaven_mcp.clients.shaping_spec import FilterItem
 from deephaven_mcp.clients.table_data import count_rows
 from deephaven_mcp.errors import InvalidArgumentError
@@ -277,7 +277,7 @@ def summarize_table(
         try:
             source = table
             if condition is not None:
-                source = table.where(condition)
+                source = filter_table(table, condition, filters)
                 made.append(source)
             query = session.query(source)
             if plan.formulas:

@@ -28,8 +28,8 @@ from deephaven_mcp.clients.errors import (
     grpc_details,
     grpc_status,
 )
-from deephaven_mcp.clients.shaping import structured_filter
-from deephaven_mcp.clients.shaping_spec import FilterItem, parse_filters
+from deephaven_mcp.clients.shaping import filter_table, structured_filter
+from deephaven_mcp.clients.shaping_spec import FilterItem, parse_catalog_filters
 from deephaven_mcp.clients.table_data import MAX_RESPONSE_BYTES, slice_table
 from deephaven_mcp.clients.table_spec import TableSlice
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
@@ -105,16 +105,7 @@ class _Where:
 
 
 def _check_filters(filters: Sequence[CatalogFilter] | None) -> _Where:
-    if filters is None:
-        return _Where([], [])
-    if isinstance(filters, str) or not isinstance(filters, Sequence):
-        raise InvalidArgumentError(
-            "filters must be a list of where-clause strings or structured conditions"
-        )
-    clauses = [item for item in filters if isinstance(item, str)]
-    if any(not item.strip() for item in clauses):
-        raise InvalidArgumentError("filters must not contain empty strings")
-    structured = parse_filters([item for item in filters if not isinstance(item, str)])
+    clauses, structured = parse_catalog_filters(filters)
     return _Where(clauses, structured)
 
 
@@ -202,7 +193,7 @@ class EnterpriseCatalog:
             # type is an InvalidArgumentError before anything reaches the worker.
             condition = structured_filter(catalog.schema, filters.structured)
             if condition is not None:
-                table = tables.add(table.where(condition))
+                table = tables.add(filter_table(table, condition, filters.structured))
         if not filters.clauses:
             return table
         try:

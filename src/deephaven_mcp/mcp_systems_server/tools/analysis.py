@@ -19,7 +19,7 @@ from deephaven_mcp.clients.analysis_spec import (
     TopK,
 )
 from deephaven_mcp.clients.arguments import Offset, RowLimit
-from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, SortKey
+from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, Sort
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
@@ -208,7 +208,7 @@ async def session_table_aggregate(
     group_by: Annotated[GroupBy, Field(description=GROUP_BY_HELP)] = None,
     filters: FiltersArg = None,
     sort: Annotated[
-        list[SortKey] | None,
+        Sort,
         Field(description=SORT_HELP),
     ] = None,
     max_rows: Annotated[

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.clients.arguments import RowLimit
-from deephaven_mcp.clients.shaping_spec import AnyOf, Condition
+from deephaven_mcp.clients.shaping_spec import CatalogFilters
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
@@ -33,7 +33,7 @@ _FORMAT_HELP = (
     "json-row, json-column, csv, markdown-table, markdown-kv, yaml, xml."
 )
 Filters = Annotated[
-    list[Condition | AnyOf | str] | None,
+    CatalogFilters,
     Field(
         description="ANDed. Structured conditions on Namespace, TableName or NamespaceSet, e.g. "
         '{"column": "Namespace", "op": "eq", "value": "MarketUS"} (ops eq, ne, lt, le, gt, '

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.clients.arguments import Offset, RowLimit
-from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, SortKey
+from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, Sort
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY, RUNS_CODE
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
@@ -124,7 +124,7 @@ async def session_table_data(
     ] = None,
     filters: FiltersArg = None,
     sort: Annotated[
-        list[SortKey] | None,
+        Sort,
         Field(
             description=f'Sort keys in priority order, e.g. [{{"column": "Size", '
             f'"descending": true}}]; at most {MAX_SORT_KEYS}.'
