@@ -251,6 +251,18 @@ async def test_an_invalid_pattern_is_named(tools: ToolCaller, systems: Deephaven
     with pytest.raises(InvalidArgumentError) as caught:
         await systems.session_table_data(ANON, EDGE, filters=filters)
     assert str(caught.value) == message
+    # The tools that filter before they compute say the same.
+    summary = await tools.error(
+        "session_table_summary", session_id=ANON, table_name=EDGE, filters=filters
+    )
+    aggregate = await tools.error(
+        "session_table_aggregate",
+        session_id=ANON,
+        table_name=EDGE,
+        filters=filters,
+        aggregations=[{"op": "count"}],
+    )
+    assert summary == aggregate == message
 
 
 @pytest.mark.parametrize(
