@@ -1,0 +1,1 @@
+"""Differential oracle: the table tools against an independent pyarrow/Python model."""
