@@ -69,9 +69,12 @@ def expected_value(op: str, column: str | None, rows: list[dict[str, Any]], skip
     if column is None:
         return Stat(len(rows))
     values = [row[column] for row in rows]
-    if op in ("first", "last"):  # the first or last row's value, null or NaN included
-        return Stat(cell_json(column, values[0 if op == "first" else -1]))
-    present = drop_nulls(values, skip_nan=skip_nan)  # skip_nan: NaN is null for every statistic
+    if op in ("first", "last"):  # the first or last row's value, nulls included
+        value = values[0 if op == "first" else -1]
+        if skip_nan and drop_nulls([value], skip_nan=True) == []:
+            value = None  # skip_nan: NaN is null for every statistic
+        return Stat(cell_json(column, value))
+    present = drop_nulls(values, skip_nan=skip_nan)
     if op == "count":
         return Stat(len(present))
     if op == "count_distinct":

@@ -107,12 +107,19 @@ async def test_negative_zero_equals_zero(tools: ToolCaller, edges: Published) ->
     assert await _ids(tools, TABLE, filters=[{"column": "F64", "op": "ne", "value": 0}]) == [2, 3]
 
 
-async def test_timestamps_just_before_the_epoch_match_their_own_text(
+async def test_timestamps_near_the_epoch_match_their_own_text(
     tools: ToolCaller, edges: Published
 ) -> None:
+    """Instants within about three years of 1970 (|nanos| < 1e17) as filter values."""
     text = iso_nanos(-1)
     assert text == "1969-12-31T23:59:59.999999999Z"
     assert await _ids(tools, TABLE, filters=[{"column": "Ts", "op": "eq", "value": text}]) == [1]
+    one = iso_nanos(1)
+    assert await _ids(tools, TABLE, filters=[{"column": "Ts", "op": "eq", "value": one}]) == [2]
+    assert await _ids(tools, TABLE, filters=[{"column": "Ts", "op": "gt", "value": text}]) == [
+        0,
+        2,
+    ]
 
 
 async def test_the_lowest_instants_can_be_read(tools: ToolCaller, pydh: Session) -> None:
