@@ -9,7 +9,13 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from deephaven_mcp.clients.shaping import check_columns, structured_filter
+from deephaven_mcp.clients.shaping import (
+    _nanos_columns,
+    check_columns,
+    nanos_column,
+    nanos_formula,
+    structured_filter,
+)
 from deephaven_mcp.clients.shaping_spec import (
     MAX_CONDITIONS,
     MAX_LIST_VALUES,
@@ -93,7 +99,7 @@ def test_timestamps_are_exact_nanoseconds_and_default_to_utc() -> None:
             SCHEMA, parse_filters([{"column": "T", "op": "eq", "value": value}])
         )
         assert condition is not None
-        return int(condition.make_grpc_message().compare.rhs.literal.nano_time_value)
+        return int(condition.make_grpc_message().compare.rhs.literal.long_value)
 
     base = 1_709_294_400_000_000_000  # 2024-03-01T12:00:00Z
     assert nanos("2024-03-01T12:00:00Z") == base
@@ -213,7 +219,7 @@ def _literal(condition: dict[str, Any]) -> Any:
 def test_timestamps_keep_nine_fractional_digits() -> None:
     def nanos(value: str) -> int:
         message = _literal({"column": "T", "op": "eq", "value": value})
-        return int(message.compare.rhs.literal.nano_time_value)
+        return int(message.compare.rhs.literal.long_value)
 
     base = 1_709_294_400_000_000_000  # 2024-03-01T12:00:00Z
     assert nanos("2024-03-01T12:00:00.706000988Z") == base + 706_000_988
@@ -310,3 +316,101 @@ def test_a_string_encoded_java_type_takes_only_null_tests() -> None:
         )
     assert structured_filter(schema, parse_filters([{"column": "LDT", "op": "is_null"}]))
     assert structured_filter(schema, parse_filters([{"column": "S", "op": "eq", "value": "x"}]))
+
+
+# -- timestamps compare a long view of the column (epoch nanoseconds) --------------------------
+
+INSTANT_MARKER = "1677-09-21T00:12:43.145224192Z"  # Long.MIN_VALUE nanoseconds
+
+
+def test_timestamps_compare_the_helper_column_as_long_nanoseconds() -> None:
+    """The engine reads a small Instant literal as seconds/millis/micros, so every
+    timestamp value is a long compared with the epoch nanoseconds on a helper column."""
+    helper = nanos_column(SCHEMA, "T")
+    assert helper == "__dh_mcp_nanos_5"
+    for op in ("eq", "ne", "lt", "le", "gt", "ge"):
+        message = _literal({"column": "T", "op": op, "value": "1970-01-01T00:00:00.000028532Z"})
+        compare = message.compare
+        assert compare.lhs.reference.column_name == helper, op
+        assert compare.rhs.literal.long_value == 28_532, op
+        assert compare.rhs.literal.WhichOneof("value") == "long_value"
+    listed = _literal(
+        {
+            "column": "T",
+            "op": "in",
+            "value": ["1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999999Z"],
+        }
+    )
+    text = str(listed)
+    assert f'column_name: "{helper}"' in text and "long_value: -1" in text
+    assert "nano_time_value" not in text
+    negated = str(_literal({"column": "T", "op": "not_in", "value": ["1970-01-01T00:00:00Z"]}))
+    assert f'column_name: "{helper}"' in negated and "nano_time_value" not in negated
+    # Null tests look at the column itself.
+    assert 'column_name: "T"' in str(_literal({"column": "T", "op": "is_null"}))
+
+
+def test_the_helper_name_is_fresh_and_one_per_timestamp_column() -> None:
+    schema = pa.schema(
+        [
+            ("__dh_mcp_nanos_1", pa.int64()),
+            ("A", pa.timestamp("ns", tz="UTC")),
+            ("__dh_mcp_nanos_1_", pa.int64()),
+            ("B", pa.timestamp("ns", tz="UTC")),
+            ("S", pa.string()),
+        ]
+    )
+    assert nanos_column(schema, "A") == "__dh_mcp_nanos_1__"
+    assert nanos_column(schema, "B") == "__dh_mcp_nanos_3"
+    filters = parse_filters(
+        [
+            {"column": "S", "op": "eq", "value": "x"},
+            {"column": "B", "op": "is_null"},
+            {"any_of": [{"column": "B", "op": "gt", "value": "2024-01-01"}]},
+            {"column": "A", "op": "in", "value": ["2024-01-01"]},
+            {"column": "A", "op": "lt", "value": "2024-01-01"},
+        ]
+    )
+    assert _nanos_columns(schema, filters) == {"B": "__dh_mcp_nanos_3", "A": "__dh_mcp_nanos_1__"}
+    assert _nanos_columns(schema, parse_filters([{"column": "A", "op": "not_null"}])) == {}
+    with pytest.raises(InvalidArgumentError, match="unknown column"):
+        nanos_column(schema, "Z")
+    odd = pa.schema([("a b", pa.timestamp("ns", tz="UTC"))])
+    with pytest.raises(InvalidArgumentError, match="not an identifier"):
+        structured_filter(
+            odd, parse_filters([{"column": "a b", "op": "eq", "value": "2024-01-01"}])
+        )
+
+
+@pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"])
+def test_the_instant_null_marker_is_refused(op: str) -> None:
+    for marker in (INSTANT_MARKER, "1677-09-21T02:12:43.145224192+02:00"):
+        value: Any = ["2024-01-01", marker] if op in ("in", "not_in") else marker
+        with pytest.raises(InvalidArgumentError) as caught:
+            structured_filter(SCHEMA, parse_filters([{"column": "T", "op": op, "value": value}]))
+        assert str(caught.value).startswith(
+            f"filter value {marker!r} on column 'T' (Instant) is Deephaven's null marker for "
+            'Instant; use {"op": "is_null"} to find nulls'
+        )
+
+
+def test_instants_outside_the_long_range_are_refused_and_its_edges_accepted() -> None:
+    for value in ("1677-09-21T00:12:43.145224191Z", "2262-04-11T23:47:16.854775808Z", "9999-12-31"):
+        with pytest.raises(InvalidArgumentError) as caught:
+            _literal({"column": "T", "op": "eq", "value": value})
+        assert str(caught.value) == (
+            f"filter value {value!r} on column 'T' is out of range for Instant "
+            "(1677-09-21T00:12:43.145224193Z..2262-04-11T23:47:16.854775807Z)"
+        )
+    low = _literal({"column": "T", "op": "eq", "value": "1677-09-21T00:12:43.145224193Z"})
+    assert low.compare.rhs.literal.long_value == -(2**63) + 1
+    high = _literal({"column": "T", "op": "eq", "value": "2262-04-11T23:47:16.854775807Z"})
+    assert high.compare.rhs.literal.long_value == 2**63 - 1
+
+
+def test_the_helper_formula_is_written_from_schema_names() -> None:
+    assert nanos_formula("__dh_mcp_nanos_5", "T") == (
+        "__dh_mcp_nanos_5 = isNull(T) ? NULL_LONG : T.getEpochSecond() * 1000000000L + T.getNano()"
+    )
+    with pytest.raises(InvalidArgumentError, match="not an identifier"):
+        nanos_formula("__dh_mcp_nanos_5", "T) + (1")

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.integration
 ANON = "community:config:anon"
 EDGE = "filter_edges"
 PROBE = "filter_edges_probe"
+INSTANTS = "filter_edges_instants"
 # 2026-12-07T11:49:59.706000988Z: a time a read shows with all nine fractional digits.
 BASE_NS = 1_796_644_199_706_000_988
 
@@ -54,6 +55,14 @@ nan, inf = float("nan"), float("inf")
     double_col("D", [NULL_DOUBLE, nan, -inf, inf, 1.5, -0.0, 1.7976931348623157e308, -1e308]),
     string_col("S", ["new\nline", "abc", "ABC", None, "a.b", "é", "Ünï ✓", "q'\"\\z"]),
 ]).update(["T = (i % 4 == 3) ? null : epochNanosToInstant({BASE_NS}L + i * 1_000_001L)"])
+
+# Instants the engine would misread as literals (an "auto" epoch unit for small
+# magnitudes), a 2026 one and null; a long column named like the first helper column.
+{INSTANTS} = new_table([
+    int_col("Id", list(range(7))),
+    long_col("N", [-1, 0, 41_235, 2_190_000_000, 10**17, {BASE_NS}, NULL_LONG]),
+    long_col("__dh_mcp_nanos_2", [7, 7, 7, 7, 7, 7, 7]),
+]).update_view(["T = epochNanosToInstant(N)"])
 """
 
 Row = dict[str, Any]
@@ -66,7 +75,7 @@ def script_session(dh_worker: RunningWorker) -> Iterator[Session]:
     session = Session(host=dh_worker.host, port=dh_worker.port)
     session.run_script(_SETUP)
     yield session
-    session.run_script(f"del {EDGE}")
+    session.run_script(f"del {EDGE}, {INSTANTS}")
     gc.collect()
     session.close()
 
@@ -327,6 +336,154 @@ async def test_a_timestamp_copied_from_a_read_matches_its_row(tools: ToolCaller)
     ) == [0]
     later = [{"column": "T", "op": "gt", "value": "2026-12-07T11:49:59.706000988"}]
     assert 0 not in await _ids(tools, later)
+
+
+INSTANT_NANOS: list[int | None] = [-1, 0, 41_235, 2_190_000_000, 10**17, BASE_NS, None]
+
+
+def _iso(nanos: int) -> str:
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
+
+
+def _keeps(op: str, value: Any, x: int | None) -> bool:
+    """Deephaven's rules on Instants: null is below every value, equal to none; ne and
+    not_in keep nulls."""
+    if op == "in":
+        return x is not None and x in value
+    if op == "not_in":
+        return x is None or x not in value
+    if x is None:
+        return op in ("ne", "lt", "le")
+    return bool(
+        {
+            "eq": x == value,
+            "ne": x != value,
+            "lt": x < value,
+            "le": x <= value,
+            "gt": x > value,
+            "ge": x >= value,
+        }[op]
+    )
+
+
+async def _instant_ids(tools: ToolCaller, filters: list[dict[str, Any]]) -> list[int]:
+    answer = await tools.ok(
+        "session_table_data",
+        session_id=ANON,
+        table_name=INSTANTS,
+        max_rows=None,
+        filters=filters,
+        format="json-column",
+    )
+    # The helper column is gone; the table's own column of that name is untouched.
+    assert list(answer["data"]) == ["Id", "N", "__dh_mcp_nanos_2", "T"]
+    assert set(answer["data"]["__dh_mcp_nanos_2"]) <= {7}
+    return list(answer["data"]["Id"])
+
+
+@pytest.mark.parametrize("nanos", [n for n in INSTANT_NANOS if n is not None])
+async def test_instants_near_1970_compare_exactly(tools: ToolCaller, nanos: int) -> None:
+    """-1 ns, 0, 41235 ns, 2.19 s and 1e17 ns are Instants like any other (the engine reads
+    such magnitudes in an Instant literal as seconds, millis or micros)."""
+    row = INSTANT_NANOS.index(nanos)
+    assert await _instant_ids(tools, [{"column": "N", "op": "eq", "value": nanos}]) == [row]
+    text = _iso(nanos)
+    for op in ("eq", "ne", "lt", "le", "gt", "ge"):
+        expected = [i for i, x in enumerate(INSTANT_NANOS) if _keeps(op, nanos, x)]
+        got = await _instant_ids(tools, [{"column": "T", "op": op, "value": text}])
+        assert got == expected, (op, text)
+    other = 41_235 if nanos != 41_235 else -1
+    for op in ("in", "not_in"):
+        for listed in ([nanos], [nanos, other]):
+            expected = [i for i, x in enumerate(INSTANT_NANOS) if _keeps(op, listed, x)]
+            values = [_iso(n) for n in listed]
+            got = await _instant_ids(tools, [{"column": "T", "op": op, "value": values}])
+            assert got == expected, (op, values)
+
+
+async def test_instant_filters_combine_with_any_of_and_null_tests(tools: ToolCaller) -> None:
+    near: list[dict[str, Any]] = [
+        {
+            "any_of": [
+                {"column": "T", "op": "lt", "value": _iso(0)},
+                {"column": "T", "op": "ge", "value": _iso(10**17)},
+            ]
+        },
+        {"column": "T", "op": "not_null"},
+    ]
+    assert await _instant_ids(tools, near) == [0, 4, 5]
+    assert await _instant_ids(tools, [{"column": "T", "op": "is_null"}]) == [6]
+
+
+async def test_a_summary_and_an_aggregate_filter_instants_near_1970(tools: ToolCaller) -> None:
+    filters = [
+        {"column": "T", "op": "gt", "value": _iso(-1)},
+        {"column": "T", "op": "le", "value": _iso(2_190_000_000)},
+    ]  # 0, 41235 ns, 2.19 s
+    summary = await tools.ok(
+        "session_table_summary",
+        session_id=ANON,
+        table_name=INSTANTS,
+        columns=["N", "T"],
+        filters=filters,
+    )
+    assert summary["row_count"] == 3
+    by_name = {entry["name"]: entry for entry in summary["columns"]}
+    assert (by_name["N"]["min"], by_name["N"]["max"]) == (0, 2_190_000_000)
+    assert (by_name["T"]["min"], by_name["T"]["max"]) == (
+        "1970-01-01T00:00:00Z",
+        "1970-01-01T00:00:02.190Z",
+    )
+    answer = await tools.ok(
+        "session_table_aggregate",
+        session_id=ANON,
+        table_name=INSTANTS,
+        aggregations=[{"op": "count"}, {"op": "sum", "column": "N", "as": "SumN"}],
+        filters=filters,
+        format="json-row",
+    )
+    assert answer["data"] == [{"Count": 3, "SumN": 41_235 + 2_190_000_000}]
+    ne = [{"column": "T", "op": "ne", "value": _iso(41_235)}]  # nulls kept
+    answer = await tools.ok(
+        "session_table_aggregate",
+        session_id=ANON,
+        table_name=INSTANTS,
+        aggregations=[{"op": "count"}],
+        filters=ne,
+        format="json-row",
+    )
+    assert answer["data"] == [{"Count": 6}]
+
+
+INSTANT_MARKER = "1677-09-21T00:12:43.145224192Z"  # Long.MIN_VALUE nanoseconds
+
+
+async def test_the_instant_null_marker_is_refused_with_a_hint(
+    tools: ToolCaller, systems: DeephavenSystems
+) -> None:
+    expected = (
+        f"filter value {INSTANT_MARKER!r} on column 'T' (Instant) is Deephaven's null marker "
+        'for Instant; use {"op": "is_null"} to find nulls'
+    )
+    for op in ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"):
+        value: Any = [_iso(0), INSTANT_MARKER] if op in ("in", "not_in") else INSTANT_MARKER
+        filters = [{"column": "T", "op": op, "value": value}]
+        message = await tools.error(
+            "session_table_data", session_id=ANON, table_name=INSTANTS, filters=filters
+        )
+        assert message.startswith(expected), (op, message)
+        with pytest.raises(InvalidArgumentError) as caught:
+            await systems.session_table_data(ANON, INSTANTS, filters=filters)
+        assert str(caught.value) == message
+    summary = await tools.error(
+        "session_table_summary",
+        session_id=ANON,
+        table_name=INSTANTS,
+        filters=[{"column": "T", "op": "eq", "value": INSTANT_MARKER}],
+    )
+    assert summary.startswith(expected)
 
 
 def test_the_base_instant_is_the_one_the_read_shows() -> None:

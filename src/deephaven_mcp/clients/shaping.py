@@ -4,8 +4,16 @@ An agent describes what it wants as data (never as a where-clause string), the m
 :mod:`deephaven_mcp.clients.shaping_spec` validate it once at the edge, and
 :func:`structured_filter` / :func:`apply_shaping` turn it into ``pydeephaven.filters``
 conditions and table operations, typing each value against the column's type in the
-table's schema. Nothing here is parsed as an expression by the engine, so shaping is
-allowed in read-only mode.
+table's schema. Nothing the caller writes is parsed as an expression by the engine, so
+shaping is allowed in read-only mode. The one formula the engine compiles is written here
+from schema names: a timestamp filter compares a long view of the column (its epoch
+nanoseconds), :func:`nanos_formula` ``<helper> = isNull(<column>) ? NULL_LONG :
+<column>.getEpochSecond() * 1000000000L + <column>.getNano()`` (``<helper>`` from
+:func:`nanos_column`, ``<column>`` an identifier in the schema), added by
+:func:`filter_table` before ``where`` and dropped after, because the engine reads a small
+Instant literal as seconds, millis or micros. (It is ``epochNanos(<column>)`` without the
+overflow check that refuses Instants within a second of the long range's ends; long
+arithmetic wraps, so the sum is exact.)
 
 Public surface (other tools import it)::
 
@@ -19,7 +27,10 @@ Public surface (other tools import it)::
                                                         # worded like the MCP path's)
     # this module
     structured_filter(schema, filters) -> Filter | None # pyarrow schema -> one pydeephaven Filter
-    filter_table(table, condition, filters) -> Table    # where(); names a bad matches pattern
+    filter_table(table, condition, filters) -> Table    # where(), with the timestamp helper
+                                                        # columns; names a bad matches pattern
+    nanos_column(schema, column) -> str                 # a timestamp column's helper name
+    nanos_formula(helper, column) -> str                # the helper's formula
     check_columns(schema, names) -> list[str]           # names validated against the schema
     apply_shaping(table, *, columns, filters, sort)     # -> Table; blocking: run it in a thread
 
@@ -38,8 +49,10 @@ Rules and limits:
   or the strings "NaN", "Infinity", "-Infinity"; strings take strings; booleans take true or
   false; timestamps take ISO-8601 strings with up to 9 fractional digits, read exactly to
   the nanosecond (an offset such as +02:00, Z, or none meaning UTC), so a time copied from a
-  read matches. Other column types (char, dates, times, arrays, ...) accept only is_null /
-  not_null.
+  read matches. The Instant null marker (Long.MIN_VALUE nanoseconds,
+  1677-09-21T00:12:43.145224192Z) is refused like the numeric ones, and a time outside the
+  long nanosecond range is out of range. Other column types (char, dates, times, arrays,
+  ...) accept only is_null / not_null.
 * a number must fit the column's type: byte -127..127, short -32767..32767, int
   -2147483647..2147483647, long -9223372036854775807..9223372036854775807, float and double
   up to their largest finite value in magnitude. The type's minimum (-128, -32768,
@@ -94,18 +107,21 @@ __all__ = [
     "apply_shaping",
     "check_columns",
     "filter_table",
+    "nanos_column",
+    "nanos_formula",
     "structured_filter",
 ]
 
 MAX_COLUMNS: Final = 1_000
 MAX_LISTED_COLUMNS: Final = 50  # in the "unknown column" error
 _ORDER_OPS: Final = frozenset({"lt", "le", "gt", "ge"})
+_NULL_OPS: Final = frozenset({"is_null", "not_null"})
 
 
 # -- typing values against the schema ---------------------------------------------------
 
 _Kind: TypeAlias = Literal["int", "float", "string", "bool", "timestamp", "other"]
-_Literal: TypeAlias = bool | int | float | str | np.datetime64
+_Literal: TypeAlias = bool | int | float | str
 
 
 def _kind(type_: pa.DataType, java_type: str | None = None) -> _Kind:
@@ -138,6 +154,10 @@ _JAVA_NAMES: Final = {
     "double": "double",
 }
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NULL_NANOS: Final = -(2**63)  # Deephaven's null Instant (QueryConstants.NULL_LONG)
+_MAX_NANOS: Final = 2**63 - 1
+_NANOS_BASE: Final = "__dh_mcp_nanos_"
+_IDENTIFIER: Final = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 def _wrong(column: str, type_: pa.DataType, value: object, wants: str) -> InvalidArgumentError:
@@ -183,8 +203,10 @@ def _java_name(type_: pa.DataType) -> str:
     return _JAVA_NAMES.get(str(type_), str(type_))
 
 
-def _null_marker(column: str, type_: pa.DataType, value: int | float) -> InvalidArgumentError:
-    name = _java_name(type_)
+def _null_marker(
+    column: str, type_: pa.DataType, value: int | float | str, name: str | None = None
+) -> InvalidArgumentError:
+    name = name or _java_name(type_)
     return InvalidArgumentError(
         f"filter value {value!r} on column '{column}' ({name}) is Deephaven's null marker for "
         f'{name}; use {{"op": "is_null"}} to find nulls (or {{"op": "not_null"}} to drop them)'
@@ -192,12 +214,17 @@ def _null_marker(column: str, type_: pa.DataType, value: int | float) -> Invalid
 
 
 def _out_of_range(
-    column: str, type_: pa.DataType, value: int | float, low: object, high: object
+    column: str,
+    type_: pa.DataType,
+    value: int | float | str,
+    low: object,
+    high: object,
+    name: str | None = None,
 ) -> InvalidArgumentError:
     shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    name = _java_name(type_)
+    name = name or _java_name(type_)
     return InvalidArgumentError(
         f"filter value {shown} on column '{column}' is out of range for {name} ({low}..{high})"
     )
@@ -242,9 +269,10 @@ _TIMESTAMP: Final = re.compile(
 )
 
 
-def _timestamp(column: str, type_: pa.DataType, text: str) -> np.datetime64:
+def _timestamp(column: str, type_: pa.DataType, text: str) -> int:
     """Exact integer nanoseconds since the epoch for an ISO-8601 time: up to 9 fractional
-    digits, an offset (``+02:00``), ``Z``, or no offset (UTC)."""
+    digits, an offset (``+02:00``), ``Z``, or no offset (UTC). Refuses the null marker
+    (Long.MIN_VALUE) and times outside the long range, as for a long column."""
     found = _TIMESTAMP.fullmatch(text.strip())
     try:
         if found is None or len(found["fraction"] or "") > 9:
@@ -264,7 +292,65 @@ def _timestamp(column: str, type_: pa.DataType, text: str) -> np.datetime64:
     # Exact integer nanoseconds (a float timestamp() would round).
     seconds = (parsed - _EPOCH) // dt.timedelta(seconds=1)
     fraction = int((found["fraction"] or "").ljust(9, "0"))
-    return np.datetime64(seconds * 1_000_000_000 + fraction, "ns")
+    nanos = seconds * 1_000_000_000 + fraction
+    if nanos == _NULL_NANOS:
+        raise _null_marker(column, type_, text, "Instant")
+    if not _NULL_NANOS < nanos <= _MAX_NANOS:
+        low, high = _iso_nanos(_NULL_NANOS + 1), _iso_nanos(_MAX_NANOS)
+        raise _out_of_range(column, type_, text, low, high, "Instant")
+    return nanos
+
+
+def _iso_nanos(nanos: int) -> str:
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    moment = _EPOCH + dt.timedelta(seconds=seconds)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
+
+
+def nanos_column(schema: pa.Schema, column: str) -> str:
+    """The helper column that holds the epoch nanoseconds of ``column``
+    (:func:`nanos_formula`) while a timestamp filter runs: ``__dh_mcp_nanos_<field
+    index>``, with ``_`` appended until no column of ``schema`` has the name (distinct
+    indices give distinct names). Refuses a ``column`` that is not an identifier, since it
+    is written into the helper's formula."""
+    index = schema.get_field_index(column)
+    if index < 0:
+        raise InvalidArgumentError(_unknown_column(schema, column))
+    if not _IDENTIFIER.fullmatch(column):
+        raise InvalidArgumentError(f"column '{column}' cannot be used here (not an identifier)")
+    taken = set(schema.names)
+    name = f"{_NANOS_BASE}{index}"
+    while name in taken:
+        name += "_"
+    return name
+
+
+def nanos_formula(helper: str, column: str) -> str:
+    """The formula of ``helper``: the epoch nanoseconds of the Instant ``column`` as a long
+    (null for null). Both names come from the schema (:func:`nanos_column`)."""
+    if not (_IDENTIFIER.fullmatch(helper) and _IDENTIFIER.fullmatch(column)):
+        raise InvalidArgumentError(f"column '{column}' cannot be used here (not an identifier)")
+    return (
+        f"{helper} = isNull({column}) ? NULL_LONG : "
+        f"{column}.getEpochSecond() * 1000000000L + {column}.getNano()"
+    )
+
+
+def _nanos_columns(schema: pa.Schema, filters: Sequence[FilterItem]) -> dict[str, str]:
+    """Timestamp column -> helper column, for the columns ``filters`` compare with values
+    (is_null and not_null test the column itself), in first-use order."""
+    found: dict[str, str] = {}
+    for item in filters:
+        for cond in item.any_of if isinstance(item, AnyOf) else [item]:
+            if cond.op in _NULL_OPS or cond.column in found:
+                continue
+            index = schema.get_field_index(cond.column)
+            if index < 0:
+                continue
+            field = schema.field(index)
+            if _kind(field.type, _java_type(field)) == "timestamp":
+                found[cond.column] = nanos_column(schema, cond.column)
+    return found
 
 
 def _field(schema: pa.Schema, column: str) -> pa.Field:
@@ -302,12 +388,17 @@ def _condition(schema: pa.Schema, cond: Condition) -> dh.Filter:
             )
         text = str(cond.value)
         return dh.contains(name, text) if cond.op == "contains" else dh.matches(name, text)
+    if kind == "timestamp":
+        # Compared as long nanoseconds on the helper column filter_table adds: the engine
+        # reads an Instant literal's magnitude as seconds, millis, micros or nanos.
+        # A null Instant is the long null there, so null stays below every value.
+        name = nanos_column(schema, cond.column)
     if cond.op in LIST_OPS:
         assert isinstance(cond.value, list)  # the model guarantees it
-        values = [_typed(name, field.type, kind, item) for item in cond.value]
+        values = [_typed(cond.column, field.type, kind, item) for item in cond.value]
         found = _one_of(name, values)
         return found if cond.op == "in" else dh.not_(found)
-    value = _typed(name, field.type, kind, cond.value)
+    value = _typed(cond.column, field.type, kind, cond.value)
     if cond.op in _ORDER_OPS:
         if kind in ("bool", "string"):
             raise InvalidArgumentError(
@@ -378,8 +469,7 @@ def _one_of(name: str, values: list[_Literal]) -> dh.Filter:
         # The engine's in-filter refuses NaN and infinities; equal to any of them instead.
         tests = [_compare("eq", name, value) for value in values]
         return tests[0] if len(tests) == 1 else dh.or_(tests)
-    # pydeephaven's hint omits datetimes, but its in-filter encodes them like eq does.
-    return dh.in_(name, values)  # type: ignore[arg-type]
+    return dh.in_(name, values)
 
 
 def structured_filter(schema: pa.Schema, filters: Sequence[FilterItem]) -> dh.Filter | None:
@@ -403,11 +493,32 @@ def structured_filter(schema: pa.Schema, filters: Sequence[FilterItem]) -> dh.Fi
 
 def filter_table(table: Table, condition: dh.Filter, filters: Sequence[FilterItem]) -> Table:
     """``table.where(condition)``, where ``condition`` is :func:`structured_filter` of
-    ``filters``. Blocking. When the engine refuses it and ``filters`` hold ``matches``,
-    each pattern is tried alone (on an empty table) so the error names the one the engine
-    cannot compile; otherwise the engine's error is raised as it is."""
+    ``filters`` (typed by ``table.schema``). Blocking. When ``filters`` compare a timestamp
+    column with a value, its helper column (:func:`nanos_column`, :func:`nanos_formula`) is
+    added before ``where`` and dropped after, so the answer has ``table``'s columns; the
+    intermediate tables are released. When the engine refuses the filter and ``filters``
+    hold ``matches``, each pattern is tried alone (on an empty table) so the error names the
+    one the engine cannot compile; otherwise the engine's error is raised as it is."""
+    helpers = _nanos_columns(table.schema, filters)
+    if not helpers:
+        return _where(table, table, condition, filters)
+    made: list[Table] = []
     try:
-        return table.where(condition)
+        # Formulas from schema names only: the helper names and identifier column names.
+        formulas = [nanos_formula(helper, column) for column, helper in helpers.items()]
+        made.append(table.update_view(formulas))
+        made.append(_where(made[-1], table, condition, filters))
+        return made[-1].drop_columns(list(helpers.values()))
+    finally:
+        _release(made)
+
+
+def _where(
+    source: Table, table: Table, condition: dh.Filter, filters: Sequence[FilterItem]
+) -> Table:
+    """``source.where(condition)``; a bad ``matches`` pattern is probed on ``table``."""
+    try:
+        return source.where(condition)
     except Exception as exc:
         bad = _bad_pattern(table, filters)
         if bad is None:
