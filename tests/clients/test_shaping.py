@@ -410,7 +410,7 @@ def test_instants_outside_the_long_range_are_refused_and_its_edges_accepted() ->
 
 def test_the_helper_formula_is_written_from_schema_names() -> None:
     assert nanos_formula("__dh_mcp_nanos_5", "T") == (
-        "__dh_mcp_nanos_5 = isNull(T) ? NULL_LONG : T.getEpochSecond() * 1000000000L + T.getNano()"
+        "__dh_mcp_nanos_5 = isNull(T) ? (long) null : T.getEpochSecond() * 1000000000L + T.getNano()"
     )
     with pytest.raises(InvalidArgumentError, match="not an identifier"):
         nanos_formula("__dh_mcp_nanos_5", "T) + (1")

@@ -7,7 +7,7 @@ conditions and table operations, typing each value against the column's type in 
 table's schema. Nothing the caller writes is parsed as an expression by the engine, so
 shaping is allowed in read-only mode. The one formula the engine compiles is written here
 from schema names: a timestamp filter compares a long view of the column (its epoch
-nanoseconds), :func:`nanos_formula` ``<helper> = isNull(<column>) ? NULL_LONG :
+nanoseconds), :func:`nanos_formula` ``<helper> = isNull(<column>) ? (long) null :
 <column>.getEpochSecond() * 1000000000L + <column>.getNano()`` (``<helper>`` from
 :func:`nanos_column`, ``<column>`` an identifier in the schema), added by
 :func:`filter_table` before ``where`` and dropped after, because the engine reads a small
@@ -331,7 +331,7 @@ def nanos_formula(helper: str, column: str) -> str:
     if not (_IDENTIFIER.fullmatch(helper) and _IDENTIFIER.fullmatch(column)):
         raise InvalidArgumentError(f"column '{column}' cannot be used here (not an identifier)")
     return (
-        f"{helper} = isNull({column}) ? NULL_LONG : "
+        f"{helper} = isNull({column}) ? (long) null : "
         f"{column}.getEpochSecond() * 1000000000L + {column}.getNano()"
     )
 
