@@ -174,16 +174,32 @@ def _plan(group_by: list[Any], aggregations: list[dict[str, Any]]) -> analysis.A
     return plan_aggregate(TRADES, keys, wanted)
 
 
-def test_a_daily_bucket_is_a_generated_lower_bin_on_a_fresh_column() -> None:
+def test_a_daily_bucket_is_a_guarded_generated_formula_on_a_fresh_column() -> None:
     plan = _plan(
         ["Sym", {"column": "Timestamp", "bin": "1d"}],
         [{"op": "avg", "column": "Price", "as": "AvgPrice"}, {"op": "count"}],
     )
-    assert plan.formulas == ["Timestamp_1d = lowerBin(Timestamp, 86400000000000L)"]
+    nanos, bucket = plan.formulas[:2]
+    # exact long nanoseconds from the Instant's parts (epochNanos() refuses the range's ends)
+    assert nanos.startswith("Timestamp_Nanos = isNull(Timestamp) || ")
+    assert "Timestamp.getEpochSecond()" in nanos and "Timestamp.getNano()" in nanos
+    day = 86_400_000_000_000
+    lowest = -(9_223_372_036_000_000_000 // day) * day
+    highest = 9_223_372_035_999_999_999 // day * day
+    assert bucket == (
+        f"Timestamp_1d = isNull(Timestamp_Nanos) || Timestamp_Nanos < {lowest}L || "
+        f"Timestamp_Nanos - floorMod(Timestamp_Nanos, {day}L) > {highest}L ? "
+        "(java.time.Instant) null : "
+        f"epochNanosToInstant(Timestamp_Nanos - floorMod(Timestamp_Nanos, {day}L))"
+    )
     assert plan.by == ["Sym", "Timestamp_1d"]
     assert plan.outputs == ["Sym", "Timestamp_1d", "AvgPrice", "Count"]
-    # and a hidden count of Price's non-finite values, to tell an overflow from a NaN input
-    assert len(plan.aggregations) == 3 and plan.helpers == ["Price_NonFinite"]
+    # hidden counts of rows in no bucket and of Price's non-finite values (overflow or NaN?)
+    assert len(plan.aggregations) == 4
+    assert plan.helpers == ["Timestamp_1d_Unbucketed", "Price_NonFinite"]
+    (unbucketed,) = plan.unbucketed
+    assert (unbucketed.output, unbucketed.width) == ("Timestamp_1d", "1d")
+    assert plan.counts == ["Count"]
     (check,) = plan.checks
     assert check.output == "AvgPrice" and check.null == "(double) null"
     assert check.condition == "Price_NonFinite == 0 && (isNaN(AvgPrice) || isInf(AvgPrice))"

@@ -428,3 +428,175 @@ async def test_python_results_dump_as_the_tool_answers(
     dumped = found.model_dump(by_alias=True)
     assert dumped == found.envelope_fields()
     assert _volatile(dumped) == _volatile({k: v for k, v in summary.items() if k != "success"})
+
+
+# -- the ends of the Instant range, and whole-table answers over no rows -------------------
+
+EXTREMES = "analysis_extremes"
+LONG_MIN = -(2**63)
+_EXTREME_NANOS = [
+    LONG_MAX,
+    -9_223_372_036_000_000_000,
+    LONG_MIN + 1,
+    0,
+    None,
+    1_700_000_000_123_456_789,
+    -1,
+]
+_NO_BUCKET = (
+    "rows fell in no bucket, shown as a null B: their {} bucket would start outside the "
+    "instants the engine computes with (1677-09-21T00:12:44Z..2262-04-11T23:47:15.999999999Z)"
+)
+
+
+@pytest.fixture(scope="module")
+def extremes(pydh: Session) -> Iterator[str]:
+    table = pydh.import_table(
+        pa.table(
+            {
+                "Ts": pa.array(_EXTREME_NANOS, pa.timestamp("ns", "UTC")),
+                "X": pa.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]),
+            }
+        )
+    )
+    try:
+        pydh.bind_table(EXTREMES, table)
+        yield EXTREMES
+        pydh.run_script(f"del {EXTREMES}")
+    finally:
+        table.close()
+
+
+@pytest.mark.parametrize("fmt", ["json-row", "csv", "markdown-table"])
+async def test_the_lowest_and_highest_instants_read_exactly(
+    tools: ToolCaller, extremes: str, fmt: str
+) -> None:
+    answer = await tools.ok("session_table_data", session_id=ANON, table_name=extremes, format=fmt)
+    text = str(answer["data"])
+    for shown in (
+        "2262-04-11T23:47:16.854775807Z",
+        "1677-09-21T00:12:44Z",
+        "1677-09-21T00:12:43.145224193Z",
+        "2023-11-14T22:13:20.123456789Z",
+        "1969-12-31T23:59:59.999999999Z",
+    ):
+        assert shown in text, (fmt, text)
+
+
+@pytest.mark.parametrize(
+    ("bin_", "expected"),
+    [
+        # Long.MAX has a day; the two lowest start before the first day the engine holds.
+        (
+            "1d",
+            {
+                "2262-04-11T00:00:00Z": 1,
+                "1970-01-01T00:00:00Z": 1,
+                "2023-11-14T00:00:00Z": 1,
+                "1969-12-31T00:00:00Z": 1,
+                None: 3,
+            },
+        ),
+        # floor(-9223372036 s / 84 s) * 84 s is below Long.MIN: no bucket (never one in 2262).
+        (
+            "84s",
+            {
+                "2262-04-11T23:47:12Z": 1,
+                "1970-01-01T00:00:00Z": 1,
+                "2023-11-14T22:13:00Z": 1,
+                "1969-12-31T23:58:36Z": 1,
+                None: 3,
+            },
+        ),
+        # Long.MAX's second (2262-04-11T23:47:16Z) is past what the engine computes with.
+        (
+            "1s",
+            {
+                "1677-09-21T00:12:44Z": 1,
+                "1970-01-01T00:00:00Z": 1,
+                "2023-11-14T22:13:20Z": 1,
+                "1969-12-31T23:59:59Z": 1,
+                None: 3,
+            },
+        ),
+    ],
+)
+async def test_buckets_at_the_ends_of_the_instant_range_are_exact_or_noted(
+    tools: ToolCaller, extremes: str, bin_: str, expected: dict[str | None, int]
+) -> None:
+    answer = await _aggregate(
+        tools,
+        table_name=extremes,
+        group_by=[{"column": "Ts", "bin": bin_, "as": "B"}],
+        aggregations=[{"op": "count"}],
+        format="json-row",
+    )
+    assert {row["B"]: row["Count"] for row in answer["data"]} == expected
+    # the null bucket also holds the null timestamp, which is no surprise and not noted
+    assert answer["notes"] == [f"B: 2 {_NO_BUCKET.format(bin_)}"]
+
+
+async def test_ordinary_buckets_have_no_note(tools: ToolCaller, extremes: str) -> None:
+    answer = await _aggregate(
+        tools,
+        table_name=extremes,
+        filters=[{"column": "X", "op": "in", "value": [4.0, 6.0, 7.0]}],
+        group_by=[{"column": "Ts", "bin": "1h", "as": "B"}],
+        aggregations=[{"op": "count"}],
+        sort=[{"column": "B"}],
+        format="json-row",
+    )
+    assert answer["data"] == [
+        {"B": "1969-12-31T23:00:00Z", "Count": 1},
+        {"B": "1970-01-01T00:00:00Z", "Count": 1},
+        {"B": "2023-11-14T22:00:00Z", "Count": 1},
+    ]
+    assert not answer.get("notes")
+
+
+async def test_a_whole_table_aggregate_of_no_rows_is_one_typed_row(tools: ToolCaller) -> None:
+    wanted = [
+        {"op": "count"},
+        {"op": "count", "column": "X", "as": "CountX"},
+        {"op": "count_distinct", "column": "X", "as": "DistinctX"},
+        {"op": "sum", "column": "L", "as": "SumL"},
+        {"op": "avg", "column": "X", "as": "AvgX"},
+        {"op": "std", "column": "X", "as": "StdX"},
+        {"op": "first", "column": "G", "as": "FirstG"},
+        {"op": "max", "column": "I", "as": "MaxI"},
+    ]
+    answers = [
+        await _aggregate(
+            tools,
+            table_name=EDGES,
+            filters=[{"column": "G", "op": "eq", "value": value}],
+            aggregations=wanted,
+            format="json-row",
+        )
+        for value in ("one", "no such group")
+    ]
+    one, empty = answers
+    assert empty["data"] == [
+        {
+            "Count": 0,
+            "CountX": 0,
+            "DistinctX": 0,
+            "SumL": None,
+            "AvgX": None,
+            "StdX": None,
+            "FirstG": None,
+            "MaxI": None,
+        }
+    ]
+    assert empty["total_rows"] == 1 and empty["schema"] == one["schema"]
+    assert one["data"][0]["Count"] == 1 and one["data"][0]["FirstG"] == "one"
+    paged = await _aggregate(
+        tools,
+        table_name=EDGES,
+        filters=[{"column": "G", "op": "eq", "value": "no such group"}],
+        aggregations=wanted,
+        offset=1,
+        max_rows=5,
+        format="json-row",
+    )
+    assert paged["data"] == [] and paged["total_rows"] == 1

@@ -9,12 +9,13 @@ The engine expressions used here are written by this module from column names th
 in the table's schema, names it makes up for its own helper columns, and constants, never
 from caller text: ``Col == null`` / ``Col != null``, ``isNaN(Col) || isInf(Col)``, a
 NaN-to-null view of a floating column (``replaceIfNaN(Col, (double) null)``), ``(double) Col``,
-``Math.floorDiv``/``floorMod`` splits of a long column, ``lowerBin(Col, <nanos>L)`` with a
-width parsed from a validated ``<N>s|m|h|d``, and the overflow tests and nulling built from
-those. That is why both tools stay available in read-only mode, which refuses caller
-expressions. Nulls are written as typed casts (``(double) null``), never as ``NULL_DOUBLE``:
-a Python worker resolves names through its globals first, and a script (or the demo tables)
-may have bound ``NULL_DOUBLE`` there.
+``Math.floorDiv``/``floorMod`` splits of a long column, a time bucket's start computed in
+long nanoseconds from ``Col.getEpochSecond()`` and ``Col.getNano()`` with a width parsed from
+a validated ``<N>s|m|h|d`` (:func:`bucket_formulas`), counts made ``0L``, and the overflow
+tests and nulling built from those. That is why both tools stay available in read-only mode,
+which refuses caller expressions. Nulls are written as typed casts (``(double) null``), never
+as ``NULL_DOUBLE``: a Python worker resolves names through its globals first, and a script
+(or the demo tables) may have bound ``NULL_DOUBLE`` there.
 
 The NaN rule, the same in both tools: NaN is a value. Any NaN among a group's values makes
 its sum, avg, min, max, std, var and median (the summary's min, max, mean, std) NaN, as the
@@ -23,8 +24,9 @@ value. ``skip_nan`` treats NaN like null for every statistic (``first``/``last``
 null for a NaN). The overflow rule: a floating statistic that comes back NaN or infinite
 although the values it read were all finite, and a long sum that wrapped around, is null in
 the answer and named in a note; avg of a long column and median of an integer column are
-computed from a double view of the column, so they do not wrap. The requests themselves are
-modelled and checked in :mod:`deephaven_mcp.clients.analysis_spec`.
+computed from a double view of the column, so they do not wrap. Without group_by the answer
+is always one row, also over no rows: counts 0, every other statistic null (as in SQL). The
+requests themselves are modelled and checked in :mod:`deephaven_mcp.clients.analysis_spec`.
 """
 
 from __future__ import annotations
@@ -160,6 +162,76 @@ def fresh_name(base: str, taken: set[str]) -> str:
 # -- aggregate ---------------------------------------------------------------------------
 
 TWO_POW_32: Final = "4294967296L"
+LONG_MIN: Final = -(2**63)
+_NANOS_PER_SECOND: Final = 1_000_000_000
+# The Instants a long of nanoseconds holds, Long.MIN + 1 (Long.MIN is null) to Long.MAX, as
+# (epoch second, nano) bounds: the engine's epochNanos() refuses the last fraction of a second
+# at either end, so the bucket formula reads the two parts instead.
+_LOWEST_SECOND, _LOWEST_NANO = divmod(LONG_MIN + 1, _NANOS_PER_SECOND)
+_HIGHEST_SECOND, _HIGHEST_NANO = divmod(2**63 - 1, _NANOS_PER_SECOND)
+# The engine converts an Instant it computed to nanoseconds only when its epoch second is
+# within +-(Long.MAX / 10^9 - 1) (epochNanos() refuses the rest), so a bucket start must be too.
+_LOWEST_START: Final = -(2**63 // _NANOS_PER_SECOND) * _NANOS_PER_SECOND
+_HIGHEST_START: Final = (2**63 // _NANOS_PER_SECOND) * _NANOS_PER_SECOND - 1
+BUCKET_RANGE: Final = "1677-09-21T00:12:44Z..2262-04-11T23:47:15.999999999Z"
+
+
+def bucket_formulas(source: str, type_name: str, nanos: int, view: str, output: str) -> list[str]:
+    """``view``: ``source`` in long nanoseconds since the epoch (null outside the range a long
+    holds); ``output``: the start of its ``nanos``-wide, epoch-aligned bucket, null when the
+    engine cannot hold that start (:data:`BUCKET_RANGE`). Exact at both ends of the range,
+    where the engine's ``lowerBin`` fails (epochNanos refuses the last fraction of a second)
+    or wraps around to the other end."""
+    zoned = type_name == "java.time.ZonedDateTime"
+    instant = f"{source}.toInstant()" if zoned else source
+    second, nano = f"{instant}.getEpochSecond()", f"{instant}.getNano()"
+    in_range = (
+        f"({second} > {_LOWEST_SECOND}L || {second} == {_LOWEST_SECOND}L && "
+        f"{nano} >= {_LOWEST_NANO}) && ({second} < {_HIGHEST_SECOND}L || "
+        f"{second} == {_HIGHEST_SECOND}L && {nano} <= {_HIGHEST_NANO})"
+    )
+    # Below zero, (second + 1) * 10^9 still fits where second * 10^9 would not.
+    epoch_nanos = (
+        f"({second} < 0L ? ({second} + 1L) * {_NANOS_PER_SECOND}L + ({nano} - "
+        f"{_NANOS_PER_SECOND}L) : {second} * {_NANOS_PER_SECOND}L + {nano})"
+    )
+    # The first and last bucket starts the engine holds (widths are whole seconds).
+    lowest_start = -(-_LOWEST_START // nanos) * nanos
+    highest_start = _HIGHEST_START // nanos * nanos
+    start = f"{view} - floorMod({view}, {nanos}L)"
+    if zoned:
+        typed_null = "(java.time.ZonedDateTime) null"
+        bucket = f"epochNanosToZonedDateTime({start}, {source}.getZone())"
+    else:
+        typed_null = "(java.time.Instant) null"
+        bucket = f"epochNanosToInstant({start})"
+    return [
+        f"{view} = isNull({source}) || !({in_range}) ? (long) null : {epoch_nanos}",
+        f"{output} = isNull({view}) || {view} < {lowest_start}L || "
+        f"{view} - floorMod({view}, {nanos}L) > {highest_start}L ? {typed_null} : {bucket}",
+    ]
+
+
+def _count_where(condition: str) -> Callable[[str], dh_agg.Aggregation]:
+    return lambda name: dh_agg.count_where(name, condition)
+
+
+@dataclass(frozen=True)
+class Unbucketed:
+    """Rows with a timestamp but no bucket, counted per group in a hidden ``helper``."""
+
+    output: str
+    helper: str
+    width: str
+
+
+def unbucketed_note(output: str, rows: int, width: str) -> str:
+    plural = "row" if rows == 1 else "rows"
+    return (
+        f"{output}: {rows} {plural} fell in no bucket, shown as a null {output}: their "
+        f"{width} bucket would start outside the instants the engine computes with "
+        f"({BUCKET_RANGE})"
+    )
 
 
 def nonfinite_test(values: str) -> str:
@@ -239,6 +311,8 @@ class AggregatePlan:
     checks: list[OverflowCheck] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
     helpers: list[str] = field(default_factory=list)
+    counts: list[str] = field(default_factory=list)  # 0, not null, over no rows
+    unbucketed: list[Unbucketed] = field(default_factory=list)
 
 
 def plan_aggregate(
@@ -263,6 +337,9 @@ def plan_aggregate(
     views = Views(taken=set(schema.names) | set(outputs_wanted))
     formulas: list[str] = []
     by: list[str] = []
+    unbucketed: list[Unbucketed] = []
+    bucket_outputs = {item.output for item in group_by if isinstance(item, TimeBucket)}
+    views.taken.update(bucket_outputs)
     for item in group_by:
         if isinstance(item, TimeBucket):
             column = field_of(schema, item.column)
@@ -277,7 +354,13 @@ def plan_aggregate(
                     "choose another with 'as'"
                 )
             source = expression_name(item.column)
-            formulas.append(f"{item.output} = lowerBin({source}, {item.nanos}L)")
+            nanos_view = fresh_name(f"{item.column}_Nanos", views.taken)
+            formulas += bucket_formulas(
+                source, deephaven_type(column), item.nanos, nanos_view, item.output
+            )
+            condition = f"!isNull({source}) && isNull({item.output})"
+            helper = views.helper("Unbucketed", item.output, _count_where(condition))
+            unbucketed.append(Unbucketed(item.output, helper, item.bin))
             by.append(item.output)
         else:
             column = field_of(schema, item)
@@ -299,6 +382,8 @@ def plan_aggregate(
         checks=checks,
         fixes=fixes,
         helpers=views.helpers,
+        counts=[item.output for item in aggregations if item.op in ("count", "count_distinct")],
+        unbucketed=unbucketed,
     )
 
 
@@ -413,16 +498,21 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _overflow_notes(
-    session: Session, aggregated: Table, checks: Sequence[OverflowCheck]
-) -> list[str]:
-    """How many groups each check nulls, counted on the worker over every group."""
-    if not checks:
+def _notes(session: Session, aggregated: Table, plan: AggregatePlan) -> list[str]:
+    """How many groups each overflow check nulls and how many rows fell in no time bucket,
+    counted on the worker over every group."""
+    if not plan.checks and not plan.unbucketed:
         return []
     counted = aggregated.agg_by(
         [
-            dh_agg.count_where(f"Overflow{index}", check.condition)
-            for index, check in enumerate(checks)
+            *(
+                dh_agg.count_where(f"Overflow{index}", check.condition)
+                for index, check in enumerate(plan.checks)
+            ),
+            *(
+                dh_agg.sum_(f"Unbucketed{index}={item.helper}")
+                for index, item in enumerate(plan.unbucketed)
+            ),
         ],
         by=[],
     )
@@ -433,7 +523,11 @@ def _overflow_notes(
     if not row:
         return []
     notes = []
-    for index, check in enumerate(checks):
+    for index, item in enumerate(plan.unbucketed):
+        rows = row[0][f"Unbucketed{index}"] or 0
+        if rows:
+            notes.append(unbucketed_note(item.output, int(rows), item.width))
+    for index, check in enumerate(plan.checks):
         groups = row[0][f"Overflow{index}"] or 0
         if groups:
             notes.append(overflow_note(check.output, int(groups), check.arithmetic))
@@ -478,10 +572,10 @@ def aggregate_table(
             if plan.formulas:
                 query = query.update_view(plan.formulas)
             query = query.agg_by(plan.aggregations, by=plan.by)
-            if plan.checks:
+            if plan.checks or plan.unbucketed:
                 aggregated = query.exec()
                 made.append(aggregated)
-                notes = _overflow_notes(session, aggregated, plan.checks)
+                notes = _notes(session, aggregated, plan)
                 query = session.query(aggregated)
             else:
                 notes = []
@@ -493,6 +587,17 @@ def aggregate_table(
                 query = query.update_view([*nulled, *plan.fixes])
             if plan.helpers:
                 query = query.drop_columns(plan.helpers)
+            if not plan.by:
+                # One row also over no rows (the engine answers none): joined onto a single
+                # empty row, the statistics are null, and the counts are made 0.
+                whole = query.exec()
+                one = session.empty_table(1)
+                made += [whole, one]
+                query = session.query(one).natural_join(whole, on=[], joins=plan.outputs)
+                if plan.counts:
+                    query = query.update_view(
+                        [f"{name} = isNull({name}) ? 0L : {name}" for name in plan.counts]
+                    )
             if keys:
                 directions = [
                     SortDirection.DESCENDING if key.descending else SortDirection.ASCENDING

@@ -47,36 +47,58 @@ def iso_text(array: pa.Array) -> pa.Array:
 
 
 def _timestamp_text(array: pa.Array) -> pa.Array:
+    """Text of every timestamp, exact over the whole int64 range of any unit.
+
+    The value is split into whole seconds (floored) and a nanosecond fraction with integer
+    kernels, and only the seconds go through Arrow's calendar cast: flooring the timestamp itself
+    (or shifting it by a zone offset) would leave the int64 range for the lowest and highest
+    instants, e.g. ``1677-09-21T00:12:43.145224193Z``.
+    """
     unit, zone = array.type.unit, array.type.tz
-    if zone is None or zone in _UTC_ZONES:
-        naive = array if zone is None else array.cast(pa.timestamp(unit))
-        return _utc_text(naive, "" if zone is None else "Z")
-    if zone in _UTC_ZONES:
-        # Arrow stores UTC instants, so dropping the zone yields UTC wall time without the
-        # (slow) time-zone database lookup that casting a zoned timestamp performs.
-        text = pc.cast(array.cast(pa.timestamp(unit)), pa.string())
-        text = pc.binary_join_element_wise(text, "Z", "")
-    else:
-        text = pc.cast(array, pa.string())
-        if zone is not None:
-            text = pc.replace_substring_regex(text, r"([+-]\d\d)(\d\d)$", r"\1:\2")
-    return _trim_fraction(pc.replace_substring(text, " ", "T", max_replacements=1))
-
-
-def _utc_text(naive: pa.Array, suffix: str) -> pa.Array:
-    """Wall-clock text of a zone-less timestamp array, with integer kernels for the fraction
-    (a regex over every cell would cost more than everything else together)."""
-    seconds = pc.floor_temporal(naive, unit="second")
-    whole = pc.cast(pc.cast(seconds, pa.timestamp("s")), pa.string())
+    seconds, nanos = _split_seconds(array.cast(pa.int64()), _NANOS_PER_UNIT[unit])
+    zoned = zone is not None and zone not in _UTC_ZONES
+    whole = pc.cast(seconds.cast(pa.timestamp("s", zone if zoned else None)), pa.string())
     whole = pc.replace_substring(whole, " ", "T", max_replacements=1)
-    scale = _NANOS_PER_UNIT[naive.type.unit]
-    nanos = pc.multiply(
-        pc.subtract(naive.cast(pa.int64()), seconds.cast(pa.int64())), pa.scalar(scale, pa.int64())
+    fraction = _fraction_text(nanos)
+    if not zoned:
+        return pc.binary_join_element_wise(whole, fraction, "" if zone is None else "Z", "")
+    # Arrow writes the offset as +HHMM after the seconds; the fraction goes before it.
+    offset = pc.utf8_slice_codeunits(whole, -5)
+    return pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(whole, 0, -5),
+        fraction,
+        pc.utf8_slice_codeunits(offset, 0, 3),
+        ":",
+        pc.utf8_slice_codeunits(offset, 3),
+        "",
     )
+
+
+def _split_seconds(values: pa.Array, nanos_per_unit: int) -> tuple[pa.Array, pa.Array]:
+    """Floored whole seconds and the nanoseconds past them, for int64 counts of a unit.
+
+    Only truncating division and products no larger than the value itself, so nothing overflows.
+    """
+    units_per_second = 1_000_000_000 // nanos_per_unit
+    if units_per_second == 1:
+        return values, pc.multiply(values, pa.scalar(0, pa.int64()))
+    per_second = pa.scalar(units_per_second, pa.int64())
+    quotient = pc.divide(values, per_second)
+    rest = pc.subtract(values, pc.multiply(quotient, per_second))
+    negative = pc.less(rest, pa.scalar(0, pa.int64()))
+    seconds = pc.if_else(negative, pc.subtract(quotient, pa.scalar(1, pa.int64())), quotient)
+    rest = pc.if_else(negative, pc.add(rest, per_second), rest)
+    return seconds, pc.multiply(rest, pa.scalar(nanos_per_unit, pa.int64()))
+
+
+def _fraction_text(nanos: pa.Array) -> pa.Array:
+    """``""``, ``".123"``, ``".123456"`` or ``".123456789"`` for nanoseconds 0..999_999_999,
+    with integer kernels (a regex over every cell would cost more than everything else together).
+    """
     # ".123456789" from 1_123_456_789, then cut after the last non-zero group of three digits.
     digits = pc.cast(pc.add(nanos, pa.scalar(1_000_000_000, pa.int64())), pa.string())
     dotted = pc.utf8_replace_slice(digits, 0, 1, ".")
-    fraction = pc.if_else(
+    return pc.if_else(
         pc.equal(nanos, 0),
         "",
         pc.if_else(
@@ -89,7 +111,6 @@ def _utc_text(naive: pa.Array, suffix: str) -> pa.Array:
             ),
         ),
     )
-    return pc.binary_join_element_wise(whole, fraction, suffix, "")
 
 
 def _remainder(values: pa.Array, divisor: int) -> pa.Array:
