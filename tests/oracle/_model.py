@@ -90,11 +90,11 @@ def json_number(value: Json) -> float | int | None:
 # -- filters ------------------------------------------------------------------------------
 
 
-# TODO(oracle owner): set this to the engine's rule for `matches` once it is settled
-# (Java regex; whole value or a search; whether "." crosses newlines). Today: the whole
-# value must match, and "." does not match a newline (Java's default, like Python's).
+# The engine's rule (read from its bytecode, checked on a worker): the pattern is compiled
+# with DOTALL and must match the whole value, so "." also matches line breaks. The
+# generated patterns use only syntax Java and Python read alike.
 def regex_matches(pattern: str, value: str) -> bool:
-    return re.fullmatch(pattern, value) is not None
+    return re.fullmatch(pattern, value, re.DOTALL) is not None
 
 
 # Java's == on doubles: -0.0 equals 0.0. Python's == agrees; kept as a named rule.
