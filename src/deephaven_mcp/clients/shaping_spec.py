@@ -18,7 +18,6 @@ from pydantic import (
     Field,
     StrictBool,
     Tag,
-    ValidationError,
     WithJsonSchema,
     model_validator,
 )
