@@ -53,6 +53,32 @@ def close_session(session: Session) -> None:
         session.close()
     except Exception as exc:
         _log.debug("ignoring error while closing a session: %s", describe_error(exc))
+        _abandon(session)
+
+
+def _abandon(session: Session) -> None:
+    """Finish what ``Session.close`` skips when its first step fails (the worker is gone).
+
+    pydeephaven's close tells the worker first and only then closes the channel and clears
+    ``is_connected``; when the worker is dead that first step raises, the session stays
+    "connected", and its keep-alive timer later raises in its own thread once the token
+    refreshes have failed. Clearing the flag stops the timer at its next tick (it checks the
+    flag first); the channels are closed here. Uses pydeephaven's attributes as of 42.x: if
+    they move, this degrades to the old behaviour (a log line), never to an error.
+    """
+    session.is_connected = False
+    timer = getattr(session, "_keep_alive_timer", None)
+    if timer is not None:
+        timer.cancel()
+    for channel in (
+        getattr(session, "grpc_channel", None),
+        getattr(session, "_flight_client", None),
+    ):
+        if channel is not None:
+            try:
+                channel.close()
+            except Exception as exc:  # already broken: nothing more to release
+                _log.debug("ignoring error while closing a channel: %s", describe_error(exc))
 
 
 def probe(session: Session) -> bool:
