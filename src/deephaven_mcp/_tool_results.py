@@ -30,7 +30,6 @@ _log = logging.getLogger(__name__)
 P = ParamSpec("P")
 
 MAX_ERROR_LENGTH: Final = 500
-GENERIC_FAILURE: Final = "Internal error while running this tool; see the server log for details."
 
 
 def envelope_text(structured: Mapping[str, Any], encoded: Mapping[str, str]) -> str:

@@ -1,7 +1,8 @@
 """Pydantic models for ``deephaven_mcp.json`` (JSON or JSON5).
 
 Every model forbids unknown keys and uses strict scalar types, so a typo or a wrong type
-fails loudly with the exact path (see :mod:`deephaven_mcp.config.errors`). Secrets are
+fails loudly with the exact path (:func:`deephaven_mcp.config.loader.format_validation_error`
+words it). Secrets are
 ``SecretStr`` so they never render in reprs, logs or error messages.
 :class:`CommunityEndpoint` also describes workers this server launches, so a community
 connection has one model from the file to the pydeephaven arguments.

@@ -47,11 +47,7 @@ if TYPE_CHECKING:
     )
     from deephaven_mcp.enterprise.errors import EnterpriseOperationError, SystemUnavailableError
     from deephaven_mcp.enterprise.status import SystemStatus, classify_failure
-    from deephaven_mcp.enterprise.system import (
-        EnterpriseSystem,
-        StatusReport,
-        systems_from_config,
-    )
+    from deephaven_mcp.enterprise.system import EnterpriseSystem, StatusReport
 
 _LAZY: Final = {
     "CreatedQuery": "_pq",
@@ -71,7 +67,6 @@ _LAZY: Final = {
     "classify_failure": "status",
     "EnterpriseSystem": "system",
     "StatusReport": "system",
-    "systems_from_config": "system",
 }
 
 
@@ -115,5 +110,4 @@ __all__ = [
     "parse_python_control",
     "parse_schedule",
     "restart_users_names",
-    "systems_from_config",
 ]

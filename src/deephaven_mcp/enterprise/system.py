@@ -283,17 +283,3 @@ class EnterpriseSystem:
         """Start, stop, restart or delete each query, at most ``max_concurrent`` at once;
         one outcome per identifier, in order (an error in one does not stop the rest)."""
         return await self._queries.batch(verb, identifiers, max_concurrent, wait, timeout_seconds)
-
-
-def systems_from_config(
-    systems: Mapping[str, EnterpriseSystemConfig],
-    backend: EnterpriseBackend | None = None,
-    *,
-    operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
-) -> dict[str, EnterpriseSystem]:
-    """One :class:`EnterpriseSystem` per configured system, sharing one backend."""
-    shared = backend if backend is not None else CoreplusBackend()
-    return {
-        name: EnterpriseSystem(name, config, shared, operation_timeout=operation_timeout)
-        for name, config in systems.items()
-    }

@@ -54,10 +54,6 @@ class ToolSet:
         self._registered: set[str] = set()
         self._row_default: int | None = None
 
-    @property
-    def registered(self) -> frozenset[str]:
-        return frozenset(self._registered)
-
     def apply(self, enabled: frozenset[str], row_default: int | None = None) -> bool:
         """Register exactly the ``enabled`` tools, the row-reading ones with ``row_default``
         rows by default (None: their own); whether anything changed."""
