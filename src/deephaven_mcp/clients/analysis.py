@@ -42,11 +42,11 @@ from pydeephaven import agg as dh_agg
 from pydeephaven.table import Table
 
 from deephaven_mcp.clients.analysis_spec import (
-    IDENTIFIER,
     Aggregation,
     GroupByItem,
     TimeBucket,
     check_output_names,
+    expression_name,
 )
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
@@ -141,13 +141,6 @@ def column_kind(column: pa.Field) -> Kind:
 def field_of(schema: pa.Schema, name: str) -> pa.Field:
     check_columns(schema, [name])  # the shared "unknown column" message
     return schema.field(name)
-
-
-def expression_name(name: str) -> str:
-    """``name`` for use inside an engine expression; Deephaven names are identifiers."""
-    if not IDENTIFIER.match(name):
-        raise InvalidArgumentError(f"column '{name}' cannot be used here (not an identifier)")
-    return name
 
 
 def fresh_name(base: str, taken: set[str]) -> str:

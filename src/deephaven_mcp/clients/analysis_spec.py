@@ -82,6 +82,14 @@ _RESERVED: Final = frozenset(
 )  # fmt: skip
 
 
+def expression_name(name: str) -> str:
+    """``name`` for use inside an engine expression the server writes; Deephaven column
+    names are identifiers, and anything else is refused rather than quoted."""
+    if not IDENTIFIER.match(name):
+        raise InvalidArgumentError(f"column '{name}' cannot be used here (not an identifier)")
+    return name
+
+
 # -- the request ------------------------------------------------------------------------
 
 ColumnName: TypeAlias = Annotated[str, Field(min_length=1, max_length=256)]

@@ -83,6 +83,7 @@ from pydeephaven import SortDirection
 from pydeephaven import filters as dh
 from pydeephaven.table import Table
 
+from deephaven_mcp.clients.analysis_spec import expression_name
 from deephaven_mcp.clients.errors import is_connection_error
 from deephaven_mcp.clients.shaping_spec import (
     LIST_OPS,
@@ -157,15 +158,17 @@ _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NULL_NANOS: Final = -(2**63)  # Deephaven's null Instant (QueryConstants.NULL_LONG)
 _MAX_NANOS: Final = 2**63 - 1
 _NANOS_BASE: Final = "__dh_mcp_nanos_"
-_IDENTIFIER: Final = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def _quoted(value: object) -> str:
+    """A filter value as its error message shows it: its repr, cut to 60 characters."""
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _wrong(column: str, type_: pa.DataType, value: object, wants: str) -> InvalidArgumentError:
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
     return InvalidArgumentError(
-        f"filter value {shown} does not fit column '{column}' of type {type_}: {wants}"
+        f"filter value {_quoted(value)} does not fit column '{column}' of type {type_}: {wants}"
     )
 
 
@@ -221,12 +224,10 @@ def _out_of_range(
     high: object,
     name: str | None = None,
 ) -> InvalidArgumentError:
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
     name = name or _java_name(type_)
     return InvalidArgumentError(
-        f"filter value {shown} on column '{column}' is out of range for {name} ({low}..{high})"
+        f"filter value {_quoted(value)} on column '{column}' is out of range for {name} "
+        f"({low}..{high})"
     )
 
 
@@ -316,8 +317,7 @@ def nanos_column(schema: pa.Schema, column: str) -> str:
     index = schema.get_field_index(column)
     if index < 0:
         raise InvalidArgumentError(_unknown_column(schema, column))
-    if not _IDENTIFIER.fullmatch(column):
-        raise InvalidArgumentError(f"column '{column}' cannot be used here (not an identifier)")
+    expression_name(column)
     taken = set(schema.names)
     name = f"{_NANOS_BASE}{index}"
     while name in taken:
@@ -328,8 +328,8 @@ def nanos_column(schema: pa.Schema, column: str) -> str:
 def nanos_formula(helper: str, column: str) -> str:
     """The formula of ``helper``: the epoch nanoseconds of the Instant ``column`` as a long
     (null for null). Both names come from the schema (:func:`nanos_column`)."""
-    if not (_IDENTIFIER.fullmatch(helper) and _IDENTIFIER.fullmatch(column)):
-        raise InvalidArgumentError(f"column '{column}' cannot be used here (not an identifier)")
+    expression_name(column)
+    expression_name(helper)
     return (
         f"{helper} = isNull({column}) ? (long) null : "
         f"{column}.getEpochSecond() * 1000000000L + {column}.getNano()"

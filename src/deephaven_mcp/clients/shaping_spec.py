@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from deephaven_mcp.clients.arguments import check_argument
+from deephaven_mcp.clients.arguments import check_argument, shown_value
 from deephaven_mcp.errors import InvalidArgumentError
 
 __all__ = [
@@ -67,16 +67,6 @@ _LIST_FORMS: Final = {"eq": "in", "ne": "not_in"}
 _SCALAR_WORDS: Final = "a string, a number, or true/false"
 
 
-def _shown(value: object) -> str:
-    """A value as the argument errors quote it (JSON words for true/false/null; short)."""
-    if value is True or value is False:
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _scalar(value: object) -> object:
     """``value`` if it is one JSON scalar a filter can compare with, else ValueError."""
     if value is None:
@@ -90,7 +80,7 @@ def _scalar(value: object) -> object:
         return value
     if isinstance(value, (bool, int, float)):
         return value
-    raise ValueError(f"expected {_SCALAR_WORDS}, not {_shown(value)}")
+    raise ValueError(f"expected {_SCALAR_WORDS}, not {shown_value(value)}")
 
 
 def _value_kind(value: object) -> str:

@@ -22,14 +22,13 @@ from deephaven_mcp.clients.analysis import (
     Views,
     column_kind,
     deephaven_type,
-    expression_name,
     field_of,
     fresh_name,
     nonfinite_test,
     utc_now,
     values_column,
 )
-from deephaven_mcp.clients.analysis_spec import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
+from deephaven_mcp.clients.analysis_spec import MAX_DISTINCT, MAX_SUMMARY_COLUMNS, expression_name
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
 from deephaven_mcp.clients.shaping import check_columns, filter_table, structured_filter
