@@ -143,6 +143,9 @@ def test_any_whole_number_of_seconds_minutes_hours_or_days_is_a_bin() -> None:
         ([], [{"op": "sum", "column": "Size", "as": "1st"}], "not a valid column name"),
         ([], [{"op": "sum", "column": "Size", "as": "Total Size"}], "not a valid column name"),
         ([], [{"op": "sum", "column": "Size", "as": "a=b"}], "not a valid column name"),
+        # "$" in a pattern also matches before a final newline: the whole name must fit.
+        ([], [{"op": "sum", "column": "Size", "as": "Total\n"}], "not a valid column name"),
+        ([{"column": "T", "bin": "1h", "as": "B\n"}], [{"op": "count"}], "not a valid column"),
         ([], [{"op": "sum", "column": "Size", "as": "class"}], "reserved word"),
         ([], [{"op": "count", "as": "i"}], "reserved word"),
         ([{"column": "Timestamp", "bin": "1h", "as": "x;y"}], [{"op": "count"}], "not a valid"),

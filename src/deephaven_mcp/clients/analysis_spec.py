@@ -85,7 +85,7 @@ _RESERVED: Final = frozenset(
 def expression_name(name: str) -> str:
     """``name`` for use inside an engine expression the server writes; Deephaven column
     names are identifiers, and anything else is refused rather than quoted."""
-    if not IDENTIFIER.match(name):
+    if not IDENTIFIER.fullmatch(name):
         raise InvalidArgumentError(f"column '{name}' cannot be used here (not an identifier)")
     return name
 
@@ -259,7 +259,7 @@ def check_output_names(
 
 
 def _check_new_name(name: str, where: str) -> None:
-    if not IDENTIFIER.match(name) or len(name) > MAX_OUTPUT_NAME:
+    if not IDENTIFIER.fullmatch(name) or len(name) > MAX_OUTPUT_NAME:
         raise InvalidArgumentError(
             f"{where} output name {name[:MAX_OUTPUT_NAME]!r} is not a valid column name: use "
             f"letters, digits, '_' and '$', not starting with a digit, at most "
