@@ -62,8 +62,8 @@ from _stdio import (
 )
 from _worker import start
 from bench_table_data import INIT, TABLE
-from deephaven_mcp._tool_results import ok
 from deephaven_mcp.clients.table_data import read_shaped_slice
+from deephaven_mcp.serving.envelope import ok
 
 SESSION: Final = "community:config:bench"
 WIDE: Final = "bench_wide"

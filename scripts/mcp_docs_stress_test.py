@@ -94,8 +94,8 @@ def make_client(args: argparse.Namespace) -> Client[Any]:
             else StreamableHttpTransport(url, auth=auth)
         )
         return Client(transport, timeout=args.timeout)
-    from deephaven_mcp._logging import setup_logging
     from deephaven_mcp.mcp_docs_server import build_docs_server
+    from deephaven_mcp.runtime.logging import setup_logging
 
     setup_logging("WARNING")
     return Client(build_docs_server(), timeout=args.timeout)

@@ -73,15 +73,15 @@ report = {
     "docs_tools": asyncio.run(tool_names(build_docs_server())),
     "loaded_at_start": loaded(),
     "first_at_start": dict(first),
-    "finalizers_patched_at_start": "deephaven_mcp._monkeypatch" in sys.modules,
+    "finalizers_patched_at_start": "deephaven_mcp.clients.finalizers" in sys.modules,
 }
 
 import deephaven_mcp.clients.community  # the positive control: pydeephaven comes in here
-from deephaven_mcp import _monkeypatch
+from deephaven_mcp.clients import finalizers
 
 report["loaded_after_control"] = loaded()
 report["first_after_control"] = dict(first)
-report["finalizers_patched_after_control"] = _monkeypatch._installed
+report["finalizers_patched_after_control"] = finalizers._installed
 print(json.dumps(report))
 """
 

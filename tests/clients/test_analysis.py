@@ -9,7 +9,9 @@ import pytest
 
 from deephaven_mcp.clients import analysis
 from deephaven_mcp.clients.analysis import check_sort, column_kind, plan_aggregate
-from deephaven_mcp.clients.analysis_spec import (
+from deephaven_mcp.clients.table_summary import plan_summary
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.analysis import (
     MAX_AGGREGATIONS,
     MAX_GROUP_BY,
     MAX_TOP_K,
@@ -21,10 +23,8 @@ from deephaven_mcp.clients.analysis_spec import (
     parse_aggregations,
     parse_group_by,
 )
-from deephaven_mcp.clients.arguments import check_argument
-from deephaven_mcp.clients.shaping_spec import SortKey
-from deephaven_mcp.clients.table_summary import plan_summary
-from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.arguments import check_argument
+from deephaven_mcp.model.shaping import SortKey
 from deephaven_mcp.systems._analysis import parse_group_by_and_aggregations
 from deephaven_mcp.systems._tables import check_offset
 

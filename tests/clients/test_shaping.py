@@ -16,7 +16,8 @@ from deephaven_mcp.clients.shaping import (
     nanos_formula,
     structured_filter,
 )
-from deephaven_mcp.clients.shaping_spec import (
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.shaping import (
     MAX_CONDITIONS,
     MAX_LIST_VALUES,
     MAX_SORT_KEYS,
@@ -27,7 +28,6 @@ from deephaven_mcp.clients.shaping_spec import (
     parse_filters,
     parse_sort,
 )
-from deephaven_mcp.errors import InvalidArgumentError
 
 SCHEMA = pa.schema(
     [

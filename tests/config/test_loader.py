@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from deephaven_mcp._logging import redact
 from deephaven_mcp.config import load_config, parse_config, redacted_dict
 from deephaven_mcp.config.auth_type import PSK_HANDLER, AuthType
 from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.runtime.logging import redact
 
 
 def test_json5_comments_and_trailing_commas() -> None:

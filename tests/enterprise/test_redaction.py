@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deephaven_mcp._logging import REDACTED, redact
 from deephaven_mcp.enterprise import EnterpriseSystem, SystemStatus
+from deephaven_mcp.runtime.logging import REDACTED, redact
 from tests.enterprise.conftest import PASSWORD, make_config
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 

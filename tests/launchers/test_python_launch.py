@@ -24,7 +24,6 @@ import psutil
 import pytest
 from pydeephaven import Session
 
-from deephaven_mcp._logging import RedactingFormatter
 from deephaven_mcp.errors import (
     DeephavenTimeoutError,
     DependencyMissingError,
@@ -40,6 +39,7 @@ from deephaven_mcp.launchers import (
     print_access_banner,
 )
 from deephaven_mcp.launchers.instance_tracker import read_record
+from deephaven_mcp.runtime.logging import RedactingFormatter
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from deephaven_mcp._http_security import ALLOW_UNAUTHENTICATED_FLAG
 from deephaven_mcp.mcp_docs_server._cli import _parser
+from deephaven_mcp.serving.http_security import ALLOW_UNAUTHENTICATED_FLAG
 from tests.mcp_docs_server._subprocess import SERVER_CMD, full_env
 
 DOCKER = Path(__file__).resolve().parents[2] / "ops" / "docker" / "mcp-docs"

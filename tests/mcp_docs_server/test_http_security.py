@@ -19,10 +19,10 @@ from fastmcp.client.auth import BearerAuth
 from fastmcp.client.transports import SSETransport, StreamableHttpTransport
 from mcp.shared.exceptions import MCPError
 
-from deephaven_mcp._http_security import ALLOW_UNAUTHENTICATED_FLAG, UnsafeBindError
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_docs_server import DocsSettings, run_server
 from deephaven_mcp.mcp_docs_server._cli import check_http_bind
+from deephaven_mcp.serving.http_security import ALLOW_UNAUTHENTICATED_FLAG, UnsafeBindError
 from tests._mcp_http import MALFORMED_HOSTS, post_initialize, raw_status
 from tests.mcp_docs_server._subprocess import (
     SERVER_CMD,

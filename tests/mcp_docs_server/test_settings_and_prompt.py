@@ -6,8 +6,6 @@ import re
 
 import pytest
 
-from deephaven_mcp._http_security import StaticBearerVerifier
-from deephaven_mcp._logging import REDACTED, redact
 from deephaven_mcp.errors import ConfigError, InvalidArgumentError
 from deephaven_mcp.mcp_docs_server import DocsSettings
 from deephaven_mcp.mcp_docs_server._llm import DocsAssistant
@@ -18,6 +16,8 @@ from deephaven_mcp.mcp_docs_server._prompt import (
     build_system_prompt,
     validate_request,
 )
+from deephaven_mcp.runtime.logging import REDACTED, redact
+from deephaven_mcp.serving.http_security import StaticBearerVerifier
 
 
 def test_defaults_without_any_environment() -> None:

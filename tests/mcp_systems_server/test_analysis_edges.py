@@ -393,7 +393,7 @@ async def test_summary_argument_errors_read_the_same_on_both_paths(
 
 def test_hints_say_what_is_accepted() -> None:
     """The messages the table above compares carry their hints (checked once here)."""
-    from deephaven_mcp.clients.analysis_spec import parse_aggregations, parse_group_by
+    from deephaven_mcp.model.analysis import parse_aggregations, parse_group_by
 
     with pytest.raises(InvalidArgumentError, match=r'e\.g\. \[\{"op": "avg", "column"'):
         parse_aggregations([])

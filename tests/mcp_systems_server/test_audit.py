@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from deephaven_mcp._logging import CONTINUATION, REDACTED, RedactingFormatter, register_secret
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_systems_server._audit import AUDITED_TOOLS
@@ -34,6 +33,12 @@ from deephaven_mcp.mcp_systems_server._audit_stream import (
     write_audit,
 )
 from deephaven_mcp.mcp_systems_server._server import build_systems_server
+from deephaven_mcp.runtime.logging import (
+    CONTINUATION,
+    REDACTED,
+    RedactingFormatter,
+    register_secret,
+)
 
 FIELDS = ["time", "tool", "session", "caller", "transport", "outcome", "duration_ms", "args_sha256"]
 FORGED_AUDIT = (

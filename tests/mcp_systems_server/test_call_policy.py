@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.mcp_systems_server import build_systems_server
+from deephaven_mcp.model.timeouts import Timeouts
 from tests._workers import RunningWorker
 from tests.mcp_systems_server._helpers import ToolCaller, session_config
 

@@ -15,12 +15,12 @@ import pytest
 from fastmcp import Client
 
 from deephaven_mcp import DeephavenSystems
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.models import McpConfig
 from deephaven_mcp.errors import InvalidArgumentError, NotFoundError
 from deephaven_mcp.launchers import LaunchedWorker
 from deephaven_mcp.mcp_systems_server import build_systems_server
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager.dynamic_session import DynamicCommunitySession
 from tests._workers import RunningWorker
 from tests.enterprise.wire.harness import WireHarness

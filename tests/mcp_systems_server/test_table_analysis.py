@@ -21,8 +21,8 @@ import pytest
 from fastmcp import Client
 from pydeephaven import Session
 
-from deephaven_mcp.clients.analysis_spec import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
 from deephaven_mcp.mcp_systems_server import build_systems_server
+from deephaven_mcp.model.analysis import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
 from tests._workers import RunningWorker
 from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
 

@@ -19,9 +19,9 @@ from fastmcp import Client
 from pydeephaven import Session, SortDirection
 from pydeephaven import filters as dh
 
-from deephaven_mcp.clients.shaping_spec import parse_catalog_filters
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.mcp_systems_server import build_systems_server
+from deephaven_mcp.model.shaping import parse_catalog_filters
 from tests._workers import RunningWorker
 from tests.enterprise.catalog_data import CATALOG_ROWS
 from tests.enterprise.conftest import PASSWORD

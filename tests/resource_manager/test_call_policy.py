@@ -17,22 +17,22 @@ from typing import Any, cast
 import pytest
 from pydeephaven import Session
 
-from deephaven_mcp._blocking import (
+from deephaven_mcp.clients.scripts import ScriptOutcome
+from deephaven_mcp.errors import (
+    DeephavenTimeoutError,
+    LimitExceededError,
+    SessionUnavailableError,
+)
+from deephaven_mcp.model.timeouts import Timeouts
+from deephaven_mcp.resource_manager import ManagedSession, SessionId
+from deephaven_mcp.resource_manager.session_calls import SessionCalls
+from deephaven_mcp.runtime.blocking import (
     MAX_WORK_THREADS,
     WORK_LANE,
     Lane,
     call_blocking,
     call_blocking_owned,
 )
-from deephaven_mcp.clients.scripts import ScriptOutcome
-from deephaven_mcp.clients.timeouts import Timeouts
-from deephaven_mcp.errors import (
-    DeephavenTimeoutError,
-    LimitExceededError,
-    SessionUnavailableError,
-)
-from deephaven_mcp.resource_manager import ManagedSession, SessionId
-from deephaven_mcp.resource_manager.session_calls import SessionCalls
 from deephaven_mcp.systems import _tables
 
 LOST = "cannot run: connection reset by peer"

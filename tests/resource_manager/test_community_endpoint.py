@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.auth_type import PSK_HANDLER, AuthType
 from deephaven_mcp.config.models import CommunityEndpoint, TlsFiles
 from deephaven_mcp.errors import SessionUnavailableError
 from deephaven_mcp.launchers import LaunchedWorker
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import CommunitySession
 from deephaven_mcp.resource_manager.dynamic_session import DynamicCommunitySession
 from deephaven_mcp.systems._community import credentials

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.systems import DeephavenSystems
 from deephaven_mcp.systems.settings import SystemsSettings
 

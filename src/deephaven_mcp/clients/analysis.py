@@ -26,7 +26,7 @@ although the values it read were all finite, and a long sum that wrapped around,
 the answer and named in a note; avg of a long column and median of an integer column are
 computed from a double view of the column, so they do not wrap. Without group_by the answer
 is always one row, also over no rows: counts 0, every other statistic null (as in SQL). The
-requests themselves are modelled and checked in :mod:`deephaven_mcp.clients.analysis_spec`.
+requests themselves are modelled and checked in :mod:`deephaven_mcp.model.analysis`.
 """
 
 from __future__ import annotations
@@ -41,24 +41,24 @@ from pydeephaven import Session, SortDirection
 from pydeephaven import agg as dh_agg
 from pydeephaven.table import Table
 
-from deephaven_mcp.clients.analysis_spec import (
+from deephaven_mcp.clients.community import open_table, release_later
+from deephaven_mcp.clients.errors import engine_error
+from deephaven_mcp.clients.shaping import check_columns, filter_table, structured_filter
+from deephaven_mcp.clients.table_data import (
+    MAX_RESPONSE_BYTES,
+    count_rows,
+    slice_table,
+)
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.analysis import (
     Aggregation,
     GroupByItem,
     TimeBucket,
     check_output_names,
     expression_name,
 )
-from deephaven_mcp.clients.community import open_table, release_later
-from deephaven_mcp.clients.errors import engine_error
-from deephaven_mcp.clients.shaping import check_columns, filter_table, structured_filter
-from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey
-from deephaven_mcp.clients.table_data import (
-    MAX_RESPONSE_BYTES,
-    count_rows,
-    slice_table,
-)
-from deephaven_mcp.clients.table_spec import ShapedSlice
-from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.shaping import FilterItem, SortKey
+from deephaven_mcp.model.table import ShapedSlice
 
 Kind: TypeAlias = Literal["numeric", "string", "boolean", "temporal", "other"]
 

@@ -1,7 +1,7 @@
 """Blocking operations on a pydeephaven ``Session``.
 
 Every function here blocks and must be run through
-:func:`deephaven_mcp._blocking.call_blocking`. Failures are raised as
+:func:`deephaven_mcp.runtime.blocking.call_blocking`. Failures are raised as
 :mod:`deephaven_mcp.errors` exceptions with short messages.
 """
 
@@ -16,12 +16,12 @@ import pyarrow as pa
 from pydeephaven import Session
 from pydeephaven.table import Table
 
-from deephaven_mcp._blocking import run_in_background
-from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
 from deephaven_mcp.clients.errors import describe_error, grpc_status, summarize_script_error
+from deephaven_mcp.clients.finalizers import defer_pydeephaven_finalizers
 from deephaven_mcp.clients.leases import leased
 from deephaven_mcp.config.models import CommunityEndpoint, TlsFiles
 from deephaven_mcp.errors import InvalidArgumentError, NotFoundError, SessionUnavailableError
+from deephaven_mcp.runtime.blocking import run_in_background
 
 _log = logging.getLogger(__name__)
 

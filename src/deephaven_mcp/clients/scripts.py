@@ -1,5 +1,5 @@
 """Run an agent's script and report what it printed, which tables it changed, and where it
-failed (blocking; run through :func:`deephaven_mcp._blocking.call_blocking`).
+failed (blocking; run through :func:`deephaven_mcp.runtime.blocking.call_blocking`).
 
 Python sessions: the script is wrapped by :data:`RUNNER_SOURCE`, which runs inside the worker.
 It executes the code with the session's globals (so semantics are unchanged), captures what
@@ -43,7 +43,6 @@ from typing import Any, Final, Literal
 from pydeephaven import Session
 from pydeephaven.table import Table
 
-from deephaven_mcp._blocking import run_in_background
 from deephaven_mcp.clients.analysis import deephaven_type
 from deephaven_mcp.clients.community import (
     INTERNAL_NAME_PREFIXES,
@@ -60,6 +59,7 @@ from deephaven_mcp.clients.errors import (
 )
 from deephaven_mcp.clients.leases import leased
 from deephaven_mcp.errors import InvalidArgumentError, ScriptFailedError, SessionUnavailableError
+from deephaven_mcp.runtime.blocking import run_in_background
 
 _log = logging.getLogger(__name__)
 

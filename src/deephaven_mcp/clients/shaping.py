@@ -1,7 +1,7 @@
 """Structured query shaping: column subsets, filters and sorts, without engine-compiled code.
 
 An agent describes what it wants as data (never as a where-clause string), the models of
-:mod:`deephaven_mcp.clients.shaping_spec` validate it once at the edge, and
+:mod:`deephaven_mcp.model.shaping` validate it once at the edge, and
 :func:`structured_filter` / :func:`apply_shaping` turn it into ``pydeephaven.filters``
 conditions and table operations, typing each value against the column's type in the
 table's schema. Nothing the caller writes is parsed as an expression by the engine, so
@@ -17,7 +17,7 @@ arithmetic wraps, so the sum is exact.)
 
 Public surface (other tools import it)::
 
-    # shaping_spec, importable without pyarrow (the models are named here too)
+    # model.shaping, importable without pyarrow (the models are named here too)
     Condition(column="Sym", op="eq", value="AAPL")    # one comparison
     AnyOf(any_of=[Condition(...), Condition(...)])      # OR of plain conditions
     SortKey(column="Size", descending=True)
@@ -83,9 +83,10 @@ from pydeephaven import SortDirection
 from pydeephaven import filters as dh
 from pydeephaven.table import Table
 
-from deephaven_mcp.clients.analysis_spec import expression_name
 from deephaven_mcp.clients.errors import is_connection_error
-from deephaven_mcp.clients.shaping_spec import (
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.analysis import expression_name
+from deephaven_mcp.model.shaping import (
     LIST_OPS,
     MAX_COLUMN_NAME,
     MAX_CONDITIONS,
@@ -96,9 +97,8 @@ from deephaven_mcp.clients.shaping_spec import (
     SortKey,
     count_conditions,
 )
-from deephaven_mcp.errors import InvalidArgumentError
 
-# The models are defined in shaping_spec (no pyarrow); named here too, where the docs and
+# The models are defined in model.shaping (no pyarrow); named here too, where the docs and
 # the table readers look for them.
 __all__ = [
     "AnyOf",

@@ -32,7 +32,6 @@ from pydeephaven.table import Table
 from deephaven_mcp.clients.community import open_table, release, release_later
 from deephaven_mcp.clients.errors import describe_error, engine_error
 from deephaven_mcp.clients.shaping import FilterItem, SortKey, apply_shaping
-from deephaven_mcp.clients.table_spec import ShapedSlice, TableSlice
 from deephaven_mcp.config.models import DEFAULT_MAX_RESPONSE_BYTES
 from deephaven_mcp.errors import (
     LimitExceededError,
@@ -40,6 +39,7 @@ from deephaven_mcp.errors import (
 )
 from deephaven_mcp.formatting import FormattedData, describe_schema, estimate_bytes_per_row
 from deephaven_mcp.formatting.writer import Formatted, TableWriter, table_writer, write_table
+from deephaven_mcp.model.table import ShapedSlice, TableSlice
 
 MAX_RESPONSE_BYTES: Final = DEFAULT_MAX_RESPONSE_BYTES
 FIRST_WINDOW_ROWS: Final = 1000

@@ -28,15 +28,15 @@ from deephaven_mcp.clients.analysis import (
     utc_now,
     values_column,
 )
-from deephaven_mcp.clients.analysis_spec import MAX_DISTINCT, MAX_SUMMARY_COLUMNS, expression_name
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
 from deephaven_mcp.clients.shaping import check_columns, filter_table, structured_filter
-from deephaven_mcp.clients.shaping_spec import FilterItem
 from deephaven_mcp.clients.table_data import count_rows
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting.spec import JsonValue
 from deephaven_mcp.formatting.values import column_values
+from deephaven_mcp.model.analysis import MAX_DISTINCT, MAX_SUMMARY_COLUMNS, expression_name
+from deephaven_mcp.model.shaping import FilterItem
 
 # -- summary -----------------------------------------------------------------------------
 

@@ -14,8 +14,7 @@ from typing import Any, Final
 import json5
 from pydantic import ValidationError
 
-from deephaven_mcp._files import read_text_file
-from deephaven_mcp._logging import register_secret
+from deephaven_mcp.config._files import read_text_file
 from deephaven_mcp.config.models import (
     AUTH_TYPES,
     McpConfig,
@@ -23,6 +22,7 @@ from deephaven_mcp.config.models import (
     SessionCreationDefaults,
 )
 from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.runtime.logging import register_secret
 
 CONFIG_ENV_VAR: Final = "DH_MCP_CONFIG_FILE"
 MAX_CONFIG_BYTES: Final = 1_000_000

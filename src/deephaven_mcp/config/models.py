@@ -29,10 +29,10 @@ from pydantic import (
     model_validator,
 )
 
-from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.tool_names import SYSTEMS_TOOL_NAMES
 from deephaven_mcp.errors import DeephavenMcpError, SessionUnavailableError
+from deephaven_mcp.runtime.logging import register_secret
 
 NAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE: Final = "1-64 ASCII letters, digits, '_', '.' or '-', not starting with '.' or '-'"

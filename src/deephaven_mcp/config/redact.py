@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from deephaven_mcp._logging import REDACTED
+from deephaven_mcp.runtime.logging import REDACTED
 
 
 def redacted_dict(model: BaseModel) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 One SessionManager is opened lazily and kept; the controller is not pinged per call, PQ state
 comes from its subscription map (:meth:`EnterpriseConnection.pq_snapshot`). The blocking
-client runs in threads with timeouts (:mod:`deephaven_mcp._blocking`).
+client runs in threads with timeouts (:mod:`deephaven_mcp.runtime.blocking`).
 
 Faults stay where they happen. Only the controller or the auth server failing (a call of
 theirs answering UNAVAILABLE or UNAUTHENTICATED, see
@@ -27,8 +27,6 @@ from typing import Final, TypeVar
 
 from pydeephaven import Session
 
-from deephaven_mcp._blocking import call_blocking, call_blocking_owned, run_in_background
-from deephaven_mcp._logging import register_secret
 from deephaven_mcp.clients.leases import close_when_idle
 from deephaven_mcp.config.models import EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import (
@@ -45,6 +43,8 @@ from deephaven_mcp.errors import (
     DependencyMissingError,
     SessionUnavailableError,
 )
+from deephaven_mcp.runtime.blocking import call_blocking, call_blocking_owned, run_in_background
+from deephaven_mcp.runtime.logging import register_secret
 
 _log = logging.getLogger(__name__)
 

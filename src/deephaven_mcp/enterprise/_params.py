@@ -23,12 +23,12 @@ from typing import Annotated, Any, Final, TypeVar
 
 from pydantic import BeforeValidator, ValidationError
 
-from deephaven_mcp.clients.arguments import not_a_number
 from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
 from deephaven_mcp.config.models import EnterpriseCreationDefaults, EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import Environment, PqChanges, PqSpec
 from deephaven_mcp.enterprise.schedule import CONTINUOUS, Schedule
 from deephaven_mcp.errors import InvalidArgumentError, LimitExceededError, PermissionDeniedError
+from deephaven_mcp.model.arguments import not_a_number
 
 # connect_to_new_worker has no default heap size; this one matches common Enterprise setups.
 FALLBACK_HEAP_SIZE_GB: Final = 4.0

@@ -21,8 +21,6 @@ from typing import Literal
 
 from pydeephaven import Session
 
-from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp._limits import Reservations
 from deephaven_mcp.config.models import check_name, pq_session_name
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._params import WorkerRequest, limited_request, resolve_worker
@@ -33,6 +31,8 @@ from deephaven_mcp.errors import (
     PermissionDeniedError,
     SessionUnavailableError,
 )
+from deephaven_mcp.runtime.blocking import call_blocking
+from deephaven_mcp.runtime.reservations import Reservations
 
 DEFAULT_WORKER_START_TIMEOUT = 60.0
 ALIVE_CHECK_SECONDS = 5.0

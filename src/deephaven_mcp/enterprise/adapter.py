@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydeephaven import Session
 from pydeephaven.table import Table
 
-from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
+from deephaven_mcp.clients.finalizers import defer_pydeephaven_finalizers
 from deephaven_mcp.enterprise._coreplus_api import (
     AUTH_MODULE,
     CHANGE_REPEATED_FIELDS,

@@ -29,13 +29,13 @@ from deephaven_mcp.clients.errors import (
     grpc_status,
 )
 from deephaven_mcp.clients.shaping import filter_table, structured_filter
-from deephaven_mcp.clients.shaping_spec import FilterItem, parse_catalog_filters
 from deephaven_mcp.clients.table_data import MAX_RESPONSE_BYTES, slice_table
-from deephaven_mcp.clients.table_spec import TableSlice
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError, run_operation
 from deephaven_mcp.enterprise.status import MAX_DETAIL
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError, NotFoundError
+from deephaven_mcp.model.shaping import FilterItem, parse_catalog_filters
+from deephaven_mcp.model.table import TableSlice
 
 _log = logging.getLogger(__name__)
 

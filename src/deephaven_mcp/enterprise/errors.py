@@ -13,7 +13,6 @@ from typing import Final, TypeVar
 import grpc
 from pydeephaven import DHError
 
-from deephaven_mcp._blocking import call_blocking_owned
 from deephaven_mcp.clients.errors import (
     causes,
     clip,
@@ -28,6 +27,7 @@ from deephaven_mcp.errors import (
     NotFoundError,
     SessionUnavailableError,
 )
+from deephaven_mcp.runtime.blocking import call_blocking_owned
 
 _log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ async def run_operation(
     fn: Callable[[], T],
     cleanup: Callable[[T], None] | None = None,
 ) -> T:
-    """``fn()`` by :func:`~deephaven_mcp._blocking.call_blocking_owned`; failures as above.
+    """``fn()`` by :func:`~deephaven_mcp.runtime.blocking.call_blocking_owned`; failures as above.
 
     ``cleanup`` releases what ``fn`` returns after we gave up waiting (a worker session).
     """

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import urllib.parse
 
-from deephaven_mcp._logging import REDACTED, redact
 from deephaven_mcp.config.models import EnterpriseSystemConfig
+from deephaven_mcp.runtime.logging import REDACTED, redact
 
 
 def _safe_url(url: str) -> str:

@@ -15,7 +15,6 @@ from typing import Final, Literal
 import grpc
 import httpx
 
-from deephaven_mcp._logging import redact
 from deephaven_mcp.clients.errors import clip, first_line, grpc_code
 from deephaven_mcp.enterprise.adapter import auth_failure_types
 from deephaven_mcp.errors import (
@@ -24,6 +23,7 @@ from deephaven_mcp.errors import (
     DependencyMissingError,
     InvalidArgumentError,
 )
+from deephaven_mcp.runtime.logging import redact
 
 Phase = Literal["open", "login", "ping"]
 

@@ -16,7 +16,6 @@ from typing import Final
 
 from pydeephaven import Session
 
-from deephaven_mcp._blocking import call_blocking
 from deephaven_mcp.config.models import EnterpriseSystemConfig, check_name
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._params import QueryRequest, WorkerRequest
@@ -29,6 +28,7 @@ from deephaven_mcp.enterprise.catalog import EnterpriseCatalog
 from deephaven_mcp.enterprise.redaction import redacted_system_config
 from deephaven_mcp.enterprise.status import SystemStatus, classify_failure
 from deephaven_mcp.errors import DeephavenMcpError
+from deephaven_mcp.runtime.blocking import call_blocking
 
 _log = logging.getLogger(__name__)
 

@@ -10,8 +10,6 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp._logging import redact
 from deephaven_mcp.errors import (
     DependencyMissingError,
     InvalidArgumentError,
@@ -25,6 +23,8 @@ from deephaven_mcp.launchers.docker_spec import (
 )
 from deephaven_mcp.launchers.models import LaunchRequest
 from deephaven_mcp.launchers.readiness import WorkerExitedError
+from deephaven_mcp.runtime.blocking import call_blocking
+from deephaven_mcp.runtime.logging import redact
 
 if TYPE_CHECKING:
     from docker import DockerClient

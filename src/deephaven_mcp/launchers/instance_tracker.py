@@ -45,12 +45,12 @@ from typing import IO, Any, Final
 
 import psutil
 
-from deephaven_mcp._blocking import call_blocking, call_blocking_owned
 from deephaven_mcp.errors import ConfigError, DeephavenMcpError, InvalidArgumentError
 from deephaven_mcp.launchers.docker_launcher import remove_instance_containers
 from deephaven_mcp.launchers.models import LaunchMethod
 from deephaven_mcp.launchers.processes import is_alive, terminate_verified
 from deephaven_mcp.launchers.worker import LaunchedWorker, WorkerControl
+from deephaven_mcp.runtime.blocking import call_blocking, call_blocking_owned
 
 _log = logging.getLogger(__name__)
 

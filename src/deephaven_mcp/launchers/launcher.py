@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Protocol
 
-from deephaven_mcp._logging import register_secret
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.errors import DeephavenTimeoutError, SessionUnavailableError
 from deephaven_mcp.launchers.docker_launcher import StartFailedError, start_docker_worker
@@ -34,6 +33,7 @@ from deephaven_mcp.launchers.readiness import (
     wait_until_ready,
 )
 from deephaven_mcp.launchers.worker import LaunchedWorker
+from deephaven_mcp.runtime.logging import register_secret
 
 _log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from pydantic import (
     model_validator,
 )
 
-from deephaven_mcp.clients.arguments import not_a_number
 from deephaven_mcp.config.arguments import ArgumentModel
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.models import NAME_PATTERN, NAME_RULE, SandboxMode
 from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.arguments import not_a_number
 
 LaunchMethod = Literal["python", "docker"]
 ProgrammingLanguage = Literal["Python", "Groovy"]

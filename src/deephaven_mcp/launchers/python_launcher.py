@@ -32,14 +32,14 @@ from typing import Final
 
 import psutil
 
-from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp._logging import redact
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.errors import DependencyMissingError, InvalidArgumentError
 from deephaven_mcp.launchers import sandbox
 from deephaven_mcp.launchers.models import PSK_ENV, LaunchRequest
 from deephaven_mcp.launchers.processes import spawn_on_lasting_thread
 from deephaven_mcp.launchers.readiness import WorkerExitedError
+from deephaven_mcp.runtime.blocking import call_blocking
+from deephaven_mcp.runtime.logging import redact
 
 _log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any, Final, Protocol
 
 from pydantic import SecretStr
 
-from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp._logging import redact
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.models import CommunityEndpoint
 from deephaven_mcp.errors import DeephavenTimeoutError
+from deephaven_mcp.runtime.blocking import call_blocking
+from deephaven_mcp.runtime.logging import redact
 
 _log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _open_session(
 ) -> Any:
     from pydeephaven import Session
 
-    from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers
+    from deephaven_mcp.clients.finalizers import defer_pydeephaven_finalizers
 
     defer_pydeephaven_finalizers()  # a launch may be this process's first pydeephaven use
     endpoint = CommunityEndpoint(

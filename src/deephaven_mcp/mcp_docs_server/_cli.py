@@ -18,18 +18,17 @@ import sys
 from collections.abc import Sequence
 from typing import Final, Literal, NoReturn, get_args
 
-from deephaven_mcp._collector import collector_paused
-from deephaven_mcp._http_security import (
+from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.mcp_docs_server._server import build_docs_server
+from deephaven_mcp.mcp_docs_server._settings import AUTH_ENV_VAR, DocsSettings
+from deephaven_mcp.runtime.logging import setup_logging
+from deephaven_mcp.serving.http_security import (
     ALLOW_UNAUTHENTICATED_FLAG,
     check_bind,
     serve_http,
 )
-from deephaven_mcp._logging import setup_logging
-from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
-from deephaven_mcp._stdio import run_stdio
-from deephaven_mcp.errors import ConfigError
-from deephaven_mcp.mcp_docs_server._server import build_docs_server
-from deephaven_mcp.mcp_docs_server._settings import AUTH_ENV_VAR, DocsSettings
+from deephaven_mcp.serving.process import collector_paused, sigterm_as_keyboard_interrupt
+from deephaven_mcp.serving.stdio import run_stdio
 
 Transport = Literal["streamable-http", "sse", "stdio"]
 TRANSPORTS: Final[tuple[str, ...]] = get_args(Transport)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-from deephaven_mcp._output import ToolOutput
-from deephaven_mcp._tool_results import as_envelope
 from deephaven_mcp.mcp_docs_server._llm import DocsAssistant
 from deephaven_mcp.mcp_docs_server._prompt import build_messages, validate_request
 from deephaven_mcp.mcp_docs_server._settings import DocsSettings
+from deephaven_mcp.model.output import ToolOutput
+from deephaven_mcp.serving.envelope import as_envelope
 
 ACTION: Final = "Answering the documentation question"
 

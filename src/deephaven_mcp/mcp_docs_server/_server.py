@@ -23,8 +23,6 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from deephaven_mcp._middleware import ArgumentErrorMiddleware
-from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp._version import __version__
 from deephaven_mcp.mcp_docs_server._llm import DocsAssistant
 from deephaven_mcp.mcp_docs_server._mcp import run_docs_chat
@@ -34,6 +32,7 @@ from deephaven_mcp.mcp_docs_server._prompt import (
     MAX_PROMPT_CHARS,
 )
 from deephaven_mcp.mcp_docs_server._settings import DocsSettings
+from deephaven_mcp.serving.envelope import ArgumentErrorMiddleware, envelope_schema
 
 _log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from pydantic import (
 )
 from pydantic_settings import NoDecode
 
-from deephaven_mcp._env import EnvSettings, LogLevel
-from deephaven_mcp._http_security import HttpExposure
-from deephaven_mcp._logging import register_secret
+from deephaven_mcp.config.env import EnvSettings, LogLevel
 from deephaven_mcp.config.models import BearerAuthConfig, HttpSecurity
 from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.runtime.logging import register_secret
+from deephaven_mcp.serving.http_security import HttpExposure
 
 DEFAULT_INKEEP_BASE_URL: Final = "https://api.inkeep.com/v1"
 DEFAULT_INKEEP_MODEL: Final = "inkeep-context-expert"

@@ -2,7 +2,7 @@
 
 The stream has its own logger (:data:`AUDIT_LOGGER_NAME`) with its own handlers, its own
 level and ``propagate`` off, so neither ``PYTHONLOGLEVEL`` nor
-:func:`deephaven_mcp._logging.setup_logging` can silence it or reformat it. It always
+:func:`deephaven_mcp.runtime.logging.setup_logging` can silence it or reformat it. It always
 writes to stderr (whatever ``sys.stderr`` is at the time) and, once
 :func:`configure_audit_file` has opened ``security.audit.path`` at start, to that file as
 well.
@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
-from deephaven_mcp._logging import redact
 from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.runtime.logging import redact
 
 AUDIT_LOGGER_NAME: Final = "deephaven_mcp.audit"
 MAX_FIELD_CHARS: Final = 160

@@ -11,21 +11,23 @@ from typing import Final
 
 from dotenv import load_dotenv
 
-from deephaven_mcp._collector import collector_paused
-from deephaven_mcp._http_security import (
+from deephaven_mcp.config import load_config
+from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.launchers import ensure_state_dir
+from deephaven_mcp.mcp_systems_server._audit_stream import configure_audit_file
+from deephaven_mcp.runtime.logging import setup_logging
+from deephaven_mcp.serving.http_security import (
     ALLOW_UNAUTHENTICATED_FLAG,
     HttpExposure,
     check_bind,
     serve_http,
 )
-from deephaven_mcp._logging import setup_logging
-from deephaven_mcp._memory import return_large_blocks_to_the_system
-from deephaven_mcp._signals import sigterm_as_keyboard_interrupt
-from deephaven_mcp._stdio import run_stdio
-from deephaven_mcp.config import load_config
-from deephaven_mcp.errors import ConfigError
-from deephaven_mcp.launchers import ensure_state_dir
-from deephaven_mcp.mcp_systems_server._audit_stream import configure_audit_file
+from deephaven_mcp.serving.process import (
+    collector_paused,
+    return_large_blocks_to_the_system,
+    sigterm_as_keyboard_interrupt,
+)
+from deephaven_mcp.serving.stdio import run_stdio
 from deephaven_mcp.systems.settings import SystemsSettings
 
 TRANSPORTS: Final = ("stdio", "sse", "streamable-http")
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     # this installed module, not from where the server was started).
     load_dotenv(Path.cwd() / ".env", override=False)
     args = parse_args(argv)
-    return_large_blocks_to_the_system()  # table answers are large; see _memory
+    return_large_blocks_to_the_system()  # table answers are large
     http = args.transport != "stdio"
     try:
         settings = SystemsSettings.from_env()

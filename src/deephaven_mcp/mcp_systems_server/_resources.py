@@ -18,10 +18,10 @@ from typing import Any, Final
 from fastmcp import FastMCP
 from fastmcp.exceptions import ResourceError, ValidationError
 
-from deephaven_mcp._tool_results import error_text
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError, NotFoundError
 from deephaven_mcp.mcp_systems_server._tool_policy import enabled_tool_names
 from deephaven_mcp.mcp_systems_server.tools._common import Systems
+from deephaven_mcp.serving.envelope import error_text
 from deephaven_mcp.systems import DeephavenSystems
 
 _log = logging.getLogger(__name__)

@@ -12,10 +12,7 @@ from fastmcp.server.lifespan import lifespan
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from deephaven_mcp._http_security import auth_provider
-from deephaven_mcp._middleware import ArgumentErrorMiddleware
 from deephaven_mcp._version import __version__
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.mcp_systems_server._audit import AuditMiddleware
@@ -27,6 +24,9 @@ from deephaven_mcp.mcp_systems_server._tool_policy import (
     notify_tools_changed,
 )
 from deephaven_mcp.mcp_systems_server.tools import ALL_TOOLS
+from deephaven_mcp.model.timeouts import Timeouts
+from deephaven_mcp.serving.envelope import ArgumentErrorMiddleware
+from deephaven_mcp.serving.http_security import auth_provider
 from deephaven_mcp.systems import DeephavenSystems
 from deephaven_mcp.systems.settings import SystemsSettings
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import aiofiles
 
-from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.models import CommunityEndpoint, TlsFiles
 from deephaven_mcp.errors import SessionUnavailableError
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager.managed_session import ManagedSession
 from deephaven_mcp.resource_manager.session_id import CONFIG_SOURCE, SessionId
+from deephaven_mcp.runtime.blocking import call_blocking
 
 if TYPE_CHECKING:
     from pydeephaven import Session

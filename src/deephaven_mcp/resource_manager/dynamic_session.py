@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.launchers import LaunchedWorker
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager.community_session import CommunitySession
 from deephaven_mcp.resource_manager.session_id import DYNAMIC_SOURCE, SessionId
 

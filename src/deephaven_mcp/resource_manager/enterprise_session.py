@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager.managed_session import ManagedSession
 from deephaven_mcp.resource_manager.session_calls import SessionCalls
 from deephaven_mcp.resource_manager.session_id import SessionId

@@ -24,9 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from deephaven_mcp._blocking import CONTROL_LANE, WORK_LANE, call_blocking, call_blocking_owned
 from deephaven_mcp.clients.leases import call_leased, close_when_idle
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import (
     DeephavenMcpError,
     DeephavenTimeoutError,
@@ -35,8 +33,15 @@ from deephaven_mcp.errors import (
     NotFoundError,
     SessionUnavailableError,
 )
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager.session_calls import SessionCalls
 from deephaven_mcp.resource_manager.session_id import SessionId
+from deephaven_mcp.runtime.blocking import (
+    CONTROL_LANE,
+    WORK_LANE,
+    call_blocking,
+    call_blocking_owned,
+)
 
 if TYPE_CHECKING:
     from pydeephaven import Session

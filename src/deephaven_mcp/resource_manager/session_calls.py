@@ -12,8 +12,8 @@ import asyncio
 import threading
 from typing import Final
 
-from deephaven_mcp._blocking import POLL_INTERVAL
 from deephaven_mcp.errors import LimitExceededError
+from deephaven_mcp.runtime.blocking import POLL_INTERVAL
 
 LIMIT_VARIABLE: Final = "DH_MCP_MAX_CALLS_PER_SESSION"
 

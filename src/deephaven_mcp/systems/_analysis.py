@@ -1,8 +1,8 @@
 """The bodies of ``session_table_summary`` and ``session_table_aggregate``.
 
 Requests are parsed and checked here before any round trip, with the same types as the
-MCP tools' signatures (:mod:`deephaven_mcp.clients.analysis_spec`,
-:func:`~deephaven_mcp.clients.arguments.check_argument`), so a bad argument gets the same
+MCP tools' signatures (:mod:`deephaven_mcp.model.analysis`,
+:func:`~deephaven_mcp.model.arguments.check_argument`), so a bad argument gets the same
 message on both paths. The engine work happens in :mod:`deephaven_mcp.clients.analysis`
 and :mod:`deephaven_mcp.clients.table_summary`, inside one ``ManagedSession.run`` per call
 (reads, so a lost connection is retried once). Those two load in the functions that call
@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from deephaven_mcp.clients import analysis_spec as spec
-from deephaven_mcp.clients.arguments import Offset, RowLimit, check_argument
-from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey, parse_filters, parse_sort
-from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.model import analysis as spec
+from deephaven_mcp.model.arguments import Offset, RowLimit, check_argument
+from deephaven_mcp.model.shaping import FilterItem, SortKey, parse_filters, parse_sort
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import ManagedSession
 from deephaven_mcp.systems.results import TableAggregate, TableSummary
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import SessionId
+from deephaven_mcp.runtime.blocking import call_blocking
 from deephaven_mcp.systems._enterprise import EnterpriseSystems
 from deephaven_mcp.systems.results import CatalogListing, CatalogSchemas
 

@@ -18,10 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, get_args
 
-from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp._limits import Reservations
-from deephaven_mcp._logging import register_secret
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.arguments import first_given, merge_layers
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.models import (
@@ -49,6 +45,7 @@ from deephaven_mcp.launchers import (
     print_access_banner,
     sandbox,
 )
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import (
     CommunitySession,
     DynamicCommunitySession,
@@ -57,6 +54,9 @@ from deephaven_mcp.resource_manager import (
     SessionRegistry,
 )
 from deephaven_mcp.resource_manager.session_id import CONFIG_SOURCE, DYNAMIC_SOURCE
+from deephaven_mcp.runtime.blocking import call_blocking
+from deephaven_mcp.runtime.logging import register_secret
+from deephaven_mcp.runtime.reservations import Reservations
 from deephaven_mcp.systems.results import CommunityCredentials, CommunitySessionCreated
 
 _log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config.models import EnterpriseSystemConfig
 from deephaven_mcp.enterprise import EnterpriseBackend
 from deephaven_mcp.errors import DeephavenMcpError, NotFoundError
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import ManagedSession, SessionId
 from deephaven_mcp.resource_manager.enterprise_session import EnterpriseSession
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from deephaven_mcp._logging import redact
 from deephaven_mcp.config.models import DEFAULT_MAX_PQ_BATCH_CONCURRENCY
 from deephaven_mcp.enterprise import PqInfo
 from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.runtime.logging import redact
 from deephaven_mcp.systems._queries import session_id_of
 from deephaven_mcp.systems.results import PqBatch
 

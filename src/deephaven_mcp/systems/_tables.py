@@ -14,17 +14,17 @@ import stat
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from deephaven_mcp._blocking import call_blocking
-from deephaven_mcp.clients.arguments import Offset, RowLimit, check_argument
-from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.errors import (
     DeephavenMcpError,
     DeephavenTimeoutError,
     InvalidArgumentError,
     PermissionDeniedError,
 )
+from deephaven_mcp.model.arguments import Offset, RowLimit, check_argument
+from deephaven_mcp.model.shaping import FilterItem, SortKey
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import ManagedSession
+from deephaven_mcp.runtime.blocking import call_blocking
 from deephaven_mcp.systems.results import (
     PipPackages,
     ScriptRun,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from deephaven_mcp._output import ToolOutput
-from deephaven_mcp.clients.table_spec import ShapedSlice, TableSlice
 from deephaven_mcp.formatting import FormattedData
+from deephaven_mcp.model.output import ToolOutput
+from deephaven_mcp.model.table import ShapedSlice, TableSlice
 
 __all__ = [
     "CatalogListing",

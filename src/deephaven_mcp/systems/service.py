@@ -28,9 +28,6 @@ from typing import (
     overload,
 )
 
-from deephaven_mcp.clients.analysis_spec import DEFAULT_TOP_K, Aggregation, GroupByItem
-from deephaven_mcp.clients.shaping_spec import FilterItem, SortKey, parse_filters, parse_sort
-from deephaven_mcp.clients.timeouts import Timeouts
 from deephaven_mcp.config import McpConfig, load_config
 from deephaven_mcp.enterprise import (
     EnterpriseBackend,
@@ -45,6 +42,9 @@ from deephaven_mcp.enterprise import (
 from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.formatting import resolve_format
 from deephaven_mcp.launchers import ProgressCallback
+from deephaven_mcp.model.analysis import DEFAULT_TOP_K, Aggregation, GroupByItem
+from deephaven_mcp.model.shaping import FilterItem, SortKey, parse_filters, parse_sort
+from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import (
     CommunitySession,
     ManagedSession,

@@ -7,9 +7,9 @@ from typing import Annotated, Final
 
 from pydantic import Field
 
-from deephaven_mcp._blocking import MAX_WORK_THREADS
-from deephaven_mcp._env import EnvSettings, LogLevel
-from deephaven_mcp.clients.timeouts import Timeouts
+from deephaven_mcp.config.env import EnvSettings, LogLevel
+from deephaven_mcp.model.timeouts import Timeouts
+from deephaven_mcp.runtime.blocking import MAX_WORK_THREADS
 
 DEFAULT_PORT: Final = 8000
 # More calls per session than work threads would let one session take them all.

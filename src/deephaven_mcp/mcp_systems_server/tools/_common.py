@@ -13,9 +13,9 @@ from fastmcp.tools.base import ToolResult
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from deephaven_mcp._output import ToolOutput
-from deephaven_mcp._tool_results import as_envelope
-from deephaven_mcp.clients.shaping_spec import MAX_CONDITIONS, MAX_LIST_VALUES, Filters
+from deephaven_mcp.model.output import ToolOutput
+from deephaven_mcp.model.shaping import MAX_CONDITIONS, MAX_LIST_VALUES, Filters
+from deephaven_mcp.serving.envelope import as_envelope
 from deephaven_mcp.systems import DeephavenSystems
 
 

@@ -6,20 +6,6 @@ from typing import Annotated, Any, Final
 
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.analysis_spec import (
-    BIN_FORM,
-    DEFAULT_TOP_K,
-    MAX_DISTINCT,
-    MAX_SUMMARY_COLUMNS,
-    Aggregations,
-    GroupBy,
-    SkipNan,
-    SummaryColumns,
-    TopK,
-)
-from deephaven_mcp.clients.arguments import Offset, RowLimit
-from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, Sort
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
@@ -36,6 +22,20 @@ from deephaven_mcp.mcp_systems_server.tools._common import (
     systems_tool,
 )
 from deephaven_mcp.mcp_systems_server.tools.data import FORMAT_HELP
+from deephaven_mcp.model.analysis import (
+    BIN_FORM,
+    DEFAULT_TOP_K,
+    MAX_DISTINCT,
+    MAX_SUMMARY_COLUMNS,
+    Aggregations,
+    GroupBy,
+    SkipNan,
+    SummaryColumns,
+    TopK,
+)
+from deephaven_mcp.model.arguments import Offset, RowLimit
+from deephaven_mcp.model.shaping import MAX_SORT_KEYS, Sort
+from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import TableAggregate, TableSummary
 
 GROUP_BY_HELP: Final = (

@@ -11,9 +11,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.arguments import RowLimit
-from deephaven_mcp.clients.shaping_spec import CatalogFilters
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
@@ -26,6 +23,9 @@ from deephaven_mcp.mcp_systems_server._schemas import (
     TABLE_SLICE_REQUIRED,
 )
 from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
+from deephaven_mcp.model.arguments import RowLimit
+from deephaven_mcp.model.shaping import CatalogFilters
+from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import CatalogListing, CatalogSample, CatalogSchemas
 
 _FORMAT_HELP = (

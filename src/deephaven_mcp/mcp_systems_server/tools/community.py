@@ -7,8 +7,6 @@ from typing import Annotated
 from fastmcp import Context
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.arguments import Number, WholeNumber
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import INTEGER, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import (
@@ -16,6 +14,8 @@ from deephaven_mcp.mcp_systems_server.tools._common import (
     Systems,
     systems_tool,
 )
+from deephaven_mcp.model.arguments import Number, WholeNumber
+from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import (
     CommunityCredentials,
     CommunitySessionCreated,

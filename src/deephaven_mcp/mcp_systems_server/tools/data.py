@@ -6,9 +6,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.arguments import Offset, RowLimit
-from deephaven_mcp.clients.shaping_spec import MAX_SORT_KEYS, Sort
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY, RUNS_CODE
 from deephaven_mcp.mcp_systems_server._schemas import (
     BOOLEAN,
@@ -26,6 +23,9 @@ from deephaven_mcp.mcp_systems_server.tools._common import (
     TableNameArg,
     systems_tool,
 )
+from deephaven_mcp.model.arguments import Offset, RowLimit
+from deephaven_mcp.model.shaping import MAX_SORT_KEYS, Sort
+from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import (
     PipPackages,
     ScriptRun,

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.arguments import Number, WholeNumber
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING
 from deephaven_mcp.mcp_systems_server._schemas import NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
+from deephaven_mcp.model.arguments import Number, WholeNumber
+from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import EnterpriseSessionCreated, EnterpriseSessionDeleted
 
 # Appended to the description of every argument in EnterpriseAgentSettable (shared with the

@@ -6,8 +6,6 @@ from typing import Annotated, Any, Final
 
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema
-from deephaven_mcp.clients.arguments import Number, WholeNumber
 from deephaven_mcp.enterprise import Schedule
 from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, INTEGER, NULLABLE_STRING, STRING
@@ -21,6 +19,8 @@ from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import (
     ViewerGroups,
     operator_set,
 )
+from deephaven_mcp.model.arguments import Number, WholeNumber
+from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems import results
 from deephaven_mcp.systems._pq_batch import (
     DEFAULT_PQ_CONCURRENCY,

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
 from deephaven_mcp.mcp_systems_server._schemas import SESSION_DETAILS, SESSION_SUMMARY
 from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
+from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems._session_filter import SessionSource, SessionType
 from deephaven_mcp.systems.results import SessionDetails, SessionList
 

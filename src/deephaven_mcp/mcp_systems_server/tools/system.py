@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import Field
 
-from deephaven_mcp._tool_results import envelope_schema
 from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY, RESETTING
 from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import Systems, systems_tool
+from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import Done, EnterpriseSystemsStatus
 
 _SYSTEMS_SCHEMA = {

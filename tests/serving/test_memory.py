@@ -11,7 +11,7 @@ import pytest
 PROBE = textwrap.dedent(
     """
     import sys
-    from deephaven_mcp._memory import return_large_blocks_to_the_system
+    from deephaven_mcp.serving.process import return_large_blocks_to_the_system
 
     def rss_mb():
         for line in open("/proc/self/status"):

@@ -18,13 +18,18 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, ParamSpec
 
+import mcp_types as mt
 import pydantic_core
+from fastmcp.exceptions import ValidationError
+from fastmcp.server.middleware.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 from mcp_types import TextContent
+from pydantic import ValidationError as PydanticValidationError
 
-from deephaven_mcp._logging import redact
-from deephaven_mcp._output import ToolOutput
 from deephaven_mcp.errors import DeephavenMcpError
+from deephaven_mcp.model.arguments import argument_error
+from deephaven_mcp.model.output import ToolOutput
+from deephaven_mcp.runtime.logging import redact
 
 _log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -166,3 +171,25 @@ def envelope_schema(
         "required": ["success"],
         "anyOf": [success_branch, failure_branch],
     }
+
+
+class ArgumentErrorMiddleware(Middleware):
+    """Turn argument-validation failures into the standard failure envelope.
+
+    fastmcp reports a wrongly typed argument as a pydantic dump; agents get a one-line
+    message naming the argument instead, in the same shape as every other tool error, and
+    in the same words as the Python API (:mod:`deephaven_mcp.model.arguments`).
+    """
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[mt.CallToolRequestParams],
+        call_next: CallNext[mt.CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        try:
+            return await call_next(context)
+        except ValidationError as exc:
+            cause: Any = exc.__cause__
+            if isinstance(cause, PydanticValidationError):
+                return fail(str(argument_error(cause)))
+            return fail(f"invalid arguments for {context.message.name}")

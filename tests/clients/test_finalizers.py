@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydeephaven import Session
 
-from deephaven_mcp._monkeypatch import defer_pydeephaven_finalizers, pending_finalizers
+from deephaven_mcp.clients.finalizers import defer_pydeephaven_finalizers, pending_finalizers
 from tests._workers import RunningWorker
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The console scripts: load each server with the collector paused (see :mod:`._collector`),
+"""The console scripts: load each server with the collector paused (see :mod:`.process`),
 with their memory and environment closed to other processes of the same user."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Final
 
-from deephaven_mcp._collector import collector_paused
+from deephaven_mcp.serving.process import collector_paused
 
 _PR_SET_DUMPABLE: Final = 4
 

@@ -7,8 +7,8 @@ from contextlib import AbstractContextManager
 
 import pytest
 
-from deephaven_mcp._limits import Reservations
 from deephaven_mcp.errors import InvalidArgumentError, LimitExceededError
+from deephaven_mcp.runtime.reservations import Reservations
 
 
 class Creator:

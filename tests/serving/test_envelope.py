@@ -10,8 +10,8 @@ import jsonschema
 import pydantic_core
 import pytest
 
-from deephaven_mcp._tool_results import envelope_schema, envelope_text, fail, ok, run_tool
 from deephaven_mcp.errors import NotFoundError, ScriptFailedError
+from deephaven_mcp.serving.envelope import envelope_schema, envelope_text, fail, ok, run_tool
 
 CASES: list[dict[str, Any]] = [
     {"success": True},

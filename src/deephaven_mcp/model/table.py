@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import Field, PrivateAttr
 
-from deephaven_mcp._output import ToolOutput
 from deephaven_mcp.formatting import FormattedData
+from deephaven_mcp.model.output import ToolOutput
 
 if TYPE_CHECKING:
     from deephaven_mcp.formatting.writer import Formatted

@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from deephaven_mcp.clients.arguments import check_argument
 from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.arguments import check_argument
 
 MAX_GROUP_BY: Final = 16
 MAX_AGGREGATIONS: Final = 100

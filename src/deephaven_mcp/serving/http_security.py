@@ -1,9 +1,9 @@
 """Serving an MCP server over HTTP without exposing it to every local page or process.
 
 Both servers share this: a strict subclass of fastmcp's Host/Origin guard
-(:mod:`deephaven_mcp._http_guard`: one well-formed Host, exact origins, one Authorization
+(:mod:`deephaven_mcp.serving.http_guard`: one well-formed Host, exact origins, one Authorization
 header), optional bearer-token or JWT authentication through fastmcp's auth providers
-(JWTs with the time rules of :mod:`deephaven_mcp._http_jwt`), and the rule that a server
+(JWTs with the time rules of :mod:`deephaven_mcp.serving.http_jwt`), and the rule that a server
 bound beyond loopback must authenticate its callers unless the operator opts out by name.
 """
 
@@ -22,15 +22,15 @@ from fastmcp.server.auth import AccessToken, AuthProvider, RemoteAuthProvider, T
 from pydantic import AnyHttpUrl
 from starlette.middleware import Middleware
 
-from deephaven_mcp._http_guard import (
+from deephaven_mcp.config.models import BearerAuthConfig, HttpSecurity, JwtAuthConfig
+from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.runtime.logging import register_secret
+from deephaven_mcp.serving.http_guard import (
     WILDCARD,
     StrictHostOriginGuard,
     is_loopback_host,
     normalize_origin,
 )
-from deephaven_mcp._logging import register_secret
-from deephaven_mcp.config.models import BearerAuthConfig, HttpSecurity, JwtAuthConfig
-from deephaven_mcp.errors import ConfigError
 
 _log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def bearer_verifier(
 def jwt_provider(config: JwtAuthConfig) -> AuthProvider:
     """A JWT verifier; with authorization servers, also the RFC 9728 metadata route."""
     # Imported here: the JOSE stack costs start-up time that servers without JWT never pay.
-    from deephaven_mcp._http_jwt import StrictJWTVerifier
+    from deephaven_mcp.serving.http_jwt import StrictJWTVerifier
 
     public_key = config.public_key
     if config.public_key_path:
@@ -187,7 +187,7 @@ class HttpExposure:
         )
 
     def guard(self) -> Middleware:
-        """The strict Host/Origin guard for these lists (rules in :mod:`._http_guard`)."""
+        """The strict Host/Origin guard for these lists (rules in :mod:`.http_guard`)."""
         return Middleware(
             StrictHostOriginGuard,
             allowed_hosts=list(self.allowed_hosts),

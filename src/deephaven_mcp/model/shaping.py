@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from deephaven_mcp.clients.arguments import check_argument, shown_value
 from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.arguments import check_argument, shown_value
 
 __all__ = [
     "LIST_OPS",
@@ -172,7 +172,7 @@ class SortKey(BaseModel):
     descending: StrictBool = False
 
 
-# Tag names start upper case: error locations skip them (see clients.arguments._where).
+# Tag names start upper case: error locations skip them (see model.arguments._where).
 FilterItem: TypeAlias = Annotated[
     Annotated[Condition, Tag("Condition")] | Annotated[AnyOf, Tag("AnyOf")],
     Discriminator(_item_kind),

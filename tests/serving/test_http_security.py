@@ -12,7 +12,10 @@ from fastmcp.server.auth.providers.jwt import RSAKeyPair
 from fastmcp.server.http import HostOriginGuardMiddleware
 from starlette.types import Message, Scope
 
-from deephaven_mcp._http_guard import (
+from deephaven_mcp.config import parse_config
+from deephaven_mcp.config.models import HttpSecurity
+from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.serving.http_guard import (
     HostPort,
     StrictHostOriginGuard,
     is_loopback_host,
@@ -20,8 +23,8 @@ from deephaven_mcp._http_guard import (
     own_origins,
     parse_host,
 )
-from deephaven_mcp._http_jwt import StrictJWTVerifier, time_claims_problem
-from deephaven_mcp._http_security import (
+from deephaven_mcp.serving.http_jwt import StrictJWTVerifier, time_claims_problem
+from deephaven_mcp.serving.http_security import (
     ALLOW_UNAUTHENTICATED_FLAG,
     HttpExposure,
     StaticBearerVerifier,
@@ -30,9 +33,6 @@ from deephaven_mcp._http_security import (
     check_bind,
     serve_http,
 )
-from deephaven_mcp.config import parse_config
-from deephaven_mcp.config.models import HttpSecurity
-from deephaven_mcp.errors import ConfigError
 
 TOKEN = "s3cret-token-0123456789abcdef"
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from deephaven_mcp.clients.arguments import (
+from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.arguments import (
     MAX_SHOWN_PROBLEMS,
     Number,
     Offset,
@@ -17,7 +18,6 @@ from deephaven_mcp.clients.arguments import (
     describe_problems,
     shown_value,
 )
-from deephaven_mcp.errors import InvalidArgumentError
 
 
 class _Item(BaseModel):

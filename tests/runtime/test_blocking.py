@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from deephaven_mcp._blocking import _abandon, call_blocking, call_blocking_owned
 from deephaven_mcp.errors import DeephavenTimeoutError
+from deephaven_mcp.runtime.blocking import _abandon, call_blocking, call_blocking_owned
 
 
 async def test_result_and_exception_pass_through() -> None:
@@ -51,7 +51,7 @@ async def test_a_result_that_arrived_but_was_never_taken_is_released() -> None:
 def test_a_stuck_call_does_not_keep_the_process_alive() -> None:
     code = (
         "import asyncio, time\n"
-        "from deephaven_mcp._blocking import call_blocking\n"
+        "from deephaven_mcp.runtime.blocking import call_blocking\n"
         "async def main():\n"
         "    try:\n"
         "        await call_blocking('hang', 0.2, time.sleep, 600)\n"

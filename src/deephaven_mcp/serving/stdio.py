@@ -133,7 +133,7 @@ class _DaemonLane:
     The pipe's blocking reads and writes must not keep the process alive at exit (a worker
     thread of anyio or of an executor is joined at exit, and a read of a client's open stdin
     never returns), so they get a thread of their own that the interpreter may abandon.
-    Not :mod:`deephaven_mcp._blocking`'s thread per call: a read waits for the client with
+    Not :mod:`deephaven_mcp.runtime.blocking`'s thread per call: a read waits for the client with
     no timeout, and one long-lived writer thread keeps large answers in one malloc arena
     (a fresh thread per message raised the peak of four 1M-row answers from ~270 to ~300 MB).
     """

@@ -9,8 +9,8 @@ from typing import Any
 import mcp_types
 import pytest
 
-from deephaven_mcp import _stdio
-from deephaven_mcp._stdio import encoded_pieces
+from deephaven_mcp.serving import stdio
+from deephaven_mcp.serving.stdio import encoded_pieces
 
 
 def _response(result: dict[str, Any]) -> mcp_types.JSONRPCMessage:
@@ -26,7 +26,7 @@ def _awkward_text(length: int, seed: int) -> str:
 
 @pytest.fixture(autouse=True)
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_stdio, "PIECE_CHARS", 1000)
+    monkeypatch.setattr(stdio, "PIECE_CHARS", 1000)
 
 
 @pytest.mark.parametrize("length", [0, 999, 1000, 1001, 25_000])
@@ -84,5 +84,5 @@ def test_windows_keeps_fastmcps_own_stdio_transport(monkeypatch: pytest.MonkeyPa
             calls.append((*args, kwargs))
 
     monkeypatch.setattr(sys, "platform", "win32")
-    _stdio.run_stdio(Server())  # type: ignore[arg-type]
+    stdio.run_stdio(Server())  # type: ignore[arg-type]
     assert calls == [("stdio", {"show_banner": False})]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from deephaven_mcp._logging import (
+from deephaven_mcp.runtime.logging import (
     CONTINUATION,
     REDACTED,
     ArgumentValuesFilter,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from deephaven_mcp._collector import collector_paused
+from deephaven_mcp.serving.process import collector_paused
 
 
 def test_the_collector_is_off_inside_and_back_on_after() -> None:
