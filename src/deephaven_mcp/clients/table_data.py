@@ -90,13 +90,14 @@ class _ByteBudget:
 
 _LARGE_READS: Final = _ByteBudget(LARGE_READ_BUDGET)
 
-# Freed Arrow buffers go back to the system (mimalloc, the default, keeps them for reuse, so
-# one large answer would leave the server's memory high for good).
-pa.set_memory_pool(pa.system_memory_pool())
-
 
 def _give_back_memory() -> None:
-    """Return freed memory to the system (malloc_trim), so windows do not pile up in RSS."""
+    """Return freed Arrow memory to the system, so windows do not pile up in RSS.
+
+    In the server Arrow allocates with the system allocator (set at start-up by
+    :func:`deephaven_mcp.serving.process.arrow_uses_the_system_allocator`), where this is
+    ``malloc_trim``; in a process that kept Arrow's default pool it asks that pool instead.
+    """
     pa.default_memory_pool().release_unused()
 
 

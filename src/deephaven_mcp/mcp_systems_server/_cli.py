@@ -23,6 +23,7 @@ from deephaven_mcp.serving.http_security import (
     serve_http,
 )
 from deephaven_mcp.serving.process import (
+    arrow_uses_the_system_allocator,
     collector_paused,
     return_large_blocks_to_the_system,
     sigterm_as_keyboard_interrupt,
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     load_dotenv(Path.cwd() / ".env", override=False)
     args = parse_args(argv)
     return_large_blocks_to_the_system()  # table answers are large
+    arrow_uses_the_system_allocator()
     http = args.transport != "stdio"
     try:
         settings = SystemsSettings.from_env()

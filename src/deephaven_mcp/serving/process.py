@@ -8,6 +8,7 @@ theirs, so they apply these settings, each before anything is served.
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,8 @@ from typing import Final
 
 _M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD_BYTES: Final = 1 << 20
+ARROW_POOL_VARIABLE: Final = "ARROW_DEFAULT_MEMORY_POOL"
+"""Arrow reads it once, when pyarrow loads, to choose its default memory pool."""
 
 
 @contextmanager
@@ -60,6 +63,24 @@ def return_large_blocks_to_the_system() -> None:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+def arrow_uses_the_system_allocator() -> None:
+    """Have Arrow allocate with malloc, so freed answers leave the process.
+
+    Arrow's default pool (mimalloc) keeps freed buffers for reuse, so one large answer would
+    leave the server's memory high for good; with malloc, the trim after every window
+    (:mod:`deephaven_mcp.clients.table_data`) and the fixed mmap threshold hand it back.
+    The server loads pyarrow only when it first reads a table, so start-up does not pay for
+    it: this sets :data:`ARROW_POOL_VARIABLE`, which Arrow reads when it loads, and switches
+    the pool directly if pyarrow is already loaded. Workers do not inherit the variable (the
+    launchers pass them an allow-list of the server's environment).
+    """
+    os.environ[ARROW_POOL_VARIABLE] = "system"
+    if "pyarrow" in sys.modules:
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
