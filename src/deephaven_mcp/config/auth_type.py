@@ -33,6 +33,7 @@ class AuthType(str):
     BASIC: ClassVar[AuthType]
 
     def __new__(cls, value: str) -> AuthType:
+        """The canonical value for any accepted spelling; ValueError for anything else."""
         parsed = cls.parse(value)
         if parsed is None:
             raise ValueError("must be 'PSK', 'Anonymous', 'Basic' or a handler class name")

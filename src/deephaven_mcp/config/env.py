@@ -80,6 +80,7 @@ class EnvSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword overrides, then the mapping given to :meth:`from_env`; no .env files."""
         return (init_settings, _EnvironmentSource(settings_cls))
 
     @classmethod

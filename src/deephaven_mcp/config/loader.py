@@ -73,7 +73,7 @@ _UNION_TAGS: Final = frozenset({"int", "float", "str", "bool", "none", "list", "
 
 
 def _is_union_tag(part: int | str) -> bool:
-    """pydantic adds the branch name of a union to the error location; hide it."""
+    """Whether a location part is the branch name pydantic adds for a union (hidden from users)."""
     text = str(part)
     return text in _UNION_TAGS or text.startswith(("constrained-", "function-", "json-or-python"))
 

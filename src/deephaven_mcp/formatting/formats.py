@@ -1,4 +1,4 @@
-"""The formats ``session_table_data`` can answer in, and what a response will cost.
+r"""The formats ``session_table_data`` can answer in, and what a response will cost.
 
 Seven concrete formats, plus four strategies naming the format that best serves a goal.
 ``json-row`` and ``json-column`` return JSON structures that sit directly in the structured MCP
@@ -6,7 +6,7 @@ response; the other five return text. How values are written is documented in
 :mod:`.values` (JSON formats), :mod:`.text` (cell text) and each writer module.
 
 Sizes are measured as the response carries them: UTF-8 bytes of the JSON encoding, so a
-newline inside CSV text counts two bytes (``\\n``). The estimate lets the tool refuse a request
+newline inside CSV text counts two bytes (``\n``). The estimate lets the tool refuse a request
 before pulling a huge table from the worker.
 """
 

@@ -1,13 +1,13 @@
-"""The two Markdown formats: ``markdown-table`` (renders well) and ``markdown-kv`` (reads well).
+r"""The two Markdown formats: ``markdown-table`` (renders well) and ``markdown-kv`` (reads well).
 
 markdown-table (GitHub-flavoured): a header row and a ``---`` separator row, then one line per
-row. ``|`` in a value is written ``\\|`` and every line break (CR, LF, CRLF) ``<br>``, so each
+row. ``|`` in a value is written ``\|`` and every line break (CR, LF, CRLF) ``<br>``, so each
 line splits into the same number of cells. A null and the empty string are both an empty cell.
 A table without columns cannot be drawn, so it is the empty string.
 
 markdown-kv: a ``## Record N`` heading per row (N counts from 1), then a ``Column: value``
-line per column, records separated by a blank line. Values stay on one line: ``\\`` is written
-``\\\\``, CR ``\\r`` and LF ``\\n`` (the escapes undo exactly). A null is written ``null``.
+line per column, records separated by a blank line. Values stay on one line: ``\`` is written
+``\\``, CR ``\r`` and LF ``\n`` (the escapes undo exactly). A null is written ``null``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``yaml`` format: a block sequence holding one mapping per row.
+r"""The ``yaml`` format: a block sequence holding one mapping per row.
 
     - Sym: AAPL
       Price: 101.5
@@ -11,7 +11,7 @@
 - A string is left plain only when no reader could take it for something else: it starts with an
   ASCII letter, holds only letters, digits, ``_ . / -`` and inner spaces, and is not a YAML 1.1
   boolean or null word (``yes``, ``off``, ``y``, ``null``...). Any other string is double-quoted
-  with JSON escapes, plus ``\\uXXXX`` for characters YAML refuses raw or treats as line breaks
+  with JSON escapes, plus ``\uXXXX`` for characters YAML refuses raw or treats as line breaks
   (DEL, C1 controls, U+2028, U+2029, BOM, U+FFFE, U+FFFF).
 - NaN and the infinities are their text (``NaN``, ``Infinity``, ``"-Infinity"``): strings, exactly
   as in the JSON formats.

@@ -124,6 +124,7 @@ class Aggregation(BaseModel):
 
     @property
     def output(self) -> str:
+        """The output column's name: ``as``, else ``<column>_<op>`` (``Count`` for a count)."""
         if self.as_ is not None:
             return self.as_
         return "Count" if self.column is None else f"{self.column}_{self.op}"
@@ -160,10 +161,12 @@ class TimeBucket(BaseModel):
 
     @property
     def nanos(self) -> int:
+        """The bucket width in nanoseconds."""
         return bin_nanos(self.bin)
 
     @property
     def output(self) -> str:
+        """The bucket column's name: ``as``, else ``<column>_<bin>``."""
         return self.as_ if self.as_ is not None else f"{self.column}_{self.bin}"
 
 

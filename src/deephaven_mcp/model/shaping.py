@@ -207,6 +207,7 @@ Sort: TypeAlias = list[SortKey] | None
 
 
 def count_conditions(filters: Sequence[FilterItem]) -> int:
+    """How many conditions count toward the limit: each of an ``any_of`` counts."""
     return sum(len(item.any_of) if isinstance(item, AnyOf) else 1 for item in filters)
 
 

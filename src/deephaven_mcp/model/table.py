@@ -45,6 +45,7 @@ class TableSlice(ToolOutput):
         return self.schema_
 
     def envelope_fields(self) -> dict[str, Any]:
+        """Every field, set or not, in the tool answer's order."""
         return {
             "table_name": self.table_name,
             "format": self.format,
@@ -55,6 +56,7 @@ class TableSlice(ToolOutput):
         }
 
     def encoded_fields(self) -> Mapping[str, str]:
+        """``data`` as the JSON made with the rows, if any, so it is not encoded twice."""
         return {} if self._data_json is None else {"data": self._data_json}
 
     @classmethod
@@ -84,6 +86,7 @@ class ShapedSlice(TableSlice):
     snapshot_time: str
 
     def envelope_fields(self) -> dict[str, Any]:
+        """The slice's fields followed by the pager's."""
         return {
             **super().envelope_fields(),
             "total_rows": self.total_rows,

@@ -53,6 +53,7 @@ class CommunitySession(ManagedSession):
     def from_config(
         cls, name: str, config: CommunityEndpoint, timeouts: Timeouts
     ) -> CommunitySession:
+        """The session ``community:config:<name>`` of a config-file entry."""
         return cls(SessionId.community(CONFIG_SOURCE, name), config, timeouts)
 
     async def _open(self) -> Session:
@@ -70,4 +71,5 @@ class CommunitySession(ManagedSession):
         )
 
     def extra_details(self) -> dict[str, Any]:
+        """Where the worker listens."""
         return {"host": self.endpoint.host, "port": self.endpoint.port}

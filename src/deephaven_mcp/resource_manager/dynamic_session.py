@@ -28,9 +28,11 @@ class DynamicCommunitySession(CommunitySession):
 
     @property
     def status(self) -> str:
+        """``stopped`` once the worker was stopped, else ``running``."""
         return "stopped" if self.worker.stopped else "running"
 
     def summary(self) -> dict[str, Any]:
+        """The base summary plus how the worker was launched, its port and status."""
         return {
             **super().summary(),
             "launch_method": self.worker.launch_method,
@@ -39,6 +41,7 @@ class DynamicCommunitySession(CommunitySession):
         }
 
     def extra_details(self) -> dict[str, Any]:
+        """The launch: method, status, URL, start time, and the container id or pid."""
         details: dict[str, Any] = {
             **super().extra_details(),
             "launch_method": self.worker.launch_method,
@@ -53,11 +56,13 @@ class DynamicCommunitySession(CommunitySession):
         return details
 
     async def details(self, attempt_to_connect: bool) -> dict[str, Any]:
+        """As for any session, but unavailable and ``stopped`` once the worker is gone."""
         info = await super().details(attempt_to_connect)
         if self.worker.stopped or not await self.worker.is_running():
             info.update(available=False, status="stopped")
         return info
 
     async def shutdown(self) -> None:
+        """Close the client, then stop the worker this server launched."""
         await self.close()
         await self.worker.stop()

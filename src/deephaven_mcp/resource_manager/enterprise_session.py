@@ -49,6 +49,7 @@ class EnterpriseSession(ManagedSession):
         return await self.system.get_session(self.session_id.name)
 
     async def client(self) -> Session:
+        """The system's current client for this session, asked for on every call."""
         return await self._open()
 
     async def _close_client(self, client: Session) -> None:
@@ -61,9 +62,11 @@ class EnterpriseSession(ManagedSession):
         return self.info.engine_version
 
     def summary(self) -> dict[str, Any]:
+        """The base summary plus the kind: a created worker or a persistent query."""
         return {**super().summary(), "kind": self.info.kind}
 
     async def details(self, attempt_to_connect: bool) -> dict[str, Any]:
+        """Fresh state from the controller; without connecting, available means RUNNING."""
         self.info = await self.system.session_info(self.session_id.name)
         info = await super().details(attempt_to_connect)
         if not attempt_to_connect:

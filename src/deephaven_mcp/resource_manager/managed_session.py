@@ -88,6 +88,7 @@ class ManagedSession(ABC):
 
     @property
     def enterprise_version(self) -> str | None:
+        """The Core+ version of an enterprise worker; None for Community Core."""
         return None
 
     async def client(self) -> Session:

@@ -27,6 +27,7 @@ class SessionRegistry:
         self._resolvers: list[SessionResolver] = []
 
     def add_resolver(self, resolver: SessionResolver) -> None:
+        """Ask ``resolver`` for ids the registry does not hold, after earlier resolvers."""
         self._resolvers.append(resolver)
 
     def sessions(self) -> list[ManagedSession]:
@@ -34,6 +35,7 @@ class SessionRegistry:
         return [self._sessions[key] for key in sorted(self._sessions)]
 
     def find(self, session_id: SessionId) -> ManagedSession | None:
+        """The registered session, or None; resolvers are not asked."""
         return self._sessions.get(session_id)
 
     async def get(self, session_id: SessionId | str) -> ManagedSession:
@@ -53,12 +55,14 @@ class SessionRegistry:
         return found
 
     async def add(self, session: ManagedSession) -> None:
+        """Register a new session; ValueError if its id is taken."""
         async with self._lock:
             if session.session_id in self._sessions:
                 raise ValueError(f"session '{session.session_id}' already exists")
             self._sessions[session.session_id] = session
 
     async def pop(self, session_id: SessionId) -> ManagedSession | None:
+        """Unregister and return the session, or None; the caller shuts it down."""
         async with self._lock:
             return self._sessions.pop(session_id, None)
 

@@ -27,10 +27,12 @@ class SessionCalls:
 
     @property
     def running(self) -> int:
+        """Calls holding a slot now, timed-out ones still running included."""
         with self._lock:
             return self._running
 
     def try_take(self, limit: int) -> bool:
+        """Take a slot if fewer than ``limit`` are taken; never waits."""
         with self._lock:
             if self._running >= limit:
                 return False
@@ -38,6 +40,7 @@ class SessionCalls:
             return True
 
     def give_back(self) -> None:
+        """Free a slot when a call really ends; giving back more than was taken is a bug."""
         with self._lock:
             if self._running <= 0:
                 raise RuntimeError("a session call slot was given back twice")

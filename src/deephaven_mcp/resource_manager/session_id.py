@@ -22,6 +22,8 @@ _EXAMPLE: Final = "e.g. 'community:config:local' or 'enterprise:prod:analytics'"
 
 @dataclass(frozen=True, order=True)
 class SessionId:
+    """A parsed session id; orders by type, source and name, and prints as the id text."""
+
     type: SessionType
     source: str
     name: str
@@ -31,6 +33,7 @@ class SessionId:
 
     @classmethod
     def community(cls, source: str, name: str) -> SessionId:
+        """``community:<source>:<name>``; the caller passes a valid source and name."""
         return cls("community", source, name)
 
     @classmethod

@@ -49,9 +49,11 @@ class Lane:
         self._slots = threading.BoundedSemaphore(size)
 
     def try_take(self) -> bool:
+        """Claim a thread without waiting; False when the lane is full."""
         return self._slots.acquire(blocking=False)
 
     def give_back(self) -> None:
+        """Release a thread claimed by :meth:`try_take`."""
         self._slots.release()
 
 

@@ -67,6 +67,7 @@ class ArgumentValuesFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record; a fastmcp handler-call record loses its argument values."""
         args = record.args
         if (
             record.name.startswith("fastmcp.")
@@ -93,12 +94,12 @@ def _escape_char(char: str) -> str:
 
 
 def escape_controls(text: str) -> str:
-    """``text`` with every character :meth:`str.isprintable` rejects written as an escape.
+    r"""``text`` with every character :meth:`str.isprintable` rejects written as an escape.
 
-    That is line breaks of every kind (``\\n``, ``\\r``, vertical tab, form feed,
+    That is line breaks of every kind (``\n``, ``\r``, vertical tab, form feed,
     U+0085, U+2028, U+2029), the other C0 and C1 controls, DEL, invisible format characters
-    (e.g. bidirectional overrides) and spaces other than ``" "``; they become ``\\n``,
-    ``\\r``, ``\\t``, ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``. The result is one line.
+    (e.g. bidirectional overrides) and spaces other than ``" "``; they become ``\n``,
+    ``\r``, ``\t``, ``\xNN``, ``\uNNNN`` or ``\UNNNNNNNN``. The result is one line.
     Printable text, non-ASCII letters included, is unchanged.
     """
     if text.isprintable():  # the common case, at C speed
@@ -124,6 +125,7 @@ class RedactingFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one redacted, escaped line, then its traceback's continuation lines."""
         record.message = record.getMessage()
         if self.usesTime():
             record.asctime = self.formatTime(record, self.datefmt)

@@ -62,9 +62,11 @@ class HostPort:
 
     @property
     def is_ipv6(self) -> bool:
+        """Whether the name is an IPv6 address (it holds a colon; DNS names cannot)."""
         return ":" in self.name
 
     def netloc(self, port: int) -> str:
+        """``name:port``, an IPv6 address in brackets."""
         name = f"[{self.name}]" if self.is_ipv6 else self.name
         return f"{name}:{port}"
 
@@ -180,6 +182,7 @@ class StrictHostOriginGuard(HostOriginGuardMiddleware):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a refused HTTP request here; pass the rest (and non-HTTP scopes) on."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -213,6 +216,7 @@ class StrictHostOriginGuard(HostOriginGuardMiddleware):
         return None
 
     def host_allowed(self, scope: Scope, host: HostPort) -> bool:
+        """Loopback, the bound address, or a match of ``allowed_hosts`` (ports ignored)."""
         if self.any_host or is_loopback_host(host.name):
             return True
         server = scope.get("server")
@@ -223,6 +227,7 @@ class StrictHostOriginGuard(HostOriginGuardMiddleware):
         return any(fnmatchcase(host.name, pattern) for pattern in self.host_patterns)
 
     def origin_allowed(self, scope: Scope, origin: str) -> bool:
+        """A listed origin, or this server's own loopback origin on the port it serves."""
         if self.any_origin:
             return True
         normalized = normalize_origin(origin)

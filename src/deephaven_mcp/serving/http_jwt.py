@@ -69,6 +69,7 @@ class StrictJWTVerifier(JWTVerifier):
         self.max_token_lifetime_seconds = max_token_lifetime_seconds
 
     async def load_access_token(self, token: str) -> AccessToken | None:
+        """The token if fastmcp's checks and the time rules pass; else None and a log line."""
         # verify_token delegates here, so both entry points get the extra rules.
         access = await super().load_access_token(token)
         if access is None:

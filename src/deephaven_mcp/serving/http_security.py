@@ -59,6 +59,7 @@ class StaticBearerVerifier(TokenVerifier):
         self._client_id = client_id
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        """An access token for the shared token, None for anything else."""
         candidate = hashlib.sha256(token.encode()).digest()
         if not hmac.compare_digest(candidate, self._digest):
             return None
@@ -180,6 +181,7 @@ class HttpExposure:
         environ: Mapping[str, str] | None = None,
         where: str = CONFIG_KEY,
     ) -> HttpExposure:
+        """What ``security.http`` asks for; a bearer token comes from ``environ`` or os.environ."""
         return cls(
             allowed_hosts=tuple(security.allowed_hosts),
             allowed_origins=tuple(security.allowed_origins),
@@ -211,6 +213,7 @@ class HttpExposure:
         return {"host_origin_protection": False, "middleware": [self.guard()]}
 
     def describe(self) -> str:
+        """One line for the start-up log: auth kind and the allowed hosts and origins."""
         kind = "none" if self.auth is None else type(self.auth).__name__
         hosts = ", ".join(self.allowed_hosts) or "loopback only"
         origins = ", ".join(self.allowed_origins) or "this server's own loopback origin only"
