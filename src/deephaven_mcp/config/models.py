@@ -124,6 +124,7 @@ class CommunityEndpoint(_Model):
 
     @property
     def base_url(self) -> str:
+        """``http(s)://host:port`` of the worker, with an IPv6 host in brackets."""
         host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
@@ -249,6 +250,8 @@ def _keys_named(kind: str) -> AfterValidator:
 
 
 class CommunityConfig(_Model):
+    """The ``community`` section: configured sessions and on-demand worker creation."""
+
     sessions: Annotated[dict[str, CommunityEndpoint], _keys_named("session")] = {}
     session_creation: SessionCreationConfig | None = None
 
@@ -275,6 +278,8 @@ class EnterpriseCreationDefaults(_Model):
 
 
 class EnterpriseSessionCreation(_Model):
+    """``session_creation`` of one enterprise system: the worker limit and the defaults."""
+
     max_concurrent_sessions: Annotated[StrictInt, Field(ge=0, le=64)] = 5
     defaults: EnterpriseCreationDefaults = EnterpriseCreationDefaults()
 
@@ -365,6 +370,8 @@ class EnterpriseSystemConfig(_Model):
 
 
 class EnterpriseConfig(_Model):
+    """The ``enterprise`` section: Core+ systems by name."""
+
     systems: Annotated[dict[str, EnterpriseSystemConfig], _keys_named("system")] = {}
 
 
@@ -372,6 +379,8 @@ CredentialRetrievalMode = Literal["none", "dynamic_only", "static_only", "all"]
 
 
 class CommunitySecurity(_Model):
+    """``security.community``: which sessions' credentials the agent may retrieve."""
+
     credential_retrieval_mode: CredentialRetrievalMode = "none"
 
 
@@ -500,6 +509,8 @@ class AuditConfig(_Model):
 
 
 class SecurityConfig(_Model):
+    """The ``security`` section: HTTP access, audit log, read-only mode and tool policy."""
+
     community: CommunitySecurity = CommunitySecurity()
     http: HttpSecurity = HttpSecurity()
     audit: AuditConfig = AuditConfig()
