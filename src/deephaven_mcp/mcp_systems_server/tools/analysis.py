@@ -178,8 +178,8 @@ async def session_table_summary(
     the column's notes. Cheap even for millions of rows: use it before reading data.
     """
     return await systems.session_table_summary(
-        session_id,
-        table_name,
+        session_id=session_id,
+        table_name=table_name,
         columns=columns,
         filters=filters,
         top_k=top_k,
@@ -234,9 +234,9 @@ async def session_table_aggregate(
     response size cap) plus source_rows, skip_nan and notes.
     """
     return await systems.session_table_aggregate(
-        session_id,
-        table_name,
-        aggregations,
+        session_id=session_id,
+        table_name=table_name,
+        aggregations=aggregations,
         group_by=group_by,
         filters=filters,
         sort=sort,

@@ -72,7 +72,9 @@ async def catalog_tables_list(
     format: Format = "optimize-rendering",
 ) -> CatalogListing:
     """Entries of an enterprise catalog (Namespace, TableName, ...), optionally filtered."""
-    return await systems.catalog_tables_list(session_id, max_rows, filters, format)
+    return await systems.catalog_tables_list(
+        session_id=session_id, max_rows=max_rows, filters=filters, format=format
+    )
 
 
 @systems_tool("Listing catalog namespaces", annotations=READ_ONLY, output_schema=_ROWS_SCHEMA)
@@ -87,7 +89,9 @@ async def catalog_namespaces_list(
     format: Format = "optimize-rendering",
 ) -> CatalogListing:
     """Distinct namespaces of an enterprise catalog: the first step of data discovery."""
-    return await systems.catalog_namespaces_list(session_id, max_rows, filters, format)
+    return await systems.catalog_namespaces_list(
+        session_id=session_id, max_rows=max_rows, filters=filters, format=format
+    )
 
 
 @systems_tool(
@@ -114,7 +118,11 @@ async def catalog_tables_schema(
 ) -> CatalogSchemas:
     """Full column metadata of catalog tables; a table that fails gets its own entry."""
     return await systems.catalog_tables_schema(
-        session_id, namespace, table_names, filters, max_tables
+        session_id=session_id,
+        namespace=namespace,
+        table_names=table_names,
+        filters=filters,
+        max_tables=max_tables,
     )
 
 
@@ -140,5 +148,10 @@ async def catalog_table_sample(
 ) -> CatalogSample:
     """Preview rows of a catalog table (historical first, then live)."""
     return await systems.catalog_table_sample(
-        session_id, namespace, table_name, max_rows, head, format
+        session_id=session_id,
+        namespace=namespace,
+        table_name=table_name,
+        max_rows=max_rows,
+        head=head,
+        format=format,
     )

@@ -112,19 +112,19 @@ async def session_community_create(
             await ctx.report_progress(round(fraction * 100, 1), 100, message)
 
     return await systems.session_community_create(
-        session_name,
-        launch_method,
-        programming_language,
-        auth_type,
-        auth_token,
-        docker_image,
-        docker_memory_limit_gb,
-        docker_cpu_limit,
-        docker_volumes,
-        python_venv_path,
-        heap_size_gb,
-        extra_jvm_args,
-        environment_vars,
+        session_name=session_name,
+        launch_method=launch_method,
+        programming_language=programming_language,
+        auth_type=auth_type,
+        auth_token=auth_token,
+        docker_image=docker_image,
+        docker_memory_limit_gb=docker_memory_limit_gb,
+        docker_cpu_limit=docker_cpu_limit,
+        docker_volumes=docker_volumes,
+        python_venv_path=python_venv_path,
+        heap_size_gb=heap_size_gb,
+        extra_jvm_args=extra_jvm_args,
+        environment_vars=environment_vars,
         progress=progress,
     )
 
@@ -143,7 +143,7 @@ async def session_community_delete(
     ],
 ) -> CommunitySessionDeleted:
     """Stop a dynamically created community worker and forget its session (irreversible)."""
-    return await systems.session_community_delete(session_name)
+    return await systems.session_community_delete(session_name=session_name)
 
 
 @systems_tool(
@@ -168,4 +168,4 @@ async def session_community_credentials(
     Disabled unless security.community.credential_retrieval_mode allows it; every
     attempt is written to the audit log (without the token).
     """
-    return await systems.session_community_credentials(session_id)
+    return await systems.session_community_credentials(session_id=session_id)

@@ -128,7 +128,7 @@ def _one_or_many(single: dict[str, Any], required: list[str]) -> dict[str, Any]:
 )
 async def pq_list(systems: Systems, system_name: SystemName) -> results.PqList:
     """Persistent queries of a system with their states; running ones carry a session_id."""
-    return await systems.pq_list(system_name)
+    return await systems.pq_list(system_name=system_name)
 
 
 @systems_tool(
@@ -143,7 +143,7 @@ async def pq_details(
     systems: Systems, system_name: SystemName, pq_identifier: Identifier
 ) -> results.PqDetails:
     """Configuration, state and worker location of one persistent query."""
-    return await systems.pq_details(system_name, pq_identifier)
+    return await systems.pq_details(system_name=system_name, pq_identifier=pq_identifier)
 
 
 @systems_tool(
@@ -220,9 +220,9 @@ async def pq_create(
     agent_limits.max_heap_size_gb or a server not in allowed_servers is refused too.
     """
     return await systems.pq_create(
-        system_name,
-        pq_name,
-        heap_size_gb,
+        system_name=system_name,
+        pq_name=pq_name,
+        heap_size_gb=heap_size_gb,
         script_body=script_body,
         script_path=script_path,
         programming_language=programming_language,
@@ -260,7 +260,9 @@ async def pq_delete(
     Given a list, deletes each and answers per query: results (pq, success, serial, name,
     message or error), succeeded and failed.
     """
-    return await systems.pq_delete(system_name, pq_identifier, max_concurrent)
+    return await systems.pq_delete(
+        system_name=system_name, pq_identifier=pq_identifier, max_concurrent=max_concurrent
+    )
 
 
 @systems_tool(
@@ -320,28 +322,28 @@ async def pq_modify(
     script_path is read on the MCP server and sent as the query's inline script.
     """
     return await systems.pq_modify(
-        pq_id,
-        restart,
-        pq_name,
-        heap_size_gb,
-        script_body,
-        script_path,
-        programming_language,
-        configuration_type,
-        enabled,
-        schedule,
-        server,
-        engine,
-        jvm_profile,
-        extra_jvm_args,
-        extra_class_path,
-        python_virtual_environment,
-        extra_environment_vars,
-        init_timeout_seconds,
-        auto_delete_timeout,
-        admin_groups,
-        viewer_groups,
-        restart_users,
+        pq_id=pq_id,
+        restart=restart,
+        pq_name=pq_name,
+        heap_size_gb=heap_size_gb,
+        script_body=script_body,
+        script_path=script_path,
+        programming_language=programming_language,
+        configuration_type=configuration_type,
+        enabled=enabled,
+        schedule=schedule,
+        server=server,
+        engine=engine,
+        jvm_profile=jvm_profile,
+        extra_jvm_args=extra_jvm_args,
+        extra_class_path=extra_class_path,
+        python_virtual_environment=python_virtual_environment,
+        extra_environment_vars=extra_environment_vars,
+        init_timeout_seconds=init_timeout_seconds,
+        auto_delete_timeout=auto_delete_timeout,
+        admin_groups=admin_groups,
+        viewer_groups=viewer_groups,
+        restart_users=restart_users,
     )
 
 
@@ -372,7 +374,13 @@ async def pq_start(
     answered on its own: results (pq, success, serial, name, state, session_id, message or
     error), succeeded and failed.
     """
-    return await systems.pq_start(system_name, pq_identifier, wait, timeout_seconds, max_concurrent)
+    return await systems.pq_start(
+        system_name=system_name,
+        pq_identifier=pq_identifier,
+        wait=wait,
+        timeout_seconds=timeout_seconds,
+        max_concurrent=max_concurrent,
+    )
 
 
 @systems_tool(
@@ -398,7 +406,13 @@ async def pq_stop(
     the first new state the controller publishes. A refusal is an error. Lists as for
     pq_start.
     """
-    return await systems.pq_stop(system_name, pq_identifier, wait, timeout_seconds, max_concurrent)
+    return await systems.pq_stop(
+        system_name=system_name,
+        pq_identifier=pq_identifier,
+        wait=wait,
+        timeout_seconds=timeout_seconds,
+        max_concurrent=max_concurrent,
+    )
 
 
 @systems_tool(
@@ -423,5 +437,9 @@ async def pq_restart(
     refusals and lists as for pq_start.
     """
     return await systems.pq_restart(
-        system_name, pq_identifier, wait, timeout_seconds, max_concurrent
+        system_name=system_name,
+        pq_identifier=pq_identifier,
+        wait=wait,
+        timeout_seconds=timeout_seconds,
+        max_concurrent=max_concurrent,
     )

@@ -44,7 +44,7 @@ async def sessions_list(
     type 'community' with a system, is refused. Enterprise sessions are listed only for
     systems already connected.
     """
-    return await systems.sessions_list(type, system, source)
+    return await systems.sessions_list(type=type, system=system, source=source)
 
 
 @systems_tool(
@@ -61,4 +61,6 @@ async def session_details(
     ] = False,
 ) -> SessionDetails:
     """Details of one session: availability, programming language, Deephaven versions."""
-    return await systems.session_details(session_id, attempt_to_connect)
+    return await systems.session_details(
+        session_id=session_id, attempt_to_connect=attempt_to_connect
+    )

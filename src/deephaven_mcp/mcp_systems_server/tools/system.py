@@ -54,4 +54,4 @@ async def enterprise_systems_status(
     ] = False,
 ) -> EnterpriseSystemsStatus:
     """Status of every configured Deephaven Enterprise (Core+) system, config redacted."""
-    return await systems.enterprise_systems_status(attempt_to_connect)
+    return await systems.enterprise_systems_status(attempt_to_connect=attempt_to_connect)
