@@ -37,7 +37,11 @@ _TABLE_NAME: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
 def open_session(endpoint: CommunityEndpoint, tls_files: TlsFiles | None = None) -> Session:
-    """Connect to a worker; raise SessionUnavailableError with a short reason."""
+    """Connect to a worker; raise SessionUnavailableError with a short reason.
+
+    The one place a Community session is opened (managed sessions and the launch readiness
+    probe alike), so every session comes after the finalizers were made safe.
+    """
     kwargs = endpoint.session_kwargs(tls_files)  # an unset token variable is not a connect error
     try:
         return Session(**kwargs)
@@ -64,7 +68,8 @@ def _abandon(session: Session) -> None:
     "connected", and its keep-alive timer later raises in its own thread once the token
     refreshes have failed. Clearing the flag stops the timer at its next tick (it checks the
     flag first); the channels are closed here. Uses pydeephaven's attributes as of 42.x: if
-    they move, this degrades to the old behaviour (a log line), never to an error.
+    they move, this degrades to the old behaviour (a log line), never to an error, and
+    ``tests/test_dependency_contracts.py`` fails.
     """
     session.is_connected = False
     timer = getattr(session, "_keep_alive_timer", None)

@@ -7,27 +7,34 @@ session hangs. Our code releases what it creates explicitly, but objects kept al
 exception's traceback still reach the collector. :func:`defer_pydeephaven_finalizers`
 makes both finalizers hand their work to one daemon thread instead. It is called where
 pydeephaven comes in (:mod:`deephaven_mcp.clients.community` and the enterprise adapter
-when they load, the launch readiness probe), so a server that never connects never
-imports pydeephaven.
+when they load), so a server that never connects never imports pydeephaven.
+
+This replaces methods of another package: ``tests/test_dependency_contracts.py`` fails
+when an upgrade of pydeephaven moves them (to ``weakref.finalize``, say).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from pydeephaven import Session
 from pydeephaven.table import Table
 
 _log = logging.getLogger(__name__)
 
+FINALIZED_CLASSES: Final[tuple[type, ...]] = (Table, Session)
+"""The pydeephaven classes whose ``__del__`` :func:`defer_pydeephaven_finalizers` replaces."""
+
 _work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
 _thread: threading.Thread | None = None
 _install_lock = threading.Lock()
 _installed = False
+_deferred: dict[type, Callable[[Any], None]] = {}
 
 
 def _drain() -> None:
@@ -47,11 +54,25 @@ def _submit(job: Callable[[], None]) -> None:
 
 
 def _make_deferred(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    @functools.wraps(original)  # ``__wrapped__`` keeps pydeephaven's own finalizer
     def deferred(self: Any) -> None:
         # Keeping ``self`` referenced from the job resurrects it until the job has run.
         _submit(lambda: original(self))
 
     return deferred
+
+
+def _defer(cls: type) -> None:
+    original = vars(cls).get("__del__")
+    if original is None:  # pydeephaven changed how it finalizes: nothing to defer
+        _log.warning(
+            "pydeephaven's %s has no __del__ any more, so its cleanup is not kept out of the "
+            "garbage collector; deephaven_mcp.clients.finalizers needs updating",
+            cls.__name__,
+        )
+        return
+    _deferred[cls] = _make_deferred(original)
+    setattr(cls, "__del__", _deferred[cls])  # noqa: B010 (typed: cls is any class here)
 
 
 def defer_pydeephaven_finalizers() -> None:
@@ -62,9 +83,14 @@ def defer_pydeephaven_finalizers() -> None:
             return
         _thread = threading.Thread(target=_drain, name="dh-finalizers", daemon=True)
         _thread.start()
-        Table.__del__ = _make_deferred(Table.__del__)  # type: ignore[method-assign]
-        Session.__del__ = _make_deferred(Session.__del__)  # type: ignore[method-assign]
+        for cls in FINALIZED_CLASSES:
+            _defer(cls)
         _installed = True
+
+
+def is_deferred(cls: type) -> bool:
+    """Whether ``cls.__del__`` is now this module's deferred finalizer."""
+    return cls in _deferred and vars(cls).get("__del__") is _deferred[cls]
 
 
 def pending_finalizers() -> int:

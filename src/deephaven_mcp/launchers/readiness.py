@@ -1,5 +1,10 @@
 """Decide when a launched worker is ready: it reports a port and a real pydeephaven
-connection with the right authentication succeeds."""
+connection with the right authentication succeeds.
+
+Sessions are opened and closed the one way the package does it
+(:mod:`deephaven_mcp.clients.community`), so the probe's sessions get the same safe
+finalizers and the same quiet close as every other session.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from pydantic import SecretStr
 
@@ -17,6 +22,9 @@ from deephaven_mcp.config.models import CommunityEndpoint
 from deephaven_mcp.errors import DeephavenTimeoutError
 from deephaven_mcp.runtime.blocking import call_blocking
 from deephaven_mcp.runtime.logging import redact
+
+if TYPE_CHECKING:
+    from pydeephaven import Session
 
 _log = logging.getLogger(__name__)
 
@@ -42,6 +50,8 @@ class StartupHandle(Protocol):
 
 @dataclass(frozen=True)
 class ProbeResult:
+    """One readiness probe: connected, or why not (and whether the credentials were refused)."""
+
     ok: bool
     detail: str = ""
     auth_rejected: bool = False
@@ -49,12 +59,10 @@ class ProbeResult:
 
 def _open_session(
     host: str, port: int, auth_type: AuthType, token: str | None, language: str = "python"
-) -> Any:
-    from pydeephaven import Session
+) -> Session:
+    # Imported here: pydeephaven loads only when a launch first probes a worker.
+    from deephaven_mcp.clients.community import open_session
 
-    from deephaven_mcp.clients.finalizers import defer_pydeephaven_finalizers
-
-    defer_pydeephaven_finalizers()  # a launch may be this process's first pydeephaven use
     endpoint = CommunityEndpoint(
         host=host,
         port=port,
@@ -63,30 +71,31 @@ def _open_session(
         never_timeout=False,
         session_type=language,  # type: ignore[arg-type]  # checked by the model
     )
-    return Session(**endpoint.session_kwargs())
+    return open_session(endpoint)
+
+
+def _close(session: Session) -> None:
+    from deephaven_mcp.clients.community import close_session
+
+    close_session(session)
 
 
 def _probe(host: str, port: int, auth_type: AuthType, token: str | None) -> ProbeResult:
     try:
         session = _open_session(host, port, auth_type, token)
-    except Exception as exc:  # pydeephaven wraps gRPC errors in DHError
+    except Exception as exc:  # a refused connection is an answer, not an error
         text = _error_chain(exc)
         rejected = "UNAUTHENTICATED" in text
         return ProbeResult(False, redact(text)[-500:], auth_rejected=rejected)
-    try:
-        session.close()
-    except Exception as exc:
-        _log.debug("closing readiness probe session failed: %s", redact(str(exc)))
+    _close(session)
     return ProbeResult(True)
 
 
 def _error_chain(exc: BaseException) -> str:
-    parts: list[str] = []
-    current: BaseException | None = exc
-    while current is not None and len(parts) < 6:
-        parts.append(f"{type(current).__name__}: {current}")
-        current = current.__cause__ or current.__context__
-    return " <- ".join(parts)
+    """Every exception in ``exc``'s chain, outermost first (gRPC's status is deep inside)."""
+    from deephaven_mcp.clients.errors import causes
+
+    return " <- ".join(f"{type(item).__name__}: {item}" for item in causes(exc))
 
 
 async def probe_connection(
@@ -106,7 +115,7 @@ def _run_script(
     try:
         session.run_script(script)
     finally:
-        session.close()
+        _close(session)
 
 
 async def run_worker_script(
