@@ -214,7 +214,9 @@ async def serve_stdio(server: FastMCP[Any]) -> None:
 
     token = set_transport("stdio")
     try:
-        # fastmcp's own stdio runner does the same: its lifespan, then the MCP server loop.
+        # fastmcp's own stdio runner (FastMCP.run_stdio_async) does the same: its lifespan,
+        # then the MCP server loop. Both are fastmcp's private members, and set_transport is
+        # internal too: tests/test_dependency_contracts.py fails when an upgrade moves them.
         async with server._lifespan_manager():
             with _claimed_std_streams() as (wire_in, wire_out):
                 async with _streams(wire_in, wire_out) as (incoming, outgoing):
