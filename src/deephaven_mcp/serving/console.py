@@ -34,7 +34,7 @@ def systems_server() -> None:
     """The ``dh-mcp-systems-server`` command."""
     keep_process_private()
     with collector_paused():
-        from deephaven_mcp.mcp_systems_server._cli import main
+        from deephaven_mcp.mcp_systems_server import main
     main()
 
 
@@ -42,5 +42,5 @@ def docs_server() -> None:
     """The ``dh-mcp-docs-server`` command."""
     keep_process_private()
     with collector_paused():
-        from deephaven_mcp.mcp_docs_server._cli import main
+        from deephaven_mcp.mcp_docs_server import main
     main()
