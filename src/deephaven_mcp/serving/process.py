@@ -1,8 +1,9 @@
 """Process-wide settings a server applies once, at start-up, and never on import.
 
 Importing the Python API must not change the importing process: the garbage collector, the
-C allocator and signal handlers belong to whoever owns the process. The console scripts own
-theirs, so they apply these settings, each before anything is served.
+C allocator, Arrow's memory pool and signal handlers belong to whoever owns the process. The
+console scripts own theirs, so they apply these settings, each before anything is served
+(``tests/serving/test_process.py`` checks both sides).
 """
 
 from __future__ import annotations
