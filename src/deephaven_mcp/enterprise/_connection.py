@@ -224,22 +224,22 @@ class EnterpriseConnection:
 
     # -- using --------------------------------------------------------------------------------
 
+    async def _quick_call(
+        self, action: str, call: Callable[[ManagerHandle], T], handle: ManagerHandle
+    ) -> T:
+        """A cheap ``call(handle)`` in a thread within the connect timeout (raises as it did)."""
+        return await call_blocking(action, self.connect_timeout, call, handle)
+
     async def ping(self, handle: ManagerHandle) -> bool:
         """Whether the auth server and controller still answer (raises what the call raised)."""
-        return await call_blocking(
-            f"Pinging enterprise system '{self.name}'",
-            float(self.config.connection_timeout),
-            self.backend.ping,
-            handle,
+        return await self._quick_call(
+            f"Pinging enterprise system '{self.name}'", self.backend.ping, handle
         )
 
     async def subscribed(self, handle: ManagerHandle) -> bool:
         """Whether the controller subscription of ``handle`` is up (raises what it raised)."""
-        return await call_blocking(
-            f"Checking the subscription of '{self.name}'",
-            float(self.config.connection_timeout),
-            self.backend.subscribed,
-            handle,
+        return await self._quick_call(
+            f"Checking the subscription of '{self.name}'", self.backend.subscribed, handle
         )
 
     async def pq_snapshot(self) -> PqSnapshot:
@@ -285,11 +285,8 @@ class EnterpriseConnection:
         try:
             if not await self.subscribed(handle):
                 return None
-            return await call_blocking(
-                "Reading the persistent query map",
-                self.connect_timeout,
-                self.backend.pq_snapshot,
-                handle,
+            return await self._quick_call(
+                "Reading the persistent query map", self.backend.pq_snapshot, handle
             )
         except Exception:
             _log.debug("Reading the map of '%s' failed", self.name, exc_info=True)

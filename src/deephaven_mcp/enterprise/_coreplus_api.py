@@ -18,6 +18,7 @@ PQ_PROTO_MODULE: Final = "deephaven_enterprise.proto.persistent_query_pb2"
 SCHEDULING_MODULE: Final = "deephaven_enterprise.client.generate_scheduling"
 CONTROLLER_PROTO_MODULE: Final = "deephaven_enterprise.proto.controller_pb2"
 CONTROLLER_GRPC_MODULE: Final = "deephaven_enterprise.proto.controller_service_pb2_grpc"
+COMMON_PROTO_MODULE: Final = "deephaven_enterprise.proto.common_pb2"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,19 @@ class ProtoFields:
     fields: tuple[str, ...]
 
 
+# The worker settings that connect_to_new_worker passes on to make_temporary_config.
+WORKER_CONFIG_PARAMS: Final = (
+    "name",
+    "heap_size_gb",
+    "server",
+    "extra_jvm_args",
+    "extra_environment_vars",
+    "engine",
+    "auto_delete_timeout",
+    "admin_groups",
+    "viewer_groups",
+)
+
 USED_API: Final[tuple[ApiMember, ...]] = (
     ApiMember(
         SESSION_MANAGER_MODULE, "SessionManager", ("url", "client_name", "rpc_timeout_seconds")
@@ -52,15 +66,7 @@ USED_API: Final[tuple[ApiMember, ...]] = (
         SESSION_MANAGER_MODULE,
         "SessionManager.connect_to_new_worker",
         (
-            "name",
-            "heap_size_gb",
-            "server",
-            "extra_jvm_args",
-            "extra_environment_vars",
-            "engine",
-            "auto_delete_timeout",
-            "admin_groups",
-            "viewer_groups",
+            *WORKER_CONFIG_PARAMS,
             "timeout_seconds",
             "configuration_transformer",
             "session_arguments",
@@ -87,21 +93,7 @@ USED_API: Final[tuple[ApiMember, ...]] = (
     ApiMember(CONTROLLER_MODULE, "ControllerClient.status_name", ("status",)),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.is_running", ("status",)),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.is_terminal", ("status",)),
-    ApiMember(
-        CONTROLLER_MODULE,
-        "ControllerClient.make_temporary_config",
-        (
-            "name",
-            "heap_size_gb",
-            "server",
-            "extra_jvm_args",
-            "extra_environment_vars",
-            "engine",
-            "auto_delete_timeout",
-            "admin_groups",
-            "viewer_groups",
-        ),
-    ),
+    ApiMember(CONTROLLER_MODULE, "ControllerClient.make_temporary_config", WORKER_CONFIG_PARAMS),
     ApiMember(CONTROLLER_MODULE, "ControllerClient.add_query", ("query_config",)),
     ApiMember(
         SCHEDULING_MODULE,
@@ -202,9 +194,7 @@ USED_PROTO_FIELDS: Final[tuple[ProtoFields, ...]] = (
         "ProcessorConnectionDetailsMessage",
         ("grpcUrl", "processorHost", "processInfoId", "workerName"),
     ),
-    ProtoFields(
-        "deephaven_enterprise.proto.common_pb2", "ExceptionDetailsMessage", ("errorMessage",)
-    ),
+    ProtoFields(COMMON_PROTO_MODULE, "ExceptionDetailsMessage", ("errorMessage",)),
     ProtoFields(
         CONTROLLER_PROTO_MODULE,
         "ControllerConfigurationMessage",
@@ -217,8 +207,9 @@ USED_PROTO_FIELDS: Final[tuple[ProtoFields, ...]] = (
     ProtoFields(CONTROLLER_PROTO_MODULE, "StopQueryResponse", ("errorSerials",)),
 )
 
-# How PqChanges fields map onto PersistentQueryConfigMessage fields (see _apply_changes).
-CHANGE_SCALAR_FIELDS: Final[tuple[tuple[str, str, Callable[[Any], Any]], ...]] = (
+# How PqInfo and PqChanges fields map onto PersistentQueryConfigMessage fields: the adapter
+# reads them into a PqInfo (_info) and writes a PqChanges' into the message (_apply_changes).
+SETTING_FIELDS: Final[tuple[tuple[str, str, Callable[[Any], Any]], ...]] = (
     ("name", "name", str),
     ("heap_size_gb", "heapSizeGb", float),
     ("programming_language", "scriptLanguage", str),
@@ -227,8 +218,12 @@ CHANGE_SCALAR_FIELDS: Final[tuple[tuple[str, str, Callable[[Any], Any]], ...]] =
     ("server", "serverName", str),
     ("engine", "workerKind", str),
     ("jvm_profile", "jvmProfile", str),
+)
+CHANGE_SCALAR_FIELDS: Final[tuple[tuple[str, str, Callable[[Any], Any]], ...]] = (
+    *SETTING_FIELDS,
     ("script_body", "scriptCode", str),  # scriptData is a oneof: this clears scriptPath
 )
+# Lists: replaced as a whole by a change, read into a PqInfo as tuples.
 CHANGE_REPEATED_FIELDS: Final[tuple[tuple[str, str], ...]] = (
     ("extra_jvm_args", "extraJvmArguments"),
     ("extra_class_path", "classPathAdditions"),
@@ -251,7 +246,7 @@ HANDLE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     "cfg": (PQ_PROTO_MODULE, "PersistentQueryConfigMessage"),
     "state": (PQ_PROTO_MODULE, "PersistentQueryStateMessage"),
     "details": (PQ_PROTO_MODULE, "ProcessorConnectionDetailsMessage"),
-    "failure": ("deephaven_enterprise.proto.common_pb2", "ExceptionDetailsMessage"),
+    "failure": (COMMON_PROTO_MODULE, "ExceptionDetailsMessage"),
     "server_config": (CONTROLLER_PROTO_MODULE, "ControllerConfigurationMessage"),
     "config_type": (CONTROLLER_PROTO_MODULE, "ConsoleConfigurationTypeMessage"),
     "controller_pb": (CONTROLLER_PROTO_MODULE, ""),

@@ -238,12 +238,22 @@ def limited_request(
 _Request = TypeVar("_Request", WorkerRequest, QueryRequest)
 
 
-def non_negative_int(name: str, value: int | None) -> int | None:
+def whole_number(
+    name: str, value: int | None, minimum: int, null_means: str | None = None
+) -> int | None:
+    """``value`` if it is None or a whole number >= ``minimum``; the refusal says what
+    null means when the caller may pass it for that (``null_means``), else what was given."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidArgumentError(f"{name} must be a whole number >= 0 (got {value!r})")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        tail = f", or null for {null_means}" if null_means else f" (got {value!r})"
+        raise InvalidArgumentError(f"{name} must be a whole number >= {minimum}{tail}")
     return value
+
+
+def non_negative_int(name: str, value: int | None) -> int | None:
+    """A count of seconds or the like: None, or a whole number >= 0."""
+    return whole_number(name, value, 0)
 
 
 def strings(name: str, values: Sequence[str] | None) -> tuple[str, ...] | None:

@@ -45,6 +45,8 @@ from deephaven_mcp.errors import InvalidArgumentError, NotFoundError
 PUBLISH_WAIT: Final = 10.0  # how long to wait for the controller to publish a change
 WAIT_SLICE: Final = 5.0
 WAIT_ALLOWANCE: Final = 30.0  # beyond the caller's timeout, for the RPCs around the wait
+# The goal of each batch verb that changes a query's state.
+GOALS: Final[dict[str, Goal]] = {goal.verb: goal for goal in (START, STOP, RESTART)}
 
 
 def find(system_name: str, snapshot: PqSnapshot, identifier: str | int) -> PqInfo:
@@ -303,15 +305,10 @@ class PersistentQueries:
         self._pq_connections.discard(query.serial)
         return query, handle
 
-    async def _state_change(
-        self,
-        identifier: str | int,
-        goal: Goal,
-        call: Callable[[ManagerHandle, int], str | None],
-        wait: bool,
-        timeout_seconds: int,
+    async def change_state(
+        self, goal: Goal, identifier: str | int, wait: bool, timeout_seconds: int
     ) -> PqInfo:
-        """Start, stop or restart a query; the latest info after the call.
+        """Start, stop or restart a query (``goal``); the latest info after the call.
 
         A refusal fails the call: the controller's error, or its per-query refusal
         (``errorSerials``), naming the query. Then we wait on the subscription map: with
@@ -321,6 +318,13 @@ class PersistentQueries:
         is not running answers at once.
         """
         timeout = _check_timeout(timeout_seconds)
+        backend = self._connection.backend
+        calls = {
+            START.verb: backend.start_query,
+            STOP.verb: backend.stop_query,
+            RESTART.verb: backend.restart_query,
+        }
+        call = calls[goal.verb]
         query, handle = await self._changing(identifier)
         refusal = await self._connection.run(
             f"{goal.action} persistent query '{query.name}'", lambda: call(handle, query.serial)
@@ -339,52 +343,30 @@ class PersistentQueries:
             )
         return watch.outcome(latest, timeout) if wait else latest
 
-    async def start(self, identifier: str | int, wait: bool, timeout_seconds: int) -> PqInfo:
-        """Start (or re-run) a query; with ``wait``, until it is RUNNING (or COMPLETED)."""
-        backend = self._connection.backend
-        return await self._state_change(
-            identifier, START, backend.start_query, wait, timeout_seconds
-        )
-
-    async def stop(self, identifier: str | int, wait: bool, timeout_seconds: int) -> PqInfo:
-        """Stop a query; with ``wait``, until it is STOPPED (or otherwise not running)."""
-        backend = self._connection.backend
-        return await self._state_change(identifier, STOP, backend.stop_query, wait, timeout_seconds)
-
-    async def restart(
-        self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
-    ) -> PqInfo:
-        """Restart a query with its current configuration; ``wait`` as for :meth:`start`."""
-        backend = self._connection.backend
-        return await self._state_change(
-            identifier, RESTART, backend.restart_query, wait, timeout_seconds
-        )
-
     async def batch(
         self,
         verb: BatchVerb,
         identifiers: Sequence[str | int],
         max_concurrent: int,
-        wait: bool = True,
-        timeout_seconds: int = 120,
+        wait: bool,
+        timeout_seconds: int,
     ) -> list[BatchOutcome]:
         """``verb`` on each query, at most ``max_concurrent`` at once; one outcome each.
 
         Arguments that are wrong for all (``timeout_seconds``) fail the call; anything
         about one query (unknown, refused, failed, timed out) is that query's outcome.
         """
+        operation: Callable[[int], Awaitable[PqInfo]] = self.delete
         if verb != "delete":
             _check_timeout(timeout_seconds)
-        operations: dict[BatchVerb, Callable[[int], Awaitable[PqInfo]]] = {
-            "start": lambda serial: self.start(serial, wait, timeout_seconds),
-            "stop": lambda serial: self.stop(serial, wait, timeout_seconds),
-            "restart": lambda serial: self.restart(serial, wait, timeout_seconds),
-            "delete": self.delete,
-        }
+            goal = GOALS[verb]
+            operation = functools.partial(
+                self.change_state, goal, wait=wait, timeout_seconds=timeout_seconds
+            )
         snapshot = await self._connection.pq_snapshot()
         return await run_batch(
             identifiers,
             functools.partial(find, self._system, snapshot),
-            operations[verb],
+            operation,
             max_concurrent,
         )

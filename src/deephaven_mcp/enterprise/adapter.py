@@ -39,6 +39,7 @@ from deephaven_mcp.enterprise._coreplus_api import (
     PQ_STATE_PREFIX,
     SCHEDULING_MODULE,
     SESSION_MANAGER_MODULE,
+    SETTING_FIELDS,
 )
 from deephaven_mcp.enterprise._params import DEFAULT_CONFIGURATION_TYPE
 from deephaven_mcp.enterprise.backend import (
@@ -171,6 +172,7 @@ class CoreplusBackend:
     def open_manager(
         self, connection_json_url: str, rpc_timeout_seconds: int, connect_timeout_seconds: int
     ) -> ManagerHandle:
+        """A SessionManager for the system (connection.json fetched, channels open, no login)."""
         sm_module = _coreplus().session_manager
         # Built with the connect timeout, which the auth client keeps for life: it bounds the
         # pings of both constructors (they wait for a server that is down, so a failed open
@@ -188,23 +190,28 @@ class CoreplusBackend:
         return ManagerHandle(native=session_manager, url=connection_json_url)
 
     def login_password(self, manager: ManagerHandle, username: str, password: str) -> None:
+        """SessionManager.password: log in as ``username``."""
         session_manager = self._manager(manager)
         session_manager.password(user=username, password=password)
 
     def login_private_key(self, manager: ManagerHandle, private_key_path: str) -> None:
+        """SessionManager.private_key: log in with the key file."""
         session_manager = self._manager(manager)
         session_manager.private_key(file=private_key_path)
 
     def ping(self, manager: ManagerHandle) -> bool:
+        """SessionManager.ping: whether the auth server and the controller answer."""
         session_manager = self._manager(manager)
         return bool(session_manager.ping())
 
     def subscribed(self, manager: ManagerHandle) -> bool:
+        """Whether the controller client is SUBSCRIBED to the query map."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
         return bool(controller.sub_state.name == "SUBSCRIBED")
 
     def logged_in(self, manager: ManagerHandle) -> bool:
+        """Whether the auth cookie is still within its deadline (local, no RPC)."""
         # AuthClient keeps the deadline the auth server gave its cookie and moves it on each
         # refresh; once it has passed (the refresh thread died, e.g. on a refresh that failed
         # or a cookie lifetime shorter than its 120 s head start), no token can be had.
@@ -214,6 +221,7 @@ class CoreplusBackend:
         return deadline is not None and deadline > time.time() * 1000
 
     def close_manager(self, manager: ManagerHandle) -> None:
+        """Close the manager step by step, so one failed logout does not stop the rest."""
         with self._snapshots_lock:
             self._snapshots.pop(id(manager), None)
         session_manager = self._manager(manager)
@@ -263,19 +271,21 @@ class CoreplusBackend:
             restart_users = str(pq_pb.RestartUsersEnum.Name(cfg.restartUsers))
         except ValueError:
             restart_users = str(cfg.restartUsers)
+        # The settings a change can write, read back through the same field map.
+        settings: dict[str, Any] = {
+            attribute: convert(getattr(cfg, field_name))
+            for attribute, field_name, convert in SETTING_FIELDS
+        }
+        settings.update(
+            (attribute, tuple(getattr(cfg, field_name)))
+            for attribute, field_name in CHANGE_REPEATED_FIELDS
+        )
         return PqInfo(
             serial=int(cfg.serial),
-            name=str(cfg.name),
             state=status_name.removeprefix(PQ_STATE_PREFIX),
             is_running=has_state and bool(controller.is_running(status)),
             is_terminal=has_state and bool(controller.is_terminal(status)),
             owner=str(cfg.owner),
-            enabled=bool(cfg.enabled),
-            heap_size_gb=float(cfg.heapSizeGb),
-            server=str(cfg.serverName),
-            engine=str(cfg.workerKind),
-            programming_language=str(cfg.scriptLanguage),
-            configuration_type=str(cfg.configurationType),
             config_version=int(cfg.version),
             worker_host=host or _none_if_empty(str(details.processorHost)),
             worker_port=port,
@@ -286,22 +296,19 @@ class CoreplusBackend:
             exception_message=_none_if_empty(str(failure.errorMessage)),
             num_failures=int(state.numFailures),
             last_update_nanos=int(state.lastUpdateNanos),
-            jvm_profile=str(cfg.jvmProfile),
             script_path=_none_if_empty(str(cfg.scriptPath)),
             script_code=_none_if_empty(str(cfg.scriptCode)),
-            extra_jvm_args=tuple(cfg.extraJvmArguments),
             extra_environment_vars=environment_from_wire(cfg.extraEnvironmentVariables),
-            extra_class_path=tuple(cfg.classPathAdditions),
-            admin_groups=tuple(cfg.adminGroups),
-            viewer_groups=tuple(cfg.viewerGroups),
             schedule=tuple(cfg.scheduling),
             restart_users=restart_users,
             init_timeout_nanos=int(cfg.timeoutNanos),
             auto_delete_timeout=decode_auto_delete(str(cfg.typeSpecificFieldsJson)),
             python_control=str(cfg.pythonControl),
+            **settings,
         )
 
     def pq_snapshot(self, manager: ManagerHandle) -> PqSnapshot:
+        """The subscription map as PqInfos, converted once per map version."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
         queries, version = controller.map_and_version()
@@ -318,6 +325,7 @@ class CoreplusBackend:
         return snapshot
 
     def pq_get(self, manager: ManagerHandle, serial: int, timeout_seconds: float) -> PqInfo | None:
+        """ControllerClient.get, waiting for the serial to appear; None if it never does."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
         try:
@@ -327,6 +335,7 @@ class CoreplusBackend:
         return self._info(controller, info)
 
     def wait_for_change(self, manager: ManagerHandle, version: int, timeout_seconds: float) -> bool:
+        """ControllerClient.wait_for_change_from_version: False on timeout."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
         return bool(
@@ -372,6 +381,7 @@ class CoreplusBackend:
         timeout_seconds: float | None,
         session_arguments: Mapping[str, object] | None,
     ) -> WorkerSession:
+        """Start a worker (connect_to_new_worker, given settings only); ours alone, see _worker."""
         session_manager = self._manager(manager)
         kwargs = _optional_kwargs(spec)
         if timeout_seconds is not None:
@@ -397,6 +407,7 @@ class CoreplusBackend:
     def connect_to_pq(
         self, manager: ManagerHandle, serial: int, session_arguments: Mapping[str, object] | None
     ) -> WorkerSession:
+        """Connect to a running query (connect_to_persistent_query); ours alone, see _worker."""
         session_manager = self._manager(manager)
         arguments = dict(session_arguments) if session_arguments is not None else None
         with stdout_to_stderr():
@@ -406,6 +417,7 @@ class CoreplusBackend:
         return self._worker(session_manager, dnd, owns_query=False)
 
     def close_worker(self, worker: WorkerSession) -> None:
+        """Close the DndSession; the query stays (nothing is owned, see _worker)."""
         dnd = self._dnd(worker.session)
         dnd.close()  # its query stays: nothing is owned (see _worker)
 
@@ -451,6 +463,7 @@ class CoreplusBackend:
         return int(controller.add_query(query_config=cfg))
 
     def configuration_types(self, manager: ManagerHandle) -> tuple[ConfigurationType, ...]:
+        """The query types in the controller's server_config (empty when it has none)."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
         server_config = controller.server_config
@@ -464,6 +477,7 @@ class CoreplusBackend:
     def modify_query(
         self, manager: ManagerHandle, serial: int, changes: PqChanges, restart: bool
     ) -> None:
+        """ControllerClient.modify_query of the current config with ``changes`` merged in."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
         pq_pb = _coreplus().pq_pb
@@ -474,6 +488,7 @@ class CoreplusBackend:
         controller.modify_query(query_config=cfg, do_restart=restart)
 
     def delete_query(self, manager: ManagerHandle, serial: int) -> None:
+        """ControllerClient.delete_query."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
         controller.delete_query(serial=serial)
@@ -485,7 +500,7 @@ class CoreplusBackend:
     # start_and_wait / stop_and_wait: they end in AttributeError on a timeout and cannot
     # tell a refusal from a slow start. The waiting is ours, on the subscription map.
     def _query_call(self, manager: ManagerHandle, serial: int, stop: bool) -> str | None:
-        """restartQuery or stopQuery for one serial: the controller's refusal of it, if any."""
+        """Send restartQuery or stopQuery for one serial; the controller's refusal, if any."""
         session_manager = self._manager(manager)
         controller = session_manager.controller_client
         controller_pb = _import_module(CONTROLLER_PROTO_MODULE)
@@ -507,30 +522,37 @@ class CoreplusBackend:
         return None if refusal is None else str(refusal)
 
     def start_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        """Send restartQuery, which also starts a stopped query; the refusal, if any."""
         return self._query_call(manager, serial, stop=False)
 
     def stop_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        """Send stopQuery; the controller's refusal, if any."""
         return self._query_call(manager, serial, stop=True)
 
     def restart_query(self, manager: ManagerHandle, serial: int) -> str | None:
+        """Send restartQuery; the controller's refusal, if any."""
         return self._query_call(manager, serial, stop=False)
 
     def catalog_table(self, session: Session) -> Table:
+        """DndSession.catalog_table."""
         dnd = self._dnd(session)
         table: Table = dnd.catalog_table()
         return table
 
     def historical_table(self, session: Session, namespace: str, table_name: str) -> Table:
+        """DndSession.historical_table."""
         dnd = self._dnd(session)
         table: Table = dnd.historical_table(namespace=namespace, table_name=table_name)
         return table
 
     def live_table(self, session: Session, namespace: str, table_name: str) -> Table:
+        """DndSession.live_table."""
         dnd = self._dnd(session)
         table: Table = dnd.live_table(namespace=namespace, table_name=table_name)
         return table
 
     def table_meta(self, table: Table) -> pa.Table:
+        """The table's meta table as Arrow, the server-side table closed at once."""
         meta_table = table.meta_table
         try:
             meta: pa.Table = meta_table.to_arrow()

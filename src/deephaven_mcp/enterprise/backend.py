@@ -170,6 +170,7 @@ class PqChanges:
     restart_users: str | None = None
 
     def is_empty(self) -> bool:
+        """Whether no field is set: nothing to change."""
         return all(getattr(self, item.name) is None for item in fields(self))
 
 
@@ -198,9 +199,13 @@ class EnterpriseBackend(Protocol):
         """
         ...
 
-    def login_password(self, manager: ManagerHandle, username: str, password: str) -> None: ...
+    def login_password(self, manager: ManagerHandle, username: str, password: str) -> None:
+        """Log in with a user name and password (raises the client's error if refused)."""
+        ...
 
-    def login_private_key(self, manager: ManagerHandle, private_key_path: str) -> None: ...
+    def login_private_key(self, manager: ManagerHandle, private_key_path: str) -> None:
+        """Log in with the private key file at ``private_key_path``."""
+        ...
 
     def ping(self, manager: ManagerHandle) -> bool:
         """True if the auth server and the controller answered; False if logged out."""
@@ -214,7 +219,9 @@ class EnterpriseBackend(Protocol):
         """Whether the login has not expired, as far as the client knows (local, no RPC)."""
         ...
 
-    def close_manager(self, manager: ManagerHandle) -> None: ...
+    def close_manager(self, manager: ManagerHandle) -> None:
+        """Log out and close the channels; worker sessions made through it stay open."""
+        ...
 
     def pq_snapshot(self, manager: ManagerHandle) -> PqSnapshot:
         """The controller subscription map: local, no RPC."""
@@ -249,7 +256,9 @@ class EnterpriseBackend(Protocol):
         """Close the session; the query stays (even a worker we created)."""
         ...
 
-    def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int: ...
+    def add_query(self, manager: ManagerHandle, spec: PqSpec) -> int:
+        """Create a persistent query from ``spec``; its serial."""
+        ...
 
     def configuration_types(self, manager: ManagerHandle) -> tuple[ConfigurationType, ...]:
         """The query types the controller offers (empty when it did not say)."""
@@ -257,9 +266,13 @@ class EnterpriseBackend(Protocol):
 
     def modify_query(
         self, manager: ManagerHandle, serial: int, changes: PqChanges, restart: bool
-    ) -> None: ...
+    ) -> None:
+        """Apply ``changes`` to the query's current config; ``restart`` runs it anew."""
+        ...
 
-    def delete_query(self, manager: ManagerHandle, serial: int) -> None: ...
+    def delete_query(self, manager: ManagerHandle, serial: int) -> None:
+        """Delete the query (the controller stops it first)."""
+        ...
 
     def start_query(self, manager: ManagerHandle, serial: int) -> str | None:
         """Ask the controller to (re)start the query: None once it accepted, else its
@@ -274,11 +287,17 @@ class EnterpriseBackend(Protocol):
         """Ask the controller to restart the query; answers like :meth:`start_query`."""
         ...
 
-    def catalog_table(self, session: Session) -> Table: ...
+    def catalog_table(self, session: Session) -> Table:
+        """The worker's catalog: one row per table it can read (Namespace, TableName, ...)."""
+        ...
 
-    def historical_table(self, session: Session, namespace: str, table_name: str) -> Table: ...
+    def historical_table(self, session: Session, namespace: str, table_name: str) -> Table:
+        """A historical (on-disk) table; raises DHError when there is none."""
+        ...
 
-    def live_table(self, session: Session, namespace: str, table_name: str) -> Table: ...
+    def live_table(self, session: Session, namespace: str, table_name: str) -> Table:
+        """A live (intraday) table; raises DHError when there is none."""
+        ...
 
     def table_meta(self, table: Table) -> pa.Table:
         """Column metadata of a table (Name, DataType, IsPartitioning, ...)."""
@@ -296,7 +315,8 @@ _saved_stdout: TextIO | None = None
 
 @contextlib.contextmanager
 def stdout_to_stderr() -> Iterator[None]:
-    """coreplus ``print``s progress; stdout carries the MCP stdio protocol, so divert it."""
+    """Send stdout to stderr meanwhile: coreplus ``print``s progress, and stdout carries the
+    MCP stdio protocol."""
     global _stdout_depth, _saved_stdout
     with _stdout_lock:
         if _stdout_depth == 0:

@@ -30,6 +30,7 @@ from deephaven_mcp.clients.errors import (
 )
 from deephaven_mcp.clients.shaping import filter_table, structured_filter
 from deephaven_mcp.clients.table_data import MAX_RESPONSE_BYTES, slice_table
+from deephaven_mcp.enterprise._params import whole_number
 from deephaven_mcp.enterprise.backend import EnterpriseBackend
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError, run_operation
 from deephaven_mcp.enterprise.status import MAX_DETAIL
@@ -69,11 +70,14 @@ class CatalogSchema:
 
     @property
     def success(self) -> bool:
+        """Whether the metadata was read."""
         return self.meta is not None
 
 
 @dataclass(frozen=True)
 class CatalogSchemas:
+    """The schemas of the matching tables, and whether every match was read."""
+
     schemas: tuple[CatalogSchema, ...]
     is_complete: bool
 
@@ -89,6 +93,7 @@ class CatalogSample:
 
     @property
     def is_complete(self) -> bool:
+        """Whether the sample holds every row asked for."""
         return self.slice.is_complete
 
 
@@ -110,11 +115,7 @@ def _check_filters(filters: Sequence[CatalogFilter] | None) -> _Where:
 
 
 def _check_limit(name: str, value: int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(f"{name} must be a whole number >= 1, or null for no limit")
-    return value
+    return whole_number(name, value, 1, null_means="no limit")
 
 
 class _Tables:
@@ -169,6 +170,16 @@ def _bounded(
     return (rows.slice(0, limit) if head else rows.slice(1)), False
 
 
+def _as_is(_tables: _Tables, table: Table) -> Table:
+    return table
+
+
+def _namespaces(tables: _Tables, table: Table) -> Table:
+    """The distinct namespaces of ``table``, sorted."""
+    distinct = tables.add(table.select_distinct([NAMESPACE]))
+    return tables.add(distinct.sort([NAMESPACE]))
+
+
 def _unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` means the session is gone, not that the table or filter is wrong."""
     return grpc_status(exc) in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED)
@@ -207,20 +218,30 @@ class EnterpriseCatalog:
                 "(string literals need backticks, e.g. Namespace = `market_data`)"
             ) from None
 
+    async def _rows(
+        self,
+        action: str,
+        filters: Sequence[CatalogFilter] | None,
+        max_rows: int | None,
+        view: Callable[[_Tables, Table], Table],
+    ) -> CatalogRows:
+        """At most ``max_rows`` rows of ``view`` of the catalog rows matching ``filters``."""
+        where = _check_filters(filters)
+        limit = _check_limit("max_rows", max_rows)
+
+        def fetch(tables: _Tables) -> CatalogRows:
+            rows, complete = _bounded(tables, view(tables, self._filtered(tables, where)), limit)
+            return CatalogRows(rows, complete)
+
+        return await self._run(action, _scoped(fetch))
+
     async def tables(
         self,
         filters: Sequence[CatalogFilter] | None = None,
         max_rows: int | None = DEFAULT_TABLES_ROWS,
     ) -> CatalogRows:
         """Catalog rows matching all ``filters`` (AND), at most ``max_rows``."""
-        where = _check_filters(filters)
-        limit = _check_limit("max_rows", max_rows)
-
-        def fetch(tables: _Tables) -> CatalogRows:
-            rows, complete = _bounded(tables, self._filtered(tables, where), limit)
-            return CatalogRows(rows, complete)
-
-        return await self._run("Reading the catalog", _scoped(fetch))
+        return await self._rows("Reading the catalog", filters, max_rows, _as_is)
 
     async def namespaces(
         self,
@@ -228,15 +249,7 @@ class EnterpriseCatalog:
         max_rows: int | None = DEFAULT_NAMESPACES_ROWS,
     ) -> CatalogRows:
         """Distinct, sorted namespaces of the catalog rows matching ``filters``."""
-        where = _check_filters(filters)
-        limit = _check_limit("max_rows", max_rows)
-
-        def fetch(tables: _Tables) -> CatalogRows:
-            distinct = tables.add(self._filtered(tables, where).select_distinct([NAMESPACE]))
-            rows, complete = _bounded(tables, tables.add(distinct.sort([NAMESPACE])), limit)
-            return CatalogRows(rows, complete)
-
-        return await self._run("Listing catalog namespaces", _scoped(fetch))
+        return await self._rows("Listing catalog namespaces", filters, max_rows, _namespaces)
 
     def _fetch(
         self, tables: _Tables, namespace: str, table_name: str

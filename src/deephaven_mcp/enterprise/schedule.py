@@ -121,6 +121,7 @@ class Schedule(BaseModel):
 
     @property
     def zone(self) -> str:
+        """The time zone the schedule runs in (:data:`DEFAULT_TIME_ZONE` when not given)."""
         return self.time_zone or DEFAULT_TIME_ZONE
 
     @property

@@ -31,6 +31,8 @@ MAX_DETAIL: Final = 200
 
 
 class SystemStatus(enum.StrEnum):
+    """How an enterprise system is doing, as the status tools report it."""
+
     ONLINE = "ONLINE"
     OFFLINE = "OFFLINE"
     UNAUTHORIZED = "UNAUTHORIZED"

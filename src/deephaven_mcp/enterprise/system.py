@@ -20,7 +20,7 @@ from deephaven_mcp.config.models import EnterpriseSystemConfig, check_name
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._params import QueryRequest, WorkerRequest
 from deephaven_mcp.enterprise._pq import CreatedQuery, PersistentQueries, ScriptReader
-from deephaven_mcp.enterprise._pq_waits import BatchOutcome, BatchVerb
+from deephaven_mcp.enterprise._pq_waits import RESTART, START, STOP, BatchOutcome, BatchVerb
 from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo, PqConnections, WorkerPool
 from deephaven_mcp.enterprise.adapter import INSTALL_HINT, CoreplusBackend, coreplus_available
 from deephaven_mcp.enterprise.backend import EnterpriseBackend, PqChanges, PqInfo, PqSnapshot
@@ -72,6 +72,7 @@ class EnterpriseSystem:
 
     @property
     def max_concurrent_sessions(self) -> int:
+        """How many created workers may run at once (``session_creation``; 0: none)."""
         return self._workers.limit
 
     # -- status -------------------------------------------------------------------------------
@@ -197,6 +198,7 @@ class EnterpriseSystem:
         return infos
 
     async def session_info(self, session_name: str) -> EnterpriseSessionInfo:
+        """What ``session_name`` is: a worker we created, or a persistent query."""
         worker = self._workers.get(session_name)
         if worker is not None:
             # The map only adds the engine version: a worker we created answers without the
@@ -235,17 +237,21 @@ class EnterpriseSystem:
     # -- persistent queries (see _pq) ---------------------------------------------------------
 
     async def pq_list(self) -> list[PqInfo]:
+        """Every persistent query of the system, by serial."""
         return await self._queries.queries()
 
     async def pq_details(self, identifier: str | int) -> PqInfo:
+        """One query by name or serial (NotFoundError when there is none)."""
         return await self._queries.details(identifier)
 
     async def pq_create(
         self, pq_name: str, request: QueryRequest, read_script: ScriptReader
     ) -> CreatedQuery:
+        """Add a persistent query as ``request`` asks, within the agent limits."""
         return await self._queries.create(pq_name, request, read_script)
 
     async def pq_delete(self, identifier: str | int) -> PqInfo:
+        """Delete a query; its last known state."""
         return await self._queries.delete(identifier)
 
     async def pq_modify(
@@ -255,22 +261,27 @@ class EnterpriseSystem:
         read_script: ScriptReader,
         restart: bool = False,
     ) -> PqInfo:
+        """Merge ``changes`` into a query's config, within the agent limits; ``restart``
+        applies them now."""
         return await self._queries.modify(identifier, changes, restart, read_script)
 
     async def pq_start(
         self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
     ) -> PqInfo:
-        return await self._queries.start(identifier, wait, timeout_seconds)
+        """Start (or re-run) a query; with ``wait``, until it is RUNNING (or COMPLETED)."""
+        return await self._queries.change_state(START, identifier, wait, timeout_seconds)
 
     async def pq_stop(
         self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
     ) -> PqInfo:
-        return await self._queries.stop(identifier, wait, timeout_seconds)
+        """Stop a query; with ``wait``, until it is STOPPED (or otherwise not running)."""
+        return await self._queries.change_state(STOP, identifier, wait, timeout_seconds)
 
     async def pq_restart(
         self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
     ) -> PqInfo:
-        return await self._queries.restart(identifier, wait, timeout_seconds)
+        """Restart a query with its current configuration; ``wait`` as for :meth:`pq_start`."""
+        return await self._queries.change_state(RESTART, identifier, wait, timeout_seconds)
 
     async def pq_batch(
         self,
