@@ -89,7 +89,7 @@ def serve(server):
 
 
 _cli.run_stdio = serve
-from deephaven_mcp.serving.console import systems_server
+from deephaven_mcp._console import systems_server
 
 sys.argv = ["dh-mcp-systems-server"]
 systems_server()

@@ -1,4 +1,4 @@
-"""The console scripts: load each server with the collector paused (see :mod:`.process`),
+"""The console scripts: load each server with the collector paused (see :mod:`deephaven_mcp.serving.process`),
 with their memory and environment closed to other processes of the same user."""
 
 from __future__ import annotations

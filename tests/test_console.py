@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from deephaven_mcp.serving.console import keep_process_private
+from deephaven_mcp._console import keep_process_private
 
 NOBODY = 65534
 SECRET = "startup-secret-a81c5e"
@@ -20,7 +20,7 @@ SECRET = "startup-secret-a81c5e"
 _SERVER = textwrap.dedent(
     """
     import ctypes, os, sys, time
-    from deephaven_mcp.serving.console import keep_process_private
+    from deephaven_mcp._console import keep_process_private
     os.setgid({uid}); os.setuid({uid})
     ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)
     print(keep_process_private() if sys.argv[1] == "private" else "open", flush=True)
