@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 import pyarrow as pa
-from pydeephaven import Session, SortDirection
+from pydeephaven import Session
 from pydeephaven import agg as dh_agg
 from pydeephaven.table import Table
 
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
-from deephaven_mcp.clients.shaping import check_columns, filter_table, structured_filter
+from deephaven_mcp.clients.shaping import check_columns, filtered, sort_arguments, structured_filter
 from deephaven_mcp.clients.table_data import (
     MAX_RESPONSE_BYTES,
     count_rows,
@@ -139,11 +139,13 @@ def column_kind(column: pa.Field) -> Kind:
 
 
 def field_of(schema: pa.Schema, name: str) -> pa.Field:
+    """The field ``name`` of ``schema``; an unknown name is refused as everywhere else."""
     check_columns(schema, [name])  # the shared "unknown column" message
     return schema.field(name)
 
 
 def fresh_name(base: str, taken: set[str]) -> str:
+    """``base``, or ``base_1``, ``base_2``, ... : the first not in ``taken``."""
     name, suffix = base, 0
     while name in taken:
         suffix += 1
@@ -219,6 +221,7 @@ class Unbucketed:
 
 
 def unbucketed_note(output: str, rows: int, width: str) -> str:
+    """The note for ``rows`` rows whose ``width`` time bucket the engine cannot compute."""
     plural = "row" if rows == 1 else "rows"
     return (
         f"{output}: {rows} {plural} fell in no bucket, shown as a null {output}: their "
@@ -488,6 +491,7 @@ class AggregatedPage:
 
 
 def utc_now() -> str:
+    """The time of a snapshot: ISO 8601 in UTC, to the millisecond (``...Z``)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -556,10 +560,7 @@ def aggregate_table(
         keys = check_sort(plan.outputs, sort)
         condition = structured_filter(schema, filters)
         try:
-            source = table
-            if condition is not None:
-                source = filter_table(table, condition, filters)
-                made.append(source)
+            source = filtered(table, condition, filters, made)
             source_rows = count_rows(source)
             query = session.query(source)
             if plan.formulas:
@@ -592,11 +593,7 @@ def aggregate_table(
                         [f"{name} = isNull({name}) ? 0L : {name}" for name in plan.counts]
                     )
             if keys:
-                directions = [
-                    SortDirection.DESCENDING if key.descending else SortDirection.ASCENDING
-                    for key in keys
-                ]
-                query = query.sort([key.column for key in keys], directions)
+                query = query.sort(*sort_arguments(keys))
             result = query.exec()
             made.append(result)
             snapshot_time = utc_now()

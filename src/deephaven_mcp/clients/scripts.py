@@ -87,6 +87,7 @@ class CapturedText:
 
     @property
     def truncated(self) -> bool:
+        """Whether anything was cut off."""
         return self.dropped_bytes > 0
 
 

@@ -1,4 +1,4 @@
-"""Structured query shaping: column subsets, filters and sorts, without engine-compiled code.
+r"""Structured query shaping: column subsets, filters and sorts, without engine-compiled code.
 
 An agent describes what it wants as data (never as a where-clause string), the models of
 :mod:`deephaven_mcp.model.shaping` validate it once at the edge, and
@@ -29,6 +29,8 @@ Public surface (other tools import it)::
     structured_filter(schema, filters) -> Filter | None # pyarrow schema -> one pydeephaven Filter
     filter_table(table, condition, filters) -> Table    # where(), with the timestamp helper
                                                         # columns; names a bad matches pattern
+    filtered(table, condition, filters, made) -> Table  # filter_table when there is a condition
+    sort_arguments(keys) -> (columns, directions)       # SortKeys as sort() takes them
     nanos_column(schema, column) -> str                 # a timestamp column's helper name
     nanos_formula(helper, column) -> str                # the helper's formula
     check_columns(schema, names) -> list[str]           # names validated against the schema
@@ -42,7 +44,7 @@ Rules and limits:
   matches every non-null string). ``matches`` is the engine's rule exactly: Java's
   ``Pattern.compile(value, Pattern.DOTALL).matcher(cell).matches()``, so the pattern must
   match the whole value, ``.`` matches line breaks too, and the syntax is
-  java.util.regex (``\\p{L}`` works). A pattern the engine cannot compile is refused as
+  java.util.regex (``\p{L}`` works). A pattern the engine cannot compile is refused as
   ``invalid pattern '(' for matches on column 'S': ...`` (found by compiling each pattern
   on the worker, never by Python's ``re``). contains/matches never match null.
 * values are typed by the column: integers take whole numbers, floating columns take numbers
@@ -108,8 +110,10 @@ __all__ = [
     "apply_shaping",
     "check_columns",
     "filter_table",
+    "filtered",
     "nanos_column",
     "nanos_formula",
+    "sort_arguments",
     "structured_filter",
 ]
 
@@ -513,6 +517,25 @@ def filter_table(table: Table, condition: dh.Filter, filters: Sequence[FilterIte
         _release(made)
 
 
+def filtered(
+    table: Table, condition: dh.Filter | None, filters: Sequence[FilterItem], made: list[Table]
+) -> Table:
+    """:func:`filter_table` when there is a ``condition``, the new table added to ``made``
+    (the caller's list of tables to release); ``table`` itself when there is none."""
+    if condition is None:
+        return table
+    made.append(filter_table(table, condition, filters))
+    return made[-1]
+
+
+def sort_arguments(keys: Sequence[SortKey]) -> tuple[list[str], list[SortDirection]]:
+    """The columns and directions of ``keys``, as ``sort`` takes them."""
+    directions = [
+        SortDirection.DESCENDING if key.descending else SortDirection.ASCENDING for key in keys
+    ]
+    return [key.column for key in keys], directions
+
+
 def _where(
     source: Table, table: Table, condition: dh.Filter, filters: Sequence[FilterItem]
 ) -> Table:
@@ -612,15 +635,9 @@ def apply_shaping(
     steps: list[Table] = []
     current = table
     try:
-        if condition is not None:
-            current = filter_table(current, condition, filters or [])
-            steps.append(current)
+        current = filtered(current, condition, filters or [], steps)
         if keys:
-            directions = [
-                SortDirection.DESCENDING if key.descending else SortDirection.ASCENDING
-                for key in keys
-            ]
-            current = current.sort([key.column for key in keys], directions)
+            current = current.sort(*sort_arguments(keys))
             steps.append(current)
         if wanted is not None and wanted != list(schema.names):
             # Plain names that exist in the schema: the engine selects them, compiles nothing.

@@ -30,7 +30,7 @@ from deephaven_mcp.clients.analysis import (
 )
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
-from deephaven_mcp.clients.shaping import check_columns, filter_table, structured_filter
+from deephaven_mcp.clients.shaping import check_columns, filtered, structured_filter
 from deephaven_mcp.clients.table_data import count_rows
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting.spec import JsonValue
@@ -53,10 +53,12 @@ class SummaryColumn:
     skip_nan: bool
 
     def key(self, statistic: str) -> str:
+        """The result column of ``statistic`` (``Lo``, ``N``, ...) for this column."""
         return f"{statistic}{self.index}"
 
     @property
     def has_range(self) -> bool:
+        """Whether the column gets a min and max (every kind but "other")."""
         return self.kind != "other"
 
     @property
@@ -67,6 +69,8 @@ class SummaryColumn:
 
 @dataclass(frozen=True)
 class SummaryPlan:
+    """The one aggregation of a summary: its columns, helper formulas and aggregations."""
+
     columns: list[SummaryColumn]
     formulas: list[str]
     aggregations: list[dh_agg.Aggregation]
@@ -274,10 +278,7 @@ def summarize_table(
         plan = plan_summary(schema, names, skip_nan)
         condition = structured_filter(schema, filters)
         try:
-            source = table
-            if condition is not None:
-                source = filter_table(table, condition, filters)
-                made.append(source)
+            source = filtered(table, condition, filters, made)
             query = session.query(source)
             if plan.formulas:
                 query = query.update_view(plan.formulas)

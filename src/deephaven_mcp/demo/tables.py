@@ -47,22 +47,23 @@ from deephaven import empty_table, new_table
 from deephaven import agg
 from deephaven.column import string_col, double_col, int_col
 
-trades = empty_table(10_000).update([
+# Trades and quotes tick on the same clock, over the same symbols.
+_ticks = [
     "Timestamp = '2024-01-02T09:30:00 America/New_York' + i * SECOND",
     "Sym = (new String[]{`AAPL`, `MSFT`, `GOOG`, `AMZN`, `NVDA`})[i % 5]",
+]
+trades = empty_table(10_000).update(_ticks + [
     "Price = 100.0 + (i % 5) * 50 + Math.sin(i / 100.0) * 5",
     "Size = 100 + (i * 37) % 900",
     "Exchange = (new String[]{`NYSE`, `NASDAQ`, `ARCA`})[i % 3]",
 ])
-
-quotes = empty_table(10_000).update([
-    "Timestamp = '2024-01-02T09:30:00 America/New_York' + i * SECOND",
-    "Sym = (new String[]{`AAPL`, `MSFT`, `GOOG`, `AMZN`, `NVDA`})[i % 5]",
+quotes = empty_table(10_000).update(_ticks + [
     "Bid = 100.0 + (i % 5) * 50 + Math.cos(i / 100.0) * 5",
     "Ask = Bid + 0.01 + (i % 7) * 0.01",
     "BidSize = 100 + (i * 13) % 500",
     "AskSize = 100 + (i * 17) % 500",
 ])
+del _ticks
 
 ohlc = trades.update(["Minute = lowerBin(Timestamp, MINUTE)"]).agg_by([
     agg.first("Open = Price"),

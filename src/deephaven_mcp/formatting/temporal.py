@@ -20,16 +20,17 @@ _OFFSET: Final = r"(Z|[+-]\d\d:\d\d)?$"
 _TRAILING_ZERO_GROUPS: Final = r"\.((?:\d{3})*?)(?:000)+" + _OFFSET
 _EMPTY_FRACTION: Final = r"\." + _OFFSET
 _NANOS_PER_UNIT: Final = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+_TEMPORAL_TYPES: Final = (
+    pa.types.is_timestamp,
+    pa.types.is_date,
+    pa.types.is_time,
+    pa.types.is_duration,
+)
 
 
 def is_temporal(arrow_type: pa.DataType) -> bool:
     """Whether :func:`iso_text` knows how to render ``arrow_type``."""
-    return bool(
-        pa.types.is_timestamp(arrow_type)
-        or pa.types.is_date(arrow_type)
-        or pa.types.is_time(arrow_type)
-        or pa.types.is_duration(arrow_type)
-    )
+    return any(test(arrow_type) for test in _TEMPORAL_TYPES)
 
 
 def iso_text(array: pa.Array) -> pa.Array:

@@ -23,6 +23,7 @@ from deephaven_mcp.formatting.values import (
     as_array,
     column_values,
     holds_chars,
+    is_text,
 )
 
 
@@ -33,9 +34,7 @@ def column_text(column: pa.Array | pa.ChunkedArray, field: pa.Field) -> pa.Array
     if pa.types.is_uint16(arrow_type) and holds_chars(field):
         return _text_of_values(column_values(array, field))
     if (
-        pa.types.is_string(arrow_type)
-        or pa.types.is_large_string(arrow_type)
-        or pa.types.is_string_view(arrow_type)
+        is_text(arrow_type)
         or pa.types.is_boolean(arrow_type)
         or pa.types.is_integer(arrow_type)
         or pa.types.is_decimal(arrow_type)

@@ -41,6 +41,22 @@ _SURROGATES: Final = range(0xD800, 0xE000)
 
 _Item = TypeVar("_Item")
 
+# Families of Arrow types, as the ``pyarrow.types`` tests that recognise their members.
+_TEXT_TYPES: Final = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+_BINARY_TYPES: Final = (  # written as base64
+    pa.types.is_binary,
+    pa.types.is_large_binary,
+    pa.types.is_fixed_size_binary,
+    pa.types.is_binary_view,
+)
+_LIST_TYPES: Final = (  # variable or fixed size: JSON arrays
+    pa.types.is_list,
+    pa.types.is_large_list,
+    pa.types.is_fixed_size_list,
+    pa.types.is_list_view,
+    pa.types.is_large_list_view,
+)
+
 
 def as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous array with dictionaries decoded, so kernels see plain value types."""
@@ -78,13 +94,7 @@ def _array_values(array: pa.Array, uint16_is_char: bool) -> list[JsonValue]:
         values = [None] * len(array)
     elif uint16_is_char and pa.types.is_uint16(arrow_type):
         values = [_char(code) for code in array.to_pylist()]
-    elif (
-        pa.types.is_boolean(arrow_type)
-        or pa.types.is_integer(arrow_type)
-        or pa.types.is_string(arrow_type)
-        or pa.types.is_large_string(arrow_type)
-        or pa.types.is_string_view(arrow_type)
-    ):
+    elif pa.types.is_boolean(arrow_type) or pa.types.is_integer(arrow_type) or is_text(arrow_type):
         values = array.to_pylist()
     elif pa.types.is_floating(arrow_type):
         values = _float_values(array)
@@ -105,25 +115,17 @@ def _array_values(array: pa.Array, uint16_is_char: bool) -> list[JsonValue]:
     return values
 
 
+def is_text(arrow_type: pa.DataType) -> bool:
+    """Whether ``arrow_type`` is a string type (32- or 64-bit offsets, or a view)."""
+    return any(test(arrow_type) for test in _TEXT_TYPES)
+
+
 def _is_binary_like(arrow_type: pa.DataType) -> bool:
-    """Byte-string types, which are written as base64."""
-    return bool(
-        pa.types.is_binary(arrow_type)
-        or pa.types.is_large_binary(arrow_type)
-        or pa.types.is_fixed_size_binary(arrow_type)
-        or pa.types.is_binary_view(arrow_type)
-    )
+    return any(test(arrow_type) for test in _BINARY_TYPES)
 
 
 def _is_list_like(arrow_type: pa.DataType) -> bool:
-    """Variable or fixed-size list types, which become JSON arrays."""
-    return bool(
-        pa.types.is_list(arrow_type)
-        or pa.types.is_large_list(arrow_type)
-        or pa.types.is_fixed_size_list(arrow_type)
-        or pa.types.is_list_view(arrow_type)
-        or pa.types.is_large_list_view(arrow_type)
-    )
+    return any(test(arrow_type) for test in _LIST_TYPES)
 
 
 def non_finite_text(value: float) -> str:

@@ -28,22 +28,10 @@ class DocsAnswer(ToolOutput):
     response: str
 
 
-async def answer(
-    assistant: DocsAssistant,
-    prompt: Any,
-    history: Any = None,
-    deephaven_core_version: Any = None,
-    deephaven_enterprise_version: Any = None,
-    programming_language: Any = None,
-) -> DocsAnswer:
-    """Validate the request, then ask the providers; raises on any failure."""
-    request = validate_request(
-        prompt,
-        history,
-        deephaven_core_version,
-        deephaven_enterprise_version,
-        programming_language,
-    )
+async def answer(assistant: DocsAssistant, *arguments: Any) -> DocsAnswer:
+    """Validate ``docs_chat``'s arguments (in :func:`validate_request`'s order), then ask the
+    providers; raises on any failure."""
+    request = validate_request(*arguments)
     return DocsAnswer(response=await assistant.answer(build_messages(request)))
 
 
