@@ -132,6 +132,10 @@ class DockerContainerHandle:
         self.host_ip = host_ip
 
     async def check_port(self) -> int | None:
+        """The host port of the running container, None while not yet bound.
+
+        Raises WorkerExitedError once the container has exited or disappeared.
+        """
         return await call_blocking(
             "inspecting the container", float(API_TIMEOUT), self._inspect_port
         )
@@ -160,6 +164,7 @@ class DockerContainerHandle:
         return None
 
     async def log_tail(self, lines: int = 80) -> str:
+        """The container's last ``lines`` log lines, redacted (or why they are unavailable)."""
         try:
             data = await call_blocking(
                 "reading container logs", float(API_TIMEOUT), self.container.logs, tail=lines
@@ -169,6 +174,7 @@ class DockerContainerHandle:
         return redact(data.decode("utf-8", errors="replace"))
 
     async def stop(self, timeout: float) -> None:
+        """Stop the container (``timeout`` seconds of grace; 0 kills it) and remove it."""
         await call_blocking(
             "stopping the container", timeout + API_TIMEOUT + 10.0, self._stop, timeout
         )
@@ -194,6 +200,7 @@ class DockerContainerHandle:
             self.client.close()
 
     async def is_running(self) -> bool:
+        """Whether the container is running; False when Docker cannot say."""
         try:
             return await call_blocking(
                 "inspecting the container", float(API_TIMEOUT), self._is_running

@@ -152,6 +152,8 @@ def memory_limit_bytes(request: LaunchRequest) -> int:
 def build_container_spec(
     request: LaunchRequest, token: str | None, *, instance_id: str, key: str
 ) -> ContainerSpec:
+    """The container for ``request``: image, environment, our labels, port, volumes, limits
+    and (PSK) the archive holding the key."""
     environment = {k: v for k, v in request.environment_vars.items() if k != START_OPTS_ENV}
     environment[START_OPTS_ENV] = build_start_opts(request)
     labels = {

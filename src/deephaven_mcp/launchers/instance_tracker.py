@@ -143,6 +143,7 @@ class TrackedWorker:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrackedWorker:
+        """One worker as read from a record (raises on a malformed entry)."""
         method = data["launch_method"]
         if method not in ("python", "docker"):
             raise ValueError(f"unknown launch method {method!r}")
@@ -161,6 +162,8 @@ class TrackedWorker:
 
 @dataclass(frozen=True)
 class InstanceRecord:
+    """The file one server instance keeps: who owns it and the workers it launched."""
+
     instance_id: str
     owner_pid: int
     owner_create_time: float
@@ -168,6 +171,7 @@ class InstanceRecord:
     workers: tuple[TrackedWorker, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The record as written, with its format version."""
         data = asdict(self)
         data["version"] = RECORD_VERSION
         data["workers"] = [{**asdict(w), "marker": list(w.marker)} for w in self.workers]
@@ -175,6 +179,7 @@ class InstanceRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> InstanceRecord:
+        """A record as read (raises on another format version or a malformed field)."""
         if data.get("version") != RECORD_VERSION:
             raise ValueError(f"unsupported record version {data.get('version')!r}")
         return cls(
@@ -301,9 +306,11 @@ class InstanceTracker:
 
     @property
     def entries(self) -> list[TrackedWorker]:
+        """Every worker in this instance's record, ready or still starting."""
         return list(self._entries.values())
 
     def new_worker_key(self, session_name: str) -> str:
+        """A key unique to one launch, readable as the session's name (filename-safe)."""
         return f"{_KEY_UNSAFE.sub('-', session_name)}-{uuid.uuid4().hex[:8]}"
 
     def _ensure_dirs(self) -> None:
@@ -359,6 +366,7 @@ class InstanceTracker:
             await self._save()
 
     async def update(self, key: str, **changes: Any) -> None:
+        """Change fields of the worker ``key`` in the record (nothing if it is gone)."""
         async with self._write_lock:
             if key in self._entries:
                 self._entries[key] = replace(self._entries[key], **changes)

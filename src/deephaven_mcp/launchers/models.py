@@ -346,10 +346,12 @@ class LaunchRequest(ArgumentModel):
 
     @property
     def heap_arg(self) -> str:
+        """The JVM's heap argument (``-Xmx...``)."""
         return heap_jvm_arg(self.heap_size_gb)
 
     @property
     def volume_mounts(self) -> tuple[VolumeMount, ...]:
+        """``docker_volumes`` parsed."""
         return tuple(parse_volume(volume) for volume in self.docker_volumes)
 
     @property

@@ -58,6 +58,7 @@ def cmdline_has_marker(pid: int, marker: Sequence[str]) -> bool:
 
 
 def is_same_process(pid: int, create_time: float, marker: Sequence[str]) -> bool:
+    """Whether ``pid`` is still the process we started: same start time and marker."""
     return is_alive(pid, create_time) and cmdline_has_marker(pid, marker)
 
 

@@ -272,9 +272,14 @@ class PythonWorkerProcess:
 
     @property
     def pid(self) -> int:
+        """The worker process's id (it leads its own process group)."""
         return self.process.pid
 
     async def check_port(self) -> int | None:
+        """The port from the ready file, None until it is written.
+
+        Raises WorkerExitedError once the process has exited.
+        """
         code = self.process.poll()
         if code is not None:
             raise WorkerExitedError(f"worker process exited with code {code}")
@@ -291,11 +296,13 @@ class PythonWorkerProcess:
         return port if isinstance(port, int) and port > 0 else None
 
     async def log_tail(self, max_bytes: int = 6000) -> str:
+        """The last ``max_bytes`` of the worker's log, redacted."""
         return await call_blocking(
             "reading the worker log", 10.0, read_log_tail, self.log_path, max_bytes
         )
 
     async def stop(self, timeout: float) -> None:
+        """SIGTERM to the process group, SIGKILL after ``timeout`` seconds (at once if 0)."""
         await call_blocking("stopping the worker", timeout + 20.0, self._terminate, timeout)
 
     def _terminate(self, timeout: float) -> None:
@@ -314,6 +321,7 @@ class PythonWorkerProcess:
         process.wait(15)
 
     async def is_running(self) -> bool:
+        """Whether the worker process has not exited."""
         return self.process.poll() is None
 
 

@@ -65,6 +65,7 @@ class SandboxSupport:
 
     @property
     def available(self) -> bool:
+        """Whether workers can be sandboxed here."""
         return self.tool is not None and self.problem is None
 
 

@@ -19,9 +19,13 @@ from deephaven_mcp.launchers.models import LaunchMethod
 class WorkerControl(Protocol):
     """Method-specific way to stop and observe a worker (process or container)."""
 
-    async def stop(self, timeout: float) -> None: ...
+    async def stop(self, timeout: float) -> None:
+        """Stop it, forcibly once ``timeout`` seconds of grace have passed."""
+        ...
 
-    async def is_running(self) -> bool: ...
+    async def is_running(self) -> bool:
+        """Whether it is still running."""
+        ...
 
 
 @dataclass(eq=False, kw_only=True)
@@ -57,6 +61,7 @@ class LaunchedWorker:
 
     @property
     def stopped(self) -> bool:
+        """Whether :meth:`stop` has completed."""
         return self._stopped
 
     def endpoint(self, session_type: Literal["python", "groovy"] = "python") -> CommunityEndpoint:
@@ -71,6 +76,7 @@ class LaunchedWorker:
 
     @property
     def base_url(self) -> str:
+        """The worker's HTTP URL."""
         return self.endpoint().base_url
 
     @property
@@ -95,6 +101,7 @@ class LaunchedWorker:
             await self._on_stopped(self)
 
     async def is_running(self) -> bool:
+        """Whether the worker still runs (False once stopped, without asking it)."""
         if self._stopped:
             return False
         return await self._control.is_running()

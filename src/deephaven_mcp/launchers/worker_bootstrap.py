@@ -91,6 +91,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a Deephaven server until SIGTERM or SIGINT, writing the ready file once it serves."""
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     if args.parent_pid is not None:
         _die_with_parent(args.parent_pid)
