@@ -63,6 +63,7 @@ from _stdio import (
 from _worker import start
 from bench_table_data import INIT, TABLE
 from deephaven_mcp.clients.table_data import read_shaped_slice
+from deephaven_mcp.model.requests import TableRead
 from deephaven_mcp.serving.envelope import ok
 
 SESSION: Final = "community:config:bench"
@@ -265,7 +266,7 @@ def in_process(session: Session, table: str, rows: int, fmt: str) -> float:
     """Seconds for our blocking read path plus the response envelope, built as the tool's
     ``as_envelope`` builds it (no transport)."""
     started = time.perf_counter()
-    result = read_shaped_slice(session, table, max_rows=rows, head=True, fmt=fmt)
+    result = read_shaped_slice(session, TableRead(table, max_rows=rows, head=True, fmt=fmt))
     ok(result.encoded_fields(), **result.envelope_fields())
     return time.perf_counter() - started
 

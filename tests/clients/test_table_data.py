@@ -16,6 +16,7 @@ from deephaven_mcp.clients import table_data
 from deephaven_mcp.clients.table_data import read_shaped_slice
 from deephaven_mcp.errors import LimitExceededError
 from deephaven_mcp.formatting import format_table
+from deephaven_mcp.model.requests import TableRead
 from tests._workers import RunningWorker
 
 ROWS = 5_000
@@ -72,7 +73,7 @@ def test_windows_give_the_answer_of_one_fetch(
     session: Session, fetched: list[int], fmt: str
 ) -> None:
     expected = whole(session, "tdw_plain")
-    answer = read_shaped_slice(session, "tdw_plain", max_rows=None, head=True, fmt=fmt)
+    answer = read_shaped_slice(session, TableRead("tdw_plain", max_rows=None, head=True, fmt=fmt))
     assert fetched == [1000] * 5  # five windows, and nothing fetched twice
     assert answer.data == format_table(expected, fmt)
     assert answer.row_count == ROWS and answer.is_complete and answer.next_offset is None
@@ -84,7 +85,7 @@ def test_windows_cut_pages_from_either_end(
 ) -> None:
     expected = whole(session, "tdw_plain")
     answer = read_shaped_slice(
-        session, "tdw_plain", max_rows=2_500, head=head, fmt="json-row", offset=offset
+        session, TableRead("tdw_plain", max_rows=2_500, head=head, fmt="json-row", offset=offset)
     )
     start = offset if head else ROWS - offset - 2_500
     assert answer.data == format_table(expected.slice(start, 2_500), "json-row")
@@ -99,7 +100,7 @@ def test_skewed_rows_are_refused_as_soon_as_the_answer_is_too_big(
     limit = 2 * 1024 * 1024
     with pytest.raises(LimitExceededError) as refused:
         read_shaped_slice(
-            session, "tdw_skewed", max_rows=None, head=True, fmt="csv", max_bytes=limit
+            session, TableRead("tdw_skewed", max_rows=None, head=True, fmt="csv", max_bytes=limit)
         )
     message = str(refused.value)
     assert "over the 2.0 MB response limit" in message and "already take" in message
@@ -113,14 +114,17 @@ def test_a_hopeless_request_is_refused_after_the_first_window(
 ) -> None:
     with pytest.raises(LimitExceededError, match=r"would be about .* Request at most ~"):
         read_shaped_slice(
-            session, "tdw_plain", max_rows=None, head=True, fmt="json-row", max_bytes=100_000
+            session,
+            TableRead("tdw_plain", max_rows=None, head=True, fmt="json-row", max_bytes=100_000),
         )
     assert fetched == [1000]
 
 
 def test_a_small_answer_over_the_limit_is_refused_exactly(session: Session) -> None:
     with pytest.raises(LimitExceededError, match=r"over the 1 KB response limit"):
-        read_shaped_slice(session, "tdw_plain", max_rows=50, head=True, fmt="csv", max_bytes=1024)
+        read_shaped_slice(
+            session, TableRead("tdw_plain", max_rows=50, head=True, fmt="csv", max_bytes=1024)
+        )
 
 
 def test_a_ticking_table_is_read_from_one_snapshot(session: Session, fetched: list[int]) -> None:
@@ -129,7 +133,7 @@ def test_a_ticking_table_is_read_from_one_snapshot(session: Session, fetched: li
         assert time.monotonic() < deadline, "the ticking table did not grow"
         time.sleep(0.2)
     answer = read_shaped_slice(
-        session, "tdw_ticking", max_rows=3_500, head=False, fmt="json-column"
+        session, TableRead("tdw_ticking", max_rows=3_500, head=False, fmt="json-column")
     )
     assert isinstance(answer.data, dict)
     values = answer.data["X"]
@@ -142,7 +146,7 @@ def test_a_ticking_table_is_read_from_one_snapshot(session: Session, fetched: li
 
 
 def test_the_answer_carries_its_own_json(session: Session) -> None:
-    answer = read_shaped_slice(session, "tdw_plain", max_rows=10, head=True, fmt="csv")
+    answer = read_shaped_slice(session, TableRead("tdw_plain", max_rows=10, head=True, fmt="csv"))
     assert answer.encoded_fields() == {"data": pydantic_core.to_json(answer.data).decode()}
 
 
@@ -198,5 +202,5 @@ def test_a_read_the_schema_says_is_small_is_one_fetch(
 
     monkeypatch.setattr(table_data, "_fetch", counting)
     monkeypatch.setattr(table_data, "_rows_at", lambda *args: pytest.fail("windowed"))
-    answer = read_shaped_slice(session, "tdw_plain", max_rows=None, head=True, fmt="csv")
+    answer = read_shaped_slice(session, TableRead("tdw_plain", max_rows=None, head=True, fmt="csv"))
     assert calls == [ROWS] and answer.row_count == ROWS

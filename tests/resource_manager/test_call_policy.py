@@ -23,6 +23,7 @@ from deephaven_mcp.errors import (
     LimitExceededError,
     SessionUnavailableError,
 )
+from deephaven_mcp.model.requests import TableRead
 from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import ManagedSession, SessionId
 from deephaven_mcp.resource_manager.session_calls import SessionCalls
@@ -153,7 +154,9 @@ async def test_reads_are_retried() -> None:
     session = RecordingSession()
     timeouts = Timeouts()
     await _tables.table_names(session, "community:config:seam", timeouts)
-    await _tables.table_slice(session, timeouts, "t", 10, True, "csv", max_bytes=1 << 20)
+    await _tables.table_slice(
+        session, timeouts, TableRead("t", max_rows=10, fmt="csv", max_bytes=1 << 20)
+    )
     assert [(retry, control) for _action, retry, control in session.policies] == [
         (True, False),
         (True, False),

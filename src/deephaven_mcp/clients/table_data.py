@@ -39,6 +39,7 @@ from deephaven_mcp.errors import (
 )
 from deephaven_mcp.formatting import FormattedData, describe_schema, estimate_bytes_per_row
 from deephaven_mcp.formatting.writer import Formatted, TableWriter, table_writer, write_table
+from deephaven_mcp.model.requests import TableRead
 from deephaven_mcp.model.table import ShapedSlice, TableSlice
 
 MAX_RESPONSE_BYTES: Final = DEFAULT_MAX_RESPONSE_BYTES
@@ -329,48 +330,37 @@ def _shaped(
         raise engine_error(exc, f"shape table {label}") from exc
 
 
-def read_shaped_slice(
-    session: Session,
-    table_name: str,
-    *,
-    max_rows: int | None,
-    head: bool,
-    fmt: str,
-    offset: int = 0,
-    columns: Sequence[str] | None = None,
-    filters: Sequence[FilterItem] | None = None,
-    sort: Sequence[SortKey] | None = None,
-    max_bytes: int = MAX_RESPONSE_BYTES,
-) -> ShapedSlice:
-    """A page of the global table ``table_name``, shaped on the worker, formatted.
+def read_shaped_slice(session: Session, read: TableRead) -> ShapedSlice:
+    """The page ``read`` asks for of a global table, shaped on the worker, formatted.
 
-    ``head``: ``offset`` rows are skipped from the start; otherwise from the end (rows stay
-    in table order either way, and ``next_offset`` continues in the same direction).
+    ``read.head``: ``offset`` rows are skipped from the start; otherwise from the end (rows
+    stay in table order either way, and ``next_offset`` continues in the same direction).
     """
-    label = f"'{table_name}'"
-    table = open_table(session, table_name)
+    label = f"'{read.table_name}'"
+    table = open_table(session, read.table_name)
     shaped: Table | None = None
     try:
-        shaped = _shaped(table, label, columns, filters, sort)
+        shaped = _shaped(table, label, read.columns, read.filters, read.sort)
         snapshot_time = _utc_now()
         written, schema, total = _read_or_fail(
             shaped,
             label,
-            max_rows=max_rows,
-            head=head,
-            fmt=fmt,
-            max_bytes=max_bytes,
-            offset=offset,
+            max_rows=read.max_rows,
+            head=read.head,
+            fmt=read.fmt,
+            max_bytes=read.max_bytes,
+            offset=read.offset,
         )
         refreshing = bool(table.is_refreshing)
     finally:
         release_later(session, table, None if shaped is table else shaped)
 
+    offset = read.offset
     end = offset + written.row_count
     return ShapedSlice.of(
         written,
-        table_name=table_name,
-        format=fmt,
+        table_name=read.table_name,
+        format=read.fmt,
         schema_=describe_schema(schema),
         is_complete=offset == 0 and written.row_count >= total,
         total_rows=total,

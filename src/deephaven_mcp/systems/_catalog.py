@@ -5,9 +5,10 @@ The formatters (pyarrow) are imported where a catalog answer is formatted, not a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import SessionId
 from deephaven_mcp.runtime.blocking import call_blocking
@@ -16,6 +17,7 @@ from deephaven_mcp.systems.results import CatalogListing, CatalogSchemas
 
 if TYPE_CHECKING:
     from deephaven_mcp.enterprise import CatalogRows, EnterpriseCatalog
+    from deephaven_mcp.enterprise.catalog import CatalogFilter
     from deephaven_mcp.enterprise.catalog import CatalogSchemas as FoundSchemas
 
 
@@ -28,9 +30,22 @@ async def catalog_of(enterprise: EnterpriseSystems, session_id: str) -> Enterpri
     return await enterprise.get(sid.source).catalog(sid.name)
 
 
+def refuse_expressions(read_only: bool, filters: Sequence[CatalogFilter] | None) -> None:
+    """Read-only mode refuses where-clause strings (the engine compiles them); structured
+    conditions are data, never compiled, so they are allowed."""
+    if read_only and filters and any(isinstance(item, str) for item in filters):
+        raise PermissionDeniedError(
+            "catalog filter strings are expressions the engine compiles, which read-only "
+            "mode does not run; use structured conditions instead, e.g. "
+            '{"column": "Namespace", "op": "eq", "value": "MarketUS"} (catalog_tables_schema '
+            "also takes an exact namespace and table_names)"
+        )
+
+
 async def listing(
     session_id: str, rows: CatalogRows, fmt: str, what: str, timeouts: Timeouts, max_bytes: int
 ) -> CatalogListing:
+    """Catalog ``rows`` formatted as ``fmt`` (off the event loop), within ``max_bytes``."""
     from deephaven_mcp.clients.table_data import format_rows
     from deephaven_mcp.formatting import describe_schema
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ DOCKER_IMAGES: Final = {
 DEFAULT_LAUNCH_METHOD: Final = "docker"
 DEFAULT_HEAP_GB: Final = 4
 DEMO_SESSION: Final = "demo"
+DEMO_ID: Final = SessionId.community(DYNAMIC_SOURCE, DEMO_SESSION)
 DEMO_HEAP_GB: Final = 1
 AGENT_MAY_SET_KEY: Final = "community.session_creation.agent_may_set"
 MAX_HEAP_KEY: Final = "community.session_creation.max_heap_size_gb"
@@ -274,15 +276,21 @@ class CommunitySessions:
         self._tracker: InstanceTracker | None = None
         self._cleanup: asyncio.Task[None] | None = None
         self._sandbox_check: asyncio.Task[None] | None = None
+        self._demo: asyncio.Task[DynamicCommunitySession] | None = None
 
     async def start(self, config: McpConfig | None = None, *, demo: bool = False) -> None:
         """Record this instance and clean up after instances that died, in the background;
-        warn once if python workers would run unsandboxed."""
+        warn once if python workers would run unsandboxed. ``demo`` starts the demo worker
+        (see :meth:`launch_demo`) in the background."""
         self._tracker = InstanceTracker(self._state_dir)
         await self._tracker.start()
         self._cleanup = asyncio.create_task(self._cleanup_orphans(self._tracker))
         if config is not None and (demo or _may_launch_python(config)):
             self._sandbox_check = asyncio.create_task(_warn_if_unsandboxed(sandbox_mode(config)))
+        if config is not None and demo:
+            # The worker takes a while to start; calls that need it wait for it.
+            self._demo = asyncio.create_task(self.launch_demo(config))
+            self._demo.add_done_callback(_report_demo)
 
     @staticmethod
     async def _cleanup_orphans(tracker: InstanceTracker) -> None:
@@ -376,6 +384,23 @@ class CommunitySessions:
         with self._reservations.hold(DEMO_SESSION):
             return await self._launch(request, "Python", None)
 
+    async def wait_for_demo(self) -> None:
+        """Block until the demo worker (if any) is registered; surface its failure."""
+        if self._demo is not None:
+            await asyncio.shield(self._demo)
+
+    async def resolve_demo(self, session_id: SessionId) -> ManagedSession | None:
+        """The demo session once its worker has started (a registry resolver)."""
+        if self._demo is None or session_id != DEMO_ID:
+            return None
+        await self.wait_for_demo()
+        return self._registry.find(session_id)
+
+    def stop_demo(self) -> None:
+        """Cancel the demo worker's start if it is still under way."""
+        if self._demo is not None and not self._demo.done():
+            self._demo.cancel()
+
     async def delete(self, session_name: str) -> SessionId:
         session_id = SessionId.parse(f"community:{DYNAMIC_SOURCE}:{session_name}")
         found = self._registry.find(session_id)
@@ -397,6 +422,23 @@ class CommunitySessions:
                 task.cancel()
         if self._tracker is not None:
             await self._tracker.shutdown()
+
+
+def _report_demo(task: asyncio.Task[DynamicCommunitySession]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is None:
+        _log.info("demo worker ready as %s", DEMO_ID)
+    else:
+        _log.error("the demo worker failed to start: %s", error)
+
+
+def private_paths(config_path: str | None) -> tuple[str, ...]:
+    """The configuration file's directory, which sandboxed workers must not see."""
+    if config_path is None:
+        return ()
+    return (os.path.dirname(os.path.abspath(os.path.expanduser(config_path))),)
 
 
 def credentials(session: ManagedSession, mode: str) -> CommunityCredentials:

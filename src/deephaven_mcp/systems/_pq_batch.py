@@ -9,14 +9,15 @@ query's error does not hide the others' outcomes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from deephaven_mcp.config.models import DEFAULT_MAX_PQ_BATCH_CONCURRENCY
 from deephaven_mcp.enterprise import PqInfo
 from deephaven_mcp.errors import InvalidArgumentError
+from deephaven_mcp.model.output import ToolOutput
 from deephaven_mcp.runtime.logging import redact
 from deephaven_mcp.systems._queries import session_id_of
-from deephaven_mcp.systems.results import PqBatch
+from deephaven_mcp.systems.results import PqBatch, PqDeleted, PqRestarted, PqStarted, PqStopped
 
 if TYPE_CHECKING:
     from deephaven_mcp.enterprise import EnterpriseSystem
@@ -30,6 +31,13 @@ MAX_ENTRY_ERROR: Final = 500  # characters of one query's error, as in a failure
 PqVerb = Literal["start", "stop", "restart", "delete"]
 PqIdentifiers = str | int | Sequence[str | int]
 """One PQ name or serial, or a list of them."""
+_Single = TypeVar("_Single", PqStarted, PqStopped, PqRestarted, PqDeleted)
+_VERBS: Final[Mapping[type[ToolOutput], PqVerb]] = {
+    PqStarted: "start",
+    PqStopped: "stop",
+    PqRestarted: "restart",
+    PqDeleted: "delete",
+}
 
 
 def is_batch(pq_identifier: object) -> bool:
@@ -96,6 +104,17 @@ def _error_text(error: str) -> str:
     return text
 
 
+def _outcome(system_name: str, verb: PqVerb, query: PqInfo) -> dict[str, Any]:
+    """What a success says about ``query`` beyond its serial, alone or in a batch."""
+    fields: dict[str, Any] = {}
+    if verb != "delete":
+        fields["state"] = query.state
+    if verb in ("start", "restart"):
+        fields["session_id"] = session_id_of(system_name, query)
+    fields["message"] = message(verb, query)
+    return fields
+
+
 def _entry(system_name: str, verb: PqVerb, outcome: BatchOutcome) -> dict[str, Any]:
     entry: dict[str, Any] = {"pq": outcome.identifier, "success": outcome.ok}
     query = outcome.query
@@ -105,11 +124,7 @@ def _entry(system_name: str, verb: PqVerb, outcome: BatchOutcome) -> dict[str, A
         entry["error"] = _error_text(outcome.error)
         return entry
     assert query is not None  # a success carries its query
-    if verb != "delete":
-        entry["state"] = query.state
-    if verb in ("start", "restart"):
-        entry["session_id"] = session_id_of(system_name, query)
-    entry["message"] = message(verb, query)
+    entry.update(_outcome(system_name, verb, query))
     return entry
 
 
@@ -141,3 +156,29 @@ async def run(
     limit = concurrency(max_concurrent, system.config.agent_limits.max_pq_batch_concurrency)
     outcomes = await system.pq_batch(verb, items, limit, wait, timeout_seconds)
     return answer(system.name, verb, outcomes, limit)
+
+
+async def act(
+    system: EnterpriseSystem,
+    single: type[_Single],
+    pq_identifier: PqIdentifiers,
+    max_concurrent: int,
+    wait: bool = True,
+    timeout_seconds: int = 120,
+) -> _Single | PqBatch:
+    """The body of ``pq_start`` / ``pq_stop`` / ``pq_restart`` / ``pq_delete``, named by
+    the answer type ``single``: one query answers with it, a list with :class:`PqBatch`."""
+    verb = _VERBS[single]
+    if is_batch(pq_identifier):
+        return await run(system, verb, pq_identifier, max_concurrent, wait, timeout_seconds)
+    concurrency(max_concurrent)
+    assert isinstance(pq_identifier, str | int)
+    if verb == "delete":
+        query = await system.pq_delete(pq_identifier)
+    elif verb == "start":
+        query = await system.pq_start(pq_identifier, wait, timeout_seconds)
+    elif verb == "stop":
+        query = await system.pq_stop(pq_identifier, wait, timeout_seconds)
+    else:
+        query = await system.pq_restart(pq_identifier, wait, timeout_seconds)
+    return single(serial=query.serial, **_outcome(system.name, verb, query))

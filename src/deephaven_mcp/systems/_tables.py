@@ -21,7 +21,7 @@ from deephaven_mcp.errors import (
     PermissionDeniedError,
 )
 from deephaven_mcp.model.arguments import Offset, RowLimit, check_argument
-from deephaven_mcp.model.shaping import FilterItem, SortKey
+from deephaven_mcp.model.requests import TableRead
 from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import ManagedSession
 from deephaven_mcp.runtime.blocking import call_blocking
@@ -132,37 +132,20 @@ def check_offset(offset: int) -> None:
     check_argument("offset", Offset, offset)
 
 
-async def table_slice(
-    session: ManagedSession,
-    timeouts: Timeouts,
-    table_name: str,
-    max_rows: int | None,
-    head: bool,
-    fmt: str,
-    *,
-    offset: int = 0,
-    columns: Sequence[str] | None = None,
-    filters: Sequence[FilterItem] | None = None,
-    sort: Sequence[SortKey] | None = None,
-    max_bytes: int,
-) -> ShapedSlice:
-    """``fmt`` is already resolved (see :func:`resolve_format`); shaping already parsed."""
+def check_columns(columns: list[str] | None) -> list[str] | None:
+    """``columns`` as given, if it is None or a non-empty list of names."""
+    if columns is not None and (isinstance(columns, str) or not columns):
+        raise InvalidArgumentError("columns must be a non-empty list of column names")
+    return columns
+
+
+async def table_slice(session: ManagedSession, timeouts: Timeouts, read: TableRead) -> ShapedSlice:
+    """The page ``read`` asks for: one read, retried once if the connection was lost."""
     from deephaven_mcp.clients.table_data import read_shaped_slice
 
     return await session.run(
-        f"Reading table {table_name}",
-        lambda client: read_shaped_slice(
-            client,
-            table_name,
-            max_rows=max_rows,
-            head=head,
-            fmt=fmt,
-            offset=offset,
-            columns=columns,
-            filters=filters,
-            sort=sort,
-            max_bytes=max_bytes,
-        ),
+        f"Reading table {read.table_name}",
+        lambda client: read_shaped_slice(client, read),
         timeouts.data,
         retry=True,
     )

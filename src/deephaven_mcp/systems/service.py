@@ -14,7 +14,6 @@ import asyncio
 import enum
 import functools
 import logging
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import (
@@ -22,6 +21,7 @@ from typing import (
     Any,
     Concatenate,
     Final,
+    Literal,
     ParamSpec,
     Self,
     TypeVar,
@@ -43,63 +43,27 @@ from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.formatting import resolve_format
 from deephaven_mcp.launchers import ProgressCallback
 from deephaven_mcp.model.analysis import DEFAULT_TOP_K, Aggregation, GroupByItem
+from deephaven_mcp.model.requests import TableRead
 from deephaven_mcp.model.shaping import FilterItem, SortKey, parse_filters, parse_sort
 from deephaven_mcp.model.timeouts import Timeouts
-from deephaven_mcp.resource_manager import (
-    CommunitySession,
-    ManagedSession,
-    SessionId,
-    SessionRegistry,
-)
-from deephaven_mcp.resource_manager.session_id import DYNAMIC_SOURCE
-from deephaven_mcp.systems import _analysis, _catalog, _pq_batch, _queries, _tables
+from deephaven_mcp.resource_manager import CommunitySession, ManagedSession, SessionRegistry
+from deephaven_mcp.systems import _analysis, _catalog, _pq_batch, _queries, _tables, results
 from deephaven_mcp.systems._community import (
-    DEMO_SESSION,
     CommunitySessions,
     CreateArguments,
     created,
     credentials,
+    private_paths,
 )
 from deephaven_mcp.systems._enterprise import EnterpriseSystems
 from deephaven_mcp.systems._pq_batch import DEFAULT_PQ_CONCURRENCY, PqIdentifiers
 from deephaven_mcp.systems._session_filter import SessionFilter, SessionSource, SessionType
-from deephaven_mcp.systems.results import (
-    CatalogListing,
-    CatalogSample,
-    CatalogSchemas,
-    CommunityCredentials,
-    CommunitySessionCreated,
-    CommunitySessionDeleted,
-    Done,
-    EnterpriseSessionCreated,
-    EnterpriseSessionDeleted,
-    EnterpriseSystemsStatus,
-    PipPackages,
-    PqBatch,
-    PqCreated,
-    PqDeleted,
-    PqDetails,
-    PqList,
-    PqModified,
-    PqRestarted,
-    PqStarted,
-    PqStopped,
-    ScriptRun,
-    SessionDetails,
-    SessionList,
-    ShapedSlice,
-    TableAggregate,
-    TableNames,
-    TableSchemas,
-    TableSummary,
-)
 from deephaven_mcp.systems.settings import SystemsSettings
 
 if TYPE_CHECKING:
     from deephaven_mcp.enterprise.catalog import CatalogFilter
 
 _log = logging.getLogger(__name__)
-DEMO_ID = SessionId.community(DYNAMIC_SOURCE, DEMO_SESSION)
 
 
 def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
@@ -178,12 +142,11 @@ class DeephavenSystems:
             self.registry,
             self.timeouts,
             settings.state_dir,
-            private_paths=_config_directory(self.config_path),
+            private_paths=private_paths(self.config_path),
         )
         self.enterprise = EnterpriseSystems(self.timeouts, enterprise_backend)
-        self._demo_task: asyncio.Task[object] | None = None
         self._started = False
-        self.registry.add_resolver(self._resolve_demo)
+        self.registry.add_resolver(self.community.resolve_demo)
         self.registry.add_resolver(self.enterprise.resolve)
 
     @classmethod
@@ -216,15 +179,11 @@ class DeephavenSystems:
         self._initial_config = None
         await self._apply(config)
         await self.community.start(config, demo=self._demo)
-        if self._demo:
-            # The worker takes a while to start; calls that need it wait for it.
-            self._demo_task = asyncio.create_task(self.community.launch_demo(config))
-            self._demo_task.add_done_callback(_report_demo)
 
     async def shutdown(self) -> None:
+        """Close every session and connection and stop every worker this object launched."""
         _log.info("shutting down: closing %d sessions", len(self.registry.sessions()))
-        if self._demo_task is not None and not self._demo_task.done():
-            self._demo_task.cancel()
+        self.community.stop_demo()
         await self.registry.shutdown()
         await asyncio.gather(self.community.shutdown(), self.enterprise.close())
         self._started = False
@@ -238,16 +197,9 @@ class DeephavenSystems:
         await self.registry.replace_configured(sessions)
         await self.enterprise.apply(config.enterprise.systems)
 
-    async def _resolve_demo(self, session_id: SessionId) -> ManagedSession | None:
-        if self._demo_task is None or session_id != DEMO_ID:
-            return None
-        await self.wait_for_demo()
-        return self.registry.find(session_id)
-
     async def wait_for_demo(self) -> None:
         """Block until the demo worker (if any) is registered; surface its failure."""
-        if self._demo_task is not None:
-            await asyncio.shield(self._demo_task)
+        await self.community.wait_for_demo()
 
     # -- configuration and sessions ------------------------------------------------------
 
@@ -274,18 +226,7 @@ class DeephavenSystems:
         its tool policy this way)."""
         self._reload_listeners.append(listener)
 
-    def _refuse_expressions(self, filters: Sequence[CatalogFilter] | None) -> None:
-        """Read-only mode refuses where-clause strings (the engine compiles them); structured
-        conditions are data, never compiled, so they are allowed."""
-        if self.read_only and filters and any(isinstance(item, str) for item in filters):
-            raise PermissionDeniedError(
-                "catalog filter strings are expressions the engine compiles, which read-only "
-                "mode does not run; use structured conditions instead, e.g. "
-                '{"column": "Namespace", "op": "eq", "value": "MarketUS"} (catalog_tables_schema '
-                "also takes an exact namespace and table_names)"
-            )
-
-    async def mcp_reload(self) -> Done:
+    async def mcp_reload(self) -> results.Done:
         """Re-read the configuration file and drop every cached worker connection.
 
         An invalid file raises ConfigError and leaves the running configuration untouched.
@@ -306,20 +247,22 @@ class DeephavenSystems:
             _log.info("configuration reloaded; %d sessions", len(self.registry.sessions()))
             for listener in self._reload_listeners:
                 await listener()
-        return Done()
+        return results.Done()
 
     async def enterprise_systems_status(
         self, attempt_to_connect: bool = False
-    ) -> EnterpriseSystemsStatus:
+    ) -> results.EnterpriseSystemsStatus:
         """Status of every configured Enterprise system, config redacted."""
-        return EnterpriseSystemsStatus(systems=await self.enterprise.status(attempt_to_connect))
+        return results.EnterpriseSystemsStatus(
+            systems=await self.enterprise.status(attempt_to_connect)
+        )
 
     async def sessions_list(
         self,
         type: SessionType | None = None,
         system: str | None = None,
         source: SessionSource | None = None,
-    ) -> SessionList:
+    ) -> results.SessionList:
         """Every known session (configured, launched, enterprise), without connecting.
 
         Filters, ANDed: ``type`` ('community' or 'enterprise'), ``system`` (an enterprise
@@ -338,25 +281,25 @@ class DeephavenSystems:
         if wanted.enterprise:
             summaries += await self.enterprise.session_summaries()
         kept = [summary for summary in summaries if wanted.matches(summary)]
-        return SessionList(sessions=sorted(kept, key=lambda item: str(item["session_id"])))
+        return results.SessionList(sessions=sorted(kept, key=lambda item: str(item["session_id"])))
 
     async def session_details(
         self, session_id: str, attempt_to_connect: bool = False
-    ) -> SessionDetails:
+    ) -> results.SessionDetails:
         """Availability, programming language and Deephaven versions of one session."""
         session = await self.registry.get(session_id)
-        return SessionDetails(session=await session.details(attempt_to_connect))
+        return results.SessionDetails(session=await session.details(attempt_to_connect))
 
     # -- tables and scripts --------------------------------------------------------------
 
-    async def session_tables_list(self, session_id: str) -> TableNames:
+    async def session_tables_list(self, session_id: str) -> results.TableNames:
         """Names of the tables in a session."""
         session = await self.registry.get(session_id)
         return await _tables.table_names(session, session_id, self.timeouts)
 
     async def session_tables_schema(
         self, session_id: str, table_names: list[str] | None = None
-    ) -> TableSchemas:
+    ) -> results.TableSchemas:
         """Column metadata of some (None: all) tables; each table succeeds or fails alone."""
         session = await self.registry.get(session_id)
         return await _tables.table_schemas(session, self.timeouts, table_names)
@@ -372,7 +315,7 @@ class DeephavenSystems:
         filters: Sequence[FilterItem | dict[str, Any]] | None = None,
         sort: Sequence[SortKey | dict[str, Any]] | None = None,
         offset: int = 0,
-    ) -> ShapedSlice:
+    ) -> results.ShapedSlice:
         """A page of a table (first or last ``max_rows`` rows after ``offset``), formatted.
 
         ``columns``, ``filters`` and ``sort`` shape the table on the worker first (see
@@ -384,25 +327,19 @@ class DeephavenSystems:
         max_rows = self._rows(max_rows, 1000)
         _tables.check_max_rows("max_rows", max_rows)
         _tables.check_offset(offset)
-        conditions = parse_filters(filters)
-        keys = parse_sort(sort)
-        if columns is not None and (isinstance(columns, str) or not columns):
-            raise InvalidArgumentError("columns must be a non-empty list of column names")
-        fmt = resolve_format(format)
-        session = await self.registry.get(session_id)
-        return await _tables.table_slice(
-            session,
-            self.timeouts,
+        read = TableRead(
             table_name,
-            max_rows,
-            head,
-            fmt,
+            filters=parse_filters(filters),
+            sort=parse_sort(sort),
+            columns=_tables.check_columns(columns),
+            fmt=resolve_format(format),
+            max_rows=max_rows,
+            head=head,
             offset=offset,
-            columns=columns,
-            filters=conditions,
-            sort=keys,
             max_bytes=self._max_bytes,
         )
+        session = await self.registry.get(session_id)
+        return await _tables.table_slice(session, self.timeouts, read)
 
     async def session_table_summary(
         self,
@@ -412,7 +349,7 @@ class DeephavenSystems:
         filters: Sequence[FilterItem | dict[str, Any]] | None = None,
         top_k: int = DEFAULT_TOP_K,
         skip_nan: bool = False,
-    ) -> TableSummary:
+    ) -> results.TableSummary:
         """Per-column statistics (counts, nulls, min/max, mean/std, top values) computed by
         the worker; no rows are fetched. At most 200 columns. NaN is a value (min, max, mean
         and std of a column holding one are NaN) unless ``skip_nan``, which treats it like
@@ -441,7 +378,7 @@ class DeephavenSystems:
         offset: int = 0,
         format: str = "optimize-rendering",
         skip_nan: bool = False,
-    ) -> TableAggregate:
+    ) -> results.TableAggregate:
         """Group (by columns and/or UTC-aligned time buckets of any ``<N>s|m|h|d`` width) and
         aggregate on the worker with pydeephaven's aggregation API, then page and format like
         :meth:`session_table_data`. NaN is a value (a group holding one has NaN sum, avg,
@@ -469,7 +406,7 @@ class DeephavenSystems:
     @_changes_state
     async def session_script_run(
         self, session_id: str, script: str | None = None, script_path: str | None = None
-    ) -> ScriptRun:
+    ) -> results.ScriptRun:
         """Run ``script`` (or the file at ``script_path``) in a session; never re-run after a
         lost connection. ``script_path`` must lie inside ``security.script_path_roots``.
         Reports the script's stdout/stderr and the global tables it created, replaced or
@@ -482,7 +419,7 @@ class DeephavenSystems:
         return await _tables.run_script(session, self.timeouts, code)
 
     @_changes_state
-    async def session_pip_list(self, session_id: str) -> PipPackages:
+    async def session_pip_list(self, session_id: str) -> results.PipPackages:
         """Python packages installed in a Python session's worker."""
         session = await self.registry.get(session_id)
         return await _tables.pip_packages(session, session_id, self.timeouts)
@@ -507,7 +444,7 @@ class DeephavenSystems:
         environment_vars: dict[str, str] | None = None,
         *,
         progress: ProgressCallback | None = None,
-    ) -> CommunitySessionCreated:
+    ) -> results.CommunitySessionCreated:
         """Launch a Community worker as ``community:dynamic:<session_name>``.
 
         ``progress(message, fraction)`` is awaited as the worker starts.
@@ -531,13 +468,15 @@ class DeephavenSystems:
         return created(session, self.config.security.community.credential_retrieval_mode)
 
     @_changes_state
-    async def session_community_delete(self, session_name: str) -> CommunitySessionDeleted:
+    async def session_community_delete(self, session_name: str) -> results.CommunitySessionDeleted:
         """Stop a worker made by ``session_community_create`` and forget its session."""
         session_id = await self.community.delete(session_name)
-        return CommunitySessionDeleted(session_id=str(session_id), session_name=session_name)
+        return results.CommunitySessionDeleted(
+            session_id=str(session_id), session_name=session_name
+        )
 
     @_changes_state
-    async def session_community_credentials(self, session_id: str) -> CommunityCredentials:
+    async def session_community_credentials(self, session_id: str) -> results.CommunityCredentials:
         """Token and URLs of a community session, if the credential retrieval mode allows."""
         session = await self.registry.get(session_id)
         return credentials(session, self.config.security.community.credential_retrieval_mode)
@@ -560,7 +499,7 @@ class DeephavenSystems:
         viewer_groups: list[str] | None = None,
         timeout_seconds: float | None = None,
         session_arguments: dict[str, Any] | None = None,
-    ) -> EnterpriseSessionCreated:
+    ) -> results.EnterpriseSessionCreated:
         """Start a worker on an Enterprise system and register it as a session.
 
         Only ``session_name``, ``programming_language``, ``heap_size_gb`` (within
@@ -583,7 +522,7 @@ class DeephavenSystems:
             session_arguments=session_arguments,
         )
         info = await system.create_session(session_name, request)
-        return EnterpriseSessionCreated(
+        return results.EnterpriseSessionCreated(
             session_id=info.session_id,
             system_name=system.name,
             session_name=info.session_name,
@@ -593,11 +532,11 @@ class DeephavenSystems:
     @_changes_state
     async def session_enterprise_delete(
         self, system_name: str, session_name: str
-    ) -> EnterpriseSessionDeleted:
+    ) -> results.EnterpriseSessionDeleted:
         """Terminate a worker made by ``session_enterprise_create``."""
         system = self.enterprise.get(system_name)
         await system.delete_session(session_name)
-        return EnterpriseSessionDeleted(
+        return results.EnterpriseSessionDeleted(
             system_name=system.name,
             session_name=session_name,
             message="Session deleted successfully",
@@ -609,17 +548,10 @@ class DeephavenSystems:
         max_rows: int | None = 10_000,
         filters: Sequence[CatalogFilter] | None = None,
         format: str = "optimize-rendering",
-    ) -> CatalogListing:
+    ) -> results.CatalogListing:
         """Entries of an Enterprise catalog; ``filters`` (where-clause strings or structured
         conditions, see :mod:`deephaven_mcp.clients.shaping`) are ANDed."""
-        _tables.check_max_rows("max_rows", max_rows)
-        self._refuse_expressions(filters)
-        fmt = resolve_format(format)
-        catalog = await _catalog.catalog_of(self.enterprise, session_id)
-        rows = await catalog.tables(filters, max_rows)
-        return await _catalog.listing(
-            session_id, rows, fmt, "the catalog", self.timeouts, self._max_bytes
-        )
+        return await self._catalog_listing("the catalog", session_id, max_rows, filters, format)
 
     async def catalog_namespaces_list(
         self,
@@ -627,16 +559,27 @@ class DeephavenSystems:
         max_rows: int | None = 1_000,
         filters: Sequence[CatalogFilter] | None = None,
         format: str = "optimize-rendering",
-    ) -> CatalogListing:
+    ) -> results.CatalogListing:
         """Distinct namespaces of an Enterprise catalog."""
+        return await self._catalog_listing("the namespaces", session_id, max_rows, filters, format)
+
+    async def _catalog_listing(
+        self,
+        what: Literal["the catalog", "the namespaces"],
+        session_id: str,
+        max_rows: int | None,
+        filters: Sequence[CatalogFilter] | None,
+        format: str,
+    ) -> results.CatalogListing:
         _tables.check_max_rows("max_rows", max_rows)
-        self._refuse_expressions(filters)
+        _catalog.refuse_expressions(self.read_only, filters)
         fmt = resolve_format(format)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
-        rows = await catalog.namespaces(filters, max_rows)
-        return await _catalog.listing(
-            session_id, rows, fmt, "the namespaces", self.timeouts, self._max_bytes
-        )
+        if what == "the catalog":
+            rows = await catalog.tables(filters, max_rows)
+        else:
+            rows = await catalog.namespaces(filters, max_rows)
+        return await _catalog.listing(session_id, rows, fmt, what, self.timeouts, self._max_bytes)
 
     async def catalog_tables_schema(
         self,
@@ -645,10 +588,10 @@ class DeephavenSystems:
         table_names: list[str] | None = None,
         filters: Sequence[CatalogFilter] | None = None,
         max_tables: int | None = 100,
-    ) -> CatalogSchemas:
+    ) -> results.CatalogSchemas:
         """Column metadata of catalog tables; each table succeeds or fails alone."""
         _tables.check_max_rows("max_tables", max_tables)
-        self._refuse_expressions(filters)
+        _catalog.refuse_expressions(self.read_only, filters)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
         found = await catalog.schemas(namespace, table_names, filters, max_tables)
         return await _catalog.schemas(found, self.timeouts)
@@ -661,7 +604,7 @@ class DeephavenSystems:
         max_rows: int | DefaultRows | None = DEFAULT_ROWS,
         head: bool = True,
         format: str = "optimize-rendering",
-    ) -> CatalogSample:
+    ) -> results.CatalogSample:
         """Rows of a catalog table (historical first, then live); ``max_rows`` defaults to
         ``limits.default_max_rows`` (else 100)."""
         max_rows = self._rows(max_rows, 100)
@@ -673,20 +616,20 @@ class DeephavenSystems:
         )
         # The slice names the table "namespace.table" in messages; answer with the name.
         return sample.slice.extended(
-            CatalogSample, table_name=table_name, namespace=namespace, source=sample.source
+            results.CatalogSample, table_name=table_name, namespace=namespace, source=sample.source
         )
 
     # -- persistent queries --------------------------------------------------------------
 
-    async def pq_list(self, system_name: str) -> PqList:
+    async def pq_list(self, system_name: str) -> results.PqList:
         """Persistent queries of a system; running ones carry a ``session_id``."""
         system = self.enterprise.get(system_name)
         queries = await system.pq_list()
-        return PqList(
+        return results.PqList(
             system_name=system.name, pqs=[_queries.summary(system.name, q) for q in queries]
         )
 
-    async def pq_details(self, system_name: str, pq_identifier: str | int) -> PqDetails:
+    async def pq_details(self, system_name: str, pq_identifier: str | int) -> results.PqDetails:
         """Configuration, state and worker location of one persistent query."""
         system = self.enterprise.get(system_name)
         return _queries.details(system.name, await system.pq_details(pq_identifier))
@@ -715,7 +658,7 @@ class DeephavenSystems:
         viewer_groups: list[str] | None = None,
         restart_users: str | None = None,
         owner: str | None = None,
-    ) -> PqCreated:
+    ) -> results.PqCreated:
         """Create a persistent query of ``configuration_type`` (default Script) that runs
         ``script_body`` or the file ``script_path`` (within ``security.script_path_roots``),
         on ``schedule`` (default continuous).
@@ -761,7 +704,7 @@ class DeephavenSystems:
         system_name: str,
         pq_identifier: str | int,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqDeleted: ...
+    ) -> results.PqDeleted: ...
 
     @overload
     async def pq_delete(
@@ -770,7 +713,7 @@ class DeephavenSystems:
         system_name: str,
         pq_identifier: Sequence[str | int],
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqBatch: ...
+    ) -> results.PqBatch: ...
 
     @_changes_state
     async def pq_delete(
@@ -778,18 +721,13 @@ class DeephavenSystems:
         system_name: str,
         pq_identifier: PqIdentifiers,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqDeleted | PqBatch:
+    ) -> results.PqDeleted | results.PqBatch:
         """Delete a persistent query permanently (stopped first if running).
 
         Given a list (up to 100), deletes each, at most ``max_concurrent`` at once, and
         answers per query with :class:`PqBatch`."""
         system = self.enterprise.get(system_name)
-        if _pq_batch.is_batch(pq_identifier):
-            return await _pq_batch.run(system, "delete", pq_identifier, max_concurrent)
-        _pq_batch.concurrency(max_concurrent)
-        assert isinstance(pq_identifier, str | int)
-        query = await system.pq_delete(pq_identifier)
-        return PqDeleted(serial=query.serial, message=_pq_batch.message("delete", query))
+        return await _pq_batch.act(system, results.PqDeleted, pq_identifier, max_concurrent)
 
     @_changes_state
     async def pq_modify(
@@ -816,7 +754,7 @@ class DeephavenSystems:
         admin_groups: list[str] | None = None,
         viewer_groups: list[str] | None = None,
         restart_users: str | None = None,
-    ) -> PqModified:
+    ) -> results.PqModified:
         """Change the given fields of ``enterprise:<system>:<serial or name>``.
 
         ``pq_name``, ``programming_language``, ``heap_size_gb`` and ``server`` (within
@@ -851,7 +789,7 @@ class DeephavenSystems:
             raise InvalidArgumentError("nothing to change: give at least one field to modify")
         system = self.enterprise.get(system_name)
         query = await system.pq_modify(identifier, changes, self._read_script, restart)
-        return PqModified(
+        return results.PqModified(
             pq_id=pq_id,
             serial=query.serial,
             name=query.name,
@@ -868,7 +806,7 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqStarted: ...
+    ) -> results.PqStarted: ...
 
     @overload
     async def pq_start(
@@ -879,7 +817,7 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqBatch: ...
+    ) -> results.PqBatch: ...
 
     @_changes_state
     async def pq_start(
@@ -889,7 +827,7 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqStarted | PqBatch:
+    ) -> results.PqStarted | results.PqBatch:
         """Start a persistent query; once RUNNING its ``session_id`` reads data.
 
         With ``wait``, until it is RUNNING (or COMPLETED); a terminal failure raises
@@ -900,18 +838,8 @@ class DeephavenSystems:
         answers per query with :class:`PqBatch` (one query's error does not stop the rest).
         """
         system = self.enterprise.get(system_name)
-        if _pq_batch.is_batch(pq_identifier):
-            return await _pq_batch.run(
-                system, "start", pq_identifier, max_concurrent, wait, timeout_seconds
-            )
-        _pq_batch.concurrency(max_concurrent)
-        assert isinstance(pq_identifier, str | int)
-        query = await system.pq_start(pq_identifier, wait, timeout_seconds)
-        return PqStarted(
-            serial=query.serial,
-            state=query.state,
-            session_id=_queries.session_id_of(system.name, query),
-            message=_pq_batch.message("start", query),
+        return await _pq_batch.act(
+            system, results.PqStarted, pq_identifier, max_concurrent, wait, timeout_seconds
         )
 
     @overload
@@ -923,7 +851,7 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqStopped: ...
+    ) -> results.PqStopped: ...
 
     @overload
     async def pq_stop(
@@ -934,7 +862,7 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqBatch: ...
+    ) -> results.PqBatch: ...
 
     @_changes_state
     async def pq_stop(
@@ -944,21 +872,14 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqStopped | PqBatch:
+    ) -> results.PqStopped | results.PqBatch:
         """Stop a running persistent query; its definition is kept.
 
         With ``wait``, until it is STOPPED (a query that is not running answers at once);
         outcomes and lists as for :meth:`pq_start`."""
         system = self.enterprise.get(system_name)
-        if _pq_batch.is_batch(pq_identifier):
-            return await _pq_batch.run(
-                system, "stop", pq_identifier, max_concurrent, wait, timeout_seconds
-            )
-        _pq_batch.concurrency(max_concurrent)
-        assert isinstance(pq_identifier, str | int)
-        query = await system.pq_stop(pq_identifier, wait, timeout_seconds)
-        return PqStopped(
-            serial=query.serial, state=query.state, message=_pq_batch.message("stop", query)
+        return await _pq_batch.act(
+            system, results.PqStopped, pq_identifier, max_concurrent, wait, timeout_seconds
         )
 
     @overload
@@ -970,7 +891,7 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqRestarted: ...
+    ) -> results.PqRestarted: ...
 
     @overload
     async def pq_restart(
@@ -981,7 +902,7 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqBatch: ...
+    ) -> results.PqBatch: ...
 
     @_changes_state
     async def pq_restart(
@@ -991,39 +912,12 @@ class DeephavenSystems:
         wait: bool = True,
         timeout_seconds: int = 120,
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
-    ) -> PqRestarted | PqBatch:
+    ) -> results.PqRestarted | results.PqBatch:
         """Restart a persistent query with its current configuration.
 
         With ``wait``, until a new run is RUNNING; outcomes and lists as for
         :meth:`pq_start`."""
         system = self.enterprise.get(system_name)
-        if _pq_batch.is_batch(pq_identifier):
-            return await _pq_batch.run(
-                system, "restart", pq_identifier, max_concurrent, wait, timeout_seconds
-            )
-        _pq_batch.concurrency(max_concurrent)
-        assert isinstance(pq_identifier, str | int)
-        query = await system.pq_restart(pq_identifier, wait, timeout_seconds)
-        return PqRestarted(
-            serial=query.serial,
-            state=query.state,
-            session_id=_queries.session_id_of(system.name, query),
-            message=_pq_batch.message("restart", query),
+        return await _pq_batch.act(
+            system, results.PqRestarted, pq_identifier, max_concurrent, wait, timeout_seconds
         )
-
-
-def _config_directory(config_path: str | None) -> tuple[str, ...]:
-    """The configuration file's directory, which sandboxed workers must not see."""
-    if config_path is None:
-        return ()
-    return (os.path.dirname(os.path.abspath(os.path.expanduser(config_path))),)
-
-
-def _report_demo(task: asyncio.Task[object]) -> None:
-    if task.cancelled():
-        return
-    error = task.exception()
-    if error is None:
-        _log.info("demo worker ready as %s", DEMO_ID)
-    else:
-        _log.error("the demo worker failed to start: %s", error)

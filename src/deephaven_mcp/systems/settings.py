@@ -42,6 +42,7 @@ class SystemsSettings(EnvSettings):
 
     @property
     def timeouts(self) -> Timeouts:
+        """The call timeouts and per-session call limit these settings give."""
         return Timeouts(
             connect=self.connect_timeout,
             probe=self.probe_timeout,
