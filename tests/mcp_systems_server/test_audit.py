@@ -7,11 +7,13 @@ on real files. The console script's stream is in test_audit_stream.py.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import os
 import re
 import stat
+import string
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +23,7 @@ import pytest
 from fastmcp import Client
 
 from deephaven_mcp.config import McpConfig
+from deephaven_mcp.config.systems_tools import SYSTEMS_TOOLS
 from deephaven_mcp.errors import ConfigError
 from deephaven_mcp.mcp_systems_server._audit import AUDITED_TOOLS
 from deephaven_mcp.mcp_systems_server._audit_stream import (
@@ -33,6 +36,7 @@ from deephaven_mcp.mcp_systems_server._audit_stream import (
     write_audit,
 )
 from deephaven_mcp.mcp_systems_server._server import build_systems_server
+from deephaven_mcp.mcp_systems_server.tools import ALL_TOOLS
 from deephaven_mcp.runtime.logging import (
     CONTINUATION,
     REDACTED,
@@ -93,6 +97,17 @@ async def test_every_state_changing_tool_is_audited() -> None:
     assert "session_community_credentials" in AUDITED_TOOLS  # reveals a secret
 
 
+def test_targets_name_arguments_the_tool_takes() -> None:
+    """A misspelt argument in a table's target template would make every record read '?'."""
+    parameters = {fn.__name__: set(inspect.signature(fn).parameters) for fn in ALL_TOOLS}
+    for tool in SYSTEMS_TOOLS:
+        if tool.target is None:
+            assert not tool.effect.audited or tool.name == "mcp_reload", tool.name
+            continue
+        named = {field for _, field, _, _ in string.Formatter().parse(tool.target) if field}
+        assert named and named <= parameters[tool.name], tool.name
+
+
 def test_targets_name_what_the_call_acts_on() -> None:
     assert AUDITED_TOOLS["session_script_run"]({"session_id": "community:config:a"}) == (
         "community:config:a"
@@ -107,6 +122,10 @@ def test_targets_name_what_the_call_acts_on() -> None:
     batch = {"system_name": "prod", "pq_identifier": ["a", 17, "c"]}
     assert AUDITED_TOOLS["pq_restart"](batch) == "enterprise:prod:a,17,c"
     assert AUDITED_TOOLS["session_script_run"]({}) == "?"
+    assert AUDITED_TOOLS["session_enterprise_create"]({"system_name": "prod"}) == (
+        "enterprise:prod:?"  # the name is generated when omitted
+    )
+    assert AUDITED_TOOLS["mcp_reload"]({}) == "-"
 
 
 # --- the JSON line ----------------------------------------------------------------------

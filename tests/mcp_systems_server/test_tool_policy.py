@@ -14,21 +14,32 @@ from typing import Any
 
 import mcp_types
 import pytest
-from fastmcp import Client
+from fastmcp import Client, FastMCP
 from fastmcp.client.messages import MessageHandler
 from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
 
 from deephaven_mcp.config import McpConfig, load_config
-from deephaven_mcp.config.tool_names import (
+from deephaven_mcp.config.systems_tools import (
     READ_ONLY_MODE_TOOL_NAMES,
     STATE_CHANGING_TOOL_NAMES,
     SYSTEMS_TOOL_NAMES,
+    SYSTEMS_TOOLS,
 )
 from deephaven_mcp.errors import ConfigError, PermissionDeniedError
 from deephaven_mcp.mcp_systems_server import build_systems_server
-from deephaven_mcp.mcp_systems_server._tool_policy import enabled_tool_names
+from deephaven_mcp.mcp_systems_server._annotations import (
+    BY_EFFECT,
+    DESTRUCTIVE,
+    MUTATING,
+    READ_ONLY,
+    RESETTING,
+    RUNS_CODE,
+)
+from deephaven_mcp.mcp_systems_server._tool_policy import ToolSet, enabled_tool_names
 from deephaven_mcp.mcp_systems_server.tools import ALL_TOOLS
+from deephaven_mcp.mcp_systems_server.tools._common import Systems, systems_tool
+from deephaven_mcp.systems.results import Done
 from tests.mcp_systems_server._helpers import ToolCaller, write_config
 
 SERVER = shutil.which("dh-mcp-systems-server")
@@ -50,6 +61,40 @@ def test_the_name_sets_cover_exactly_the_registered_tools() -> None:
     names = {fn.__name__ for fn in ALL_TOOLS}
     assert names == SYSTEMS_TOOL_NAMES
     assert not READ_ONLY_MODE_TOOL_NAMES & STATE_CHANGING_TOOL_NAMES
+
+
+def test_the_tools_come_in_table_order_each_with_a_service_method() -> None:
+    from deephaven_mcp import DeephavenSystems
+
+    assert [fn.__name__ for fn in ALL_TOOLS] == [tool.name for tool in SYSTEMS_TOOLS]
+    for tool in SYSTEMS_TOOLS:
+        assert callable(getattr(DeephavenSystems, tool.name, None)), tool.name
+
+
+def test_a_tool_function_without_a_table_entry_is_refused_when_defined() -> None:
+    with pytest.raises(LookupError, match="session_frobnicate is not declared in deephaven_mcp"):
+
+        @systems_tool("Frobnicating")
+        async def session_frobnicate(systems: Systems) -> Done:
+            return Done()
+
+
+def test_a_tool_set_that_disagrees_with_the_table_is_refused() -> None:
+    with pytest.raises(RuntimeError, match=r"no tool function \['pq_restart'\]"):
+        ToolSet(FastMCP("t"), ALL_TOOLS[:-1])
+
+
+async def test_every_tool_is_advertised_with_the_annotations_of_its_effect() -> None:
+    async with Client(build_systems_server(config=McpConfig())) as client:
+        listed = {tool.name: tool.annotations for tool in await client.list_tools()}
+    assert listed == {tool.name: BY_EFFECT[tool.effect] for tool in SYSTEMS_TOOLS}
+    # As advertised before the table existed, spelled out for the kinds that differ.
+    assert listed["session_script_run"] == DESTRUCTIVE  # runs the caller's code
+    assert listed["session_pip_list"] == RUNS_CODE  # a helper script: idempotent, not read-only
+    assert listed["session_community_credentials"] == READ_ONLY  # changes nothing, yet hidden
+    assert listed["pq_start"] == listed["pq_create"] == MUTATING
+    assert listed["pq_stop"] == listed["pq_modify"] == DESTRUCTIVE
+    assert listed["mcp_reload"] == RESETTING
 
 
 def test_read_only_mode_keeps_only_tools_that_change_nothing() -> None:
@@ -233,11 +278,11 @@ async def test_dotenv_is_read_from_the_working_directory(tmp_path: Path) -> None
 async def test_the_python_api_refuses_the_same_methods_in_read_only_mode() -> None:
     from deephaven_mcp import DeephavenSystems
 
-    for name in STATE_CHANGING_TOOL_NAMES:
-        assert getattr(getattr(DeephavenSystems, name), "changes_state", False), name
-    for name in READ_ONLY_MODE_TOOL_NAMES:
-        assert not getattr(getattr(DeephavenSystems, name), "changes_state", False), name
     async with DeephavenSystems(config=McpConfig(), read_only=True) as systems:
+        for name in STATE_CHANGING_TOOL_NAMES:
+            # Refused before any argument is looked at.
+            with pytest.raises(PermissionDeniedError, match="read-only mode"):
+                await getattr(systems, name)()
         with pytest.raises(PermissionDeniedError, match="read-only mode"):
             await systems.session_script_run("community:config:x", "print(1)")
         with pytest.raises(PermissionDeniedError, match="read-only mode"):

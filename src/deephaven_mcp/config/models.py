@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from deephaven_mcp.config.auth_type import AuthType
-from deephaven_mcp.config.tool_names import SYSTEMS_TOOL_NAMES
+from deephaven_mcp.config.systems_tools import SYSTEMS_TOOL_NAMES
 from deephaven_mcp.errors import DeephavenMcpError, SessionUnavailableError
 from deephaven_mcp.runtime.logging import register_secret
 

@@ -1,6 +1,8 @@
-"""One audit record per code-running or state-changing tool call: tool, session, caller.
+"""One audit record per code-running, state-changing or credential-revealing tool call, and
+per reload: tool, session, caller.
 
-The record names the target the way :data:`AUDITED_TOOLS` says and carries the arguments
+Which calls are recorded, and what each record names as the call's target, come from the
+tool table (:mod:`deephaven_mcp.config.systems_tools`). The record carries the arguments
 only as a digest (no script body, no token, no environment values). Where records go and
 how they are kept to one unforgeable line is :mod:`._audit_stream`'s job.
 """
@@ -17,6 +19,7 @@ from fastmcp.server.dependencies import get_access_token, get_http_request
 from fastmcp.server.middleware.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 
+from deephaven_mcp.config.systems_tools import SYSTEMS_TOOLS
 from deephaven_mcp.mcp_systems_server._audit_stream import (
     AuditEvent,
     Outcome,
@@ -30,49 +33,37 @@ IN_PROCESS: Final = "in-process"
 Target = Callable[[Mapping[str, Any]], str]
 
 
-def _arg(arguments: Mapping[str, Any], name: str) -> str:
+class _Named(dict[str, str]):
+    """Arguments as they name a target: a missing or null one reads ``?``."""
+
+    def __missing__(self, _name: str) -> str:
+        return "?"
+
+
+def _arg(value: Any) -> str:
     """An argument as it names a target; a list (a batch of PQs) as its items joined by
     commas, so the record reads ``enterprise:prod:a,b`` (the field is bounded later)."""
-    value = arguments.get(name)
-    if value is None:
-        return "?"
     if isinstance(value, list | tuple):
         return ",".join(str(item) for item in value)
     return str(value)
 
 
-def _session_id(arguments: Mapping[str, Any]) -> str:
-    return _arg(arguments, "session_id")
+def _target(template: str | None) -> Target:
+    """What a call acts on, from its arguments and the table's ``target`` template."""
 
-
-def _dynamic(arguments: Mapping[str, Any]) -> str:
-    return f"community:dynamic:{_arg(arguments, 'session_name')}"
-
-
-def _enterprise(name_key: str) -> Target:
     def target(arguments: Mapping[str, Any]) -> str:
-        return f"enterprise:{_arg(arguments, 'system_name')}:{_arg(arguments, name_key)}"
+        if template is None:
+            return NO_SESSION
+        named = _Named({k: _arg(v) for k, v in arguments.items() if v is not None})
+        return template.format_map(named)
 
     return target
 
 
 AUDITED_TOOLS: Final[Mapping[str, Target]] = {
-    "session_script_run": _session_id,
-    "session_pip_list": _session_id,  # runs a script on the worker
-    "session_community_create": _dynamic,
-    "session_community_delete": _dynamic,
-    "session_community_credentials": _session_id,
-    "session_enterprise_create": _enterprise("session_name"),
-    "session_enterprise_delete": _enterprise("session_name"),
-    "pq_create": _enterprise("pq_name"),
-    "pq_delete": _enterprise("pq_identifier"),
-    "pq_start": _enterprise("pq_identifier"),
-    "pq_stop": _enterprise("pq_identifier"),
-    "pq_restart": _enterprise("pq_identifier"),
-    "pq_modify": lambda arguments: _arg(arguments, "pq_id"),
-    "mcp_reload": lambda _arguments: NO_SESSION,
+    tool.name: _target(tool.target) for tool in SYSTEMS_TOOLS if tool.effect.audited
 }
-"""Every tool that runs code or changes state, and how to name what it acts on."""
+"""Every tool whose calls are recorded, and how to name what a call acts on."""
 
 
 def current_caller(transport: str | None) -> str:

@@ -27,7 +27,7 @@ from fastmcp.server.completions import MAX_COMPLETION_VALUES, CompletionReferenc
 from pydantic import Field
 
 from deephaven_mcp.errors import DeephavenMcpError
-from deephaven_mcp.mcp_systems_server._tool_policy import enabled_tool_names
+from deephaven_mcp.mcp_systems_server._tool_policy import offered_tools
 from deephaven_mcp.systems import DeephavenSystems
 
 _log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class Completer:
     def _offered(self, tool: str) -> bool:
         """Complete only what the tool policy would let the caller list anyway."""
         systems = self._systems
-        return tool in enabled_tool_names(systems.config.security, read_only=systems.read_only)
+        return tool in offered_tools(systems)
 
     async def _session_ids(self) -> list[str]:
         if not self._offered("sessions_list"):

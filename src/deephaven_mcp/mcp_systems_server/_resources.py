@@ -19,8 +19,8 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ResourceError, ValidationError
 
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError, NotFoundError
-from deephaven_mcp.mcp_systems_server._tool_policy import enabled_tool_names
-from deephaven_mcp.mcp_systems_server.tools._common import Systems
+from deephaven_mcp.mcp_systems_server._injected import Systems
+from deephaven_mcp.mcp_systems_server._tool_policy import offered_tools
 from deephaven_mcp.serving.envelope import error_text
 from deephaven_mcp.systems import DeephavenSystems
 
@@ -44,7 +44,7 @@ def _failure(exc: DeephavenMcpError) -> Exception:
 
 
 def _require(systems: DeephavenSystems, tool: str) -> None:
-    if tool not in enabled_tool_names(systems.config.security, read_only=systems.read_only):
+    if tool not in offered_tools(systems):
         raise ResourceError(
             f"this resource is off: the server's tool policy does not offer {tool}",
             log_level=logging.INFO,

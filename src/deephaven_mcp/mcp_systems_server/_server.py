@@ -20,7 +20,6 @@ from deephaven_mcp.mcp_systems_server._completions import register_completions
 from deephaven_mcp.mcp_systems_server._resources import register_resources
 from deephaven_mcp.mcp_systems_server._tool_policy import (
     ToolSet,
-    enabled_tool_names,
     notify_tools_changed,
 )
 from deephaven_mcp.mcp_systems_server.tools import ALL_TOOLS
@@ -77,14 +76,8 @@ def build_systems_server(
     )
     tool_set: ToolSet | None = None
 
-    def offered() -> frozenset[str]:
-        return enabled_tool_names(systems.config.security, read_only=systems.read_only)
-
-    def row_default() -> int | None:
-        return systems.config.limits.default_max_rows
-
     async def reapply_policy() -> None:
-        if tool_set is not None and tool_set.apply(offered(), row_default()):
+        if tool_set is not None and tool_set.apply_policy(systems):
             await notify_tools_changed()
 
     systems.add_reload_listener(reapply_policy)
@@ -94,7 +87,7 @@ def build_systems_server(
         async with systems:
             # The file is read at start: only now is the policy known for sure.
             if tool_set is not None:
-                tool_set.apply(offered(), row_default())
+                tool_set.apply_policy(systems)
             yield {"systems": systems}
 
     mcp: FastMCP[Any] = FastMCP(
@@ -109,7 +102,7 @@ def build_systems_server(
     )
     tool_set = ToolSet(mcp, ALL_TOOLS)
     # From the config given here (if any), so tools/list is right even before the lifespan.
-    tool_set.apply(offered(), row_default())
+    tool_set.apply_policy(systems)
     register_resources(mcp)
     register_completions(mcp, systems)
 

@@ -21,7 +21,8 @@ from fastmcp.tools.base import Tool, ToolResult
 from fastmcp.tools.tool_transform import ArgTransform
 
 from deephaven_mcp.config.models import SecurityConfig
-from deephaven_mcp.config.tool_names import READ_ONLY_MODE_TOOL_NAMES, SYSTEMS_TOOL_NAMES
+from deephaven_mcp.config.systems_tools import READ_ONLY_MODE_TOOL_NAMES, SYSTEMS_TOOL_NAMES
+from deephaven_mcp.systems import DeephavenSystems
 
 _log = logging.getLogger(__name__)
 
@@ -42,15 +43,23 @@ def enabled_tool_names(security: SecurityConfig, *, read_only: bool = False) -> 
     return names - frozenset(security.tools.disabled)
 
 
+def offered_tools(systems: DeephavenSystems) -> frozenset[str]:
+    """The tools ``systems``' current configuration and mode offer."""
+    return enabled_tool_names(systems.config.security, read_only=systems.read_only)
+
+
 class ToolSet:
     """Keeps the server's registered tools in step with the policy (at start, on reload)."""
 
     def __init__(self, server: FastMCP[Any], tools: tuple[ToolFunction, ...]) -> None:
         self._server = server
         self._tools = {fn.__name__: fn for fn in tools}
-        unknown = set(self._tools) - SYSTEMS_TOOL_NAMES
-        if unknown:
-            raise RuntimeError(f"tools missing from config.tool_names: {sorted(unknown)}")
+        if set(self._tools) != SYSTEMS_TOOL_NAMES:
+            raise RuntimeError(
+                "the tools and deephaven_mcp.config.systems_tools disagree: not declared "
+                f"{sorted(set(self._tools) - SYSTEMS_TOOL_NAMES)}, no tool function "
+                f"{sorted(SYSTEMS_TOOL_NAMES - set(self._tools))}"
+            )
         self._registered: set[str] = set()
         self._row_default: int | None = None
 
@@ -77,6 +86,10 @@ class ToolSet:
         hidden = sorted(set(self._tools) - self._registered)
         _log.info("tools offered: %d; not offered: %s", len(self._registered), hidden)
         return True
+
+    def apply_policy(self, systems: DeephavenSystems) -> bool:
+        """:meth:`apply` what ``systems``' configuration and mode offer now."""
+        return self.apply(offered_tools(systems), systems.config.limits.default_max_rows)
 
     def _register(self, name: str, fn: ToolFunction) -> None:
         tool = self._server.add_tool(fn)

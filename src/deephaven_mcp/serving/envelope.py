@@ -7,7 +7,8 @@ MCP result is flagged ``isError`` at the protocol level too. An error that carri
 as ``"details": {...}``.
 
 Each tool declares an output schema built by :func:`envelope_schema`, which accepts exactly
-these two shapes, so clients can validate every response, failures included.
+these two shapes, so clients can validate every response, failures included; a tool
+answering with a :class:`ToolOutput` gets it from the model (:func:`output_schema`).
 """
 
 from __future__ import annotations
@@ -173,6 +174,71 @@ def envelope_schema(
     }
 
 
+# Keywords whose values are data, not schemas: never rewritten.
+_DATA_KEYWORDS: Final = frozenset({"const", "enum", "examples"})
+# Keywords whose values map names to schemas: the names are kept as they are.
+_SCHEMA_MAPS: Final = frozenset({"properties", "patternProperties"})
+
+
+def _plain(node: Any, defs: Mapping[str, Any]) -> Any:
+    """``node`` with every ``$ref`` inlined and pydantic's ``title`` and ``default`` dropped
+    (an answer leaves an unset field out rather than sending a default), and an ``anyOf``
+    of bare types written as one ``type`` list (``{"type": ["string", "null"]}``)."""
+    if isinstance(node, list):
+        return [_plain(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        shared = defs[node["$ref"].rsplit("/", 1)[-1]]
+        return _plain({**shared, **{k: v for k, v in node.items() if k != "$ref"}}, defs)
+    plain: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("title", "default", "$defs"):
+            continue
+        if key in _SCHEMA_MAPS:
+            plain[key] = {name: _plain(schema, defs) for name, schema in value.items()}
+        elif key in _DATA_KEYWORDS:
+            plain[key] = value
+        else:
+            plain[key] = _plain(value, defs)
+    branches = plain.get("anyOf")
+    if branches and all(set(b) == {"type"} and isinstance(b["type"], str) for b in branches):
+        del plain["anyOf"]
+        plain["type"] = [branch["type"] for branch in branches]
+    return plain
+
+
+def _fields_schema(model: type[ToolOutput]) -> tuple[dict[str, Any], list[str]]:
+    """The properties of ``model``'s answer and the ones every answer has (no default)."""
+    schema = model.model_json_schema(mode="serialization")
+    plain = _plain(schema, schema.get("$defs", {}))
+    return plain.get("properties", {}), list(plain.get("required", []))
+
+
+def output_schema(*models: type[ToolOutput]) -> dict[str, Any]:
+    """The output schema of a tool answering with one of ``models``: each model's fields and
+    required fields in the success branch of :func:`envelope_schema`.
+
+    With several models a success has the required fields of at least one of them (a tool
+    taking one persistent query or a list answers with the one's fields or a batch).
+    """
+    properties: dict[str, Any] = {}
+    required: list[list[str]] = []
+    for model in models:
+        fields, needed = _fields_schema(model)
+        for name, schema in fields.items():
+            known = properties.setdefault(name, schema)
+            if known != schema:
+                properties[name] = {"anyOf": [known, schema]}
+        required.append(needed)
+    if len(required) == 1:
+        return envelope_schema(properties, required[0])
+    schema = envelope_schema(properties)
+    success = schema["anyOf"][0]  # the failure branch stays as it is
+    success["anyOf"] = [{"required": needed} for needed in required]
+    return schema
+
+
 class ArgumentErrorMiddleware(Middleware):
     """Turn argument-validation failures into the standard failure envelope.
 
@@ -186,6 +252,7 @@ class ArgumentErrorMiddleware(Middleware):
         context: MiddlewareContext[mt.CallToolRequestParams],
         call_next: CallNext[mt.CallToolRequestParams, ToolResult],
     ) -> ToolResult:
+        """Call the tool; a rejected argument becomes the failure envelope naming it."""
         try:
             return await call_next(context)
         except ValidationError as exc:

@@ -3,15 +3,20 @@
 One model per tool answer. ``result.envelope_fields()`` is exactly what the MCP tool of
 the same name puts beside ``"success": true``; optional fields (``note``, ``pid``, ...)
 appear only when they were set. Nested records (sessions, schema entries, persistent
-queries) are plain JSON-ready dicts, documented by the tools' output schemas.
+queries) are plain JSON-ready dicts; the record models below (:class:`SessionSummary`, ...)
+say what they hold. These models are also where the tools' output schemas come from: a
+field without a default is one every answer has.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from deephaven_mcp.formatting import FormattedData
+from pydantic import BaseModel, ConfigDict, Field
+
+from deephaven_mcp.model.analysis import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
 from deephaven_mcp.model.output import ToolOutput
+from deephaven_mcp.model.records import Columns, Record, Shape, TableData, optional
 from deephaven_mcp.model.table import ShapedSlice, TableSlice
 
 __all__ = [
@@ -47,63 +52,124 @@ __all__ = [
     "ToolOutput",
 ]
 
-Record = dict[str, Any]
-
 
 class Done(ToolOutput):
-    """Success with nothing more to say (``session_script_run``, ``mcp_reload``)."""
+    """Success with nothing more to say (``mcp_reload``)."""
+
+
+class ScriptTableChange(BaseModel):
+    """A global table the script created, replaced or removed; only name and change if removed."""
+
+    name: str
+    change: Literal["created", "replaced", "removed"]
+    row_count: int = optional()
+    columns: Columns = optional()
+    is_refreshing: bool = optional()
+
+
+_CAPTURED = "The start of the output (at most 64 KB of UTF-8); null in Groovy sessions."
 
 
 class ScriptRun(ToolOutput):
     """What a script printed and which global tables it changed (``session_script_run``).
 
-    ``stdout``/``stderr`` hold at most 64 KB of UTF-8 each (the start of the output); they
-    are None where the session cannot capture output (Groovy). ``tables`` lists at most 100
-    changes: ``name``, ``change`` (created, replaced, removed) and, unless removed,
-    ``row_count``, ``columns`` (name, Deephaven type) and ``is_refreshing``.
+    ``stdout``/``stderr`` are None where the session cannot capture output (Groovy);
+    ``tables`` lists at most 100 changes (:class:`ScriptTableChange`).
     """
 
-    stdout: str | None
+    stdout: Annotated[str | None, Field(description=_CAPTURED)]
     stdout_truncated: bool
     stdout_dropped_bytes: int
-    stderr: str | None
+    stderr: Annotated[str | None, Field(description=_CAPTURED)]
     stderr_truncated: bool
     stderr_dropped_bytes: int
-    tables: list[Record]
+    tables: Annotated[list[Record], Shape(list[ScriptTableChange])]
     tables_truncated: bool
 
 
+class SessionSummary(BaseModel):
+    """A session, as known without connecting."""
+
+    session_id: str
+    type: Literal["community", "enterprise"]
+    source: str
+    session_name: str
+
+
+class SessionInfo(SessionSummary):
+    """A session's details; a version is null when unknown (not connected, not enterprise)."""
+
+    available: bool
+    programming_language: str | None
+    deephaven_core_version: str | None = None
+    deephaven_enterprise_version: str | None = None
+
+
 class SessionList(ToolOutput):
-    sessions: list[Record]
+    """Every known session (``sessions_list``)."""
+
+    sessions: Annotated[list[Record], Shape(list[SessionSummary])]
 
 
 class SessionDetails(ToolOutput):
-    session: Record
+    """One session's details (``session_details``)."""
+
+    session: Annotated[Record, Shape(SessionInfo)]
 
 
 class TableNames(ToolOutput):
+    """The names of a session's tables (``session_tables_list``)."""
+
     session_id: str
     table_names: list[str]
     count: int
     is_complete: bool = False  # present only when the list was cut short
 
 
+class TableSchemaEntry(BaseModel):
+    """One table's column metadata (one row per column), or the error reading it."""
+
+    success: bool
+    table: str
+    format: Literal["json-row"] = optional()
+    data: list[Record] = optional()
+    meta_columns: Columns = optional()
+    row_count: int = optional()
+    error: str = optional()
+    isError: bool = optional()  # the answer's key
+
+
 class TableSchemas(ToolOutput):
+    """Column metadata of a session's tables (``session_tables_schema``), one entry each."""
+
     count: int
-    schemas: list[Record]
+    schemas: Annotated[list[Record], Shape(list[TableSchemaEntry])]
     is_complete: bool
 
 
+class PipPackage(BaseModel):
+    """An installed Python package."""
+
+    package: str
+    version: str
+
+
 class PipPackages(ToolOutput):
-    result: list[dict[str, str]]
+    """The Python packages of a session's worker (``session_pip_list``)."""
+
+    result: Annotated[list[dict[str, str]], Shape(list[PipPackage])]
 
 
 class CommunitySessionCreated(ToolOutput):
+    """A launched community worker (``session_community_create``); ``auth_token`` and
+    ``connection_url_with_auth`` only for PSK, ``container_id`` or ``pid`` by launch method,
+    ``note`` when something needs saying."""
+
     session_id: str
     session_name: str
     connection_url: str
-    auth_type: str
-    launch_method: str
+    auth_type: Annotated[str, Field(json_schema_extra={"enum": ["PSK", "Anonymous"]})]
+    launch_method: Annotated[str, Field(json_schema_extra={"enum": ["python", "docker"]})]
     port: int
     container_id: str | None = None
     pid: int | None = None
@@ -113,11 +179,15 @@ class CommunitySessionCreated(ToolOutput):
 
 
 class CommunitySessionDeleted(ToolOutput):
+    """A stopped and forgotten community worker (``session_community_delete``)."""
+
     session_id: str
     session_name: str
 
 
 class CommunityCredentials(ToolOutput):
+    """How to open a community session in a browser (``session_community_credentials``)."""
+
     session_id: str
     auth_type: str
     auth_token: str | None
@@ -125,11 +195,25 @@ class CommunityCredentials(ToolOutput):
     browser_url: str
 
 
+class SystemStatus(BaseModel):
+    """A configured enterprise system and whether it can be reached."""
+
+    name: str
+    status: Literal["ONLINE", "OFFLINE", "UNAUTHORIZED", "MISCONFIGURED", "UNKNOWN"]
+    detail: str = optional()
+    is_alive: bool = optional()
+    config: Record = optional()
+
+
 class EnterpriseSystemsStatus(ToolOutput):
-    systems: list[Record]
+    """Every configured enterprise system, config redacted (``enterprise_systems_status``)."""
+
+    systems: Annotated[list[Record], Shape(list[SystemStatus])]
 
 
 class EnterpriseSessionCreated(ToolOutput):
+    """A started enterprise worker (``session_enterprise_create``)."""
+
     session_id: str
     system_name: str
     session_name: str
@@ -137,44 +221,60 @@ class EnterpriseSessionCreated(ToolOutput):
 
 
 class EnterpriseSessionDeleted(ToolOutput):
+    """A terminated enterprise worker (``session_enterprise_delete``)."""
+
     system_name: str
     session_name: str
     message: str
 
 
 class CatalogListing(ToolOutput):
-    """Rows of a catalog listing (tables or namespaces), formatted."""
+    """Rows of a catalog listing (``catalog_tables_list``, ``catalog_namespaces_list``),
+    formatted."""
 
     session_id: str
     format: str
     row_count: int
     is_complete: bool
-    columns: list[dict[str, str]]
-    data: FormattedData
+    columns: Columns
+    data: TableData
+
+
+class CatalogSchemaEntry(TableSchemaEntry):
+    """One catalog table's column metadata, or the error reading it."""
+
+    namespace: str = optional()
 
 
 class CatalogSchemas(ToolOutput):
-    schemas: list[Record]
+    """Column metadata of catalog tables (``catalog_tables_schema``), one entry each."""
+
+    schemas: Annotated[list[Record], Shape(list[CatalogSchemaEntry])]
     count: int
     is_complete: bool
 
 
 class CatalogSample(TableSlice):
-    """A table slice of a catalog table, with where it came from."""
+    """A table slice of a catalog table, with where it came from (``catalog_table_sample``)."""
 
     namespace: str
     source: Literal["historical", "live"]
 
     def envelope_fields(self) -> dict[str, Any]:
+        """The slice's fields, then ``namespace`` and ``source``."""
         return {**super().envelope_fields(), "namespace": self.namespace, "source": self.source}
 
 
 class PqList(ToolOutput):
+    """A system's persistent queries with their states (``pq_list``)."""
+
     system_name: str
     pqs: list[Record]
 
 
 class PqDetails(ToolOutput):
+    """One persistent query's configuration, state and worker (``pq_details``)."""
+
     serial: int
     name: str
     state: str
@@ -189,6 +289,9 @@ class PqDetails(ToolOutput):
 
 
 class PqCreated(ToolOutput):
+    """A created persistent query (``pq_create``); ``starts_now`` when the controller
+    starts it at once."""
+
     serial: int
     pq_name: str
     state: str
@@ -200,11 +303,15 @@ class PqCreated(ToolOutput):
 
 
 class PqDeleted(ToolOutput):
+    """A deleted persistent query (``pq_delete`` given one)."""
+
     serial: int
     message: str
 
 
 class PqModified(ToolOutput):
+    """A changed persistent query (``pq_modify``); ``restarted`` if it was restarted."""
+
     pq_id: str
     serial: int
     name: str
@@ -213,6 +320,8 @@ class PqModified(ToolOutput):
 
 
 class PqStarted(ToolOutput):
+    """A started persistent query (``pq_start`` given one); ``session_id`` once RUNNING."""
+
     serial: int
     state: str
     session_id: str | None
@@ -220,16 +329,33 @@ class PqStarted(ToolOutput):
 
 
 class PqStopped(ToolOutput):
+    """A stopped persistent query (``pq_stop`` given one)."""
+
     serial: int
     state: str
     message: str
 
 
 class PqRestarted(ToolOutput):
+    """A restarted persistent query (``pq_restart`` given one); ``session_id`` once RUNNING."""
+
     serial: int
     state: str
     session_id: str | None
     message: str
+
+
+class PqBatchEntry(BaseModel):
+    """One query's outcome: its fields as a single call answers them, or its error."""
+
+    pq: str | int
+    success: bool
+    serial: int = optional()
+    name: str = optional()
+    state: str = optional()
+    session_id: str | None = optional()
+    message: str = optional()
+    error: str = optional()
 
 
 class PqBatch(ToolOutput):
@@ -243,10 +369,47 @@ class PqBatch(ToolOutput):
     its ``serial`` and ``name``. ``max_concurrent`` is how many ran at once at most.
     """
 
-    results: list[Record]
+    results: Annotated[list[Record], Shape(list[PqBatchEntry])]
     succeeded: int
     failed: int
     max_concurrent: int
+
+
+Scalar = float | str | bool | None
+"""A value as a summary shows it."""
+Statistic = Annotated[
+    float | str | None,
+    Field(description='A number; "NaN", "Infinity" or "-Infinity" as text; null without values.'),
+]
+
+
+class TopValue(BaseModel):
+    """One of a column's most frequent values and how often it occurs."""
+
+    value: Scalar
+    count: int
+
+
+class ColumnSummary(BaseModel):
+    """One column's statistics; which ones depends on its kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    type: Annotated[str, Field(description="Deephaven type, e.g. double, java.lang.String.")]
+    kind: Literal["numeric", "string", "boolean", "temporal", "other"]
+    null_count: int
+    nan_count: int = optional("float/double only; NaN is not null.")
+    min: Scalar = optional("Timestamps and dates as ISO-8601 text.")
+    max: Scalar = optional()
+    mean: Statistic = optional()
+    std: Statistic = optional("Sample standard deviation (n - 1).")
+    notes: list[str] = optional("Statistics shown as null because the engine overflowed them.")
+    distinct_count: int = optional(f"Distinct non-null values, at most {MAX_DISTINCT:,}.")
+    distinct_count_capped: bool = optional(
+        f"True when there are more than {MAX_DISTINCT:,} distinct values."
+    )
+    top_values: list[TopValue] = optional()
 
 
 class TableSummary(ToolOutput):
@@ -261,14 +424,21 @@ class TableSummary(ToolOutput):
     """
 
     table_name: str
-    row_count: int
-    column_count: int
-    is_complete: bool
+    row_count: Annotated[int, Field(description="Rows after filtering.")]
+    column_count: Annotated[int, Field(description="Columns in the table.")]
+    is_complete: Annotated[
+        bool,
+        Field(
+            description=f"False when only the first {MAX_SUMMARY_COLUMNS} columns were summarized."
+        ),
+    ]
     top_k: int
-    skip_nan: bool
-    is_refreshing: bool
-    snapshot_time: str
-    columns: list[Record]
+    skip_nan: Annotated[bool, Field(description="True when NaN was treated like null.")]
+    is_refreshing: Annotated[bool, Field(description="True for a ticking (live) table.")]
+    snapshot_time: Annotated[
+        str, Field(description="When the statistics were taken, ISO-8601 UTC.")
+    ]
+    columns: Annotated[list[Record], Shape(list[ColumnSummary])]
 
 
 class TableAggregate(ShapedSlice):
@@ -278,11 +448,22 @@ class TableAggregate(ShapedSlice):
     overflowed (shown as null), e.g. ``"AvgX: 1 group overflowed double arithmetic in the
     engine; shown as null"``; empty when there are none."""
 
-    source_rows: int
-    skip_nan: bool
-    notes: list[str]
+    total_rows: Annotated[int, Field(description="Aggregated rows (groups) before paging.")]
+    is_refreshing: Annotated[bool, Field(description="True when the source table ticks.")]
+    snapshot_time: Annotated[str, Field(description="When the rows were computed, ISO-8601 UTC.")]
+    source_rows: Annotated[int, Field(description="Source rows aggregated (after filtering).")]
+    skip_nan: Annotated[bool, Field(description="True when NaN was treated like null.")]
+    notes: Annotated[
+        list[str],
+        Field(
+            description="One per output column with groups the engine overflowed (shown as "
+            "null), e.g. 'AvgX: 1 group overflowed double arithmetic in the engine; shown as "
+            "null'."
+        ),
+    ]
 
     def envelope_fields(self) -> dict[str, Any]:
+        """The page's fields, then ``source_rows``, ``skip_nan`` and ``notes``."""
         return {
             **super().envelope_fields(),
             "source_rows": self.source_rows,

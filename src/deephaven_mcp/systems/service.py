@@ -29,6 +29,7 @@ from typing import (
 )
 
 from deephaven_mcp.config import McpConfig, load_config
+from deephaven_mcp.config.systems_tools import STATE_CHANGING_TOOL_NAMES
 from deephaven_mcp.enterprise import (
     EnterpriseBackend,
     PqChanges,
@@ -86,9 +87,7 @@ DEFAULT_ROWS: Final = DefaultRows.DEFAULT
 def _changes_state(
     method: Callable[Concatenate[DeephavenSystems, P], Awaitable[R]],
 ) -> Callable[Concatenate[DeephavenSystems, P], Awaitable[R]]:
-    """Refuse ``method`` in read-only mode: it runs code, changes state or hands out
-    credentials. (The MCP server does not even register such tools then; this keeps the
-    Python API to the same rule.)"""
+    """``method``, refused in read-only mode."""
 
     @functools.wraps(method)
     async def guarded(self: DeephavenSystems, /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -99,10 +98,22 @@ def _changes_state(
             )
         return await method(self, *args, **kwargs)
 
-    guarded.changes_state = True  # type: ignore[attr-defined]
     return guarded
 
 
+def _refuse_state_changes_in_read_only_mode(cls: type[DeephavenSystems]) -> type[DeephavenSystems]:
+    """Guard every method whose tool runs code, changes state or hands out credentials, as
+    :mod:`deephaven_mcp.config.systems_tools` declares them.
+
+    The MCP server does not even register such tools in read-only mode; this keeps the
+    Python API to the same rule.
+    """
+    for name in sorted(STATE_CHANGING_TOOL_NAMES):
+        setattr(cls, name, _changes_state(getattr(cls, name)))
+    return cls
+
+
+@_refuse_state_changes_in_read_only_mode
 class DeephavenSystems:
     """Deephaven Community sessions and Enterprise systems behind one async API.
 
@@ -403,7 +414,6 @@ class DeephavenSystems:
             skip_nan=skip_nan,
         )
 
-    @_changes_state
     async def session_script_run(
         self, session_id: str, script: str | None = None, script_path: str | None = None
     ) -> results.ScriptRun:
@@ -418,7 +428,6 @@ class DeephavenSystems:
         session = await self.registry.get(session_id)
         return await _tables.run_script(session, self.timeouts, code)
 
-    @_changes_state
     async def session_pip_list(self, session_id: str) -> results.PipPackages:
         """Python packages installed in a Python session's worker."""
         session = await self.registry.get(session_id)
@@ -426,7 +435,6 @@ class DeephavenSystems:
 
     # -- community sessions launched on demand -------------------------------------------
 
-    @_changes_state
     async def session_community_create(
         self,
         session_name: str,
@@ -467,7 +475,6 @@ class DeephavenSystems:
         session = await self.community.create(self.config, arguments, progress)
         return created(session, self.config.security.community.credential_retrieval_mode)
 
-    @_changes_state
     async def session_community_delete(self, session_name: str) -> results.CommunitySessionDeleted:
         """Stop a worker made by ``session_community_create`` and forget its session."""
         session_id = await self.community.delete(session_name)
@@ -475,7 +482,6 @@ class DeephavenSystems:
             session_id=str(session_id), session_name=session_name
         )
 
-    @_changes_state
     async def session_community_credentials(self, session_id: str) -> results.CommunityCredentials:
         """Token and URLs of a community session, if the credential retrieval mode allows."""
         session = await self.registry.get(session_id)
@@ -483,7 +489,6 @@ class DeephavenSystems:
 
     # -- enterprise sessions and catalogs ------------------------------------------------
 
-    @_changes_state
     async def session_enterprise_create(
         self,
         system_name: str,
@@ -529,7 +534,6 @@ class DeephavenSystems:
             programming_language=info.programming_language,
         )
 
-    @_changes_state
     async def session_enterprise_delete(
         self, system_name: str, session_name: str
     ) -> results.EnterpriseSessionDeleted:
@@ -634,7 +638,6 @@ class DeephavenSystems:
         system = self.enterprise.get(system_name)
         return _queries.details(system.name, await system.pq_details(pq_identifier))
 
-    @_changes_state
     async def pq_create(
         self,
         system_name: str,
@@ -715,7 +718,6 @@ class DeephavenSystems:
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
     ) -> results.PqBatch: ...
 
-    @_changes_state
     async def pq_delete(
         self,
         system_name: str,
@@ -729,7 +731,6 @@ class DeephavenSystems:
         system = self.enterprise.get(system_name)
         return await _pq_batch.act(system, results.PqDeleted, pq_identifier, max_concurrent)
 
-    @_changes_state
     async def pq_modify(
         self,
         pq_id: str,
@@ -819,7 +820,6 @@ class DeephavenSystems:
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
     ) -> results.PqBatch: ...
 
-    @_changes_state
     async def pq_start(
         self,
         system_name: str,
@@ -864,7 +864,6 @@ class DeephavenSystems:
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
     ) -> results.PqBatch: ...
 
-    @_changes_state
     async def pq_stop(
         self,
         system_name: str,
@@ -904,7 +903,6 @@ class DeephavenSystems:
         max_concurrent: int = DEFAULT_PQ_CONCURRENCY,
     ) -> results.PqBatch: ...
 
-    @_changes_state
     async def pq_restart(
         self,
         system_name: str,

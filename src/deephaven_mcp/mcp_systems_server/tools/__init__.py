@@ -6,111 +6,39 @@ parameters, and returns the MCP envelope (a ``ToolResult``). The server register
 
     from deephaven_mcp.mcp_systems_server.tools import session_table_data
     result = await session_table_data(systems, "community:config:local", "trades")
+
+A tool is a function decorated with ``systems_tool`` and listed in its module's
+``__all__``; this package re-exports every module's ``__all__`` and orders them as
+:data:`deephaven_mcp.config.systems_tools.SYSTEMS_TOOLS` declares them.
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
-from fastmcp.tools.base import ToolResult
+from deephaven_mcp.config.systems_tools import SYSTEMS_TOOLS
+from deephaven_mcp.mcp_systems_server._tool_policy import ToolFunction
+from deephaven_mcp.mcp_systems_server.tools.analysis import *  # noqa: F403
+from deephaven_mcp.mcp_systems_server.tools.catalog import *  # noqa: F403
+from deephaven_mcp.mcp_systems_server.tools.community import *  # noqa: F403
+from deephaven_mcp.mcp_systems_server.tools.data import *  # noqa: F403
+from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import *  # noqa: F403
+from deephaven_mcp.mcp_systems_server.tools.pq import *  # noqa: F403
+from deephaven_mcp.mcp_systems_server.tools.sessions import *  # noqa: F403
+from deephaven_mcp.mcp_systems_server.tools.system import *  # noqa: F403
 
-from deephaven_mcp.mcp_systems_server.tools.analysis import (
-    session_table_aggregate,
-    session_table_summary,
-)
-from deephaven_mcp.mcp_systems_server.tools.catalog import (
-    catalog_namespaces_list,
-    catalog_table_sample,
-    catalog_tables_list,
-    catalog_tables_schema,
-)
-from deephaven_mcp.mcp_systems_server.tools.community import (
-    session_community_create,
-    session_community_credentials,
-    session_community_delete,
-)
-from deephaven_mcp.mcp_systems_server.tools.data import (
-    session_pip_list,
-    session_script_run,
-    session_table_data,
-    session_tables_list,
-    session_tables_schema,
-)
-from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import (
-    session_enterprise_create,
-    session_enterprise_delete,
-)
-from deephaven_mcp.mcp_systems_server.tools.pq import (
-    pq_create,
-    pq_delete,
-    pq_details,
-    pq_list,
-    pq_modify,
-    pq_restart,
-    pq_start,
-    pq_stop,
-)
-from deephaven_mcp.mcp_systems_server.tools.sessions import session_details, sessions_list
-from deephaven_mcp.mcp_systems_server.tools.system import enterprise_systems_status, mcp_reload
 
-ALL_TOOLS: Final[tuple[Callable[..., Awaitable[ToolResult]], ...]] = (
-    mcp_reload,
-    enterprise_systems_status,
-    sessions_list,
-    session_details,
-    session_tables_list,
-    session_tables_schema,
-    session_table_data,
-    session_table_summary,
-    session_table_aggregate,
-    session_script_run,
-    session_pip_list,
-    session_community_create,
-    session_community_delete,
-    session_community_credentials,
-    session_enterprise_create,
-    session_enterprise_delete,
-    catalog_tables_list,
-    catalog_namespaces_list,
-    catalog_tables_schema,
-    catalog_table_sample,
-    pq_list,
-    pq_details,
-    pq_create,
-    pq_delete,
-    pq_modify,
-    pq_start,
-    pq_stop,
-    pq_restart,
-)
+def _in_table_order(exported: Mapping[str, Any]) -> tuple[ToolFunction, ...]:
+    """The tool functions, in the table's order; a table entry without one is an error."""
+    missing = [tool.name for tool in SYSTEMS_TOOLS if not callable(exported.get(tool.name))]
+    if missing:
+        raise RuntimeError(
+            f"no tool function for {missing}, declared in deephaven_mcp.config.systems_tools: "
+            "define it with @systems_tool in a tools module and list it in that module's "
+            "__all__"
+        )
+    return tuple(exported[tool.name] for tool in SYSTEMS_TOOLS)
 
-__all__ = [
-    "ALL_TOOLS",
-    "catalog_namespaces_list",
-    "catalog_table_sample",
-    "catalog_tables_list",
-    "catalog_tables_schema",
-    "enterprise_systems_status",
-    "mcp_reload",
-    "pq_create",
-    "pq_delete",
-    "pq_details",
-    "pq_list",
-    "pq_modify",
-    "pq_restart",
-    "pq_start",
-    "pq_stop",
-    "session_community_create",
-    "session_community_credentials",
-    "session_community_delete",
-    "session_details",
-    "session_enterprise_create",
-    "session_enterprise_delete",
-    "session_pip_list",
-    "session_script_run",
-    "session_table_aggregate",
-    "session_table_data",
-    "session_table_summary",
-    "session_tables_list",
-    "session_tables_schema",
-    "sessions_list",
-]
+
+ALL_TOOLS: Final[tuple[ToolFunction, ...]] = _in_table_order(globals())
+
+__all__ = ["ALL_TOOLS", *(tool.__name__ for tool in ALL_TOOLS)]

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Annotated, Any, Final
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Final
 
-from fastmcp.dependencies import Depends
-from fastmcp.server.dependencies import get_context
 from fastmcp.tools import tool
 from fastmcp.tools.base import ToolResult
-from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from deephaven_mcp.mcp_systems_server._annotations import annotations_of
+from deephaven_mcp.mcp_systems_server._injected import Systems as Systems  # for the tools
 from deephaven_mcp.model.output import ToolOutput
 from deephaven_mcp.model.shaping import MAX_CONDITIONS, MAX_LIST_VALUES, Filters
-from deephaven_mcp.serving.envelope import as_envelope
-from deephaven_mcp.systems import DeephavenSystems
-
-
-@asynccontextmanager
-async def current_systems() -> AsyncIterator[DeephavenSystems]:
-    """The server's service, created and started by its lifespan.
-
-    A context manager on purpose: fastmcp enters whatever async context manager a
-    dependency returns, and the service is one; this hands it over without entering it.
-    """
-    systems = get_context().lifespan_context["systems"]
-    assert isinstance(systems, DeephavenSystems)
-    yield systems
-
-
-Systems = Annotated[DeephavenSystems, Depends(current_systems)]
-"""The service: injected by the server, passed explicitly when called from Python."""
+from deephaven_mcp.serving.envelope import as_envelope, output_schema
 
 SessionIdArg = Annotated[
     str,
@@ -64,17 +47,33 @@ EnvVars = Annotated[
 ]
 
 
+def answer_models(fn: Callable[..., Awaitable[ToolOutput]]) -> tuple[type[ToolOutput], ...]:
+    """The result models ``fn`` answers with: its return annotation, one model or a union."""
+    # Only the return annotation: resolving every parameter's would cost start-up time.
+    returns = types.SimpleNamespace(__annotations__={"return": fn.__annotations__["return"]})
+    answer = typing.get_type_hints(returns, globalns=fn.__globals__)["return"]
+    models = typing.get_args(answer) if isinstance(answer, types.UnionType) else (answer,)
+    for model in models:
+        if not (isinstance(model, type) and issubclass(model, ToolOutput)):
+            raise TypeError(f"{fn.__name__} must return ToolOutput models, not {answer}")
+    return models
+
+
 def systems_tool(
-    action: str, *, annotations: ToolAnnotations, output_schema: dict[str, Any]
+    action: str,
 ) -> Callable[[Callable[..., Awaitable[ToolOutput]]], Callable[..., Awaitable[ToolResult]]]:
     """Mark a module-level function as a systems tool that answers with the envelope.
 
     The function takes the service first and returns the service's typed result;
-    ``action`` names the operation in messages for unexpected failures.
+    ``action`` names the operation in messages for unexpected failures. The tool's
+    annotations come from its entry in :mod:`deephaven_mcp.config.systems_tools` (a
+    function without one fails here), its output schema from the result models its return
+    annotation names.
     """
 
     def decorate(fn: Callable[..., Awaitable[ToolOutput]]) -> Callable[..., Awaitable[ToolResult]]:
-        adapter = as_envelope(action)(fn)
-        return tool(annotations=annotations, output_schema=output_schema)(adapter)
+        annotations = annotations_of(fn.__name__)
+        schema = output_schema(*answer_models(fn))
+        return tool(annotations=annotations, output_schema=schema)(as_envelope(action)(fn))
 
     return decorate

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from pydantic import Field
 
-from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
-from deephaven_mcp.mcp_systems_server._schemas import (
-    BOOLEAN,
-    INTEGER,
-    STRING,
-    TABLE_SLICE,
-    TABLE_SLICE_REQUIRED,
-)
 from deephaven_mcp.mcp_systems_server.tools._common import (
     FiltersArg,
     SessionIdArg,
@@ -25,7 +17,6 @@ from deephaven_mcp.mcp_systems_server.tools.data import FORMAT_HELP
 from deephaven_mcp.model.analysis import (
     BIN_FORM,
     DEFAULT_TOP_K,
-    MAX_DISTINCT,
     MAX_SUMMARY_COLUMNS,
     Aggregations,
     GroupBy,
@@ -35,8 +26,9 @@ from deephaven_mcp.model.analysis import (
 )
 from deephaven_mcp.model.arguments import Offset, RowLimit
 from deephaven_mcp.model.shaping import MAX_SORT_KEYS, Sort
-from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import TableAggregate, TableSummary
+
+__all__ = ["session_table_aggregate", "session_table_summary"]
 
 GROUP_BY_HELP: Final = (
     "Grouping keys: column names, or time buckets on a timestamp column "
@@ -64,97 +56,8 @@ SORT_HELP: Final = (
 )
 COLUMNS_HELP: Final = f"Columns to describe; null for all (the first {MAX_SUMMARY_COLUMNS})."
 
-_SCALAR: Final = {"type": ["number", "string", "boolean", "null"]}
-_STATISTIC: Final = {
-    "type": ["number", "string", "null"],
-    "description": 'A number; "NaN", "Infinity" or "-Infinity" as text; null without values.',
-}
-_COLUMN_SUMMARY: Final[dict[str, Any]] = {
-    "type": "object",
-    "properties": {
-        "name": STRING,
-        "type": {**STRING, "description": "Deephaven type, e.g. double, java.lang.String."},
-        "kind": {"enum": ["numeric", "string", "boolean", "temporal", "other"]},
-        "null_count": INTEGER,
-        "nan_count": {**INTEGER, "description": "float/double only; NaN is not null."},
-        "min": {**_SCALAR, "description": "Timestamps and dates as ISO-8601 text."},
-        "max": _SCALAR,
-        "mean": _STATISTIC,
-        "std": {**_STATISTIC, "description": "Sample standard deviation (n - 1)."},
-        "notes": {
-            "type": "array",
-            "items": STRING,
-            "description": "Statistics shown as null because the engine overflowed them.",
-        },
-        "distinct_count": {
-            **INTEGER,
-            "description": f"Distinct non-null values, at most {MAX_DISTINCT:,}.",
-        },
-        "distinct_count_capped": {
-            **BOOLEAN,
-            "description": f"True when there are more than {MAX_DISTINCT:,} distinct values.",
-        },
-        "top_values": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"value": _SCALAR, "count": INTEGER},
-                "required": ["value", "count"],
-            },
-        },
-    },
-    "required": ["name", "type", "kind", "null_count"],
-    "additionalProperties": False,
-}
-_SUMMARY: Final[dict[str, Any]] = {
-    "table_name": STRING,
-    "row_count": {**INTEGER, "description": "Rows after filtering."},
-    "column_count": {**INTEGER, "description": "Columns in the table."},
-    "is_complete": {
-        **BOOLEAN,
-        "description": f"False when only the first {MAX_SUMMARY_COLUMNS} columns were summarized.",
-    },
-    "top_k": INTEGER,
-    "skip_nan": {**BOOLEAN, "description": "True when NaN was treated like null."},
-    "is_refreshing": {**BOOLEAN, "description": "True for a ticking (live) table."},
-    "snapshot_time": {**STRING, "description": "When the statistics were taken, ISO-8601 UTC."},
-    "columns": {"type": "array", "items": _COLUMN_SUMMARY},
-}
 
-_AGGREGATE: Final[dict[str, Any]] = {
-    **TABLE_SLICE,
-    "total_rows": {**INTEGER, "description": "Aggregated rows (groups) before paging."},
-    "next_offset": {
-        "type": ["integer", "null"],
-        "description": "offset of the next page; null when this page reaches the end.",
-    },
-    "is_refreshing": {**BOOLEAN, "description": "True when the source table ticks."},
-    "snapshot_time": {**STRING, "description": "When the rows were computed, ISO-8601 UTC."},
-    "source_rows": {**INTEGER, "description": "Source rows aggregated (after filtering)."},
-    "skip_nan": {**BOOLEAN, "description": "True when NaN was treated like null."},
-    "notes": {
-        "type": "array",
-        "items": STRING,
-        "description": "One per output column with groups the engine overflowed (shown as "
-        "null), e.g. 'AvgX: 1 group overflowed double arithmetic in the engine; shown as null'.",
-    },
-}
-_AGGREGATE_EXTRA: Final = [
-    "total_rows",
-    "next_offset",
-    "is_refreshing",
-    "snapshot_time",
-    "source_rows",
-    "skip_nan",
-    "notes",
-]
-
-
-@systems_tool(
-    "Summarizing the table",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(_SUMMARY, list(_SUMMARY)),
-)
+@systems_tool("Summarizing the table")
 async def session_table_summary(
     systems: Systems,
     session_id: SessionIdArg,
@@ -187,11 +90,7 @@ async def session_table_summary(
     )
 
 
-@systems_tool(
-    "Aggregating the table",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(_AGGREGATE, [*TABLE_SLICE_REQUIRED, *_AGGREGATE_EXTRA]),
-)
+@systems_tool("Aggregating the table")
 async def session_table_aggregate(
     systems: Systems,
     session_id: SessionIdArg,

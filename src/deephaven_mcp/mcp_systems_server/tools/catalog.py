@@ -11,22 +11,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
-from deephaven_mcp.mcp_systems_server._schemas import (
-    BOOLEAN,
-    COLUMN_LIST,
-    INTEGER,
-    STRING,
-    TABLE_DATA,
-    TABLE_SCHEMA_ENTRY,
-    TABLE_SLICE,
-    TABLE_SLICE_REQUIRED,
-)
 from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
 from deephaven_mcp.model.arguments import RowLimit
 from deephaven_mcp.model.shaping import CatalogFilters
-from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import CatalogListing, CatalogSample, CatalogSchemas
+
+__all__ = [
+    "catalog_namespaces_list",
+    "catalog_table_sample",
+    "catalog_tables_list",
+    "catalog_tables_schema",
+]
 
 _FORMAT_HELP = (
     "optimize-rendering (default), optimize-accuracy, optimize-cost, optimize-speed, or "
@@ -43,24 +38,9 @@ Filters = Annotated[
     ),
 ]
 Format = Annotated[str, Field(description=_FORMAT_HELP)]
-_ROWS_SCHEMA = envelope_schema(
-    {
-        "session_id": STRING,
-        "format": STRING,
-        "row_count": INTEGER,
-        "is_complete": BOOLEAN,
-        "columns": COLUMN_LIST,
-        "data": TABLE_DATA,
-    },
-    ["session_id", "format", "row_count", "is_complete", "columns", "data"],
-)
-_SCHEMA_ENTRY = {
-    **TABLE_SCHEMA_ENTRY,
-    "properties": {**TABLE_SCHEMA_ENTRY["properties"], "namespace": STRING},
-}
 
 
-@systems_tool("Listing catalog tables", annotations=READ_ONLY, output_schema=_ROWS_SCHEMA)
+@systems_tool("Listing catalog tables")
 async def catalog_tables_list(
     systems: Systems,
     session_id: SessionIdArg,
@@ -77,7 +57,7 @@ async def catalog_tables_list(
     )
 
 
-@systems_tool("Listing catalog namespaces", annotations=READ_ONLY, output_schema=_ROWS_SCHEMA)
+@systems_tool("Listing catalog namespaces")
 async def catalog_namespaces_list(
     systems: Systems,
     session_id: SessionIdArg,
@@ -94,18 +74,7 @@ async def catalog_namespaces_list(
     )
 
 
-@systems_tool(
-    "Reading catalog schemas",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        {
-            "schemas": {"type": "array", "items": _SCHEMA_ENTRY},
-            "count": INTEGER,
-            "is_complete": BOOLEAN,
-        },
-        ["schemas", "count", "is_complete"],
-    ),
-)
+@systems_tool("Reading catalog schemas")
 async def catalog_tables_schema(
     systems: Systems,
     session_id: SessionIdArg,
@@ -126,14 +95,7 @@ async def catalog_tables_schema(
     )
 
 
-@systems_tool(
-    "Sampling the catalog table",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        {**TABLE_SLICE, "namespace": STRING, "source": {"enum": ["historical", "live"]}},
-        [*TABLE_SLICE_REQUIRED, "namespace"],
-    ),
-)
+@systems_tool("Sampling the catalog table")
 async def catalog_table_sample(
     systems: Systems,
     session_id: SessionIdArg,

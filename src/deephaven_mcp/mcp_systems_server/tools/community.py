@@ -7,43 +7,25 @@ from typing import Annotated
 from fastmcp import Context
 from pydantic import Field
 
-from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
-from deephaven_mcp.mcp_systems_server._schemas import INTEGER, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import (
     SessionIdArg,
     Systems,
     systems_tool,
 )
 from deephaven_mcp.model.arguments import Number, WholeNumber
-from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import (
     CommunityCredentials,
     CommunitySessionCreated,
     CommunitySessionDeleted,
 )
 
+__all__ = ["session_community_create", "session_community_credentials", "session_community_delete"]
+
 # Appended to the description of every argument in AgentSettable.
 _OPERATOR = " Refused unless listed in community.session_creation.agent_may_set."
 
-_CREATE_SCHEMA = envelope_schema(
-    {
-        "session_id": STRING,
-        "session_name": STRING,
-        "connection_url": STRING,
-        "connection_url_with_auth": STRING,
-        "auth_type": {"enum": ["PSK", "Anonymous"]},
-        "auth_token": STRING,
-        "launch_method": {"enum": ["python", "docker"]},
-        "port": INTEGER,
-        "container_id": STRING,
-        "pid": INTEGER,
-        "note": STRING,
-    },
-    ["session_id", "session_name", "connection_url", "auth_type", "launch_method", "port"],
-)
 
-
-@systems_tool("Creating the community session", annotations=MUTATING, output_schema=_CREATE_SCHEMA)
+@systems_tool("Creating the community session")
 async def session_community_create(
     systems: Systems,
     session_name: Annotated[
@@ -129,13 +111,7 @@ async def session_community_create(
     )
 
 
-@systems_tool(
-    "Deleting the community session",
-    annotations=DESTRUCTIVE,
-    output_schema=envelope_schema(
-        {"session_id": STRING, "session_name": STRING}, ["session_id", "session_name"]
-    ),
-)
+@systems_tool("Deleting the community session")
 async def session_community_delete(
     systems: Systems,
     session_name: Annotated[
@@ -146,20 +122,7 @@ async def session_community_delete(
     return await systems.session_community_delete(session_name=session_name)
 
 
-@systems_tool(
-    "Retrieving credentials",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        {
-            "session_id": STRING,
-            "auth_type": STRING,
-            "auth_token": STRING,
-            "connection_url": STRING,
-            "browser_url": STRING,
-        },
-        ["session_id", "auth_type", "auth_token", "connection_url", "browser_url"],
-    ),
-)
+@systems_tool("Retrieving credentials")
 async def session_community_credentials(
     systems: Systems, session_id: SessionIdArg
 ) -> CommunityCredentials:

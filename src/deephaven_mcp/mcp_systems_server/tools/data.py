@@ -6,16 +6,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, READ_ONLY, RUNS_CODE
-from deephaven_mcp.mcp_systems_server._schemas import (
-    BOOLEAN,
-    COLUMN_LIST,
-    INTEGER,
-    STRING,
-    TABLE_SCHEMA_ENTRY,
-    TABLE_SLICE,
-    TABLE_SLICE_REQUIRED,
-)
 from deephaven_mcp.mcp_systems_server.tools._common import (
     FiltersArg,
     SessionIdArg,
@@ -25,7 +15,6 @@ from deephaven_mcp.mcp_systems_server.tools._common import (
 )
 from deephaven_mcp.model.arguments import Offset, RowLimit
 from deephaven_mcp.model.shaping import MAX_SORT_KEYS, Sort
-from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import (
     PipPackages,
     ScriptRun,
@@ -34,6 +23,14 @@ from deephaven_mcp.systems.results import (
     TableSchemas,
 )
 
+__all__ = [
+    "session_pip_list",
+    "session_script_run",
+    "session_table_data",
+    "session_tables_list",
+    "session_tables_schema",
+]
+
 FORMAT_HELP = (
     "optimize-rendering (markdown-table, default), optimize-accuracy "
     "(markdown-kv), optimize-cost (csv), optimize-speed (json-column), or one "
@@ -41,35 +38,13 @@ FORMAT_HELP = (
 )
 
 
-@systems_tool(
-    "Listing tables",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        {
-            "session_id": STRING,
-            "table_names": {"type": "array", "items": STRING},
-            "count": INTEGER,
-        },
-        ["session_id", "table_names", "count"],
-    ),
-)
+@systems_tool("Listing tables")
 async def session_tables_list(systems: Systems, session_id: SessionIdArg) -> TableNames:
     """Names of the tables in a session (cheap; no schemas)."""
     return await systems.session_tables_list(session_id=session_id)
 
 
-@systems_tool(
-    "Reading table schemas",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        {
-            "count": INTEGER,
-            "schemas": {"type": "array", "items": TABLE_SCHEMA_ENTRY},
-            "is_complete": BOOLEAN,
-        },
-        ["count", "schemas"],
-    ),
-)
+@systems_tool("Reading table schemas")
 async def session_tables_schema(
     systems: Systems,
     session_id: SessionIdArg,
@@ -85,26 +60,7 @@ async def session_tables_schema(
     return await systems.session_tables_schema(session_id=session_id, table_names=table_names)
 
 
-_SHAPED_SLICE = {
-    **TABLE_SLICE,
-    "total_rows": {**INTEGER, "description": "Rows after filtering (before paging)."},
-    "next_offset": {
-        "type": ["integer", "null"],
-        "description": "offset of the next page; null when this page reaches the end.",
-    },
-    "is_refreshing": {**BOOLEAN, "description": "True for a ticking (live) table."},
-    "snapshot_time": {**STRING, "description": "When the rows were read, ISO-8601 UTC."},
-}
-
-
-@systems_tool(
-    "Reading table data",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        _SHAPED_SLICE,
-        [*TABLE_SLICE_REQUIRED, "total_rows", "next_offset", "is_refreshing", "snapshot_time"],
-    ),
-)
+@systems_tool("Reading table data")
 async def session_table_data(
     systems: Systems,
     session_id: SessionIdArg,
@@ -156,38 +112,7 @@ async def session_table_data(
     )
 
 
-_CAPTURED_TEXT = {
-    "type": ["string", "null"],
-    "description": "The start of the output (at most 64 KB of UTF-8); null in Groovy sessions.",
-}
-_SCRIPT_TABLE_CHANGE = {
-    "type": "object",
-    "properties": {
-        "name": STRING,
-        "change": {"enum": ["created", "replaced", "removed"]},
-        "row_count": INTEGER,
-        "columns": COLUMN_LIST,
-        "is_refreshing": BOOLEAN,
-    },
-    "required": ["name", "change"],
-}
-_SCRIPT_RUN_FIELDS = {
-    "stdout": _CAPTURED_TEXT,
-    "stdout_truncated": BOOLEAN,
-    "stdout_dropped_bytes": INTEGER,
-    "stderr": _CAPTURED_TEXT,
-    "stderr_truncated": BOOLEAN,
-    "stderr_dropped_bytes": INTEGER,
-    "tables": {"type": "array", "items": _SCRIPT_TABLE_CHANGE},
-    "tables_truncated": BOOLEAN,
-}
-
-
-@systems_tool(
-    "Running the script",
-    annotations=DESTRUCTIVE,
-    output_schema=envelope_schema(_SCRIPT_RUN_FIELDS, list(_SCRIPT_RUN_FIELDS)),
-)
+@systems_tool("Running the script")
 async def session_script_run(
     systems: Systems,
     session_id: SessionIdArg,
@@ -217,23 +142,7 @@ async def session_script_run(
     )
 
 
-@systems_tool(
-    "Listing pip packages",
-    annotations=RUNS_CODE,
-    output_schema=envelope_schema(
-        {
-            "result": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"package": STRING, "version": STRING},
-                    "required": ["package", "version"],
-                },
-            }
-        },
-        ["result"],
-    ),
-)
+@systems_tool("Listing pip packages")
 async def session_pip_list(systems: Systems, session_id: SessionIdArg) -> PipPackages:
     """Python packages installed in a Python session's worker.
 

@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING
-from deephaven_mcp.mcp_systems_server._schemas import NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
 from deephaven_mcp.model.arguments import Number, WholeNumber
-from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import EnterpriseSessionCreated, EnterpriseSessionDeleted
+
+__all__ = ["session_enterprise_create", "session_enterprise_delete"]
 
 # Appended to the description of every argument in EnterpriseAgentSettable (shared with the
 # persistent query tools, which take the same launch settings).
@@ -39,19 +38,7 @@ AdminGroups = Annotated[Strings, operator_set("Groups with admin rights.")]
 ViewerGroups = Annotated[Strings, operator_set("Groups with view rights.")]
 
 
-@systems_tool(
-    "Creating the enterprise session",
-    annotations=MUTATING,
-    output_schema=envelope_schema(
-        {
-            "session_id": STRING,
-            "system_name": STRING,
-            "session_name": STRING,
-            "programming_language": NULLABLE_STRING,
-        },
-        ["session_id", "system_name", "session_name"],
-    ),
-)
+@systems_tool("Creating the enterprise session")
 async def session_enterprise_create(
     systems: Systems,
     system_name: SystemName,
@@ -109,14 +96,7 @@ async def session_enterprise_create(
     )
 
 
-@systems_tool(
-    "Deleting the enterprise session",
-    annotations=DESTRUCTIVE,
-    output_schema=envelope_schema(
-        {"system_name": STRING, "session_name": STRING, "message": STRING},
-        ["system_name", "session_name", "message"],
-    ),
-)
+@systems_tool("Deleting the enterprise session")
 async def session_enterprise_delete(
     systems: Systems,
     system_name: SystemName,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from deephaven_mcp.enterprise import Schedule
-from deephaven_mcp.mcp_systems_server._annotations import DESTRUCTIVE, MUTATING, READ_ONLY
-from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, INTEGER, NULLABLE_STRING, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import SystemName, Systems, systems_tool
 from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import (
     AdminGroups,
@@ -20,12 +18,22 @@ from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import (
     operator_set,
 )
 from deephaven_mcp.model.arguments import Number, WholeNumber
-from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems import results
 from deephaven_mcp.systems._pq_batch import (
     DEFAULT_PQ_CONCURRENCY,
     MAX_PQ_BATCH,
 )
+
+__all__ = [
+    "pq_create",
+    "pq_delete",
+    "pq_details",
+    "pq_list",
+    "pq_modify",
+    "pq_restart",
+    "pq_start",
+    "pq_stop",
+]
 
 Identifier = Annotated[str | int, Field(description="PQ name, or its serial number.")]
 ScriptBody = Annotated[str | None, operator_set("The query's script (not with script_path).")]
@@ -87,58 +95,15 @@ ConcurrencyArg = Annotated[
         json_schema_extra={"minimum": 1},
     ),
 ]
-BATCH_ENTRY: Final[dict[str, Any]] = {
-    "type": "object",
-    "properties": {
-        "pq": {"type": ["string", "integer"]},
-        "success": BOOLEAN,
-        "serial": INTEGER,
-        "name": STRING,
-        "state": STRING,
-        "session_id": NULLABLE_STRING,
-        "message": STRING,
-        "error": STRING,
-    },
-    "required": ["pq", "success"],
-}
-BATCH_FIELDS: Final[dict[str, Any]] = {
-    "results": {"type": "array", "items": BATCH_ENTRY},
-    "succeeded": INTEGER,
-    "failed": INTEGER,
-    "max_concurrent": INTEGER,
-}
 
 
-def _one_or_many(single: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    """The envelope of a tool taking one PQ or a list: one query's fields, or (for a list)
-    ``results`` with ``succeeded`` and ``failed``."""
-    schema = envelope_schema({**single, **BATCH_FIELDS})
-    success = schema["anyOf"][0]  # the success branch; the failure branch is unchanged
-    success["anyOf"] = [{"required": required}, {"required": list(BATCH_FIELDS)}]
-    return schema
-
-
-@systems_tool(
-    "Listing persistent queries",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        {"system_name": STRING, "pqs": {"type": "array", "items": {"type": "object"}}},
-        ["system_name", "pqs"],
-    ),
-)
+@systems_tool("Listing persistent queries")
 async def pq_list(systems: Systems, system_name: SystemName) -> results.PqList:
     """Persistent queries of a system with their states; running ones carry a session_id."""
     return await systems.pq_list(system_name=system_name)
 
 
-@systems_tool(
-    "Reading persistent query details",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        {"serial": INTEGER, "name": STRING, "state": STRING, "config": {"type": "object"}},
-        ["serial", "name", "state", "config"],
-    ),
-)
+@systems_tool("Reading persistent query details")
 async def pq_details(
     systems: Systems, system_name: SystemName, pq_identifier: Identifier
 ) -> results.PqDetails:
@@ -146,32 +111,7 @@ async def pq_details(
     return await systems.pq_details(system_name=system_name, pq_identifier=pq_identifier)
 
 
-@systems_tool(
-    "Creating the persistent query",
-    annotations=MUTATING,
-    output_schema=envelope_schema(
-        {
-            "serial": INTEGER,
-            "pq_name": STRING,
-            "state": STRING,
-            "configuration_type": STRING,
-            "enabled": BOOLEAN,
-            "schedule": {"type": "object"},
-            "starts_now": BOOLEAN,
-            "message": STRING,
-        },
-        [
-            "serial",
-            "pq_name",
-            "state",
-            "configuration_type",
-            "enabled",
-            "schedule",
-            "starts_now",
-            "message",
-        ],
-    ),
-)
+@systems_tool("Creating the persistent query")
 async def pq_create(
     systems: Systems,
     system_name: SystemName,
@@ -244,11 +184,7 @@ async def pq_create(
     )
 
 
-@systems_tool(
-    "Deleting the persistent query",
-    annotations=DESTRUCTIVE,
-    output_schema=_one_or_many({"serial": INTEGER, "message": STRING}, ["message"]),
-)
+@systems_tool("Deleting the persistent query")
 async def pq_delete(
     systems: Systems,
     system_name: SystemName,
@@ -265,20 +201,7 @@ async def pq_delete(
     )
 
 
-@systems_tool(
-    "Modifying the persistent query",
-    annotations=DESTRUCTIVE,
-    output_schema=envelope_schema(
-        {
-            "pq_id": STRING,
-            "serial": INTEGER,
-            "name": STRING,
-            "restarted": BOOLEAN,
-            "message": STRING,
-        },
-        ["pq_id", "serial", "name", "restarted", "message"],
-    ),
-)
+@systems_tool("Modifying the persistent query")
 async def pq_modify(
     systems: Systems,
     pq_id: Annotated[str, Field(description="'enterprise:<system>:<serial or name>'.")],
@@ -347,14 +270,7 @@ async def pq_modify(
     )
 
 
-@systems_tool(
-    "Starting the persistent query",
-    annotations=MUTATING,
-    output_schema=_one_or_many(
-        {"serial": INTEGER, "state": STRING, "session_id": NULLABLE_STRING, "message": STRING},
-        ["serial", "state", "message"],
-    ),
-)
+@systems_tool("Starting the persistent query")
 async def pq_start(
     systems: Systems,
     system_name: SystemName,
@@ -383,13 +299,7 @@ async def pq_start(
     )
 
 
-@systems_tool(
-    "Stopping the persistent query",
-    annotations=DESTRUCTIVE,
-    output_schema=_one_or_many(
-        {"serial": INTEGER, "state": STRING, "message": STRING}, ["serial", "state", "message"]
-    ),
-)
+@systems_tool("Stopping the persistent query")
 async def pq_stop(
     systems: Systems,
     system_name: SystemName,
@@ -415,14 +325,7 @@ async def pq_stop(
     )
 
 
-@systems_tool(
-    "Restarting the persistent query",
-    annotations=DESTRUCTIVE,
-    output_schema=_one_or_many(
-        {"serial": INTEGER, "state": STRING, "session_id": NULLABLE_STRING, "message": STRING},
-        ["serial", "message"],
-    ),
-)
+@systems_tool("Restarting the persistent query")
 async def pq_restart(
     systems: Systems,
     system_name: SystemName,

@@ -6,21 +6,14 @@ from typing import Annotated
 
 from pydantic import Field
 
-from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY
-from deephaven_mcp.mcp_systems_server._schemas import SESSION_DETAILS, SESSION_SUMMARY
 from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
-from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems._session_filter import SessionSource, SessionType
 from deephaven_mcp.systems.results import SessionDetails, SessionList
 
+__all__ = ["session_details", "sessions_list"]
 
-@systems_tool(
-    "Listing sessions",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(
-        {"sessions": {"type": "array", "items": SESSION_SUMMARY}}, ["sessions"]
-    ),
-)
+
+@systems_tool("Listing sessions")
 async def sessions_list(
     systems: Systems,
     type: Annotated[
@@ -47,11 +40,7 @@ async def sessions_list(
     return await systems.sessions_list(type=type, system=system, source=source)
 
 
-@systems_tool(
-    "Reading session details",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema({"session": SESSION_DETAILS}, ["session"]),
-)
+@systems_tool("Reading session details")
 async def session_details(
     systems: Systems,
     session_id: SessionIdArg,

@@ -6,33 +6,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from deephaven_mcp.mcp_systems_server._annotations import READ_ONLY, RESETTING
-from deephaven_mcp.mcp_systems_server._schemas import BOOLEAN, STRING
 from deephaven_mcp.mcp_systems_server.tools._common import Systems, systems_tool
-from deephaven_mcp.serving.envelope import envelope_schema
 from deephaven_mcp.systems.results import Done, EnterpriseSystemsStatus
 
-_SYSTEMS_SCHEMA = {
-    "systems": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "name": STRING,
-                "status": {
-                    "enum": ["ONLINE", "OFFLINE", "UNAUTHORIZED", "MISCONFIGURED", "UNKNOWN"]
-                },
-                "detail": STRING,
-                "is_alive": BOOLEAN,
-                "config": {"type": "object"},
-            },
-            "required": ["name", "status"],
-        },
-    }
-}
+__all__ = ["enterprise_systems_status", "mcp_reload"]
 
 
-@systems_tool("Reloading the configuration", annotations=RESETTING, output_schema=envelope_schema())
+@systems_tool("Reloading the configuration")
 async def mcp_reload(systems: Systems) -> Done:
     """Re-read the configuration file and drop every cached worker connection.
 
@@ -42,11 +22,7 @@ async def mcp_reload(systems: Systems) -> Done:
     return await systems.mcp_reload()
 
 
-@systems_tool(
-    "Checking enterprise systems",
-    annotations=READ_ONLY,
-    output_schema=envelope_schema(_SYSTEMS_SCHEMA, ["systems"]),
-)
+@systems_tool("Checking enterprise systems")
 async def enterprise_systems_status(
     systems: Systems,
     attempt_to_connect: Annotated[
