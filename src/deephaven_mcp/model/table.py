@@ -7,12 +7,12 @@ and result models need these types at start-up.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import Field, PrivateAttr
 
-from deephaven_mcp.formatting import FormattedData
 from deephaven_mcp.model.output import ToolOutput
+from deephaven_mcp.model.records import Columns, TableData
 
 if TYPE_CHECKING:
     from deephaven_mcp.formatting.writer import Formatted
@@ -33,10 +33,10 @@ class TableSlice(ToolOutput):
     format: str
     # Stored as ``schema_`` (pydantic's BaseModel owns the name ``schema``); read it as
     # ``.schema`` and dumped as "schema", like the tool answer.
-    schema_: list[dict[str, str]] = Field(alias="schema")
+    schema_: Columns = Field(alias="schema")
     row_count: int
     is_complete: bool
-    data: FormattedData
+    data: TableData
     _data_json: str | None = PrivateAttr(default=None)
 
     @property  # BaseModel.schema is pydantic's deprecated v1 API; this replaces it
@@ -80,10 +80,13 @@ class ShapedSlice(TableSlice):
     next page (None at the end); ``snapshot_time`` is when the rows were read (UTC).
     """
 
-    total_rows: int
-    next_offset: int | None
-    is_refreshing: bool
-    snapshot_time: str
+    total_rows: Annotated[int, Field(description="Rows after filtering (before paging).")]
+    next_offset: Annotated[
+        int | None,
+        Field(description="offset of the next page; null when this page reaches the end."),
+    ]
+    is_refreshing: Annotated[bool, Field(description="True for a ticking (live) table.")]
+    snapshot_time: Annotated[str, Field(description="When the rows were read, ISO-8601 UTC.")]
 
     def envelope_fields(self) -> dict[str, Any]:
         """The slice's fields followed by the pager's."""
