@@ -1,5 +1,8 @@
-"""The console scripts: load each server with the collector paused (see :mod:`deephaven_mcp.serving.process`),
-with their memory and environment closed to other processes of the same user."""
+"""The console scripts: each server loads with the collector paused, its memory and
+environment closed to other processes of the same user.
+
+See :mod:`deephaven_mcp.serving.process` for the settings a server applies at start-up.
+"""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ from deephaven_mcp.enterprise.schedule import describe as describe_schedule
 
 if TYPE_CHECKING:
     from deephaven_mcp.enterprise._pq import CreatedQuery
+    from deephaven_mcp.enterprise._pq_waits import BatchOutcome
     from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo
     from deephaven_mcp.enterprise.adapter import (
         INSTALL_HINT,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from deephaven_mcp.enterprise.system import EnterpriseSystem, StatusReport
 
 _LAZY: Final = {
+    "BatchOutcome": "_pq_waits",
     "CreatedQuery": "_pq",
     "EnterpriseSessionInfo": "_sessions",
     "INSTALL_HINT": "adapter",
@@ -80,6 +82,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "FALLBACK_HEAP_SIZE_GB",
     "INSTALL_HINT",
+    "BatchOutcome",
     "CatalogRows",
     "CatalogSample",
     "CatalogSchema",

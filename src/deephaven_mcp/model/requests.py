@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
+from typing import Final
 
 from deephaven_mcp.config.models import DEFAULT_MAX_RESPONSE_BYTES
 from deephaven_mcp.model.shaping import FilterItem, SortKey
+
+MAX_PQ_BATCH: Final = 100
+"""At most this many persistent queries in one pq_delete/pq_start/pq_stop/pq_restart call."""
+DEFAULT_PQ_CONCURRENCY: Final = 4
+"""How many queries of one batch are worked on at once unless the call says otherwise."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from deephaven_mcp.config.models import ENTERPRISE_SESSION_NAME, NAME_PATTERN, N
 from deephaven_mcp.errors import InvalidArgumentError
 
 SessionType = Literal["community", "enterprise"]
+SessionSource = Literal["config", "dynamic", "pq"]
+"""Where a session comes from: the config file, launched at run time, or a persistent query."""
 CONFIG_SOURCE: Final = "config"
 DYNAMIC_SOURCE: Final = "dynamic"
 _ENTERPRISE_NAME: Final = ENTERPRISE_SESSION_NAME

@@ -15,17 +15,14 @@ from deephaven_mcp.config.models import DEFAULT_MAX_PQ_BATCH_CONCURRENCY
 from deephaven_mcp.enterprise import PqInfo
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.model.output import ToolOutput
+from deephaven_mcp.model.requests import MAX_PQ_BATCH
 from deephaven_mcp.runtime.logging import redact
 from deephaven_mcp.systems._queries import session_id_of
 from deephaven_mcp.systems.results import PqBatch, PqDeleted, PqRestarted, PqStarted, PqStopped
 
 if TYPE_CHECKING:
-    from deephaven_mcp.enterprise import EnterpriseSystem
-    from deephaven_mcp.enterprise._pq_waits import BatchOutcome
+    from deephaven_mcp.enterprise import BatchOutcome, EnterpriseSystem
 
-MAX_PQ_BATCH: Final = 100
-"""At most this many persistent queries in one call."""
-DEFAULT_PQ_CONCURRENCY: Final = 4
 MAX_ENTRY_ERROR: Final = 500  # characters of one query's error, as in a failure envelope
 
 PqVerb = Literal["start", "stop", "restart", "delete"]

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, get_args
 
 from deephaven_mcp.errors import InvalidArgumentError
-
-SessionType = Literal["community", "enterprise"]
-SessionSource = Literal["config", "dynamic", "pq"]
+from deephaven_mcp.resource_manager.session_id import SessionSource, SessionType
 
 TYPES: Final[tuple[str, ...]] = get_args(SessionType)
 SOURCES: Final[tuple[str, ...]] = get_args(SessionSource)

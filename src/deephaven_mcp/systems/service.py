@@ -44,10 +44,11 @@ from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.formatting import resolve_format
 from deephaven_mcp.launchers import ProgressCallback
 from deephaven_mcp.model.analysis import DEFAULT_TOP_K, Aggregation, GroupByItem
-from deephaven_mcp.model.requests import TableRead
+from deephaven_mcp.model.requests import DEFAULT_PQ_CONCURRENCY, TableRead
 from deephaven_mcp.model.shaping import FilterItem, SortKey, parse_filters, parse_sort
 from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import CommunitySession, ManagedSession, SessionRegistry
+from deephaven_mcp.resource_manager.session_id import SessionSource, SessionType
 from deephaven_mcp.systems import _analysis, _catalog, _pq_batch, _queries, _tables, results
 from deephaven_mcp.systems._community import (
     CommunitySessions,
@@ -57,8 +58,8 @@ from deephaven_mcp.systems._community import (
     private_paths,
 )
 from deephaven_mcp.systems._enterprise import EnterpriseSystems
-from deephaven_mcp.systems._pq_batch import DEFAULT_PQ_CONCURRENCY, PqIdentifiers
-from deephaven_mcp.systems._session_filter import SessionFilter, SessionSource, SessionType
+from deephaven_mcp.systems._pq_batch import PqIdentifiers
+from deephaven_mcp.systems._session_filter import SessionFilter
 from deephaven_mcp.systems.settings import SystemsSettings
 
 if TYPE_CHECKING:

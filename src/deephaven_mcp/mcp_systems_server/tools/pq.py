@@ -18,11 +18,8 @@ from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import (
     operator_set,
 )
 from deephaven_mcp.model.arguments import Number, WholeNumber
+from deephaven_mcp.model.requests import DEFAULT_PQ_CONCURRENCY, MAX_PQ_BATCH
 from deephaven_mcp.systems import results
-from deephaven_mcp.systems._pq_batch import (
-    DEFAULT_PQ_CONCURRENCY,
-    MAX_PQ_BATCH,
-)
 
 __all__ = [
     "pq_create",

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
-from deephaven_mcp.systems._session_filter import SessionSource, SessionType
+from deephaven_mcp.resource_manager.session_id import SessionSource, SessionType
 from deephaven_mcp.systems.results import SessionDetails, SessionList
 
 __all__ = ["session_details", "sessions_list"]
