@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from deephaven_mcp.enterprise import (
     classify_failure,
 )
 from deephaven_mcp.errors import ConfigError, DeephavenMcpError
+from tests._ports import free_port
 from tests.enterprise.conftest import PASSWORD, make_config
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 
@@ -266,12 +266,6 @@ async def test_connect_timeout_is_offline(
 # -- the real coreplus adapter against local endpoints ----------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def connection_json_server() -> Iterator[tuple[str, dict[str, bytes]]]:
     """A local HTTP server; tests put the body of /iris/connection.json in the dict."""
@@ -305,7 +299,7 @@ async def _real_status(url: str, timeout: float = 5) -> tuple[SystemStatus, str]
 
 
 async def test_real_adapter_unreachable_url_is_offline() -> None:
-    status, detail = await _real_status(f"http://127.0.0.1:{_free_port()}/iris/connection.json")
+    status, detail = await _real_status(f"http://127.0.0.1:{free_port()}/iris/connection.json")
     assert status is SystemStatus.OFFLINE, detail
     assert "ConnectError" in detail
 
@@ -333,7 +327,7 @@ async def test_real_adapter_dead_auth_server_is_offline(
     connection_json_server: tuple[str, dict[str, bytes]],
 ) -> None:
     base, bodies = connection_json_server
-    port = _free_port()
+    port = free_port()
     bodies["/iris/connection.json"] = json.dumps(
         {
             "auth_host": ["127.0.0.1"],

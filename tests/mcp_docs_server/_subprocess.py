@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mcp_docs_server._support import INKEEP_KEY, OPENAI_KEY, OPENAI_MODEL, free_port
+from tests._ports import free_port
+from tests.mcp_docs_server._support import INKEEP_KEY, OPENAI_KEY, OPENAI_MODEL
 from tests.mcp_docs_server.fake_openai import FakeChatServer
 
 SERVER_CMD = str(Path(sys.executable).with_name("dh-mcp-docs-server"))

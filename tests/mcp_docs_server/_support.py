@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 from deephaven_mcp.mcp_docs_server import DocsSettings
 from tests.mcp_docs_server.fake_openai import FakeChatServer
 
@@ -38,10 +36,3 @@ def make_settings(
     if openai and openai_key:
         env["OPENAI_API_KEY"] = openai_key
     return DocsSettings.from_env(env)
-
-
-def free_port() -> int:
-    """A port that was free a moment ago on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

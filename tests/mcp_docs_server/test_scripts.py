@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._ports import free_port
 from tests.mcp_docs_server._subprocess import RunningServer, http_server, provider_env
-from tests.mcp_docs_server._support import free_port
 from tests.mcp_docs_server.fake_openai import FakeChatServer
 
 REPO = Path(__file__).resolve().parents[2]

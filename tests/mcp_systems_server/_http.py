@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests._ports import free_port, wait_until_listening
 from tests.mcp_systems_server._helpers import write_config
 
 SERVER = shutil.which("dh-mcp-systems-server")
-STARTUP_SECONDS = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -76,15 +68,7 @@ def http_server(
         )
     server = HttpServer(port, process, log_path)
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, server.log()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+        wait_until_listening(port, process, log_path, pause=0.1)
         yield server
     finally:
         process.terminate()

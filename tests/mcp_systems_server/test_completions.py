@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +21,7 @@ from mcp_types import PromptReference, ResourceTemplateReference
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.mcp_systems_server import build_systems_server
 from deephaven_mcp.mcp_systems_server._completions import LOOKUP_WAIT
+from tests._ports import free_port
 from tests._workers import RunningWorker
 from tests.enterprise.conftest import PASSWORD
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
@@ -38,12 +38,6 @@ INVESTIGATE = PromptReference(name="investigate_pq")
 SPARE_SESSIONS = 120  # more than the 100 values one completion may carry
 
 
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _system() -> dict[str, Any]:
     return {
         "connection_json_url": "https://enterprise.test/iris/connection.json",
@@ -57,7 +51,7 @@ def _system() -> dict[str, Any]:
 async def client(
     dh_worker: RunningWorker, fake: FakeEnterpriseBackend
 ) -> AsyncIterator[Client[Any]]:
-    dead_port = _unused_port()
+    dead_port = free_port()
     sessions: dict[str, Any] = {"local": session_config(dh_worker)}
     sessions["dead"] = {"host": "127.0.0.1", "port": dead_port}
     for index in range(SPARE_SESSIONS):

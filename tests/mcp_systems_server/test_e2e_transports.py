@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,25 +14,13 @@ import pytest
 from fastmcp import Client
 
 from tests._workers import RunningWorker
+from tests.mcp_systems_server import _http
 from tests.mcp_systems_server._helpers import session_config, write_config
 
 pytestmark = pytest.mark.integration
 
 SERVER = shutil.which("dh-mcp-systems-server")
 PROTOCOL = "2025-11-25"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(config_path: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["DH_MCP_CONFIG_FILE"] = config_path
-    env["PYTHONLOGLEVEL"] = "DEBUG"  # the noisiest setting must still keep stdout clean
-    return env
 
 
 def _exchange(process: subprocess.Popen[str], message: dict[str, Any]) -> dict[str, Any] | None:
@@ -91,7 +77,7 @@ def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
-            env=_env(config),
+            env=_http.server_env(config),  # DEBUG: the noisiest must keep stdout clean
         ) as process,
     ):
         try:
@@ -140,34 +126,11 @@ def test_stdio_speaks_only_protocol_on_stdout(dh_worker: RunningWorker, tmp_path
 
 @pytest.fixture
 def http_server(dh_psk_worker: RunningWorker, tmp_path: Path) -> Iterator[str]:
-    assert SERVER
-    config = write_config(
-        tmp_path / "c.json", {"community": {"sessions": {"p": session_config(dh_psk_worker)}}}
-    )
-    port = _free_port()
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [SERVER, "--transport", "streamable-http", "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=_env(config),
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}/mcp"
-    process.terminate()
-    process.wait(30)
-    log.close()
+    config = {"community": {"sessions": {"p": session_config(dh_psk_worker)}}}
+    with _http.http_server(tmp_path, config) as server:
+        yield server.url
     # The PSK must not leak into the server's log, even at DEBUG.
-    assert dh_psk_worker.psk and dh_psk_worker.psk not in (tmp_path / "server.log").read_text()
+    assert dh_psk_worker.psk and dh_psk_worker.psk not in server.log()
 
 
 async def test_streamable_http_end_to_end(http_server: str) -> None:
@@ -207,7 +170,7 @@ def test_stdio_large_answer_and_sigterm_with_a_session_open(
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=_env(config),
+        env=_http.server_env(config),  # DEBUG: the noisiest must keep stdout clean
     ) as process:
         try:
             _initialize(process)

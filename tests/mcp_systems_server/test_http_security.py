@@ -28,9 +28,10 @@ from joserfc import jwt as jose_jwt
 from mcp.shared.exceptions import MCPError
 
 from tests._mcp_http import MALFORMED_HOSTS, post_initialize, raw_status
+from tests._ports import free_port
 from tests._workers import RunningWorker
 from tests.mcp_systems_server._helpers import session_config
-from tests.mcp_systems_server._http import HttpServer, free_port, http_server, run_to_exit
+from tests.mcp_systems_server._http import HttpServer, http_server, run_to_exit
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from fastmcp.client.transports import StdioTransport
 
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.mcp_systems_server import build_systems_server
+from tests._ports import free_port, wait_until_listening
 from tests.mcp_systems_server._helpers import ToolCaller
 
 pytestmark = pytest.mark.integration
@@ -26,15 +26,9 @@ pytestmark = pytest.mark.integration
 SERVER = shutil.which("dh-mcp-systems-server")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_http_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     assert SERVER
-    port = _free_port()
+    port = free_port()
     with log.open("ab") as out:  # the server keeps its own descriptor; ours is closed here
         process = subprocess.Popen(
             [SERVER, "--transport", "streamable-http", "--port", str(port)],
@@ -43,15 +37,8 @@ def _start_http_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}/mcp"
-        except OSError:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+    wait_until_listening(port, process, log)
+    return process, f"http://127.0.0.1:{port}/mcp"
 
 
 def _gone(pid: int) -> bool:

@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
 from fastmcp import Client
 
 from deephaven_mcp.mcp_systems_server import build_systems_server
+from tests._ports import free_port
 from tests._workers import RunningWorker, start_worker
 from tests.mcp_systems_server._helpers import ToolCaller, write_config
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_worker_restart_reconnects_by_itself(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     first = start_worker(tmp_path / "first", table_group="simple", port=port)
     config = {
         "community": {
             "sessions": {
                 "w": {"host": "127.0.0.1", "port": port},
-                "other": {"host": "127.0.0.1", "port": _free_port()},
+                "other": {"host": "127.0.0.1", "port": free_port()},
             }
         }
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +14,7 @@ from mcp import MCPError
 
 from deephaven_mcp.config import McpConfig
 from deephaven_mcp.mcp_systems_server import build_systems_server
+from tests._ports import free_port
 from tests._workers import RunningWorker
 from tests.mcp_systems_server._helpers import session_config
 
@@ -25,16 +25,10 @@ TABLES_URI = "deephaven://{session_id}/tables"
 SCHEMA_URI = "deephaven://{session_id}/tables/{table}/schema"
 
 
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _config(worker: RunningWorker, **security: Any) -> McpConfig:
     sessions = {
         "local": session_config(worker),
-        "dead": {"host": "127.0.0.1", "port": _unused_port()},
+        "dead": {"host": "127.0.0.1", "port": free_port()},
     }
     return McpConfig.model_validate({"community": {"sessions": sessions}, "security": security})
 

@@ -3,26 +3,22 @@ HTTP from a config with a real worker, and the script calls every tool it can.""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import session_config, write_config
+from tests.mcp_systems_server._helpers import session_config
+from tests.mcp_systems_server._http import http_server
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "mcp_community_test_client.py"
-SERVER = shutil.which("dh-mcp-systems-server")
 # Tools the script calls without Enterprise; the Enterprise ones it reports as skipped.
 COMMUNITY_TOOLS = (
     "enterprise_systems_status",
@@ -40,15 +36,8 @@ COMMUNITY_TOOLS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server_url(dh_worker: RunningWorker, tmp_path: Path) -> Iterator[str]:
-    assert SERVER, "console script not installed"
     config = {
         "community": {
             "sessions": {"local": session_config(dh_worker)},
@@ -59,33 +48,8 @@ def server_url(dh_worker: RunningWorker, tmp_path: Path) -> Iterator[str]:
         },
         "security": {"community": {"credential_retrieval_mode": "dynamic_only"}},
     }
-    path = write_config(tmp_path / "deephaven_mcp.json", config)
-    port = _free_port()
-    env = dict(os.environ) | {"DH_MCP_CONFIG_FILE": path}
-    with (
-        (tmp_path / "server.log").open("w") as log,
-        subprocess.Popen(
-            [SERVER, "--transport", "streamable-http", "--port", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        ) as process,
-    ):
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, (tmp_path / "server.log").read_text()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
-        try:
-            yield f"http://127.0.0.1:{port}/mcp"
-        finally:
-            process.terminate()
-            process.wait(60)
+    with http_server(tmp_path, config) as server:
+        yield server.url
 
 
 def test_the_script_calls_every_community_tool(server_url: str) -> None:
