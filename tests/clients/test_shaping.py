@@ -28,6 +28,7 @@ from deephaven_mcp.model.shaping import (
     parse_filters,
     parse_sort,
 )
+from tests._nulls import NULL_MARKERS, marker_refusal
 
 SCHEMA = pa.schema(
     [
@@ -234,24 +235,11 @@ def test_timestamps_keep_nine_fractional_digits() -> None:
             _literal({"column": "T", "op": "eq", "value": bad})
 
 
-NULL_MARKERS = [
-    ("Y", -128, "byte"),
-    ("H", -32768, "short"),
-    ("I", -2147483648, "int"),
-    ("L", -9223372036854775808, "long"),
-    ("F", -3.4028234663852886e38, "float"),
-    ("D", -1.7976931348623157e308, "double"),
-]
-
-
 @pytest.mark.parametrize(("column", "marker", "name"), NULL_MARKERS)
 @pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"])
 def test_null_markers_are_refused(column: str, marker: float, name: str, op: str) -> None:
     value: Any = [1, marker] if op in ("in", "not_in") else marker
-    message = (
-        f"filter value {marker!r} on column '{column}' ({name}) is Deephaven's null marker "
-        f'for {name}; use {{"op": "is_null"}} to find nulls'
-    )
+    message = marker_refusal(column, marker, name)
     with pytest.raises(InvalidArgumentError) as caught:
         structured_filter(SCHEMA, parse_filters([{"column": column, "op": op, "value": value}]))
     assert str(caught.value).startswith(message)

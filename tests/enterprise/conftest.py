@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -42,11 +43,22 @@ def fake(dh_worker: RunningWorker) -> Iterator[FakeEnterpriseBackend]:
     backend.close()
 
 
+@asynccontextmanager
+async def open_system(
+    fake: FakeEnterpriseBackend, **overrides: Any
+) -> AsyncIterator[EnterpriseSystem]:
+    """System ``prod`` over ``fake`` (config: ``make_config(**overrides)``), closed after."""
+    enterprise = EnterpriseSystem("prod", make_config(**overrides), fake, operation_timeout=30)
+    try:
+        yield enterprise
+    finally:
+        await enterprise.close()
+
+
 @pytest.fixture
 async def system(fake: FakeEnterpriseBackend) -> AsyncIterator[EnterpriseSystem]:
-    enterprise = EnterpriseSystem("prod", make_config(), fake, operation_timeout=30)
-    yield enterprise
-    await enterprise.close()
+    async with open_system(fake) as enterprise:
+        yield enterprise
 
 
 # The wire-level harness: fake auth server, controller and worker proxy for the real client.

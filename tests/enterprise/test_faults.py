@@ -26,17 +26,10 @@ from deephaven_mcp.enterprise.errors import controller_lost
 from deephaven_mcp.errors import SessionUnavailableError
 from tests.enterprise.conftest import make_config
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
+from tests.enterprise.test_sessions import people_rows
 from tests.enterprise.wire.harness import WireHarness
 
 CONNECT_TIMEOUT = 2
-
-
-def people_rows(session: Session) -> int:
-    table = session.open_table("simple_people")
-    try:
-        return int(table.to_arrow().num_rows)
-    finally:
-        table.close()
 
 
 async def read(session: Session) -> int:

@@ -23,7 +23,7 @@ from deephaven_mcp.errors import (
     NotFoundError,
     SessionUnavailableError,
 )
-from tests.enterprise.conftest import make_config
+from tests.enterprise.conftest import open_system
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 from tests.enterprise.test_sessions import people_rows
 
@@ -31,10 +31,9 @@ from tests.enterprise.test_sessions import people_rows
 @pytest.fixture
 async def permissive(fake: FakeEnterpriseBackend) -> AsyncIterator[EnterpriseSystem]:
     """A system whose operator lets callers choose every launch setting (agent_may_set)."""
-    config = make_config(agent_limits={"agent_may_set": list(get_args(EnterpriseAgentSettable))})
-    enterprise = EnterpriseSystem("prod", config, fake, operation_timeout=30)
-    yield enterprise
-    await enterprise.close()
+    every = {"agent_may_set": list(get_args(EnterpriseAgentSettable))}
+    async with open_system(fake, agent_limits=every) as enterprise:
+        yield enterprise
 
 
 async def test_create_then_details_by_name_serial_and_numeric_string(

@@ -28,7 +28,7 @@ from deephaven_mcp.errors import (
     PermissionDeniedError,
     SessionUnavailableError,
 )
-from tests.enterprise.conftest import make_config
+from tests.enterprise.conftest import make_config, open_system
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
 
 
@@ -72,9 +72,8 @@ async def test_create_use_and_delete_a_worker(
 async def allowing(fake: FakeEnterpriseBackend) -> AsyncIterator[EnterpriseSystem]:
     """A system whose operator lets callers set auto_delete_timeout and extra_jvm_args."""
     allowed = {"agent_may_set": ["auto_delete_timeout", "extra_jvm_args"]}
-    system = EnterpriseSystem("prod", make_config(agent_limits=allowed), fake, operation_timeout=30)
-    yield system
-    await system.close()
+    async with open_system(fake, agent_limits=allowed) as system:
+        yield system
 
 
 async def test_generated_name_and_parameter_resolution(

@@ -13,10 +13,13 @@ import re
 import struct
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 API_VERSION = "1.44"
 _VERSIONED = re.compile(r"^/v\d+\.\d+(/.*)$")
@@ -214,3 +217,14 @@ class FakeDockerEngine:
             if all(k in labels and (not eq or labels[k] == v) for k, eq, v in wanted):
                 result.append({"Id": c.id, "Names": ["/" + c.name], "Labels": c.labels})
         return result
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDockerEngine]:
+    """A started fake that the docker SDK reaches through ``DOCKER_HOST`` (plain TCP)."""
+    fake = FakeDockerEngine().start()
+    monkeypatch.setenv("DOCKER_HOST", fake.url)
+    monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
+    monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
+    yield fake
+    fake.close()

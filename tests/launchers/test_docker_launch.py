@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 import tarfile
 import time
 from collections.abc import Iterator
@@ -32,7 +31,9 @@ from deephaven_mcp.launchers import (
     launch_worker,
 )
 from deephaven_mcp.launchers.instance_tracker import _write_json_atomic, read_record
+from tests._ports import free_port
 from tests._workers import start_worker
+from tests.launchers._helpers import recorded_workers
 from tests.launchers.fake_docker import FakeDockerEngine
 
 DOCKER_PSK = "docker-target-psk-5150"
@@ -55,22 +56,6 @@ def target_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Target]
     )
     yield worker
     worker.stop()
-
-
-@pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDockerEngine]:
-    fake = FakeDockerEngine().start()
-    monkeypatch.setenv("DOCKER_HOST", fake.url)
-    monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
-    monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
-    yield fake
-    fake.close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _request(**overrides: Any) -> LaunchRequest:
@@ -180,9 +165,7 @@ async def test_docker_launch_sends_exact_spec_and_stop_removes(
     assert any("init script" in event for event in events)
     assert any("Pulling docker image" in event for event in events)
     assert await worker.is_running()
-    record = read_record(tracker.record_path)
-    assert record is not None
-    assert record.workers == (
+    assert recorded_workers(tracker) == (
         TrackedWorker(
             key=worker.key,
             session_name="dock",
@@ -205,9 +188,7 @@ async def test_docker_launch_sends_exact_spec_and_stop_removes(
     await worker.stop()  # idempotent: no further API calls
     assert len(engine.requests) == seen
     assert not await worker.is_running()
-    record = read_record(tracker.record_path)
-    assert record is not None
-    assert record.workers == ()
+    assert recorded_workers(tracker) == ()
     await tracker.shutdown()
 
 
@@ -225,9 +206,7 @@ async def test_container_that_exits_is_retried_then_reported(
     assert len(engine.calls("DELETE", "^/containers/")) == 3
     assert engine.containers == {}
     assert "something broke in the worker" in caplog.text
-    record = read_record(tracker.record_path)
-    assert record is not None
-    assert record.workers == ()
+    assert recorded_workers(tracker) == ()
     await tracker.shutdown()
 
 
@@ -281,7 +260,7 @@ async def test_containers_see_neither_the_servers_environment_nor_its_files(
 
 async def test_container_never_ready_times_out(engine: FakeDockerEngine, tmp_path: Path) -> None:
     engine.images.add(IMAGE)
-    engine.mapped_port = _closed_port()
+    engine.mapped_port = free_port()
     tracker = InstanceTracker(tmp_path / "state")
     started = time.monotonic()
     with pytest.raises(DeephavenTimeoutError, match="not ready after 1 s"):
@@ -310,7 +289,7 @@ async def test_rejected_credentials_fail_without_retries(
 async def test_unreachable_daemon_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dead = f"tcp://127.0.0.1:{_closed_port()}"
+    dead = f"tcp://127.0.0.1:{free_port()}"
     monkeypatch.setenv("DOCKER_HOST", dead)
     tracker = InstanceTracker(tmp_path / "state")
     started = time.monotonic()
@@ -319,9 +298,7 @@ async def test_unreachable_daemon_is_a_clear_error(
     assert dead in str(info.value)
     assert "docker ps" in str(info.value)
     assert time.monotonic() - started < 15
-    record = read_record(tracker.record_path)
-    assert record is not None
-    assert record.workers == ()
+    assert recorded_workers(tracker) == ()
     await tracker.shutdown()
 
 
@@ -366,7 +343,7 @@ async def test_orphan_cleanup_removes_dead_instance_containers_by_label(
 async def test_orphan_cleanup_keeps_docker_record_when_daemon_unreachable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{free_port()}")
     state = tmp_path / "state"
     record = InstanceRecord(
         instance_id="gone",

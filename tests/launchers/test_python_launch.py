@@ -40,6 +40,7 @@ from deephaven_mcp.launchers import (
 )
 from deephaven_mcp.launchers.instance_tracker import read_record
 from deephaven_mcp.runtime.logging import RedactingFormatter
+from tests.launchers._helpers import recorded_workers
 
 pytestmark = pytest.mark.integration
 
@@ -126,9 +127,7 @@ async def test_psk_launch_with_generated_token(
             await asyncio.to_thread(_session, worker, "wrong-token")
         assert await worker.is_running()
 
-        record = read_record(tracker.record_path)
-        assert record is not None
-        assert [w.pid for w in record.workers] == [pid]
+        assert [w.pid for w in recorded_workers(tracker)] == [pid]
         assert worker.log_path is not None
         assert worker.log_path.parent.parent == tracker.workers_dir
         assert "deephaven-mcp worker ready" in worker.log_path.read_text()
@@ -152,9 +151,7 @@ async def test_psk_launch_with_generated_token(
     assert not psutil.pid_exists(pid)
     assert not await worker.is_running()
     await worker.stop()  # idempotent
-    record = read_record(tracker.record_path)
-    assert record is not None
-    assert record.workers == ()
+    assert recorded_workers(tracker) == ()
     assert not worker.log_path.parent.exists()
     await tracker.shutdown()
     assert not tracker.record_path.exists()
@@ -188,9 +185,7 @@ async def test_concurrent_launches_anonymous_and_given_token(tmp_path: Path) -> 
         for worker in (anonymous, psk):
             session = await asyncio.to_thread(_session, worker)
             await asyncio.to_thread(session.close)
-        record = read_record(tracker.record_path)
-        assert record is not None
-        assert sorted(w.session_name for w in record.workers) == [
+        assert sorted(w.session_name for w in recorded_workers(tracker)) == [
             "anon",
             "given",
         ]
@@ -228,9 +223,7 @@ async def test_startup_timeout_cleans_up_and_retries(
     assert fractions == sorted(set(fractions))  # strictly increasing across attempts
     assert fractions[-1] < 1.0
     assert _marked_processes(tracker.instance_id) == []
-    record = read_record(tracker.record_path)
-    assert record is not None
-    assert record.workers == ()
+    assert recorded_workers(tracker) == ()
     assert list(tracker.workers_dir.iterdir()) == []
     await tracker.shutdown()
 

@@ -18,6 +18,7 @@ import pytest
 from deephaven_mcp.launchers import InstanceRecord, InstanceTracker, TrackedWorker
 from deephaven_mcp.launchers.instance_tracker import _write_json_atomic, read_record
 from deephaven_mcp.launchers.python_launcher import BOOTSTRAP_PATH, instance_marker
+from tests.launchers._helpers import recorded_workers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,9 +101,7 @@ async def test_record_round_trip(tmp_path: Path) -> None:
     assert oct(tracker.state_dir.stat().st_mode & 0o777) == oct(0o700)
 
     await tracker.unregister("py-1")
-    record = read_record(tracker.record_path)
-    assert record is not None
-    assert [w.key for w in record.workers] == ["dk-1"]
+    assert [w.key for w in recorded_workers(tracker)] == ["dk-1"]
     await tracker.unregister("dk-1")
     await tracker.shutdown()
     assert not tracker.record_path.exists()
@@ -196,9 +195,7 @@ async def test_concurrent_writes_in_one_process(tmp_path: Path) -> None:
     )
     expected = sorted(f"w{i}" for i in range(30) if i % 3)
     for tracker in trackers:
-        record = read_record(tracker.record_path)
-        assert record is not None
-        assert sorted(w.key for w in record.workers) == expected
+        assert sorted(w.key for w in recorded_workers(tracker)) == expected
     assert not [p for p in (tmp_path / "instances").iterdir() if p.name.startswith(".tmp-")]
 
 
