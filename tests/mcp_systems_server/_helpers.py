@@ -3,18 +3,63 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pyarrow as pa
 from fastmcp import Client
+from pydeephaven import Session
 
+from deephaven_mcp.enterprise import EnterpriseBackend
+from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
 
 
 def write_config(path: Path, config: dict[str, Any]) -> str:
     path.write_text(json.dumps(config), encoding="utf-8")
     return str(path)
+
+
+def arrow(session: Session, name: str) -> pa.Table:
+    """The whole of the worker's table ``name``, read with pydeephaven."""
+    table = session.open_table(name)
+    try:
+        return table.to_arrow()
+    finally:
+        table.close()
+
+
+async def filtered_ids(
+    tools: ToolCaller, session_id: str, table: str, filters: list[dict[str, Any]]
+) -> list[int] | str:
+    """The ``Id`` of every row of ``table`` that ``filters`` keep (all in one answer), or
+    the tool's error message."""
+    answer = await tools.call(
+        "session_table_data",
+        session_id=session_id,
+        table_name=table,
+        max_rows=None,
+        columns=["Id"],
+        filters=filters,
+        format="json-column",
+    )
+    if answer["success"] is not True:
+        return str(answer["error"])
+    assert answer["total_rows"] == answer["row_count"] and answer["next_offset"] is None
+    assert [column["name"] for column in answer["schema"]] == ["Id"]
+    return list(answer["data"]["Id"])
+
+
+async def kept_ids(
+    tools: ToolCaller, session_id: str, table: str, filters: list[dict[str, Any]]
+) -> list[int]:
+    """``filtered_ids`` of filters that must be accepted."""
+    ids = await filtered_ids(tools, session_id, table, filters)
+    assert isinstance(ids, list), ids
+    return ids
 
 
 def session_config(worker: RunningWorker) -> dict[str, Any]:
@@ -62,3 +107,24 @@ class ToolCaller:
         for noise in ("Traceback", "debug_error_string", "\tat ", "java.lang", "StatusCode."):
             assert noise not in message, message
         return str(message)
+
+
+@asynccontextmanager
+async def mcp_tools(
+    path: Path,
+    config: dict[str, Any],
+    *,
+    read_only: bool = False,
+    enterprise_backend: EnterpriseBackend | None = None,
+    timeout: float | None = None,
+) -> AsyncIterator[ToolCaller]:
+    """A real MCP client on an in-process systems server, for as long as the block runs.
+
+    ``config`` is written to ``path`` and the server reads that file, as the console script
+    does (so ``mcp_reload`` reads it again); ``timeout`` bounds each request (none if None).
+    """
+    server = build_systems_server(
+        write_config(path, config), read_only=read_only, enterprise_backend=enterprise_backend
+    )
+    async with Client(server, timeout=timeout) as client:
+        yield ToolCaller(client)

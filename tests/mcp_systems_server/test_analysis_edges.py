@@ -8,24 +8,19 @@ pydeephaven.
 
 from __future__ import annotations
 
-import gc
 import math
 import statistics
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from fastmcp import Client
 from pydeephaven import Session
 
 from deephaven_mcp import DeephavenSystems
-from deephaven_mcp.config import McpConfig
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.mcp_systems_server import build_systems_server
-from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller, arrow
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +28,11 @@ ANON = "community:config:anon"
 EDGES = "analysis_edges"
 LONG_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
+READ_ONLY = True  # for the shared tools and systems fixtures (conftest)
 
 # Group "nan": a NaN among finite values. "big": finite values whose std overflows double
 # arithmetic (true std 4.08e299). "one": a single value. "none": nulls only.
-_SETUP = f"""
+SETUP = f"""
 from deephaven import new_table
 from deephaven.column import double_col, float_col, int_col, long_col, string_col
 from deephaven.constants import NULL_DOUBLE, NULL_FLOAT, NULL_INT, NULL_LONG
@@ -52,56 +48,12 @@ nan = float("nan")
     int_col("I", [1, 2, 3, 4, {INT_MAX}, {INT_MAX}, 0, 0, 0, 0, 5, NULL_INT, NULL_INT]),
 ])
 """
-
-
-@pytest.fixture(scope="module")
-def pydh(dh_worker: RunningWorker) -> Iterator[Session]:
-    session = Session(host=dh_worker.host, port=dh_worker.port)
-    try:
-        session.run_script(_SETUP)
-        yield session
-        session.run_script(f"del {EDGES}")
-    finally:
-        gc.collect()
-        session.close()
+SETUP_TABLES = (EDGES,)
 
 
 @pytest.fixture(scope="module")
 def edges(pydh: Session) -> pa.Table:
-    table = pydh.open_table(EDGES)
-    try:
-        return table.to_arrow()
-    finally:
-        table.close()
-
-
-@pytest.fixture(scope="module")
-def trades(pydh: Session) -> pa.Table:
-    table = pydh.open_table("trades")
-    try:
-        return table.to_arrow()
-    finally:
-        table.close()
-
-
-@pytest.fixture(scope="module")
-def config(dh_worker: RunningWorker) -> dict[str, Any]:
-    return {"community": {"sessions": {"anon": session_config(dh_worker)}}}
-
-
-@pytest.fixture(scope="module")
-async def tools(
-    config: dict[str, Any], pydh: Session, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ToolCaller]:
-    path = write_config(tmp_path_factory.mktemp("edges") / "deephaven_mcp.json", config)
-    async with Client(build_systems_server(path, read_only=True), timeout=300) as client:
-        yield ToolCaller(client)
-
-
-@pytest.fixture(scope="module")
-async def systems(config: dict[str, Any], pydh: Session) -> AsyncIterator[DeephavenSystems]:
-    async with DeephavenSystems(config=McpConfig.model_validate(config)) as found:
-        yield found
+    return arrow(pydh, EDGES)
 
 
 def _group(table: pa.Table, name: str) -> pa.Table:
@@ -125,6 +77,22 @@ def _by_group(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
         group: {name: values[row] for name, values in data.items()}
         for row, group in enumerate(data["G"])
     }
+
+
+async def _per_group(
+    tools: ToolCaller, *aggregations: tuple[str, str, str], **more: Any
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Aggregates of EDGES by G, each given as (op, column, as): the rows by group, and the answer."""
+    answer = await _aggregate(
+        tools,
+        table_name=EDGES,
+        group_by=["G"],
+        aggregations=[
+            {"op": op, "column": column, "as": name} for op, column, name in aggregations
+        ],
+        **more,
+    )
+    return _by_group(answer), answer
 
 
 _STATISTICS = [
@@ -217,16 +185,7 @@ async def test_std_of_finite_values_that_overflows_is_null_with_a_note(
     assert entry["notes"] == [
         "std overflowed double arithmetic in the engine (the values are finite); shown as null"
     ]
-    answer = await _aggregate(
-        tools,
-        table_name=EDGES,
-        group_by=["G"],
-        aggregations=[
-            {"op": "std", "column": "X", "as": "StdX"},
-            {"op": "avg", "column": "X", "as": "AvgX"},
-        ],
-    )
-    got = _by_group(answer)
+    got, answer = await _per_group(tools, ("std", "X", "StdX"), ("avg", "X", "AvgX"))
     assert got["big"]["StdX"] is None
     assert got["big"]["AvgX"] == pytest.approx(pc.mean(values).as_py())
     assert got["nan"]["StdX"] == "NaN"  # a NaN input is not an overflow
@@ -237,16 +196,7 @@ async def test_std_of_finite_values_that_overflows_is_null_with_a_note(
 
 
 async def test_float_sums_past_float_range_are_noted(tools: ToolCaller, edges: pa.Table) -> None:
-    answer = await _aggregate(
-        tools,
-        table_name=EDGES,
-        group_by=["G"],
-        aggregations=[
-            {"op": "sum", "column": "F", "as": "SumF"},
-            {"op": "avg", "column": "F", "as": "AvgF"},
-        ],
-    )
-    got = _by_group(answer)
+    got, answer = await _per_group(tools, ("sum", "F", "SumF"), ("avg", "F", "AvgF"))
     assert got["big"]["SumF"] is None  # 6e38 does not fit a float
     big = _group(edges, "big")["F"]
     assert got["big"]["AvgF"] == pytest.approx(pc.mean(pc.cast(big, pa.float64())).as_py())
@@ -259,19 +209,14 @@ async def test_float_sums_past_float_range_are_noted(tools: ToolCaller, edges: p
 async def test_long_sums_that_wrap_are_noted_and_averages_do_not_wrap(
     tools: ToolCaller, edges: pa.Table
 ) -> None:
-    answer = await _aggregate(
+    got, answer = await _per_group(
         tools,
-        table_name=EDGES,
-        group_by=["G"],
-        aggregations=[
-            {"op": "sum", "column": "L", "as": "SumL"},
-            {"op": "avg", "column": "L", "as": "AvgL"},
-            {"op": "median", "column": "I", "as": "MedI"},
-            {"op": "median", "column": "L", "as": "MedL"},
-        ],
+        ("sum", "L", "SumL"),
+        ("avg", "L", "AvgL"),
+        ("median", "I", "MedI"),
+        ("median", "L", "MedL"),
         sort=[{"column": "G"}],
     )
-    got = _by_group(answer)
     for group in ("nan", "big", "one"):
         longs = [value for value in _group(edges, group)["L"].to_pylist() if value is not None]
         exact = sum(longs)  # Python integers do not wrap
@@ -295,18 +240,13 @@ async def test_long_sums_that_wrap_are_noted_and_averages_do_not_wrap(
 
 
 async def test_counts_of_groups_without_values_are_zero(tools: ToolCaller) -> None:
-    answer = await _aggregate(
+    got, _ = await _per_group(
         tools,
-        table_name=EDGES,
-        group_by=["G"],
-        aggregations=[
-            {"op": "count_distinct", "column": "X", "as": "DistinctX"},
-            {"op": "count_distinct", "column": "L", "as": "DistinctL"},
-            {"op": "count", "column": "X", "as": "CountX"},
-            {"op": "min", "column": "X", "as": "MinX"},
-        ],
+        ("count_distinct", "X", "DistinctX"),
+        ("count_distinct", "L", "DistinctL"),
+        ("count", "X", "CountX"),
+        ("min", "X", "MinX"),
     )
-    got = _by_group(answer)
     assert got["none"] == {
         "G": "none", "DistinctX": 0, "DistinctL": 0, "CountX": 0, "MinX": None
     }  # fmt: skip
@@ -366,29 +306,19 @@ _BAD_SUMMARY: list[dict[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("arguments", _BAD_AGGREGATE)
-async def test_aggregate_argument_errors_read_the_same_on_both_paths(
-    tools: ToolCaller, systems: DeephavenSystems, arguments: dict[str, Any]
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [("session_table_aggregate", arguments) for arguments in _BAD_AGGREGATE]
+    + [("session_table_summary", arguments) for arguments in _BAD_SUMMARY],
+)
+async def test_argument_errors_read_the_same_on_both_paths(
+    tools: ToolCaller, systems: DeephavenSystems, tool: str, arguments: dict[str, Any]
 ) -> None:
-    over_mcp = await tools.error(
-        "session_table_aggregate", session_id=ANON, table_name=EDGES, **arguments
-    )
+    over_mcp = await tools.error(tool, session_id=ANON, table_name=EDGES, **arguments)
     with pytest.raises(InvalidArgumentError) as raised:
-        await systems.session_table_aggregate(ANON, EDGES, **arguments)
+        await getattr(systems, tool)(ANON, EDGES, **arguments)
     assert str(raised.value) == over_mcp
     assert over_mcp.startswith("invalid argument ")
-
-
-@pytest.mark.parametrize("arguments", _BAD_SUMMARY)
-async def test_summary_argument_errors_read_the_same_on_both_paths(
-    tools: ToolCaller, systems: DeephavenSystems, arguments: dict[str, Any]
-) -> None:
-    over_mcp = await tools.error(
-        "session_table_summary", session_id=ANON, table_name=EDGES, **arguments
-    )
-    with pytest.raises(InvalidArgumentError) as raised:
-        await systems.session_table_summary(ANON, EDGES, **arguments)
-    assert str(raised.value) == over_mcp
 
 
 def test_hints_say_what_is_accepted() -> None:

@@ -16,7 +16,7 @@ from fastmcp import Client
 
 from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller, mcp_tools, session_config, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +65,9 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 async def tools(
     dh_worker: RunningWorker, state_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ToolCaller]:
-    path = write_config(
-        tmp_path_factory.mktemp("cfg") / "c.json", creation_config(dh_worker, mode="dynamic_only")
-    )
-    async with Client(build_systems_server(path), timeout=600) as client:
-        yield ToolCaller(client)
+    config = creation_config(dh_worker, mode="dynamic_only")
+    async with mcp_tools(tmp_path_factory.mktemp("cfg") / "c.json", config, timeout=600) as caller:
+        yield caller
 
 
 async def test_create_use_and_delete(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,24 +12,17 @@ from typing import Any
 
 import pytest
 import yaml
-from fastmcp import Client
 
-from deephaven_mcp.mcp_systems_server import build_systems_server
 from deephaven_mcp.systems._tables import SCRIPT_PATH_REFUSED
+from tests._ports import free_port
 from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller, mcp_tools, session_config
 
 pytestmark = pytest.mark.integration
 
 ANON = "community:config:anon"
 PSK = "community:config:psk"
 DEAD = "community:config:dead"
-
-
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +43,13 @@ async def tools(
             "sessions": {
                 "anon": session_config(dh_worker),
                 "psk": session_config(dh_psk_worker),
-                "dead": {"host": "127.0.0.1", "port": _unused_port()},
+                "dead": {"host": "127.0.0.1", "port": free_port()},
             }
         },
         "security": {"script_path_roots": [str(script_root)]},
     }
-    path = write_config(tmp_path_factory.mktemp("cfg") / "deephaven_mcp.json", config)
-    async with Client(build_systems_server(path)) as client:
-        yield ToolCaller(client)
+    async with mcp_tools(tmp_path_factory.mktemp("cfg") / "deephaven_mcp.json", config) as caller:
+        yield caller
 
 
 async def test_every_tool_is_annotated_and_has_an_output_schema(tools: ToolCaller) -> None:

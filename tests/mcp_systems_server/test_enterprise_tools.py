@@ -18,7 +18,7 @@ from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
 from tests.enterprise.conftest import PASSWORD
 from tests.enterprise.fake_backend import ENGINE_VERSION, FakeEnterpriseBackend
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller, mcp_tools, session_config, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +43,9 @@ async def tools(
         "community": {"sessions": {"local": session_config(dh_worker)}},
         "enterprise": {"systems": {"prod": _system(PASSWORD), "badpw": _system("wrong-password")}},
     }
-    path = write_config(tmp_path_factory.mktemp("ent") / "c.json", config)
-    async with Client(build_systems_server(path, enterprise_backend=fake), timeout=300) as client:
-        yield ToolCaller(client)
+    path = tmp_path_factory.mktemp("ent") / "c.json"
+    async with mcp_tools(path, config, enterprise_backend=fake, timeout=300) as caller:
+        yield caller
 
 
 async def test_status_is_typed_and_redacted(tools: ToolCaller) -> None:

@@ -9,22 +9,19 @@ and ``DeephavenSystems``.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastmcp import Client
 from pydeephaven import Session
 from pydeephaven import filters as dh
 
 from deephaven_mcp import DeephavenSystems
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.mcp_systems_server import build_systems_server
-from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests._nulls import NULL_MARKERS, marker_refusal
+from tests.mcp_systems_server._helpers import ToolCaller, arrow, kept_ids
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +31,9 @@ PROBE = "filter_edges_probe"
 INSTANTS = "filter_edges_instants"
 # 2026-12-07T11:49:59.706000988Z: a time a read shows with all nine fractional digits.
 BASE_NS = 1_796_644_199_706_000_988
+READ_ONLY = True  # for the shared tools and systems fixtures (conftest)
 
-_SETUP = rf"""
+SETUP = rf"""
 from deephaven import new_table
 from deephaven.column import (
     byte_col, double_col, float_col, int_col, long_col, short_col, string_col,
@@ -64,59 +62,19 @@ nan, inf = float("nan"), float("inf")
     long_col("__dh_mcp_nanos_2", [7, 7, 7, 7, 7, 7, 7]),
 ]).update_view(["T = epochNanosToInstant(N)"])
 """
+SETUP_TABLES = (EDGE, INSTANTS)
 
 Row = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def script_session(dh_worker: RunningWorker) -> Iterator[Session]:
-    """A plain pydeephaven session: creates the table and runs the engine's own
-    comparisons (where-clauses in scripts) that the answers are checked against."""
-    session = Session(host=dh_worker.host, port=dh_worker.port)
-    session.run_script(_SETUP)
-    yield session
-    session.run_script(f"del {EDGE}, {INSTANTS}")
-    gc.collect()
-    session.close()
-
-
-@pytest.fixture(scope="module")
-def rows(script_session: Session) -> list[Row]:
-    table = script_session.open_table(EDGE)
-    found: list[Row] = table.to_arrow().to_pylist()
-    table.close()
+def rows(pydh: Session) -> list[Row]:
+    found: list[Row] = arrow(pydh, EDGE).to_pylist()
     return found
 
 
-@pytest.fixture(scope="module")
-def config_path(dh_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory) -> str:
-    config = {"community": {"sessions": {"anon": session_config(dh_worker)}}}
-    return write_config(tmp_path_factory.mktemp("edges") / "deephaven_mcp.json", config)
-
-
-@pytest.fixture(scope="module")
-async def tools(config_path: str, script_session: Session) -> AsyncIterator[ToolCaller]:
-    async with Client(build_systems_server(config_path, read_only=True), timeout=300) as client:
-        yield ToolCaller(client)
-
-
-@pytest.fixture(scope="module")
-async def systems(config_path: str, script_session: Session) -> AsyncIterator[DeephavenSystems]:
-    async with DeephavenSystems(config_path, read_only=True) as service:
-        yield service
-
-
 async def _ids(tools: ToolCaller, filters: list[dict[str, Any]]) -> list[int]:
-    answer = await tools.ok(
-        "session_table_data",
-        session_id=ANON,
-        table_name=EDGE,
-        max_rows=None,
-        columns=["Id"],
-        filters=filters,
-        format="json-column",
-    )
-    return list(answer["data"]["Id"])
+    return await kept_ids(tools, ANON, EDGE, filters)
 
 
 def _engine_ids(session: Session, clause: str) -> list[int]:
@@ -140,15 +98,6 @@ def _pydeephaven_ids(session: Session, condition: dh.Filter) -> list[int]:
 
 # -- 1. null markers and ranges ---------------------------------------------------------
 
-NULL_MARKERS = [
-    ("Y", -128, "byte"),
-    ("H", -32768, "short"),
-    ("I", -2147483648, "int"),
-    ("L", -9223372036854775808, "long"),
-    ("F", -3.4028234663852886e38, "float"),
-    ("D", -1.7976931348623157e308, "double"),
-]
-
 
 @pytest.mark.parametrize(("column", "marker", "name"), NULL_MARKERS)
 async def test_a_null_marker_is_refused_with_a_hint(
@@ -156,10 +105,7 @@ async def test_a_null_marker_is_refused_with_a_hint(
 ) -> None:
     """The engine stores null as the marker: eq would match the null rows, lt would be
     empty, in would fail; each is refused, naming the marker and is_null."""
-    expected = (
-        f"filter value {marker!r} on column '{column}' ({name}) is Deephaven's null marker "
-        f'for {name}; use {{"op": "is_null"}} to find nulls'
-    )
+    expected = marker_refusal(column, marker, name)
     for op in ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"):
         value: Any = [marker] if op in ("in", "not_in") else marker
         message = await tools.error(
@@ -226,7 +172,7 @@ def _ordered(op: str, bound: float) -> Callable[[Any], bool]:
 @pytest.mark.parametrize("word", ["Infinity", "-Infinity"])
 async def test_ordering_against_infinity_is_the_engines(
     tools: ToolCaller,
-    script_session: Session,
+    pydh: Session,
     rows: list[Row],
     column: str,
     op: str,
@@ -234,7 +180,7 @@ async def test_ordering_against_infinity_is_the_engines(
 ) -> None:
     java = "Double" if column == "D" else "Float"
     infinity = f"{java}.{'POSITIVE' if word == 'Infinity' else 'NEGATIVE'}_INFINITY"
-    engine = _engine_ids(script_session, f"{column} {_SYMBOLS[op]} {infinity}")
+    engine = _engine_ids(pydh, f"{column} {_SYMBOLS[op]} {infinity}")
     keep = _ordered(op, math.inf if word == "Infinity" else -math.inf)
     predicate = [row["Id"] for row in rows if keep(row[column])]
     assert engine == predicate
@@ -278,11 +224,11 @@ async def test_an_invalid_pattern_is_named(tools: ToolCaller, systems: Deephaven
     "pattern", [".*e", "new.line", r"\p{L}+", "a.b", "(?i)abc", "Ü.*✓", r"q'\"\\z", "abc|é"]
 )
 async def test_matches_is_a_whole_value_java_regex_with_dotall(
-    tools: ToolCaller, script_session: Session, rows: list[Row], pattern: str
+    tools: ToolCaller, pydh: Session, rows: list[Row], pattern: str
 ) -> None:
     """Java's Pattern.compile(p, DOTALL).matcher(s).matches(); null never matches. The
     Python oracle uses fullmatch with DOTALL (these patterns mean the same in both)."""
-    engine = _pydeephaven_ids(script_session, dh.matches("S", pattern))
+    engine = _pydeephaven_ids(pydh, dh.matches("S", pattern))
     python_pattern = pattern.replace(r"\p{L}", "[^\\W\\d_]")
     oracle = [
         row["Id"]

@@ -6,7 +6,7 @@ docker SDK to the fake Docker Engine API, whose container publishes the PSK test
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -77,16 +77,6 @@ async def test_the_tool_description_tells_the_agent_what_it_may_set() -> None:
     for name in ("docker_volumes", "launch_method", "environment_vars", "python_venv_path"):
         assert "agent_may_set" in properties[name]["description"], name
     assert "agent_may_set" not in properties["programming_language"].get("description", "")
-
-
-@pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDockerEngine]:
-    fake = FakeDockerEngine().start()
-    monkeypatch.setenv("DOCKER_HOST", fake.url)
-    monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
-    monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
-    yield fake
-    fake.close()
 
 
 async def test_listed_settings_launch_with_the_callers_values(

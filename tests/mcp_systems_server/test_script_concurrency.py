@@ -5,33 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from fastmcp import Client
 from pydeephaven import Session
 
 from deephaven_mcp.clients import scripts
-from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller
 
 pytestmark = pytest.mark.integration
 
-SID = "community:config:local"
+SID = "community:config:anon"  # the shared tools fixture (conftest)
 INTERNAL = "__dh_mcp_script_result_"
-
-
-@pytest.fixture(scope="module")
-async def tools(
-    dh_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ToolCaller]:
-    config = {"community": {"sessions": {"local": session_config(dh_worker)}}}
-    path = write_config(tmp_path_factory.mktemp("cfg") / "deephaven_mcp.json", config)
-    async with Client(build_systems_server(path)) as client:
-        yield ToolCaller(client)
 
 
 async def _timed(start: float, call: Any) -> tuple[dict[str, Any], float]:

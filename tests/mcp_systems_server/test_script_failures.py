@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastmcp import Client
 from pydeephaven import Session
 
 from deephaven_mcp.clients import scripts
 from deephaven_mcp.errors import InvalidArgumentError, ScriptFailedError
-from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller
 
 pytestmark = pytest.mark.integration
 
-SID = "community:config:local"
+SID = "community:config:anon"  # the shared tools fixture (conftest)
 FAILING = (
     "import sys\n"
     "from deephaven import empty_table\n"
@@ -28,16 +26,6 @@ FAILING = (
     "raise RuntimeError('boom')\n"
     "sf_never = empty_table(1)\n"
 )
-
-
-@pytest.fixture(scope="module")
-async def tools(
-    dh_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ToolCaller]:
-    config = {"community": {"sessions": {"local": session_config(dh_worker)}}}
-    path = write_config(tmp_path_factory.mktemp("cfg") / "deephaven_mcp.json", config)
-    async with Client(build_systems_server(path)) as client:
-        yield ToolCaller(client)
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from fastmcp import Client
 
-from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller, mcp_tools, session_config
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +26,8 @@ async def tools(
             "sessions": {"anon": session_config(dh_worker), "psk": session_config(dh_psk_worker)}
         }
     }
-    path = write_config(tmp_path_factory.mktemp("cfg") / "deephaven_mcp.json", config)
-    async with Client(build_systems_server(path)) as client:
-        yield ToolCaller(client)
+    async with mcp_tools(tmp_path_factory.mktemp("cfg") / "deephaven_mcp.json", config) as caller:
+        yield caller
 
 
 async def test_stdout_and_stderr_are_returned(tools: ToolCaller) -> None:

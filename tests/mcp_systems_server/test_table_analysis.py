@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import io
 import math
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from fastmcp import Client
 from pydeephaven import Session
 
-from deephaven_mcp.mcp_systems_server import build_systems_server
 from deephaven_mcp.model.analysis import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
-from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller, arrow
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +29,9 @@ WIDE = "analysis_wide"
 MANY = "analysis_many"
 WIDE_COLUMNS = MAX_SUMMARY_COLUMNS + 5
 MANY_ROWS = MAX_DISTINCT + 500
+READ_ONLY = True  # for the shared tools fixture (conftest)
 
-_SETUP = f"""
+SETUP = f"""
 from deephaven import empty_table, new_table
 from deephaven.column import bool_col, char_col, double_col, float_col, int_col, string_col
 from deephaven.constants import NULL_CHAR, NULL_DOUBLE, NULL_FLOAT, NULL_INT
@@ -56,49 +52,14 @@ nan, inf = float("nan"), float("inf")
 {WIDE} = empty_table(3).update([f"C{{n}} = i * {{n}}" for n in range({WIDE_COLUMNS})])
 {MANY} = empty_table({MANY_ROWS}).update(["U = `u` + (i % {MANY_ROWS - 1})"])
 """
+SETUP_TABLES = (MIXED, WIDE, MANY)
 
 Json = Any
 
 
 @pytest.fixture(scope="module")
-def pydh(dh_worker: RunningWorker) -> Iterator[Session]:
-    """A pydeephaven session with the test's tables created (and removed afterwards)."""
-    session = Session(host=dh_worker.host, port=dh_worker.port)
-    try:
-        session.run_script(_SETUP)
-        yield session
-        session.run_script(f"del {MIXED}, {WIDE}, {MANY}")
-    finally:
-        gc.collect()
-        session.close()
-
-
-def _arrow(session: Session, name: str) -> pa.Table:
-    table = session.open_table(name)
-    try:
-        return table.to_arrow()
-    finally:
-        table.close()
-
-
-@pytest.fixture(scope="module")
 def mixed(pydh: Session) -> pa.Table:
-    return _arrow(pydh, MIXED)
-
-
-@pytest.fixture(scope="module")
-def trades(pydh: Session) -> pa.Table:
-    return _arrow(pydh, "trades")
-
-
-@pytest.fixture(scope="module")
-async def tools(
-    dh_worker: RunningWorker, pydh: Session, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ToolCaller]:
-    config = {"community": {"sessions": {"anon": session_config(dh_worker)}}}
-    path = write_config(tmp_path_factory.mktemp("analysis") / "deephaven_mcp.json", config)
-    async with Client(build_systems_server(path, read_only=True), timeout=300) as client:
-        yield ToolCaller(client)
+    return arrow(pydh, MIXED)
 
 
 # -- independent computations -----------------------------------------------------------
@@ -287,7 +248,7 @@ async def test_summary_caps_columns_and_distinct_counts(tools: ToolCaller, pydh:
     wide = await tools.ok("session_table_summary", session_id=ANON, table_name=WIDE)
     assert wide["is_complete"] is False and wide["column_count"] == WIDE_COLUMNS
     assert len(wide["columns"]) == MAX_SUMMARY_COLUMNS
-    _check_summary(wide, _arrow(pydh, WIDE).select(range(MAX_SUMMARY_COLUMNS)))
+    _check_summary(wide, arrow(pydh, WIDE).select(range(MAX_SUMMARY_COLUMNS)))
     message = await tools.error(
         "session_table_summary",
         session_id=ANON,

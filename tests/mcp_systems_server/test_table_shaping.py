@@ -15,18 +15,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from fastmcp import Client
 from pydeephaven import Session, SortDirection
 from pydeephaven import filters as dh
 
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.mcp_systems_server import build_systems_server
 from deephaven_mcp.model.shaping import parse_catalog_filters
 from tests._workers import RunningWorker
 from tests.enterprise.catalog_data import CATALOG_ROWS
 from tests.enterprise.conftest import PASSWORD
 from tests.enterprise.fake_backend import FakeEnterpriseBackend
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller, arrow, kept_ids, mcp_tools
 from tests.mcp_systems_server.test_enterprise_tools import _system
 
 pytestmark = pytest.mark.integration
@@ -37,8 +35,10 @@ BIG = "shaping_big"
 BIG_ROWS = 1_000_000
 TICKING = "shaping_ticking"
 BASE = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+# Read-only (for the shared tools fixture, conftest): shaping compiles nothing.
+READ_ONLY = True
 
-_SETUP = f"""
+SETUP = f"""
 from deephaven import empty_table, new_table, time_table
 from deephaven.column import bool_col, double_col, int_col, string_col
 from deephaven.constants import NULL_DOUBLE, NULL_INT
@@ -54,6 +54,7 @@ nan, inf = float("nan"), float("inf")
 {BIG} = empty_table({BIG_ROWS}).update("X = i")
 {TICKING} = time_table("PT0.1S")
 """
+SETUP_TABLES = (AWKWARD, BIG, TICKING)
 
 Row = dict[str, Any]
 
@@ -190,62 +191,24 @@ def _at(hours: int) -> dt.datetime:
 
 
 @pytest.fixture(scope="module")
-def dh_tables(dh_worker: RunningWorker) -> Iterator[list[Row]]:
-    """Creates the test's tables on the worker; yields the awkward table's rows."""
-    session = Session(host=dh_worker.host, port=dh_worker.port)
-    try:
-        session.run_script(_SETUP)
-        table = session.open_table(AWKWARD)
-        rows: list[Row] = table.to_arrow().to_pylist()
-        table.close()
-        yield rows
-        session.run_script(f"del {AWKWARD}, {BIG}, {TICKING}")
-    finally:
-        session.close()
-
-
-@pytest.fixture(scope="module")
-def pydh(dh_worker: RunningWorker, dh_tables: list[Row]) -> Iterator[Session]:
-    session = Session(host=dh_worker.host, port=dh_worker.port)
-    yield session
-    gc.collect()
-    session.close()
-
-
-@pytest.fixture(scope="module")
-async def tools(
-    dh_worker: RunningWorker, dh_tables: list[Row], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ToolCaller]:
-    config = {"community": {"sessions": {"anon": session_config(dh_worker)}}}
-    path = write_config(tmp_path_factory.mktemp("shape") / "deephaven_mcp.json", config)
-    # Read-only: shaping compiles nothing, so it must work there.
-    async with Client(build_systems_server(path, read_only=True), timeout=300) as client:
-        yield ToolCaller(client)
+def rows(pydh: Session) -> list[Row]:
+    """The awkward table's rows."""
+    found: list[Row] = arrow(pydh, AWKWARD).to_pylist()
+    return found
 
 
 async def _ids(tools: ToolCaller, filters: list[dict[str, Any]]) -> list[int]:
-    answer = await tools.ok(
-        "session_table_data",
-        session_id=ANON,
-        table_name=AWKWARD,
-        max_rows=None,
-        columns=["Id"],
-        filters=filters,
-        format="json-column",
-    )
-    assert answer["total_rows"] == answer["row_count"] and answer["next_offset"] is None
-    assert [column["name"] for column in answer["schema"]] == ["Id"]
-    return list(answer["data"]["Id"])
+    return await kept_ids(tools, ANON, AWKWARD, filters)
 
 
 @pytest.mark.parametrize(("filters", "keep"), CASES)
 async def test_every_op_on_every_type(
     tools: ToolCaller,
-    dh_tables: list[Row],
+    rows: list[Row],
     filters: list[dict[str, Any]],
     keep: Callable[[Row], bool],
 ) -> None:
-    expected = [row["Id"] for row in dh_tables if keep(row)]
+    expected = [row["Id"] for row in rows if keep(row)]
     assert await _ids(tools, filters) == expected
 
 
@@ -304,7 +267,7 @@ async def test_wrong_values_and_columns_are_clear_errors(tools: ToolCaller) -> N
     assert await error(filters=["I > 3"])
 
 
-async def test_columns_subset_and_order(tools: ToolCaller, dh_tables: list[Row]) -> None:
+async def test_columns_subset_and_order(tools: ToolCaller, rows: list[Row]) -> None:
     answer = await tools.ok(
         "session_table_data",
         session_id=ANON,
@@ -315,7 +278,7 @@ async def test_columns_subset_and_order(tools: ToolCaller, dh_tables: list[Row])
     )
     assert answer["schema"] == [{"name": "S", "type": "string"}, {"name": "Id", "type": "int32"}]
     assert [list(row) for row in answer["data"]] == [["S", "Id"]] * answer["row_count"]
-    assert [row["Id"] for row in answer["data"]] == [r["Id"] for r in dh_tables if r["B"] is True]
+    assert [row["Id"] for row in answer["data"]] == [r["Id"] for r in rows if r["B"] is True]
 
 
 async def test_sort_matches_pydeephaven(tools: ToolCaller, pydh: Session) -> None:
@@ -449,10 +412,14 @@ async def read_only_catalog(
     fake: FakeEnterpriseBackend, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ToolCaller]:
     config = {"enterprise": {"systems": {"prod": _system(PASSWORD)}}}
-    path = write_config(tmp_path_factory.mktemp("ro-cat") / "c.json", config)
-    server = build_systems_server(path, enterprise_backend=fake, read_only=True)
-    async with Client(server, timeout=300) as client:
-        yield ToolCaller(client)
+    async with mcp_tools(
+        tmp_path_factory.mktemp("ro-cat") / "c.json",
+        config,
+        enterprise_backend=fake,
+        read_only=True,
+        timeout=300,
+    ) as caller:
+        yield caller
 
 
 async def test_catalog_structured_filters_in_read_only_mode(

@@ -16,14 +16,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from fastmcp import Client
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from pydeephaven import Session
 
-from deephaven_mcp.mcp_systems_server import build_systems_server
 from tests._workers import RunningWorker
-from tests.mcp_systems_server._helpers import ToolCaller, session_config, write_config
+from tests.mcp_systems_server._helpers import ToolCaller, mcp_tools, session_config
 
 SESSION_ID = "community:config:oracle"
 _EXAMPLES = os.environ.get("DH_MCP_ORACLE_EXAMPLES")
@@ -79,6 +77,6 @@ async def tools(
     dh_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ToolCaller]:
     config = {"community": {"sessions": {"oracle": session_config(dh_worker)}}}
-    path = write_config(tmp_path_factory.mktemp("oracle") / "deephaven_mcp.json", config)
-    async with Client(build_systems_server(path, read_only=True), timeout=300) as client:
-        yield ToolCaller(client)
+    path = tmp_path_factory.mktemp("oracle") / "deephaven_mcp.json"
+    async with mcp_tools(path, config, read_only=True, timeout=300) as caller:
+        yield caller

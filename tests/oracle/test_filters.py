@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydeephaven import Session
 
+from tests.mcp_systems_server import _helpers
 from tests.mcp_systems_server._helpers import ToolCaller
 from tests.oracle._gen import COLUMNS, Drawn, Published, publish, tables
 from tests.oracle._model import cell_json, kept_ids, parse_iso_nanos
@@ -49,19 +50,7 @@ async def filtered_ids(
     tools: ToolCaller, name: str, filters: list[dict[str, Any]]
 ) -> list[int] | str:
     """The Ids the filters keep, or the tool's error message."""
-    answer = await tools.call(
-        "session_table_data",
-        session_id=SESSION_ID,
-        table_name=name,
-        max_rows=None,
-        columns=["Id"],
-        filters=filters,
-        format="json-column",
-    )
-    if answer["success"] is not True:
-        return str(answer["error"])
-    assert answer["total_rows"] == answer["row_count"]
-    return list(answer["data"]["Id"])
+    return await _helpers.filtered_ids(tools, SESSION_ID, name, filters)
 
 
 @oracle_settings(ci_examples=12)
