@@ -31,7 +31,6 @@ requests themselves are modelled and checked in :mod:`deephaven_mcp.model.analys
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
@@ -48,6 +47,7 @@ from deephaven_mcp.clients.table_data import (
     MAX_RESPONSE_BYTES,
     count_rows,
     slice_table,
+    utc_now,
 )
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.model.analysis import (
@@ -488,11 +488,6 @@ class AggregatedPage:
     page: ShapedSlice
     source_rows: int
     notes: list[str] = field(default_factory=list)
-
-
-def utc_now() -> str:
-    """The time of a snapshot: ISO 8601 in UTC, to the millisecond (``...Z``)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _notes(session: Session, aggregated: Table, plan: AggregatePlan) -> list[str]:

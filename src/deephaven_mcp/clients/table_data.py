@@ -153,7 +153,8 @@ def _fetch(table: Table, rows: int, head: bool, total: int, offset: int = 0) -> 
     return _part_to_arrow(_cut(table, rows, head, offset))
 
 
-def _utc_now() -> str:
+def utc_now() -> str:
+    """The time of a snapshot: ISO 8601 in UTC, to the millisecond (``...Z``)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -341,7 +342,7 @@ def read_shaped_slice(session: Session, read: TableRead) -> ShapedSlice:
     shaped: Table | None = None
     try:
         shaped = _shaped(table, label, read.columns, read.filters, read.sort)
-        snapshot_time = _utc_now()
+        snapshot_time = utc_now()
         written, schema, total = _read_or_fail(
             shaped,
             label,

@@ -25,13 +25,12 @@ from deephaven_mcp.clients.analysis import (
     field_of,
     fresh_name,
     nonfinite_test,
-    utc_now,
     values_column,
 )
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
 from deephaven_mcp.clients.shaping import check_columns, filtered, structured_filter
-from deephaven_mcp.clients.table_data import count_rows
+from deephaven_mcp.clients.table_data import count_rows, utc_now
 from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting.spec import JsonValue
 from deephaven_mcp.formatting.values import column_values
