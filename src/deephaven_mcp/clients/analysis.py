@@ -44,7 +44,6 @@ from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
 from deephaven_mcp.clients.shaping import check_columns, filtered, sort_arguments, structured_filter
 from deephaven_mcp.clients.table_data import (
-    MAX_RESPONSE_BYTES,
     count_rows,
     slice_table,
     utc_now,
@@ -57,7 +56,8 @@ from deephaven_mcp.model.analysis import (
     check_output_names,
     expression_name,
 )
-from deephaven_mcp.model.shaping import FilterItem, SortKey
+from deephaven_mcp.model.requests import AggregateRead
+from deephaven_mcp.model.shaping import SortKey
 from deephaven_mcp.model.table import ShapedSlice
 
 Kind: TypeAlias = Literal["numeric", "string", "boolean", "temporal", "other"]
@@ -526,36 +526,24 @@ def _notes(session: Session, aggregated: Table, plan: AggregatePlan) -> list[str
     return notes
 
 
-def aggregate_table(
-    session: Session,
-    table_name: str,
-    *,
-    group_by: Sequence[GroupByItem],
-    aggregations: Sequence[Aggregation],
-    filters: Sequence[FilterItem],
-    sort: Sequence[SortKey],
-    max_rows: int | None,
-    offset: int,
-    fmt: str,
-    skip_nan: bool = False,
-    max_bytes: int = MAX_RESPONSE_BYTES,
-) -> AggregatedPage:
-    """Filter, bucket, aggregate and sort on the worker; fetch one page.
+def aggregate_table(session: Session, read: AggregateRead) -> AggregatedPage:
+    """Filter, bucket, aggregate and sort on the worker as ``read`` asks; fetch one page.
 
     Blocking: run it through ``ManagedSession.run``. Everything is validated against the
     table's schema before the first call. Overflowed statistics are counted over all groups
     and nulled on the worker; the helper columns are dropped before paging.
     """
-    label = f"'{table_name}'"
-    table = open_table(session, table_name)
+    max_rows, offset = read.max_rows, read.offset
+    label = f"'{read.table_name}'"
+    table = open_table(session, read.table_name)
     made: list[Table] = []
     try:
         schema: pa.Schema = table.schema
-        plan = plan_aggregate(schema, group_by, aggregations, skip_nan)
-        keys = check_sort(plan.outputs, sort)
-        condition = structured_filter(schema, filters)
+        plan = plan_aggregate(schema, read.group_by, read.aggregations, read.skip_nan)
+        keys = check_sort(plan.outputs, read.sort)
+        condition = structured_filter(schema, read.filters)
         try:
-            source = filtered(table, condition, filters, made)
+            source = filtered(table, condition, read.filters, made)
             source_rows = count_rows(source)
             query = session.query(source)
             if plan.formulas:
@@ -603,14 +591,16 @@ def aggregate_table(
             except Exception as exc:
                 raise engine_error(exc, f"page the aggregation of {label}") from exc
             made.append(page)
-        piece = slice_table(page, label, max_rows=None, head=True, fmt=fmt, max_bytes=max_bytes)
+        piece = slice_table(
+            page, label, max_rows=None, head=True, fmt=read.fmt, max_bytes=read.max_bytes
+        )
         refreshing = bool(table.is_refreshing)
     finally:
         release_later(session, table, *made)
     stop = offset + piece.row_count
     shaped = piece.extended(
         ShapedSlice,
-        table_name=table_name,
+        table_name=read.table_name,
         is_complete=offset == 0 and piece.row_count >= total,
         total_rows=total,
         next_offset=stop if stop < total else None,

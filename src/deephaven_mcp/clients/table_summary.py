@@ -35,7 +35,7 @@ from deephaven_mcp.errors import InvalidArgumentError
 from deephaven_mcp.formatting.spec import JsonValue
 from deephaven_mcp.formatting.values import column_values
 from deephaven_mcp.model.analysis import MAX_DISTINCT, MAX_SUMMARY_COLUMNS, expression_name
-from deephaven_mcp.model.shaping import FilterItem
+from deephaven_mcp.model.requests import SummaryRead
 
 # -- summary -----------------------------------------------------------------------------
 
@@ -247,37 +247,29 @@ def _value_counts(
     return ValueCounts(groups - null_group, top[:top_k])
 
 
-def summarize_table(
-    session: Session,
-    table_name: str,
-    *,
-    columns: Sequence[str] | None,
-    filters: Sequence[FilterItem],
-    top_k: int,
-    skip_nan: bool = False,
-) -> TableStatistics:
-    """Per-column statistics computed by the worker (blocking).
+def summarize_table(session: Session, read: SummaryRead) -> TableStatistics:
+    """Per-column statistics of the table ``read`` names, computed by the worker (blocking).
 
     One batched aggregation gives every count, min, max, mean and std; then one count per
     value of each string or boolean column gives its distinct count and top values.
     """
-    label = f"'{table_name}'"
-    table = open_table(session, table_name)
+    label = f"'{read.table_name}'"
+    table = open_table(session, read.table_name)
     made: list[Table] = []
     try:
         schema: pa.Schema = table.schema
-        if columns is not None:
-            names = check_columns(schema, columns)
+        if read.columns is not None:
+            names = check_columns(schema, read.columns)
             if len(names) > MAX_SUMMARY_COLUMNS:
                 raise InvalidArgumentError(
                     f"columns takes at most {MAX_SUMMARY_COLUMNS} names per summary"
                 )
         else:
             names = list(schema.names)[:MAX_SUMMARY_COLUMNS]
-        plan = plan_summary(schema, names, skip_nan)
-        condition = structured_filter(schema, filters)
+        plan = plan_summary(schema, names, read.skip_nan)
+        condition = structured_filter(schema, read.filters)
         try:
-            source = filtered(table, condition, filters, made)
+            source = filtered(table, condition, read.filters, made)
             query = session.query(source)
             if plan.formulas:
                 query = query.update_view(plan.formulas)
@@ -292,10 +284,10 @@ def summarize_table(
                 if item.counts_values:
                     counts = (
                         _value_counts(
-                            session, source, item.name, top_k, row.count(item.key("N")) > 0
+                            session, source, item.name, read.top_k, row.count(item.key("N")) > 0
                         )
                         if row_count
-                        else ValueCounts(0, [] if top_k else None)
+                        else ValueCounts(0, [] if read.top_k else None)
                     )
                 entries.append(summary_entry(item, row, row_count, counts))
         except Exception as exc:
@@ -306,7 +298,7 @@ def summarize_table(
     return TableStatistics(
         row_count=row_count,
         column_count=len(schema.names),
-        is_complete=columns is not None or len(names) == len(schema.names),
+        is_complete=read.columns is not None or len(names) == len(schema.names),
         is_refreshing=refreshing,
         snapshot_time=snapshot_time,
         columns=entries,

@@ -1,9 +1,11 @@
 """Requests that cross layers as one value: built once from a call's arguments, passed down.
 
-:class:`TableRead` is a page of a table: ``DeephavenSystems.session_table_data`` checks and
-builds it, and :mod:`deephaven_mcp.systems._tables` hands it unchanged to
-:func:`deephaven_mcp.clients.table_data.read_shaped_slice`. The launch requests live
-with the code that enforces their policy: ``CreateArguments`` in
+``DeephavenSystems`` checks a call's arguments and builds its request; the systems layer
+hands it unchanged to the client that does the engine work: :class:`TableRead` (a page of
+a table) to :func:`deephaven_mcp.clients.table_data.read_shaped_slice`,
+:class:`SummaryRead` to :func:`deephaven_mcp.clients.table_summary.summarize_table`,
+:class:`AggregateRead` to :func:`deephaven_mcp.clients.analysis.aggregate_table`. The
+launch requests live with the code that enforces their policy: ``CreateArguments`` in
 :mod:`deephaven_mcp.systems._community`, ``WorkerRequest`` and ``QueryRequest`` in
 :mod:`deephaven_mcp.enterprise._params`.
 """
@@ -15,6 +17,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Final
 
 from deephaven_mcp.config.models import DEFAULT_MAX_RESPONSE_BYTES
+from deephaven_mcp.model.analysis import DEFAULT_TOP_K, Aggregation, GroupByItem
 from deephaven_mcp.model.shaping import FilterItem, SortKey
 
 MAX_PQ_BATCH: Final = 100
@@ -42,4 +45,44 @@ class TableRead:
     columns: Sequence[str] | None = None
     filters: Sequence[FilterItem] | None = None
     sort: Sequence[SortKey] | None = None
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+
+@dataclass(frozen=True)
+class SummaryRead:
+    """Per-column statistics of the global table ``table_name`` (``session_table_summary``).
+
+    Values are already checked and parsed. ``columns`` None summarizes the first
+    :data:`~deephaven_mcp.model.analysis.MAX_SUMMARY_COLUMNS` columns; ``skip_nan`` reads
+    NaN as null.
+    """
+
+    table_name: str
+    _: KW_ONLY
+    columns: Sequence[str] | None = None
+    filters: Sequence[FilterItem] = ()
+    top_k: int = DEFAULT_TOP_K
+    skip_nan: bool = False
+
+
+@dataclass(frozen=True)
+class AggregateRead:
+    """One page of a grouped aggregation of the global table ``table_name``
+    (``session_table_aggregate``).
+
+    Values are already checked and parsed as for :class:`TableRead`; ``group_by`` and
+    ``aggregations`` as far as they can be without the table's schema (the client checks
+    them, and that ``sort`` names output columns, against it before any work).
+    """
+
+    table_name: str
+    _: KW_ONLY
+    aggregations: Sequence[Aggregation]
+    max_rows: int | None
+    fmt: str
+    group_by: Sequence[GroupByItem] = ()
+    filters: Sequence[FilterItem] = ()
+    sort: Sequence[SortKey] = ()
+    offset: int = 0
+    skip_nan: bool = False
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES

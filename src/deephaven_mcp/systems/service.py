@@ -43,8 +43,21 @@ from deephaven_mcp.enterprise import (
 from deephaven_mcp.errors import InvalidArgumentError, PermissionDeniedError
 from deephaven_mcp.formatting import resolve_format
 from deephaven_mcp.launchers import ProgressCallback
-from deephaven_mcp.model.analysis import DEFAULT_TOP_K, Aggregation, GroupByItem
-from deephaven_mcp.model.requests import DEFAULT_PQ_CONCURRENCY, TableRead
+from deephaven_mcp.model.analysis import (
+    DEFAULT_TOP_K,
+    Aggregation,
+    GroupByItem,
+    SkipNan,
+    SummaryColumns,
+    TopK,
+)
+from deephaven_mcp.model.arguments import Offset, RowLimit, check_argument
+from deephaven_mcp.model.requests import (
+    DEFAULT_PQ_CONCURRENCY,
+    AggregateRead,
+    SummaryRead,
+    TableRead,
+)
 from deephaven_mcp.model.shaping import FilterItem, SortKey, parse_filters, parse_sort
 from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import CommunitySession, ManagedSession, SessionRegistry
@@ -368,15 +381,18 @@ class DeephavenSystems:
         null; ``nan_count`` counts it either way. A mean or std the engine overflows from
         finite values is null, with a note in the column's ``notes``."""
         session = await self.registry.get(session_id)
-        return await _analysis.table_summary(
-            session,
-            self.timeouts,
+        read = SummaryRead(
             table_name,
-            columns=columns,
-            filters=filters,
-            top_k=top_k,
-            skip_nan=skip_nan,
+            columns=check_argument(
+                "columns",
+                SummaryColumns,
+                list(columns) if isinstance(columns, tuple) else columns,
+            ),
+            top_k=check_argument("top_k", TopK, top_k),
+            skip_nan=check_argument("skip_nan", SkipNan, skip_nan),
+            filters=parse_filters(filters),
         )
+        return await _analysis.table_summary(session, self.timeouts, read)
 
     async def session_table_aggregate(
         self,
@@ -400,20 +416,20 @@ class DeephavenSystems:
         max_rows = self._rows(max_rows, 1000)
         fmt = resolve_format(format)
         session = await self.registry.get(session_id)
-        return await _analysis.table_aggregate(
-            session,
-            self.timeouts,
+        keys, wanted = _analysis.parse_group_by_and_aggregations(group_by, aggregations)
+        read = AggregateRead(
             table_name,
-            group_by=group_by,
-            aggregations=aggregations,
-            filters=filters,
-            sort=sort,
-            max_rows=max_rows,
-            offset=offset,
+            group_by=keys,
+            aggregations=wanted,
+            filters=parse_filters(filters),
+            sort=parse_sort(sort),
+            max_rows=check_argument("max_rows", RowLimit, max_rows),
+            offset=check_argument("offset", Offset, offset),
+            skip_nan=check_argument("skip_nan", SkipNan, skip_nan),
             fmt=fmt,
             max_bytes=self._max_bytes,
-            skip_nan=skip_nan,
         )
+        return await _analysis.table_aggregate(session, self.timeouts, read)
 
     async def session_script_run(
         self, session_id: str, script: str | None = None, script_path: str | None = None
