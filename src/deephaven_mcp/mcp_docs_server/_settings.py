@@ -127,25 +127,28 @@ class DocsSettings(EnvSettings):
         """The HTTP guard lists and the auth provider (loopback only, no token by default)."""
         return self._exposure
 
-    @property
-    def inkeep(self) -> ProviderSettings:
+    def _provider(self, name: str) -> ProviderSettings:
+        """``name``'s endpoint from its ``<name>_api_key``, ``_base_url`` and ``_model``
+        fields; the key's variable is named after the field's alias."""
+        prefix = name.lower()
+        key_field = f"{prefix}_api_key"
         return ProviderSettings(
-            "Inkeep",
-            "INKEEP_API_KEY",
-            _reveal(self.inkeep_api_key),
-            self.inkeep_base_url,
-            self.inkeep_model,
+            name,
+            str(type(self).model_fields[key_field].alias),
+            _reveal(getattr(self, key_field)),
+            getattr(self, f"{prefix}_base_url"),
+            getattr(self, f"{prefix}_model"),
         )
 
     @property
+    def inkeep(self) -> ProviderSettings:
+        """The primary provider (``INKEEP_*`` variables)."""
+        return self._provider("Inkeep")
+
+    @property
     def openai(self) -> ProviderSettings:
-        return ProviderSettings(
-            "OpenAI",
-            "OPENAI_API_KEY",
-            _reveal(self.openai_api_key),
-            self.openai_base_url,
-            self.openai_model,
-        )
+        """The fallback provider (``OPENAI_*`` variables)."""
+        return self._provider("OpenAI")
 
     @property
     def providers(self) -> tuple[ProviderSettings, ...]:
