@@ -14,12 +14,14 @@ without.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from deephaven_mcp.model import analysis as spec
 from deephaven_mcp.model.requests import AggregateRead, SummaryRead
 from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import ManagedSession
+from deephaven_mcp.systems._tables import run_read
 from deephaven_mcp.systems.results import TableAggregate, TableSummary
 
 
@@ -29,22 +31,9 @@ async def table_summary(
     """The statistics ``read`` asks for, as the ``session_table_summary`` answer."""
     from deephaven_mcp.clients import table_summary as summary
 
-    stats = await session.run(
-        f"Summarizing table {read.table_name}",
-        lambda client: summary.summarize_table(client, read),
-        timeouts.data,
-        retry=True,
-    )
+    stats = await run_read(session, timeouts, "Summarizing", summary.summarize_table, read)
     return TableSummary(
-        table_name=read.table_name,
-        row_count=stats.row_count,
-        column_count=stats.column_count,
-        is_complete=stats.is_complete,
-        top_k=read.top_k,
-        skip_nan=read.skip_nan,
-        is_refreshing=stats.is_refreshing,
-        snapshot_time=stats.snapshot_time,
-        columns=stats.columns,
+        table_name=read.table_name, top_k=read.top_k, skip_nan=read.skip_nan, **asdict(stats)
     )
 
 
@@ -54,12 +43,7 @@ async def table_aggregate(
     """The page ``read`` asks for, as the ``session_table_aggregate`` answer."""
     from deephaven_mcp.clients import analysis
 
-    found = await session.run(
-        f"Aggregating table {read.table_name}",
-        lambda client: analysis.aggregate_table(client, read),
-        timeouts.data,
-        retry=True,
-    )
+    found = await run_read(session, timeouts, "Aggregating", analysis.aggregate_table, read)
     return found.page.extended(
         TableAggregate, source_rows=found.source_rows, skip_nan=read.skip_nan, notes=found.notes
     )

@@ -11,8 +11,8 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from deephaven_mcp.errors import (
     DeephavenMcpError,
@@ -21,7 +21,7 @@ from deephaven_mcp.errors import (
     PermissionDeniedError,
 )
 from deephaven_mcp.model.arguments import Offset, RowLimit, check_argument
-from deephaven_mcp.model.requests import TableRead
+from deephaven_mcp.model.requests import AggregateRead, SummaryRead, TableRead
 from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import ManagedSession
 from deephaven_mcp.runtime.blocking import call_blocking
@@ -54,6 +54,9 @@ _NO_FOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _NON_BLOCKING: Final = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang the open
 _CLOSE_ON_EXEC: Final = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
+
+_Read = TypeVar("_Read", TableRead, SummaryRead, AggregateRead)
+_Answer = TypeVar("_Answer")
 
 _log = logging.getLogger(__name__)
 
@@ -139,16 +142,28 @@ def check_columns(columns: list[str] | None) -> list[str] | None:
     return columns
 
 
-async def table_slice(session: ManagedSession, timeouts: Timeouts, read: TableRead) -> ShapedSlice:
-    """The page ``read`` asks for: one read, retried once if the connection was lost."""
-    from deephaven_mcp.clients.table_data import read_shaped_slice
-
+async def run_read(
+    session: ManagedSession,
+    timeouts: Timeouts,
+    doing: str,
+    work: Callable[[Session, _Read], _Answer],
+    read: _Read,
+) -> _Answer:
+    """``work(client, read)`` as one call on the data timeout, retried once if the
+    connection was lost (a read has no effect to repeat); ``doing`` names it in messages."""
     return await session.run(
-        f"Reading table {read.table_name}",
-        lambda client: read_shaped_slice(client, read),
+        f"{doing} table {read.table_name}",
+        lambda client: work(client, read),
         timeouts.data,
         retry=True,
     )
+
+
+async def table_slice(session: ManagedSession, timeouts: Timeouts, read: TableRead) -> ShapedSlice:
+    """The page ``read`` asks for."""
+    from deephaven_mcp.clients.table_data import read_shaped_slice
+
+    return await run_read(session, timeouts, "Reading", read_shaped_slice, read)
 
 
 async def script_code(script: str | None, script_path: str | None, *, roots: Sequence[str]) -> str:
