@@ -80,14 +80,6 @@ async def session_table_summary(
     are values. A mean or std the engine overflows from finite values is null, explained in
     the column's notes. Cheap even for millions of rows: use it before reading data.
     """
-    return await systems.session_table_summary(
-        session_id=session_id,
-        table_name=table_name,
-        columns=columns,
-        filters=filters,
-        top_k=top_k,
-        skip_nan=skip_nan,
-    )
 
 
 @systems_tool("Aggregating the table")
@@ -132,15 +124,3 @@ async def session_table_aggregate(
     in notes. Answers like session_table_data (same formats, total_rows/next_offset paging,
     response size cap) plus source_rows, skip_nan and notes.
     """
-    return await systems.session_table_aggregate(
-        session_id=session_id,
-        table_name=table_name,
-        aggregations=aggregations,
-        group_by=group_by,
-        filters=filters,
-        sort=sort,
-        max_rows=max_rows,
-        offset=offset,
-        format=format,
-        skip_nan=skip_nan,
-    )

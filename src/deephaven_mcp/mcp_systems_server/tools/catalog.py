@@ -52,9 +52,6 @@ async def catalog_tables_list(
     format: Format = "optimize-rendering",
 ) -> CatalogListing:
     """Entries of an enterprise catalog (Namespace, TableName, ...), optionally filtered."""
-    return await systems.catalog_tables_list(
-        session_id=session_id, max_rows=max_rows, filters=filters, format=format
-    )
 
 
 @systems_tool("Listing catalog namespaces")
@@ -69,9 +66,6 @@ async def catalog_namespaces_list(
     format: Format = "optimize-rendering",
 ) -> CatalogListing:
     """Distinct namespaces of an enterprise catalog: the first step of data discovery."""
-    return await systems.catalog_namespaces_list(
-        session_id=session_id, max_rows=max_rows, filters=filters, format=format
-    )
 
 
 @systems_tool("Reading catalog schemas")
@@ -86,13 +80,6 @@ async def catalog_tables_schema(
     ] = 100,
 ) -> CatalogSchemas:
     """Full column metadata of catalog tables; a table that fails gets its own entry."""
-    return await systems.catalog_tables_schema(
-        session_id=session_id,
-        namespace=namespace,
-        table_names=table_names,
-        filters=filters,
-        max_tables=max_tables,
-    )
 
 
 @systems_tool("Sampling the catalog table")
@@ -109,11 +96,3 @@ async def catalog_table_sample(
     format: Format = "optimize-rendering",
 ) -> CatalogSample:
     """Preview rows of a catalog table (historical first, then live)."""
-    return await systems.catalog_table_sample(
-        session_id=session_id,
-        namespace=namespace,
-        table_name=table_name,
-        max_rows=max_rows,
-        head=head,
-        format=format,
-    )

@@ -89,27 +89,6 @@ async def session_community_create(
     server shuts down.
     """
 
-    async def progress(message: str, fraction: float) -> None:
-        if ctx is not None:
-            await ctx.report_progress(round(fraction * 100, 1), 100, message)
-
-    return await systems.session_community_create(
-        session_name=session_name,
-        launch_method=launch_method,
-        programming_language=programming_language,
-        auth_type=auth_type,
-        auth_token=auth_token,
-        docker_image=docker_image,
-        docker_memory_limit_gb=docker_memory_limit_gb,
-        docker_cpu_limit=docker_cpu_limit,
-        docker_volumes=docker_volumes,
-        python_venv_path=python_venv_path,
-        heap_size_gb=heap_size_gb,
-        extra_jvm_args=extra_jvm_args,
-        environment_vars=environment_vars,
-        progress=progress,
-    )
-
 
 @systems_tool("Deleting the community session")
 async def session_community_delete(
@@ -119,7 +98,6 @@ async def session_community_delete(
     ],
 ) -> CommunitySessionDeleted:
     """Stop a dynamically created community worker and forget its session (irreversible)."""
-    return await systems.session_community_delete(session_name=session_name)
 
 
 @systems_tool("Retrieving credentials")
@@ -131,4 +109,3 @@ async def session_community_credentials(
     Disabled unless security.community.credential_retrieval_mode allows it; every
     attempt is written to the audit log (without the token).
     """
-    return await systems.session_community_credentials(session_id=session_id)

@@ -41,7 +41,6 @@ FORMAT_HELP = (
 @systems_tool("Listing tables")
 async def session_tables_list(systems: Systems, session_id: SessionIdArg) -> TableNames:
     """Names of the tables in a session (cheap; no schemas)."""
-    return await systems.session_tables_list(session_id=session_id)
 
 
 @systems_tool("Reading table schemas")
@@ -57,7 +56,6 @@ async def session_tables_schema(
 
     A table that fails is reported in its own entry; the others still succeed.
     """
-    return await systems.session_tables_schema(session_id=session_id, table_names=table_names)
 
 
 @systems_tool("Reading table data")
@@ -99,17 +97,6 @@ async def session_table_data(
     with max_rows and offset until next_offset is null. Responses are capped (50 MB unless
     the operator set another limit); a read stops as soon as it would pass the cap.
     """
-    return await systems.session_table_data(
-        session_id=session_id,
-        table_name=table_name,
-        max_rows=max_rows,
-        head=head,
-        format=format,
-        columns=columns,
-        filters=filters,
-        sort=sort,
-        offset=offset,
-    )
 
 
 @systems_tool("Running the script")
@@ -137,9 +124,6 @@ async def session_script_run(
     line in your script, e.g. "script failed: NameError: name 'x' is not defined (line 3)";
     its details hold the same stdout, stderr and tables fields up to the failure.
     """
-    return await systems.session_script_run(
-        session_id=session_id, script=script, script_path=script_path
-    )
 
 
 @systems_tool("Listing pip packages")
@@ -149,4 +133,3 @@ async def session_pip_list(systems: Systems, session_id: SessionIdArg) -> PipPac
     Runs a short helper script on the worker (its temporary variable is removed again),
     so it is not offered in read-only mode.
     """
-    return await systems.session_pip_list(session_id=session_id)

@@ -79,21 +79,6 @@ async def session_enterprise_create(
     heap_size_gb above agent_limits.max_heap_size_gb or a server not in allowed_servers is
     refused too. Limited by the system's max_concurrent_sessions.
     """
-    return await systems.session_enterprise_create(
-        system_name=system_name,
-        session_name=session_name,
-        heap_size_gb=heap_size_gb,
-        programming_language=programming_language,
-        auto_delete_timeout=auto_delete_timeout,
-        server=server,
-        engine=engine,
-        extra_jvm_args=extra_jvm_args,
-        extra_environment_vars=extra_environment_vars,
-        admin_groups=admin_groups,
-        viewer_groups=viewer_groups,
-        timeout_seconds=timeout_seconds,
-        session_arguments=session_arguments,
-    )
 
 
 @systems_tool("Deleting the enterprise session")
@@ -103,6 +88,3 @@ async def session_enterprise_delete(
     session_name: Annotated[str, Field(description="A session made by session_enterprise_create.")],
 ) -> EnterpriseSessionDeleted:
     """Terminate an enterprise worker created by session_enterprise_create (irreversible)."""
-    return await systems.session_enterprise_delete(
-        system_name=system_name, session_name=session_name
-    )

@@ -97,7 +97,6 @@ ConcurrencyArg = Annotated[
 @systems_tool("Listing persistent queries")
 async def pq_list(systems: Systems, system_name: SystemName) -> results.PqList:
     """Persistent queries of a system with their states; running ones carry a session_id."""
-    return await systems.pq_list(system_name=system_name)
 
 
 @systems_tool("Reading persistent query details")
@@ -105,7 +104,6 @@ async def pq_details(
     systems: Systems, system_name: SystemName, pq_identifier: Identifier
 ) -> results.PqDetails:
     """Configuration, state and worker location of one persistent query."""
-    return await systems.pq_details(system_name=system_name, pq_identifier=pq_identifier)
 
 
 @systems_tool("Creating the persistent query")
@@ -156,29 +154,6 @@ async def pq_create(
     in the system's agent_limits.agent_may_set; a heap_size_gb above
     agent_limits.max_heap_size_gb or a server not in allowed_servers is refused too.
     """
-    return await systems.pq_create(
-        system_name=system_name,
-        pq_name=pq_name,
-        heap_size_gb=heap_size_gb,
-        script_body=script_body,
-        script_path=script_path,
-        programming_language=programming_language,
-        configuration_type=configuration_type,
-        enabled=enabled,
-        schedule=schedule,
-        server=server,
-        engine=engine,
-        jvm_profile=jvm_profile,
-        extra_jvm_args=extra_jvm_args,
-        extra_class_path=extra_class_path,
-        python_virtual_environment=python_virtual_environment,
-        extra_environment_vars=extra_environment_vars,
-        init_timeout_seconds=init_timeout_seconds,
-        admin_groups=admin_groups,
-        viewer_groups=viewer_groups,
-        restart_users=restart_users,
-        owner=owner,
-    )
 
 
 @systems_tool("Deleting the persistent query")
@@ -193,9 +168,6 @@ async def pq_delete(
     Given a list, deletes each and answers per query: results (pq, success, serial, name,
     message or error), succeeded and failed.
     """
-    return await systems.pq_delete(
-        system_name=system_name, pq_identifier=pq_identifier, max_concurrent=max_concurrent
-    )
 
 
 @systems_tool("Modifying the persistent query")
@@ -241,30 +213,6 @@ async def pq_modify(
     temporary queries only; python_virtual_environment is the controller's JSON object; a
     script_path is read on the MCP server and sent as the query's inline script.
     """
-    return await systems.pq_modify(
-        pq_id=pq_id,
-        restart=restart,
-        pq_name=pq_name,
-        heap_size_gb=heap_size_gb,
-        script_body=script_body,
-        script_path=script_path,
-        programming_language=programming_language,
-        configuration_type=configuration_type,
-        enabled=enabled,
-        schedule=schedule,
-        server=server,
-        engine=engine,
-        jvm_profile=jvm_profile,
-        extra_jvm_args=extra_jvm_args,
-        extra_class_path=extra_class_path,
-        python_virtual_environment=python_virtual_environment,
-        extra_environment_vars=extra_environment_vars,
-        init_timeout_seconds=init_timeout_seconds,
-        auto_delete_timeout=auto_delete_timeout,
-        admin_groups=admin_groups,
-        viewer_groups=viewer_groups,
-        restart_users=restart_users,
-    )
 
 
 @systems_tool("Starting the persistent query")
@@ -287,13 +235,6 @@ async def pq_start(
     answered on its own: results (pq, success, serial, name, state, session_id, message or
     error), succeeded and failed.
     """
-    return await systems.pq_start(
-        system_name=system_name,
-        pq_identifier=pq_identifier,
-        wait=wait,
-        timeout_seconds=timeout_seconds,
-        max_concurrent=max_concurrent,
-    )
 
 
 @systems_tool("Stopping the persistent query")
@@ -313,13 +254,6 @@ async def pq_stop(
     the first new state the controller publishes. A refusal is an error. Lists as for
     pq_start.
     """
-    return await systems.pq_stop(
-        system_name=system_name,
-        pq_identifier=pq_identifier,
-        wait=wait,
-        timeout_seconds=timeout_seconds,
-        max_concurrent=max_concurrent,
-    )
 
 
 @systems_tool("Restarting the persistent query")
@@ -336,10 +270,3 @@ async def pq_restart(
     With wait (default) the answer comes when the new run is RUNNING; outcomes, timeouts,
     refusals and lists as for pq_start.
     """
-    return await systems.pq_restart(
-        system_name=system_name,
-        pq_identifier=pq_identifier,
-        wait=wait,
-        timeout_seconds=timeout_seconds,
-        max_concurrent=max_concurrent,
-    )

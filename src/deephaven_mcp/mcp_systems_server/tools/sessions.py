@@ -37,7 +37,6 @@ async def sessions_list(
     type 'community' with a system, is refused. Enterprise sessions are listed only for
     systems already connected.
     """
-    return await systems.sessions_list(type=type, system=system, source=source)
 
 
 @systems_tool("Reading session details")
@@ -50,6 +49,3 @@ async def session_details(
     ] = False,
 ) -> SessionDetails:
     """Details of one session: availability, programming language, Deephaven versions."""
-    return await systems.session_details(
-        session_id=session_id, attempt_to_connect=attempt_to_connect
-    )

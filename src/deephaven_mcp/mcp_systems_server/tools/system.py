@@ -19,7 +19,6 @@ async def mcp_reload(systems: Systems) -> Done:
     Sessions reconnect with the new settings on next use. Workers launched by this
     server keep running. If the file is invalid, the current configuration stays.
     """
-    return await systems.mcp_reload()
 
 
 @systems_tool("Checking enterprise systems")
@@ -30,4 +29,3 @@ async def enterprise_systems_status(
     ] = False,
 ) -> EnterpriseSystemsStatus:
     """Status of every configured Deephaven Enterprise (Core+) system, config redacted."""
-    return await systems.enterprise_systems_status(attempt_to_connect=attempt_to_connect)
