@@ -33,6 +33,7 @@ from deephaven_mcp.enterprise.backend import (
     TEMPORARY_SCHEDULER,
     ConfigurationType,
     ManagerHandle,
+    NewWorker,
     PqChanges,
     PqInfo,
     PqSnapshot,
@@ -368,19 +369,14 @@ class FakeEnterpriseBackend:
             **dict(session_arguments or {}),  # type: ignore[arg-type]
         )
 
-    def create_worker(
-        self,
-        manager: ManagerHandle,
-        spec: PqSpec,
-        timeout_seconds: float | None,
-        session_arguments: Mapping[str, object] | None,
-    ) -> WorkerSession:
-        self._enter("create_worker", (spec, timeout_seconds, session_arguments))
+    def create_worker(self, manager: ManagerHandle, worker: NewWorker) -> WorkerSession:
+        spec = worker.spec
+        self._enter("create_worker", (spec, worker.timeout_seconds, worker.session_arguments))
         serial = self.add_query(manager, spec, record=False)
         with self._cond:
             self._begin_start(self._pq(serial))
         self._wait_state(
-            serial, lambda pq: pq.state in TERMINAL | {"RUNNING"}, timeout_seconds or 60
+            serial, lambda pq: pq.state in TERMINAL | {"RUNNING"}, worker.timeout_seconds or 60
         )
         with self._cond:
             pq = self._pq(serial)
@@ -391,7 +387,7 @@ class FakeEnterpriseBackend:
             process = pq.process_info_id
         language = spec.programming_language or "Python"
         try:
-            session = self._session(language, session_arguments)
+            session = self._session(language, worker.session_arguments)
         except Exception:
             self.delete_query(manager, serial)
             raise

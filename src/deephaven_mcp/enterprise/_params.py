@@ -25,7 +25,7 @@ from pydantic import BeforeValidator, ValidationError
 
 from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
 from deephaven_mcp.config.models import EnterpriseCreationDefaults, EnterpriseSystemConfig
-from deephaven_mcp.enterprise.backend import Environment, PqChanges, PqSpec
+from deephaven_mcp.enterprise.backend import Environment, NewWorker, PqChanges, PqSpec
 from deephaven_mcp.enterprise.schedule import CONTINUOUS, Schedule
 from deephaven_mcp.errors import InvalidArgumentError, LimitExceededError, PermissionDeniedError
 from deephaven_mcp.model.arguments import not_a_number
@@ -105,13 +105,6 @@ class QueryRequest:
     init_timeout_seconds: float | None = None
     restart_users: str | None = None
     owner: str | None = None
-
-
-@dataclass(frozen=True)
-class ResolvedWorker:
-    spec: PqSpec
-    timeout_seconds: float | None
-    session_arguments: dict[str, object] | None
 
 
 def language(value: str | None) -> str | None:
@@ -415,10 +408,10 @@ class QuerySettings(WorkerSettings):
 
 def resolve_worker(
     name: str, request: WorkerRequest, defaults: EnterpriseCreationDefaults | None
-) -> ResolvedWorker:
+) -> NewWorker:
     """Merge a tool request over the system's ``session_creation.defaults`` and validate."""
     settings = merge_layers(WorkerSettings, request, defaults)
-    return ResolvedWorker(
+    return NewWorker(
         spec=settings.spec(name),
         timeout_seconds=settings.timeout_seconds,
         session_arguments=settings.session_arguments,

@@ -221,9 +221,7 @@ class WorkerPool:
             # Starting is bounded by the start timeout, the session to it by the connect one.
             worker = await connection.run(
                 f"Creating worker '{name}' on '{system}'",
-                lambda: connection.backend.create_worker(
-                    handle, resolved.spec, resolved.timeout_seconds, resolved.session_arguments
-                ),
+                lambda: connection.backend.create_worker(handle, resolved),
                 timeout=start + connection.worker_connect_timeout,
                 cleanup=lambda late: connection.discard_created(handle, late),
             )

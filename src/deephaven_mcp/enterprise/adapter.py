@@ -46,6 +46,7 @@ from deephaven_mcp.enterprise.backend import (
     TEMPORARY_SCHEDULER,
     ConfigurationType,
     ManagerHandle,
+    NewWorker,
     PqChanges,
     PqInfo,
     PqSnapshot,
@@ -374,20 +375,15 @@ class CoreplusBackend:
             process_info_id=_none_if_empty(str(details.processInfoId)),
         )
 
-    def create_worker(
-        self,
-        manager: ManagerHandle,
-        spec: PqSpec,
-        timeout_seconds: float | None,
-        session_arguments: Mapping[str, object] | None,
-    ) -> WorkerSession:
+    def create_worker(self, manager: ManagerHandle, worker: NewWorker) -> WorkerSession:
         """Start a worker (connect_to_new_worker, given settings only); ours alone, see _worker."""
         session_manager = self._manager(manager)
+        spec = worker.spec
         kwargs = _optional_kwargs(spec)
-        if timeout_seconds is not None:
-            kwargs["timeout_seconds"] = timeout_seconds
-        if session_arguments is not None:
-            kwargs["session_arguments"] = dict(session_arguments)
+        if worker.timeout_seconds is not None:
+            kwargs["timeout_seconds"] = worker.timeout_seconds
+        if worker.session_arguments is not None:
+            kwargs["session_arguments"] = dict(worker.session_arguments)
         language = spec.programming_language
 
         def set_language(cfg: Any) -> Any:

@@ -134,6 +134,16 @@ class PqSpec:
 
 
 @dataclass(frozen=True)
+class NewWorker:
+    """A worker to start (``create_worker``): what it looks like, how long starting it may
+    take (None: the client's default) and the arguments of the session opened to it."""
+
+    spec: PqSpec
+    timeout_seconds: float | None = None
+    session_arguments: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True)
 class ConfigurationType:
     """A persistent-query type the controller offers (``Script``, ``RunAndDone``, ...)."""
 
@@ -235,13 +245,7 @@ class EnterpriseBackend(Protocol):
         """Block until the map version moves past ``version``; False on timeout."""
         ...
 
-    def create_worker(
-        self,
-        manager: ManagerHandle,
-        spec: PqSpec,
-        timeout_seconds: float | None,
-        session_arguments: Mapping[str, object] | None,
-    ) -> WorkerSession:
+    def create_worker(self, manager: ManagerHandle, worker: NewWorker) -> WorkerSession:
         """Start a temporary query and connect to it. The session is ours alone: closing the
         manager closes neither it nor the query (delete that with ``delete_query``)."""
         ...
