@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from deephaven_mcp.enterprise import CreatedQuery
 
 MAX_SCRIPT_CHARS: Final = 20_000
+# What pq_details shows as the controller reports it: the answer's fields but two.
+_AS_REPORTED: Final = tuple(
+    name for name in PqDetails.model_fields if name not in ("session_id", "config")
+)
 
 
 def session_id_of(system_name: str, query: PqInfo) -> str | None:
@@ -64,16 +68,8 @@ def details(system_name: str, query: PqInfo) -> PqDetails:
         if len(query.script_code) > MAX_SCRIPT_CHARS:
             config["script_code_truncated"] = True
     return PqDetails(
-        serial=query.serial,
-        name=query.name,
-        state=query.state,
+        **{name: getattr(query, name) for name in _AS_REPORTED},
         session_id=session_id_of(system_name, query),
-        worker_host=query.worker_host,
-        worker_port=query.worker_port,
-        engine_version=query.engine_version,
-        status_details=query.status_details,
-        exception_message=query.exception_message,
-        num_failures=query.num_failures,
         config=config,
     )
 

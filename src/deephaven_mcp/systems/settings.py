@@ -15,6 +15,7 @@ DEFAULT_PORT: Final = 8000
 # More calls per session than work threads would let one session take them all.
 MAX_CALLS_PER_SESSION_LIMIT: Final = MAX_WORK_THREADS
 Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
+_TIMEOUT: Final = "_timeout"
 
 
 class SystemsSettings(EnvSettings):
@@ -42,14 +43,11 @@ class SystemsSettings(EnvSettings):
 
     @property
     def timeouts(self) -> Timeouts:
-        """The call timeouts and per-session call limit these settings give."""
-        return Timeouts(
-            connect=self.connect_timeout,
-            probe=self.probe_timeout,
-            metadata=self.metadata_timeout,
-            data=self.data_timeout,
-            script=self.script_timeout,
-            close=self.close_timeout,
-            session_busy=self.session_busy_timeout,
-            max_calls_per_session=self.max_calls_per_session,
-        )
+        """The call timeouts and per-session call limit these settings give: each setting
+        ``<kind>_timeout`` is ``Timeouts.<kind>``."""
+        kinds = {
+            name.removesuffix(_TIMEOUT): getattr(self, name)
+            for name in type(self).model_fields
+            if name.endswith(_TIMEOUT)
+        }
+        return Timeouts(**kinds, max_calls_per_session=self.max_calls_per_session)
