@@ -45,14 +45,11 @@ class TableSlice(ToolOutput):
         return self.schema_
 
     def envelope_fields(self) -> dict[str, Any]:
-        """Every field, set or not, in the tool answer's order."""
+        """Every field, set or not, named and ordered as the model declares them (a
+        subclass's own fields follow these), which is the tool answer's order."""
         return {
-            "table_name": self.table_name,
-            "format": self.format,
-            "schema": self.schema_,
-            "row_count": self.row_count,
-            "is_complete": self.is_complete,
-            "data": self.data,
+            field.alias or name: getattr(self, name)
+            for name, field in type(self).model_fields.items()
         }
 
     def encoded_fields(self) -> Mapping[str, str]:
@@ -87,13 +84,3 @@ class ShapedSlice(TableSlice):
     ]
     is_refreshing: Annotated[bool, Field(description="True for a ticking (live) table.")]
     snapshot_time: Annotated[str, Field(description="When the rows were read, ISO-8601 UTC.")]
-
-    def envelope_fields(self) -> dict[str, Any]:
-        """The slice's fields followed by the pager's."""
-        return {
-            **super().envelope_fields(),
-            "total_rows": self.total_rows,
-            "next_offset": self.next_offset,
-            "is_refreshing": self.is_refreshing,
-            "snapshot_time": self.snapshot_time,
-        }

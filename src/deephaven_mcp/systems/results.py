@@ -10,7 +10,7 @@ field without a default is one every answer has.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -260,10 +260,6 @@ class CatalogSample(TableSlice):
     namespace: str
     source: Literal["historical", "live"]
 
-    def envelope_fields(self) -> dict[str, Any]:
-        """The slice's fields, then ``namespace`` and ``source``."""
-        return {**super().envelope_fields(), "namespace": self.namespace, "source": self.source}
-
 
 class PqList(ToolOutput):
     """A system's persistent queries with their states (``pq_list``)."""
@@ -461,12 +457,3 @@ class TableAggregate(ShapedSlice):
             "null'."
         ),
     ]
-
-    def envelope_fields(self) -> dict[str, Any]:
-        """The page's fields, then ``source_rows``, ``skip_nan`` and ``notes``."""
-        return {
-            **super().envelope_fields(),
-            "source_rows": self.source_rows,
-            "skip_nan": self.skip_nan,
-            "notes": self.notes,
-        }
