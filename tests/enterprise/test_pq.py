@@ -261,3 +261,19 @@ async def test_without_wait_the_answer_is_the_new_state(
     fake.add_existing_pq("svc")
     started = await system.pq_start("svc", wait=False)
     assert started.state == "INITIALIZING"
+
+
+async def test_pq_act_does_each_verb_to_one_query(
+    system: EnterpriseSystem, fake: FakeEnterpriseBackend
+) -> None:
+    """One method for the verbs pq_batch takes, as pq_start/pq_stop/pq_restart/pq_delete."""
+    serial = fake.add_existing_pq("svc")
+    started = await system.pq_act("start", "svc", timeout_seconds=30)
+    assert started.serial == serial and started.is_running
+    assert (await system.pq_act("restart", serial, timeout_seconds=30)).is_running
+    assert (await system.pq_act("stop", "svc", timeout_seconds=30)).state == "STOPPED"
+    with pytest.raises(InvalidArgumentError):
+        await system.pq_act("start", "svc", timeout_seconds=0)
+    assert (await system.pq_act("delete", "svc")).serial == serial
+    with pytest.raises(NotFoundError):
+        await system.pq_details(serial)

@@ -31,7 +31,7 @@ from deephaven_mcp.enterprise.schedule import describe as describe_schedule
 
 if TYPE_CHECKING:
     from deephaven_mcp.enterprise._pq import CreatedQuery
-    from deephaven_mcp.enterprise._pq_waits import BatchOutcome
+    from deephaven_mcp.enterprise._pq_waits import BatchOutcome, BatchVerb
     from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo
     from deephaven_mcp.enterprise.adapter import (
         INSTALL_HINT,
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 _LAZY: Final = {
     "BatchOutcome": "_pq_waits",
+    "BatchVerb": "_pq_waits",
     "CreatedQuery": "_pq",
     "EnterpriseSessionInfo": "_sessions",
     "INSTALL_HINT": "adapter",
@@ -83,6 +84,7 @@ __all__ = [
     "FALLBACK_HEAP_SIZE_GB",
     "INSTALL_HINT",
     "BatchOutcome",
+    "BatchVerb",
     "CatalogRows",
     "CatalogSample",
     "CatalogSchema",

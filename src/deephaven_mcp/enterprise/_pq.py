@@ -343,6 +343,15 @@ class PersistentQueries:
             )
         return watch.outcome(latest, timeout) if wait else latest
 
+    async def act(
+        self, verb: BatchVerb, identifier: str | int, wait: bool, timeout_seconds: int
+    ) -> PqInfo:
+        """Delete one query, or start, stop or restart it (:meth:`change_state`), by ``verb``;
+        a delete does not wait."""
+        if verb == "delete":
+            return await self.delete(identifier)
+        return await self.change_state(GOALS[verb], identifier, wait, timeout_seconds)
+
     async def batch(
         self,
         verb: BatchVerb,
@@ -356,13 +365,9 @@ class PersistentQueries:
         Arguments that are wrong for all (``timeout_seconds``) fail the call; anything
         about one query (unknown, refused, failed, timed out) is that query's outcome.
         """
-        operation: Callable[[int], Awaitable[PqInfo]] = self.delete
         if verb != "delete":
             _check_timeout(timeout_seconds)
-            goal = GOALS[verb]
-            operation = functools.partial(
-                self.change_state, goal, wait=wait, timeout_seconds=timeout_seconds
-            )
+        operation = functools.partial(self.act, verb, wait=wait, timeout_seconds=timeout_seconds)
         snapshot = await self._connection.pq_snapshot()
         return await run_batch(
             identifiers,

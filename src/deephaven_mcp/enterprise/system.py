@@ -283,6 +283,14 @@ class EnterpriseSystem:
         """Restart a query with its current configuration; ``wait`` as for :meth:`pq_start`."""
         return await self._queries.change_state(RESTART, identifier, wait, timeout_seconds)
 
+    async def pq_act(
+        self, verb: BatchVerb, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
+    ) -> PqInfo:
+        """Start, stop, restart or delete one query, as :meth:`pq_batch` does each of a list:
+        :meth:`pq_start`, :meth:`pq_stop`, :meth:`pq_restart` or :meth:`pq_delete` by ``verb``
+        (a delete does not wait)."""
+        return await self._queries.act(verb, identifier, wait, timeout_seconds)
+
     async def pq_batch(
         self,
         verb: BatchVerb,
