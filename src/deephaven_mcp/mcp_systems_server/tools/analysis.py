@@ -13,7 +13,7 @@ from deephaven_mcp.mcp_systems_server.tools._common import (
     TableNameArg,
     systems_tool,
 )
-from deephaven_mcp.mcp_systems_server.tools.data import FORMAT_HELP
+from deephaven_mcp.mcp_systems_server.tools.data import Format
 from deephaven_mcp.model.analysis import (
     BIN_FORM,
     DEFAULT_TOP_K,
@@ -49,6 +49,7 @@ OVERFLOW_RULE: Final = (
     "are shown as null and named in notes, never as a value."
 )
 SKIP_NAN_HELP: Final = "Treat NaN like null in every statistic (default false: NaN is a value)."
+SkipNanArg = Annotated[SkipNan, Field(description=SKIP_NAN_HELP)]
 SORT_HELP: Final = (
     "Sort the aggregated rows by output columns, e.g. "
     f'[{{"column": "AvgPrice", "descending": true}}]; at most {MAX_SORT_KEYS}. '
@@ -68,7 +69,7 @@ async def session_table_summary(
         TopK,
         Field(description="Most frequent values to list per string/boolean column (0: none)."),
     ] = DEFAULT_TOP_K,
-    skip_nan: Annotated[SkipNan, Field(description=SKIP_NAN_HELP)] = False,
+    skip_nan: SkipNanArg = False,
 ) -> TableSummary:
     """Per-column statistics computed by the worker, without fetching rows.
 
@@ -98,10 +99,7 @@ async def session_table_aggregate(
     ],
     group_by: Annotated[GroupBy, Field(description=GROUP_BY_HELP)] = None,
     filters: FiltersArg = None,
-    sort: Annotated[
-        Sort,
-        Field(description=SORT_HELP),
-    ] = None,
+    sort: Annotated[Sort, Field(description=SORT_HELP)] = None,
     max_rows: Annotated[
         RowLimit,
         Field(description="Rows (groups) to return (default 1000); null for all."),
@@ -109,8 +107,8 @@ async def session_table_aggregate(
     offset: Annotated[
         Offset, Field(description="Rows to skip (paging: pass the answer's next_offset).")
     ] = 0,
-    format: Annotated[str, Field(description=FORMAT_HELP)] = "optimize-rendering",
-    skip_nan: Annotated[SkipNan, Field(description=SKIP_NAN_HELP)] = False,
+    format: Format = "optimize-rendering",
+    skip_nan: SkipNanArg = False,
 ) -> TableAggregate:
     """Group and aggregate a table on the worker, e.g. the daily average price per symbol:
     group_by ["Sym", {"column": "Timestamp", "bin": "1d"}], aggregations

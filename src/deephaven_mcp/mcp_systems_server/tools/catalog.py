@@ -7,7 +7,7 @@ refused in read-only mode, because the engine compiles them).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -40,14 +40,16 @@ Filters = Annotated[
 Format = Annotated[str, Field(description=_FORMAT_HELP)]
 
 
+def at_most(what: str, default: int) -> Any:
+    """The field of a limit on how many ``what`` a listing returns."""
+    return Field(description=f"At most this many {what} (default {default}); null for all.")
+
+
 @systems_tool("Listing catalog tables")
 async def catalog_tables_list(
     systems: Systems,
     session_id: SessionIdArg,
-    max_rows: Annotated[
-        RowLimit,
-        Field(description="At most this many entries (default 10000); null for all."),
-    ] = 10_000,
+    max_rows: Annotated[RowLimit, at_most("entries", 10_000)] = 10_000,
     filters: Filters = None,
     format: Format = "optimize-rendering",
 ) -> CatalogListing:
@@ -58,10 +60,7 @@ async def catalog_tables_list(
 async def catalog_namespaces_list(
     systems: Systems,
     session_id: SessionIdArg,
-    max_rows: Annotated[
-        RowLimit,
-        Field(description="At most this many namespaces (default 1000); null for all."),
-    ] = 1_000,
+    max_rows: Annotated[RowLimit, at_most("namespaces", 1_000)] = 1_000,
     filters: Filters = None,
     format: Format = "optimize-rendering",
 ) -> CatalogListing:
@@ -75,9 +74,7 @@ async def catalog_tables_schema(
     namespace: Annotated[str | None, Field(description="Only tables of this namespace.")] = None,
     table_names: Annotated[list[str] | None, Field(description="Only these tables.")] = None,
     filters: Filters = None,
-    max_tables: Annotated[
-        RowLimit, Field(description="At most this many schemas (default 100); null for all.")
-    ] = 100,
+    max_tables: Annotated[RowLimit, at_most("schemas", 100)] = 100,
 ) -> CatalogSchemas:
     """Full column metadata of catalog tables; a table that fails gets its own entry."""
 

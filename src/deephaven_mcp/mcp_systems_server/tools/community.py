@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastmcp import Context
 from pydantic import Field
@@ -25,6 +25,11 @@ __all__ = ["session_community_create", "session_community_credentials", "session
 _OPERATOR = " Refused unless listed in community.session_creation.agent_may_set."
 
 
+def _operator_set(description: str) -> Any:
+    """The field of an argument the caller may give only where ``agent_may_set`` lists it."""
+    return Field(description=description + _OPERATOR)
+
+
 @systems_tool("Creating the community session")
 async def session_community_create(
     systems: Systems,
@@ -32,37 +37,26 @@ async def session_community_create(
         str, Field(description="Unique name; the id becomes community:dynamic:<name>.")
     ],
     launch_method: Annotated[
-        str | None,
-        Field(description=f"'python' or 'docker' (default: config, else docker).{_OPERATOR}"),
+        str | None, _operator_set("'python' or 'docker' (default: config, else docker).")
     ] = None,
     programming_language: Annotated[
         str | None, Field(description="Docker only: 'Python' or 'Groovy' (picks the image).")
     ] = None,
-    auth_type: Annotated[
-        str | None, Field(description=f"'PSK' (default) or 'Anonymous'.{_OPERATOR}")
-    ] = None,
-    auth_token: Annotated[
-        str | None, Field(description=f"PSK token; generated when omitted.{_OPERATOR}")
-    ] = None,
-    docker_image: Annotated[
-        str | None, Field(description=f"Docker only: image to run.{_OPERATOR}")
-    ] = None,
+    auth_type: Annotated[str | None, _operator_set("'PSK' (default) or 'Anonymous'.")] = None,
+    auth_token: Annotated[str | None, _operator_set("PSK token; generated when omitted.")] = None,
+    docker_image: Annotated[str | None, _operator_set("Docker only: image to run.")] = None,
     docker_memory_limit_gb: Annotated[
-        Number | None, Field(description=f"Docker only: memory limit.{_OPERATOR}")
+        Number | None, _operator_set("Docker only: memory limit.")
     ] = None,
     docker_cpu_limit: Annotated[
-        Number | None, Field(description=f"Docker only: CPU limit in cores.{_OPERATOR}")
+        Number | None, _operator_set("Docker only: CPU limit in cores.")
     ] = None,
     docker_volumes: Annotated[
-        list[str] | None,
-        Field(description=f"Docker only: 'host:container[:mode]' mounts.{_OPERATOR}"),
+        list[str] | None, _operator_set("Docker only: 'host:container[:mode]' mounts.")
     ] = None,
     python_venv_path: Annotated[
         str | None,
-        Field(
-            description="Python only: venv with deephaven-server (default: this server's)."
-            + _OPERATOR
-        ),
+        _operator_set("Python only: venv with deephaven-server (default: this server's)."),
     ] = None,
     heap_size_gb: Annotated[
         Number | WholeNumber | None,
@@ -71,12 +65,9 @@ async def session_community_create(
             "community.session_creation.max_heap_size_gb (default 8)."
         ),
     ] = None,
-    extra_jvm_args: Annotated[
-        list[str] | None, Field(description=f"Additional JVM arguments.{_OPERATOR}")
-    ] = None,
+    extra_jvm_args: Annotated[list[str] | None, _operator_set("Additional JVM arguments.")] = None,
     environment_vars: Annotated[
-        dict[str, str] | None,
-        Field(description=f"Environment variables for the worker.{_OPERATOR}"),
+        dict[str, str] | None, _operator_set("Environment variables for the worker.")
     ] = None,
     ctx: Context | None = None,
 ) -> CommunitySessionCreated:

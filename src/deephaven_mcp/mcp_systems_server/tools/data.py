@@ -36,6 +36,7 @@ FORMAT_HELP = (
     "(markdown-kv), optimize-cost (csv), optimize-speed (json-column), or one "
     "of json-row, json-column, csv, markdown-table, markdown-kv, yaml, xml."
 )
+Format = Annotated[str, Field(description=FORMAT_HELP)]
 
 
 @systems_tool("Listing tables")
@@ -71,7 +72,7 @@ async def session_table_data(
         bool,
         Field(description="True: first rows; false: last rows (offset then counts from the end)."),
     ] = True,
-    format: Annotated[str, Field(description=FORMAT_HELP)] = "optimize-rendering",
+    format: Format = "optimize-rendering",
     columns: Annotated[
         list[str] | None,
         Field(description="Only these columns, in this order; null for all."),

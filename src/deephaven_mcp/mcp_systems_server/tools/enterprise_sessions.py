@@ -25,6 +25,9 @@ def operator_set(description: str) -> Any:
 
 
 Strings = list[str] | None
+HEAP_HELP = "JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."
+HeapSize = Annotated[Number | None, Field(description=HEAP_HELP)]
+Language = Annotated[str | None, Field(description="'Python' or 'Groovy'.")]
 Engine = Annotated[str | None, operator_set("Engine, e.g. DeephavenCommunity.")]
 JvmArgs = Annotated[Strings, operator_set("Additional JVM arguments.")]
 EnvVars = Annotated[
@@ -43,11 +46,8 @@ async def session_enterprise_create(
     systems: Systems,
     system_name: SystemName,
     session_name: Annotated[str | None, Field(description="Name; generated when omitted.")] = None,
-    heap_size_gb: Annotated[
-        Number | None,
-        Field(description="JVM heap in GB; at most the system's agent_limits.max_heap_size_gb."),
-    ] = None,
-    programming_language: Annotated[str | None, Field(description="'Python' or 'Groovy'.")] = None,
+    heap_size_gb: HeapSize = None,
+    programming_language: Language = None,
     auto_delete_timeout: Annotated[
         WholeNumber | None, operator_set("Idle seconds before the worker is deleted.")
     ] = None,
