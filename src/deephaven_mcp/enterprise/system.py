@@ -12,7 +12,7 @@ import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol, cast
 
 from pydeephaven import Session
 
@@ -20,7 +20,7 @@ from deephaven_mcp.config.models import EnterpriseSystemConfig, check_name
 from deephaven_mcp.enterprise._connection import EnterpriseConnection
 from deephaven_mcp.enterprise._params import QueryRequest, WorkerRequest
 from deephaven_mcp.enterprise._pq import CreatedQuery, PersistentQueries, ScriptReader
-from deephaven_mcp.enterprise._pq_waits import RESTART, START, STOP, BatchOutcome, BatchVerb
+from deephaven_mcp.enterprise._pq_waits import BatchOutcome, BatchVerb
 from deephaven_mcp.enterprise._sessions import EnterpriseSessionInfo, PqConnections, WorkerPool
 from deephaven_mcp.enterprise.adapter import INSTALL_HINT, CoreplusBackend, coreplus_available
 from deephaven_mcp.enterprise.backend import EnterpriseBackend, PqChanges, PqInfo, PqSnapshot
@@ -33,6 +33,14 @@ from deephaven_mcp.runtime.blocking import call_blocking
 _log = logging.getLogger(__name__)
 
 DEFAULT_OPERATION_TIMEOUT: Final = 120.0
+
+
+class _OneQuery(Protocol):
+    """:meth:`EnterpriseSystem.pq_act` with its verb given (pq_start, pq_stop, pq_restart)."""
+
+    async def __call__(
+        self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
+    ) -> PqInfo: ...
 
 
 @dataclass(frozen=True)
@@ -265,31 +273,21 @@ class EnterpriseSystem:
         applies them now."""
         return await self._queries.modify(identifier, changes, restart, read_script)
 
-    async def pq_start(
-        self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
-    ) -> PqInfo:
-        """Start (or re-run) a query; with ``wait``, until it is RUNNING (or COMPLETED)."""
-        return await self._queries.change_state(START, identifier, wait, timeout_seconds)
-
-    async def pq_stop(
-        self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
-    ) -> PqInfo:
-        """Stop a query; with ``wait``, until it is STOPPED (or otherwise not running)."""
-        return await self._queries.change_state(STOP, identifier, wait, timeout_seconds)
-
-    async def pq_restart(
-        self, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
-    ) -> PqInfo:
-        """Restart a query with its current configuration; ``wait`` as for :meth:`pq_start`."""
-        return await self._queries.change_state(RESTART, identifier, wait, timeout_seconds)
-
     async def pq_act(
         self, verb: BatchVerb, identifier: str | int, wait: bool = True, timeout_seconds: int = 120
     ) -> PqInfo:
-        """Start, stop, restart or delete one query, as :meth:`pq_batch` does each of a list:
-        :meth:`pq_start`, :meth:`pq_stop`, :meth:`pq_restart` or :meth:`pq_delete` by ``verb``
-        (a delete does not wait)."""
+        """Start, stop, restart or delete one query, as :meth:`pq_batch` does each of a list.
+
+        ``start`` (re)runs it; with ``wait``, until it is RUNNING (or COMPLETED). ``stop``
+        waits until it is STOPPED (or otherwise not running); ``restart`` runs it anew with
+        its current configuration and waits as ``start`` does. ``delete`` does not wait.
+        """
         return await self._queries.act(verb, identifier, wait, timeout_seconds)
+
+    # pq_act with the verb given: ``pq_start(identifier, wait=True, timeout_seconds=120)``.
+    pq_start = cast(_OneQuery, functools.partialmethod(pq_act, "start"))
+    pq_stop = cast(_OneQuery, functools.partialmethod(pq_act, "stop"))
+    pq_restart = cast(_OneQuery, functools.partialmethod(pq_act, "restart"))
 
     async def pq_batch(
         self,
