@@ -9,7 +9,7 @@ query's error does not hide the others' outcomes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from deephaven_mcp.config.models import DEFAULT_MAX_PQ_BATCH_CONCURRENCY
 from deephaven_mcp.enterprise import PqInfo
@@ -21,15 +21,14 @@ from deephaven_mcp.systems._queries import session_id_of
 from deephaven_mcp.systems.results import PqBatch, PqDeleted, PqRestarted, PqStarted, PqStopped
 
 if TYPE_CHECKING:
-    from deephaven_mcp.enterprise import BatchOutcome, EnterpriseSystem
+    from deephaven_mcp.enterprise import BatchOutcome, BatchVerb, EnterpriseSystem
 
 MAX_ENTRY_ERROR: Final = 500  # characters of one query's error, as in a failure envelope
 
-PqVerb = Literal["start", "stop", "restart", "delete"]
 PqIdentifiers = str | int | Sequence[str | int]
 """One PQ name or serial, or a list of them."""
 _Single = TypeVar("_Single", PqStarted, PqStopped, PqRestarted, PqDeleted)
-_VERBS: Final[Mapping[type[ToolOutput], PqVerb]] = {
+_VERBS: Final[Mapping[type[ToolOutput], BatchVerb]] = {
     PqStarted: "start",
     PqStopped: "stop",
     PqRestarted: "restart",
@@ -81,7 +80,7 @@ def _is_down(query: PqInfo) -> bool:
     return query.is_terminal or query.state in ("UNINITIALIZED", "UNSPECIFIED")
 
 
-def message(verb: PqVerb, query: PqInfo) -> str:
+def message(verb: BatchVerb, query: PqInfo) -> str:
     """What a successful start, stop, restart or delete says about ``query``."""
     if verb == "delete":
         return "PQ deleted successfully"
@@ -101,7 +100,7 @@ def _error_text(error: str) -> str:
     return text
 
 
-def _outcome(system_name: str, verb: PqVerb, query: PqInfo) -> dict[str, Any]:
+def _outcome(system_name: str, verb: BatchVerb, query: PqInfo) -> dict[str, Any]:
     """What a success says about ``query`` beyond its serial, alone or in a batch."""
     fields: dict[str, Any] = {}
     if verb != "delete":
@@ -112,7 +111,7 @@ def _outcome(system_name: str, verb: PqVerb, query: PqInfo) -> dict[str, Any]:
     return fields
 
 
-def _entry(system_name: str, verb: PqVerb, outcome: BatchOutcome) -> dict[str, Any]:
+def _entry(system_name: str, verb: BatchVerb, outcome: BatchOutcome) -> dict[str, Any]:
     entry: dict[str, Any] = {"pq": outcome.identifier, "success": outcome.ok}
     query = outcome.query
     if query is not None:
@@ -126,7 +125,7 @@ def _entry(system_name: str, verb: PqVerb, outcome: BatchOutcome) -> dict[str, A
 
 
 def answer(
-    system_name: str, verb: PqVerb, outcomes: Sequence[BatchOutcome], max_concurrent: int
+    system_name: str, verb: BatchVerb, outcomes: Sequence[BatchOutcome], max_concurrent: int
 ) -> PqBatch:
     """The per-query answer of a batch, in the order the identifiers were given."""
     entries = [_entry(system_name, verb, outcome) for outcome in outcomes]
@@ -141,7 +140,7 @@ def answer(
 
 async def run(
     system: EnterpriseSystem,
-    verb: PqVerb,
+    verb: BatchVerb,
     pq_identifier: object,
     max_concurrent: int,
     wait: bool = True,
@@ -170,12 +169,5 @@ async def act(
         return await run(system, verb, pq_identifier, max_concurrent, wait, timeout_seconds)
     concurrency(max_concurrent)
     assert isinstance(pq_identifier, str | int)
-    if verb == "delete":
-        query = await system.pq_delete(pq_identifier)
-    elif verb == "start":
-        query = await system.pq_start(pq_identifier, wait, timeout_seconds)
-    elif verb == "stop":
-        query = await system.pq_stop(pq_identifier, wait, timeout_seconds)
-    else:
-        query = await system.pq_restart(pq_identifier, wait, timeout_seconds)
+    query = await system.pq_act(verb, pq_identifier, wait, timeout_seconds)
     return single(serial=query.serial, **_outcome(system.name, verb, query))
