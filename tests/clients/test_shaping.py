@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from deephaven_mcp.clients.shaping import (
-    _nanos_columns,
+    _helper_formulas,
     check_columns,
     nanos_column,
     nanos_formula,
@@ -359,8 +359,11 @@ def test_the_helper_name_is_fresh_and_one_per_timestamp_column() -> None:
             {"column": "A", "op": "lt", "value": "2024-01-01"},
         ]
     )
-    assert _nanos_columns(schema, filters) == {"B": "__dh_mcp_nanos_3", "A": "__dh_mcp_nanos_1__"}
-    assert _nanos_columns(schema, parse_filters([{"column": "A", "op": "not_null"}])) == {}
+    assert _helper_formulas(schema, filters) == {
+        "__dh_mcp_nanos_3": nanos_formula("__dh_mcp_nanos_3", "B"),
+        "__dh_mcp_nanos_1__": nanos_formula("__dh_mcp_nanos_1__", "A"),
+    }
+    assert _helper_formulas(schema, parse_filters([{"column": "A", "op": "not_null"}])) == {}
     with pytest.raises(InvalidArgumentError, match="unknown column"):
         nanos_column(schema, "Z")
     odd = pa.schema([("a b", pa.timestamp("ns", tz="UTC"))])
@@ -402,3 +405,25 @@ def test_the_helper_formula_is_written_from_schema_names() -> None:
     )
     with pytest.raises(InvalidArgumentError, match="not an identifier"):
         nanos_formula("__dh_mcp_nanos_5", "T) + (1")
+
+
+def test_a_floating_order_comparison_gets_an_exact_helper_except_at_zero() -> None:
+    """The engine's range filter rounds its value to about 16 decimal places: non-zero
+    finite values compare in a formula with the value's exact text."""
+    schema = pa.schema([("D", pa.float64()), ("F", pa.float32()), ("I", pa.int32())])
+    filters = parse_filters(
+        [
+            {"column": "D", "op": "le", "value": -3.641955793401245e-29},
+            {"column": "F", "op": "gt", "value": 0.1},
+            {"column": "D", "op": "lt", "value": 0},  # zero: the range filter is exact
+            {"column": "D", "op": "ge", "value": "-Infinity"},  # infinities: rewritten
+            {"column": "D", "op": "eq", "value": 1e-20},  # eq/in: the match filter is exact
+            {"column": "I", "op": "lt", "value": 5},
+        ]
+    )
+    helpers = _helper_formulas(schema, filters)
+    assert list(helpers.values()) == [
+        "__dh_mcp_order_le_0_ba07156940000000 = isNull(D) ? true : D <= -3.641955793401245e-29",
+        "__dh_mcp_order_gt_1_3fb99999a0000000 = isNull(F) ? false : F > ((float) 0.10000000149011612)",
+    ]
+    assert structured_filter(schema, filters) is not None

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from pydeephaven import Session
 from pydeephaven import filters as dh
@@ -29,6 +30,23 @@ ANON = "community:config:anon"
 EDGE = "filter_edges"
 PROBE = "filter_edges_probe"
 INSTANTS = "filter_edges_instants"
+TINY = "filter_edges_tiny"
+# Numbers the engine's range filter rounded to about 16 decimal places (so lt 1e-20 acted
+# as lt 0), beside zeros, nulls and NaN; F holds each rounded to a float.
+TINY_VALUES = [
+    None,
+    math.nan,
+    -0.0,
+    0.0,
+    -1.0,
+    1e-20,
+    -1e-20,
+    5e-324,
+    1e-5,
+    1.0000000000000002e-5,
+    -3.641955793401245e-29,
+    1.2345678901234567e-10,
+]
 # 2026-12-07T11:49:59.706000988Z: a time a read shows with all nine fractional digits.
 BASE_NS = 1_796_644_199_706_000_988
 READ_ONLY = True  # for the shared tools and systems fixtures (conftest)
@@ -62,7 +80,15 @@ nan, inf = float("nan"), float("inf")
     long_col("__dh_mcp_nanos_2", [7, 7, 7, 7, 7, 7, 7]),
 ]).update_view(["T = epochNanosToInstant(N)"])
 """
-SETUP_TABLES = (EDGE, INSTANTS)
+SETUP += f"""
+tiny = {[None if v is None else repr(v) for v in TINY_VALUES]!r}
+{TINY} = new_table([
+    int_col("Id", list(range(len(tiny)))),
+    double_col("D", [NULL_DOUBLE if v is None else float(v) for v in tiny]),
+    float_col("F", [NULL_FLOAT if v is None else float(v) for v in tiny]),
+])
+"""
+SETUP_TABLES = (EDGE, INSTANTS, TINY)
 
 Row = dict[str, Any]
 
@@ -185,6 +211,36 @@ async def test_ordering_against_infinity_is_the_engines(
     predicate = [row["Id"] for row in rows if keep(row[column])]
     assert engine == predicate
     assert await _ids(tools, [{"column": column, "op": op, "value": word}]) == engine
+
+
+@pytest.mark.parametrize("column", ["D", "F"])
+@pytest.mark.parametrize("op", ["lt", "le", "gt", "ge"])
+async def test_ordering_against_tiny_and_long_numbers_is_exact(
+    tools: ToolCaller, pydh: Session, column: str, op: str
+) -> None:
+    """Regression: the engine's range filter rounded its value to about 16 decimal places,
+    so le -3.641955793401245e-29 kept the zeros and lt 1e-20 dropped them."""
+    stored = arrow(pydh, TINY).to_pylist()
+    for value in [
+        1e-20,
+        -1e-20,
+        -3.641955793401245e-29,
+        5e-324,
+        1.0000000000000002e-5,
+        1.2345678901234567e-10,
+        1e-40,
+        0.0,
+        -0.0,
+    ]:
+        bound = float(np.float32(value)) if column == "F" else value
+        keep = _ordered(op, bound)
+        expected = [row["Id"] for row in stored if keep(row[column])]
+        filters = [{"column": column, "op": op, "value": value}]
+        got = await kept_ids(tools, ANON, TINY, filters)
+        assert got == expected, (column, op, value)
+        # Inside any_of, beside a condition on another column, the same rows.
+        either = [{"any_of": [*filters, {"column": "Id", "op": "eq", "value": -1}]}]
+        assert await kept_ids(tools, ANON, TINY, either) == expected
 
 
 # -- 3 and 12. matches and contains follow the engine's rule ---------------------------

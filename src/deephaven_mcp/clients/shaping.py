@@ -13,7 +13,12 @@ nanoseconds), :func:`nanos_formula` ``<helper> = isNull(<column>) ? (long) null 
 :func:`filter_table` before ``where`` and dropped after, because the engine reads a small
 Instant literal as seconds, millis or micros. (It is ``epochNanos(<column>)`` without the
 overflow check that refuses Instants within a second of the long range's ends; long
-arithmetic wraps, so the sum is exact.)
+arithmetic wraps, so the sum is exact.) Likewise lt/le/gt/ge with a non-zero finite value on
+a floating column compare in a boolean helper, :func:`order_formula` ``<helper> =
+isNull(<column>) ? <true for lt/le> : <column> <op> <value>``, where ``<value>`` is the
+shortest exact text of the number (cast to float on a float column): the engine's range
+filter rounds its literal to about 16 decimal places, so ``lt 1e-20`` behaved as ``lt 0``.
+(Zero keeps the range filter: the formula's comparison orders -0.0 below 0.0.)
 
 Public surface (other tools import it)::
 
@@ -33,6 +38,8 @@ Public surface (other tools import it)::
     sort_arguments(keys) -> (columns, directions)       # SortKeys as sort() takes them
     nanos_column(schema, column) -> str                 # a timestamp column's helper name
     nanos_formula(helper, column) -> str                # the helper's formula
+    order_column(schema, column, op, value) -> str      # a floating comparison's helper name
+    order_formula(helper, column, op, value, single=)   # its formula
     check_columns(schema, names) -> list[str]           # names validated against the schema
     apply_shaping(table, *, columns, filters, sort)     # -> Table; blocking: run it in a thread
 
@@ -75,6 +82,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import struct
 import sys
 from collections.abc import Sequence
 from typing import Final, Literal, TypeAlias
@@ -113,6 +121,8 @@ __all__ = [
     "filtered",
     "nanos_column",
     "nanos_formula",
+    "order_column",
+    "order_formula",
     "sort_arguments",
     "structured_filter",
 ]
@@ -162,6 +172,8 @@ _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NULL_NANOS: Final = -(2**63)  # Deephaven's null Instant (QueryConstants.NULL_LONG)
 _MAX_NANOS: Final = 2**63 - 1
 _NANOS_BASE: Final = "__dh_mcp_nanos_"
+_ORDER_BASE: Final = "__dh_mcp_order_"
+_ORDER_SYMBOLS: Final = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
 def _quoted(value: object) -> str:
@@ -340,20 +352,32 @@ def nanos_formula(helper: str, column: str) -> str:
     )
 
 
-def _nanos_columns(schema: pa.Schema, filters: Sequence[FilterItem]) -> dict[str, str]:
-    """Timestamp column -> helper column, for the columns ``filters`` compare with values
-    (is_null and not_null test the column itself), in first-use order."""
+def _helper_formulas(schema: pa.Schema, filters: Sequence[FilterItem]) -> dict[str, str]:
+    """Helper column -> formula for what ``filters`` compare through a helper: timestamp
+    columns compared with a value (is_null and not_null test the column itself) and
+    lt/le/gt/ge with a non-zero finite value on a floating column; in first-use order."""
     found: dict[str, str] = {}
     for item in filters:
         for cond in item.any_of if isinstance(item, AnyOf) else [item]:
-            if cond.op in _NULL_OPS or cond.column in found:
-                continue
             index = schema.get_field_index(cond.column)
-            if index < 0:
+            if cond.op in _NULL_OPS or index < 0:
                 continue
             field = schema.field(index)
-            if _kind(field.type, _java_type(field)) == "timestamp":
-                found[cond.column] = nanos_column(schema, cond.column)
+            kind = _kind(field.type, _java_type(field))
+            if kind == "timestamp":
+                helper = nanos_column(schema, cond.column)
+                found.setdefault(helper, nanos_formula(helper, cond.column))
+            elif kind == "float" and cond.op in _ORDER_OPS:
+                value = _typed(cond.column, field.type, kind, cond.value)
+                if isinstance(value, float) and math.isfinite(value):
+                    value = _as_stored(field.type, value)
+                    if value != 0:
+                        helper = order_column(schema, cond.column, cond.op, value)
+                        single = field.type == pa.float32()
+                        found.setdefault(
+                            helper,
+                            order_formula(helper, cond.column, cond.op, value, single=single),
+                        )
     return found
 
 
@@ -413,7 +437,47 @@ def _condition(schema: pa.Schema, cond: Condition) -> dh.Filter:
             raise InvalidArgumentError(f"NaN is unordered: use eq or ne with NaN ('{name}')")
         if isinstance(value, float) and math.isinf(value):
             return _order_infinity(cond.op, name, value > 0)
+        if kind == "float" and isinstance(value, float):
+            value = _as_stored(field.type, value)
+            if value != 0:
+                return dh.eq(dh.ColumnName(order_column(schema, cond.column, cond.op, value)), True)
     return _compare(cond.op, name, value)
+
+
+def _as_stored(type_: pa.DataType, value: float) -> float:
+    """``value`` as a column of ``type_`` compares it: a float column rounds it to a float."""
+    return float(np.float32(value)) if type_ == pa.float32() else value
+
+
+def order_column(schema: pa.Schema, column: str, op: str, value: float) -> str:
+    """The boolean helper column for ``column <op> value`` (a non-zero finite ``value`` on a
+    floating column, as :func:`_as_stored` gives it): ``__dh_mcp_order_<op>_<field
+    index>_<the value's IEEE bits in hex>``, with ``_`` appended until no column of
+    ``schema`` has the name. Refuses a ``column`` that is not an identifier."""
+    index = schema.get_field_index(column)
+    if index < 0:
+        raise InvalidArgumentError(_unknown_column(schema, column))
+    expression_name(column)
+    bits = struct.pack(">d", value).hex()
+    taken = set(schema.names)
+    name = f"{_ORDER_BASE}{op}_{index}_{bits}"
+    while name in taken:
+        name += "_"
+    return name
+
+
+def order_formula(helper: str, column: str, op: str, value: float, *, single: bool) -> str:
+    """The formula of ``helper``: whether ``column <op> value`` holds, null counting as
+    below every value and NaN passing no test. ``value`` is written as its shortest exact
+    text (``repr``), cast to float for a float column (``single``); the names come from the
+    schema (:func:`order_column`)."""
+    expression_name(column)
+    expression_name(helper)
+    if not math.isfinite(value) or op not in _ORDER_SYMBOLS:
+        raise ValueError(f"no order formula for {op} {value!r}")
+    literal = f"((float) {value!r})" if single else repr(value)
+    below = "true" if op in ("lt", "le") else "false"
+    return f"{helper} = isNull({column}) ? {below} : {column} {_ORDER_SYMBOLS[op]} {literal}"
 
 
 def _order_infinity(op: str, name: str, positive: bool) -> dh.Filter:
@@ -503,16 +567,15 @@ def filter_table(table: Table, condition: dh.Filter, filters: Sequence[FilterIte
     intermediate tables are released. When the engine refuses the filter and ``filters``
     hold ``matches``, each pattern is tried alone (on an empty table) so the error names the
     one the engine cannot compile; otherwise the engine's error is raised as it is."""
-    helpers = _nanos_columns(table.schema, filters)
+    helpers = _helper_formulas(table.schema, filters)
     if not helpers:
         return _where(table, table, condition, filters)
     made: list[Table] = []
     try:
-        # Formulas from schema names only: the helper names and identifier column names.
-        formulas = [nanos_formula(helper, column) for column, helper in helpers.items()]
-        made.append(table.update_view(formulas))
+        # Formulas from schema names and exact number texts only, never the caller's text.
+        made.append(table.update_view(list(helpers.values())))
         made.append(_where(made[-1], table, condition, filters))
-        return made[-1].drop_columns(list(helpers.values()))
+        return made[-1].drop_columns(list(helpers))
     finally:
         _release(made)
 
