@@ -15,7 +15,6 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     StrictBool,
@@ -26,7 +25,7 @@ from pydantic import (
 )
 
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.model.arguments import check_argument
+from deephaven_mcp.model.arguments import ArgumentModel, check_argument
 
 MAX_GROUP_BY: Final = 16
 MAX_AGGREGATIONS: Final = 100
@@ -98,10 +97,8 @@ OutputName: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_OUTPUT
 AGGREGATION_EXAMPLE: Final = '[{"op": "avg", "column": "Price", "as": "AvgPrice"}]'
 
 
-class Aggregation(BaseModel):
+class Aggregation(ArgumentModel):
     """One output column: ``{"op": "avg", "column": "Price", "as": "AvgPrice"}``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     op: AggOp
     column: ColumnName | None = Field(
@@ -130,10 +127,8 @@ class Aggregation(BaseModel):
         return "Count" if self.column is None else f"{self.column}_{self.op}"
 
 
-class TimeBucket(BaseModel):
+class TimeBucket(ArgumentModel):
     """Group by the start of a fixed-width, UTC-aligned time bucket of a timestamp column."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     column: ColumnName
     bin: str = Field(

@@ -12,12 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, TypeAlias, TypeVar
 
-from pydantic import BeforeValidator, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+)
 
 from deephaven_mcp.errors import InvalidArgumentError
 
 __all__ = [
     "MAX_SHOWN_PROBLEMS",
+    "ArgumentModel",
     "Number",
     "Offset",
     "RowLimit",
@@ -28,6 +37,18 @@ __all__ = [
     "not_a_number",
     "shown_value",
 ]
+
+
+class ArgumentModel(BaseModel):
+    """The base of every structured argument (a filter, a sort key, an aggregation...).
+
+    Immutable once validated, and strict about keys: an unknown key is refused rather than
+    ignored, so a misspelt ``"colum"`` is an error, not a silently unfiltered read. Fields
+    with an alias (``as``) take either name.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
 
 MAX_SHOWN_PROBLEMS: Final = 5
 

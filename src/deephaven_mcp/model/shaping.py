@@ -13,7 +13,6 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     StrictBool,
@@ -23,7 +22,7 @@ from pydantic import (
 )
 
 from deephaven_mcp.errors import InvalidArgumentError
-from deephaven_mcp.model.arguments import check_argument, shown_value
+from deephaven_mcp.model.arguments import ArgumentModel, check_argument, shown_value
 
 __all__ = [
     "LIST_OPS",
@@ -102,10 +101,8 @@ FilterValue: TypeAlias = (
 ColumnName: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_COLUMN_NAME)]
 
 
-class Condition(BaseModel):
+class Condition(ArgumentModel):
     """One test of one column, e.g. ``{"column": "Price", "op": "gt", "value": 10}``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     column: ColumnName
     op: Op
@@ -147,10 +144,8 @@ class Condition(BaseModel):
         return self
 
 
-class AnyOf(BaseModel):
+class AnyOf(ArgumentModel):
     """Rows matching at least one of the conditions (OR); conditions do not nest further."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     any_of: list[Condition] = Field(min_length=1, max_length=MAX_CONDITIONS)
 
@@ -163,10 +158,8 @@ def _item_kind(item: object) -> str:
     return "Condition"
 
 
-class SortKey(BaseModel):
+class SortKey(ArgumentModel):
     """One sort column; keys apply in the order given."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     column: ColumnName
     descending: StrictBool = False
