@@ -38,7 +38,7 @@ PLAIN = "plain"  # the same install, logged in as a user who is no superuser
 FAILURE = "NameError: name 'undefined_thing' is not defined"
 # Values that name one install rather than describe behaviour.
 _VOLATILE_KEYS = re.compile(
-    r"serial|_nanos$|_time$|time_|worker_host|worker_port|worker_name|process_info_id"
+    r"serial|_nanos$|_time$|time_|worker_host|worker_port|process_info_id"
     r"|host$|port$|_url$|last_modified|created|version$|elapsed|_ms$"
 )
 

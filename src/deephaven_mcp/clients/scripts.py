@@ -67,8 +67,6 @@ _log = logging.getLogger(__name__)
 CAPTURE_LIMIT_BYTES: Final = 64 * 1024
 #: Table changes listed per run; further ones only set ``tables_truncated``.
 MAX_TABLE_CHANGES: Final = 100
-#: The file name the user's code is compiled under, so tracebacks point at its lines.
-USER_FILENAME: Final = "<script>"
 _RESULT_PREFIX: Final = INTERNAL_NAME_PREFIXES[0]
 #: Seconds a queued clean-up may wait for its thread before it is scheduled again (every
 #: background thread was busy, so it never started).

@@ -192,7 +192,7 @@ USED_PROTO_FIELDS: Final[tuple[ProtoFields, ...]] = (
     ProtoFields(
         PQ_PROTO_MODULE,
         "ProcessorConnectionDetailsMessage",
-        ("grpcUrl", "processorHost", "processInfoId", "workerName"),
+        ("grpcUrl", "processorHost", "processInfoId"),
     ),
     ProtoFields(COMMON_PROTO_MODULE, "ExceptionDetailsMessage", ("errorMessage",)),
     ProtoFields(

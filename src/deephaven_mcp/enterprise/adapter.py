@@ -290,7 +290,6 @@ class CoreplusBackend:
             config_version=int(cfg.version),
             worker_host=host or _none_if_empty(str(details.processorHost)),
             worker_port=port,
-            worker_name=_none_if_empty(str(details.workerName)),
             process_info_id=_none_if_empty(str(details.processInfoId)),
             engine_version=_none_if_empty(str(state.engineVersion)),
             status_details=_none_if_empty(str(state.statusDetails)),

@@ -55,7 +55,6 @@ class PqInfo:
     config_version: int = 0
     worker_host: str | None = None
     worker_port: int | None = None
-    worker_name: str | None = None
     process_info_id: str | None = None
     engine_version: str | None = None
     status_details: str | None = None

@@ -43,11 +43,6 @@ NAN_RULE: Final = (
     "count_distinct counts it as one value. skip_nan: true treats NaN like null for every "
     "statistic."
 )
-OVERFLOW_RULE: Final = (
-    "A floating statistic the engine's arithmetic overflows (NaN or infinite although the "
-    "values were finite, e.g. std of [1e300, 1.5]) and a long sum that does not fit 64 bits "
-    "are shown as null and named in notes, never as a value."
-)
 SKIP_NAN_HELP: Final = "Treat NaN like null in every statistic (default false: NaN is a value)."
 SkipNanArg = Annotated[SkipNan, Field(description=SKIP_NAN_HELP)]
 SORT_HELP: Final = (
