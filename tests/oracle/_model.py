@@ -307,17 +307,20 @@ def numeric_stat(op: str, values: Sequence[Any], *, floating: bool, single: bool
         return Stat(int(total), may_overflow=may)
     # A float column's statistics may be answered in float (the engine's median is).
     eps = EPS32 if single else EPS64
+    # A statistic answered in float is written as the float's shortest text, which for a
+    # subnormal float (spacing 2**-149) can differ from the exact value by more than eps.
+    spacing = 2.0**-149 if single else 0.0
     if op in ("sum", "avg"):
         mean = sum(exact) / (n if op == "avg" else 1)
         bound = sum(abs(x) for x in exact)  # naive summation error ~ n * eps * sum|x|
-        tol = 4 * (n + 2) * eps * _float(bound) + 1e-9 * abs(_float(mean))
+        tol = 4 * (n + 2) * eps * _float(bound) + 1e-9 * abs(_float(mean)) + spacing
         return _finite_or_note(_float(mean), tol, _float(bound) > DOUBLE_SAFE)
     if op == "median":
         ordered = sorted(exact)
         middle = n // 2
         median = ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
         return _finite_or_note(
-            _float(median), 4 * eps * _float(scale), _float(2 * scale) > DOUBLE_SAFE
+            _float(median), 4 * eps * _float(scale) + spacing, _float(2 * scale) > DOUBLE_SAFE
         )
     mean = sum(exact) / n
     var = sum((x - mean) ** 2 for x in exact) / (n - 1)
@@ -370,10 +373,11 @@ def ordered_extreme(op: str, column: str, values: Sequence[Any]) -> Json:
 
 
 def distinct_key(column: str, x: Any) -> Any:
-    """Which values count_distinct treats as the same: Java's boxed equality (NaN equals
-    NaN; -0.0 differs from 0.0)."""
+    """Which values count_distinct treats as the same: NaN is one value, and -0.0 and 0.0
+    are one value (the engine's count_distinct and select_distinct, on double and float
+    columns, grouped or not, as the filters' -0.0 == 0.0)."""
     if column in FLOAT_COLUMNS:
-        return "NaN" if math.isnan(x) else (x, math.copysign(1.0, x))
+        return "NaN" if math.isnan(x) else x + 0.0  # -0.0 + 0.0 is 0.0
     return x
 
 
