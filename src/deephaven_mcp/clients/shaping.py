@@ -367,17 +367,11 @@ def _helper_formulas(schema: pa.Schema, filters: Sequence[FilterItem]) -> dict[s
             if kind == "timestamp":
                 helper = nanos_column(schema, cond.column)
                 found.setdefault(helper, nanos_formula(helper, cond.column))
-            elif kind == "float" and cond.op in _ORDER_OPS:
+            elif kind == "float" and cond.op in _ORDER_OPS:  # in/not_in hold lists
                 value = _typed(cond.column, field.type, kind, cond.value)
-                if isinstance(value, float) and math.isfinite(value):
-                    value = _as_stored(field.type, value)
-                    if value != 0:
-                        helper = order_column(schema, cond.column, cond.op, value)
-                        single = field.type == pa.float32()
-                        found.setdefault(
-                            helper,
-                            order_formula(helper, cond.column, cond.op, value, single=single),
-                        )
+                exact = _exact_order(schema, field, cond.op, value)
+                if exact is not None:
+                    found.setdefault(*exact)
     return found
 
 
@@ -437,11 +431,33 @@ def _condition(schema: pa.Schema, cond: Condition) -> dh.Filter:
             raise InvalidArgumentError(f"NaN is unordered: use eq or ne with NaN ('{name}')")
         if isinstance(value, float) and math.isinf(value):
             return _order_infinity(cond.op, name, value > 0)
+        exact = _exact_order(schema, field, cond.op, value)
+        if exact is not None:
+            return dh.eq(dh.ColumnName(exact[0]), True)
         if kind == "float" and isinstance(value, float):
-            value = _as_stored(field.type, value)
-            if value != 0:
-                return dh.eq(dh.ColumnName(order_column(schema, cond.column, cond.op, value)), True)
+            value = _as_stored(field.type, value)  # zero once rounded: the range filter is exact
     return _compare(cond.op, name, value)
+
+
+def _exact_order(
+    schema: pa.Schema, field: pa.Field, op: str, value: _Literal
+) -> tuple[str, str] | None:
+    """(helper, formula) when ``op`` is lt/le/gt/ge with a number that is finite and not zero
+    (as the floating column ``field`` stores it): such a comparison runs in a helper column,
+    because the range filter rounds its value. None for everything else."""
+    if not (
+        op in _ORDER_OPS
+        and pa.types.is_floating(field.type)
+        and isinstance(value, float)
+        and math.isfinite(value)
+    ):
+        return None
+    stored = _as_stored(field.type, value)
+    if stored == 0:
+        return None
+    helper = order_column(schema, field.name, op, stored)
+    single = field.type == pa.float32()
+    return helper, order_formula(helper, field.name, op, stored, single=single)
 
 
 def _as_stored(type_: pa.DataType, value: float) -> float:
