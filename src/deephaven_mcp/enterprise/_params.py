@@ -59,31 +59,14 @@ PQ_DEFAULTED: Final = (
 )
 
 
-@dataclass(frozen=True)
-class WorkerRequest:
-    """Worker parameters as given by a tool call; ``None`` means "not given"."""
-
-    heap_size_gb: float | None = None
-    programming_language: str | None = None
-    auto_delete_timeout: int | None = None
-    server: str | None = None
-    engine: str | None = None
-    extra_jvm_args: Sequence[str] | None = None
-    extra_environment_vars: Mapping[str, str] | Sequence[str] | None = None
-    admin_groups: Sequence[str] | None = None
-    viewer_groups: Sequence[str] | None = None
-    timeout_seconds: float | None = None
-    session_arguments: Mapping[str, object] | None = None
-
-
-@dataclass(frozen=True)
-class QueryRequest:
-    """``pq_create`` parameters as given by a tool call; ``None`` means "not given".
+@dataclass(frozen=True, kw_only=True)
+class _LaunchRequest:
+    """The settings a new worker and a new persistent query share, as given by a tool
+    call; ``None`` means "not given". Keyword-only: each request adds its own fields after
+    these.
 
     Field names are the policy's (:func:`check_caller`): everything but the heap, the
     language and the server is the operator's unless ``agent_may_set`` lists it.
-    ``script_path`` names a file on the MCP server's machine (within
-    ``security.script_path_roots``), read into the query's script once the policy allows it.
     """
 
     heap_size_gb: float | None = None
@@ -94,6 +77,25 @@ class QueryRequest:
     extra_environment_vars: Mapping[str, str] | Sequence[str] | None = None
     admin_groups: Sequence[str] | None = None
     viewer_groups: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerRequest(_LaunchRequest):
+    """``session_enterprise_create`` parameters as given by a tool call."""
+
+    auto_delete_timeout: int | None = None
+    timeout_seconds: float | None = None
+    session_arguments: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueryRequest(_LaunchRequest):
+    """``pq_create`` parameters as given by a tool call.
+
+    ``script_path`` names a file on the MCP server's machine (within
+    ``security.script_path_roots``), read into the query's script once the policy allows it.
+    """
+
     script_body: str | None = None
     script_path: str | None = None
     configuration_type: str | None = None
@@ -178,7 +180,7 @@ def _check_heap_and_server(
 def check_caller(
     system_name: str,
     config: EnterpriseSystemConfig,
-    arguments: WorkerRequest | QueryRequest | PqChanges,
+    arguments: _LaunchRequest | PqChanges,
 ) -> None:
     """Refuse what a caller of ``session_enterprise_create``, ``pq_create`` or ``pq_modify``
     may not ask of this system, before anything reaches the controller.
@@ -228,7 +230,7 @@ def limited_request(
     return request
 
 
-_Request = TypeVar("_Request", WorkerRequest, QueryRequest)
+_Request = TypeVar("_Request", bound=_LaunchRequest)
 
 
 def whole_number(
