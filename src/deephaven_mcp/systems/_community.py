@@ -15,7 +15,7 @@ import functools
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, Final, get_args
 
@@ -81,6 +81,7 @@ class CreateArguments:
     """The optional arguments of ``session_community_create`` (None = not given)."""
 
     session_name: str
+    _: KW_ONLY
     launch_method: str | None = None
     programming_language: str | None = None
     auth_type: str | None = None
