@@ -35,6 +35,12 @@ from deephaven_mcp.enterprise.backend import EnterpriseBackend
 from deephaven_mcp.enterprise.errors import EnterpriseOperationError, run_operation
 from deephaven_mcp.enterprise.status import MAX_DETAIL
 from deephaven_mcp.errors import DeephavenMcpError, InvalidArgumentError, NotFoundError
+from deephaven_mcp.model.requests import (
+    DEFAULT_CATALOG_ROWS,
+    DEFAULT_NAMESPACE_ROWS,
+    DEFAULT_SAMPLE_ROWS,
+    DEFAULT_SCHEMA_TABLES,
+)
 from deephaven_mcp.model.shaping import FilterItem, parse_catalog_filters
 from deephaven_mcp.model.table import TableSlice
 
@@ -42,10 +48,6 @@ _log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_TABLES_ROWS: Final = 10_000
-DEFAULT_NAMESPACES_ROWS: Final = 1_000
-DEFAULT_SCHEMA_TABLES: Final = 100
-DEFAULT_SAMPLE_ROWS: Final = 100
 NAMESPACE: Final = "Namespace"
 TABLE_NAME: Final = "TableName"
 NOT_IN_CATALOG: Final = "Table not found in catalog"
@@ -238,7 +240,7 @@ class EnterpriseCatalog:
     async def tables(
         self,
         filters: Sequence[CatalogFilter] | None = None,
-        max_rows: int | None = DEFAULT_TABLES_ROWS,
+        max_rows: int | None = DEFAULT_CATALOG_ROWS,
     ) -> CatalogRows:
         """Catalog rows matching all ``filters`` (AND), at most ``max_rows``."""
         return await self._rows("Reading the catalog", filters, max_rows, _as_is)
@@ -246,7 +248,7 @@ class EnterpriseCatalog:
     async def namespaces(
         self,
         filters: Sequence[CatalogFilter] | None = None,
-        max_rows: int | None = DEFAULT_NAMESPACES_ROWS,
+        max_rows: int | None = DEFAULT_NAMESPACE_ROWS,
     ) -> CatalogRows:
         """Distinct, sorted namespaces of the catalog rows matching ``filters``."""
         return await self._rows("Listing catalog namespaces", filters, max_rows, _namespaces)

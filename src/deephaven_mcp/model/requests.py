@@ -24,6 +24,17 @@ MAX_PQ_BATCH: Final = 100
 """At most this many persistent queries in one pq_delete/pq_start/pq_stop/pq_restart call."""
 DEFAULT_PQ_CONCURRENCY: Final = 4
 """How many queries of one batch are worked on at once unless the call says otherwise."""
+DEFAULT_TABLE_ROWS: Final = 1000
+"""Rows a table read or aggregation answers unless the call or ``limits.default_max_rows``
+says otherwise."""
+DEFAULT_CATALOG_ROWS: Final = 10_000
+"""Catalog entries a catalog listing answers unless the call says otherwise."""
+DEFAULT_NAMESPACE_ROWS: Final = 1_000
+"""Namespaces a namespace listing answers unless the call says otherwise."""
+DEFAULT_SCHEMA_TABLES: Final = 100
+"""Catalog tables whose schemas one call reads unless it says otherwise."""
+DEFAULT_SAMPLE_ROWS: Final = 100
+"""Rows of a catalog sample unless the call or ``limits.default_max_rows`` says otherwise."""
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,12 @@ from deephaven_mcp.model.analysis import (
 )
 from deephaven_mcp.model.arguments import Offset, RowLimit, check_argument
 from deephaven_mcp.model.requests import (
+    DEFAULT_CATALOG_ROWS,
+    DEFAULT_NAMESPACE_ROWS,
     DEFAULT_PQ_CONCURRENCY,
+    DEFAULT_SAMPLE_ROWS,
+    DEFAULT_SCHEMA_TABLES,
+    DEFAULT_TABLE_ROWS,
     AggregateRead,
     SummaryRead,
     TableRead,
@@ -349,7 +354,7 @@ class DeephavenSystems:
         ``limits.max_response_bytes``; ``max_rows`` defaults to ``limits.default_max_rows``
         (else 1000).
         """
-        max_rows = self._rows(max_rows, 1000)
+        max_rows = self._rows(max_rows, DEFAULT_TABLE_ROWS)
         _tables.check_max_rows("max_rows", max_rows)
         _tables.check_offset(offset)
         read = TableRead(
@@ -413,7 +418,7 @@ class DeephavenSystems:
         min, max, std, var and median) unless ``skip_nan``; a statistic the engine overflows
         is null, with a note in ``notes``.
         """
-        max_rows = self._rows(max_rows, 1000)
+        max_rows = self._rows(max_rows, DEFAULT_TABLE_ROWS)
         fmt = resolve_format(format)
         session = await self.registry.get(session_id)
         keys, wanted = _analysis.parse_group_by_and_aggregations(group_by, aggregations)
@@ -566,7 +571,7 @@ class DeephavenSystems:
     async def catalog_tables_list(
         self,
         session_id: str,
-        max_rows: int | None = 10_000,
+        max_rows: int | None = DEFAULT_CATALOG_ROWS,
         filters: Sequence[CatalogFilter] | None = None,
         format: str = "optimize-rendering",
     ) -> results.CatalogListing:
@@ -577,7 +582,7 @@ class DeephavenSystems:
     async def catalog_namespaces_list(
         self,
         session_id: str,
-        max_rows: int | None = 1_000,
+        max_rows: int | None = DEFAULT_NAMESPACE_ROWS,
         filters: Sequence[CatalogFilter] | None = None,
         format: str = "optimize-rendering",
     ) -> results.CatalogListing:
@@ -608,7 +613,7 @@ class DeephavenSystems:
         namespace: str | None = None,
         table_names: list[str] | None = None,
         filters: Sequence[CatalogFilter] | None = None,
-        max_tables: int | None = 100,
+        max_tables: int | None = DEFAULT_SCHEMA_TABLES,
     ) -> results.CatalogSchemas:
         """Column metadata of catalog tables; each table succeeds or fails alone."""
         _tables.check_max_rows("max_tables", max_tables)
@@ -628,7 +633,7 @@ class DeephavenSystems:
     ) -> results.CatalogSample:
         """Rows of a catalog table (historical first, then live); ``max_rows`` defaults to
         ``limits.default_max_rows`` (else 100)."""
-        max_rows = self._rows(max_rows, 100)
+        max_rows = self._rows(max_rows, DEFAULT_SAMPLE_ROWS)
         _tables.check_max_rows("max_rows", max_rows)
         fmt = resolve_format(format)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)

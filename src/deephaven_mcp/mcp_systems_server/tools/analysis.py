@@ -25,6 +25,7 @@ from deephaven_mcp.model.analysis import (
     TopK,
 )
 from deephaven_mcp.model.arguments import Offset, RowLimit
+from deephaven_mcp.model.requests import DEFAULT_TABLE_ROWS
 from deephaven_mcp.model.shaping import MAX_SORT_KEYS, Sort
 from deephaven_mcp.systems.results import TableAggregate, TableSummary
 
@@ -97,8 +98,8 @@ async def session_table_aggregate(
     sort: Annotated[Sort, Field(description=SORT_HELP)] = None,
     max_rows: Annotated[
         RowLimit,
-        Field(description="Rows (groups) to return (default 1000); null for all."),
-    ] = 1000,
+        Field(description=f"Rows (groups) to return (default {DEFAULT_TABLE_ROWS}); null for all."),
+    ] = DEFAULT_TABLE_ROWS,
     offset: Annotated[
         Offset, Field(description="Rows to skip (paging: pass the answer's next_offset).")
     ] = 0,

@@ -13,6 +13,12 @@ from pydantic import Field
 
 from deephaven_mcp.mcp_systems_server.tools._common import SessionIdArg, Systems, systems_tool
 from deephaven_mcp.model.arguments import RowLimit
+from deephaven_mcp.model.requests import (
+    DEFAULT_CATALOG_ROWS,
+    DEFAULT_NAMESPACE_ROWS,
+    DEFAULT_SAMPLE_ROWS,
+    DEFAULT_SCHEMA_TABLES,
+)
 from deephaven_mcp.model.shaping import CatalogFilters
 from deephaven_mcp.systems.results import CatalogListing, CatalogSample, CatalogSchemas
 
@@ -49,7 +55,7 @@ def at_most(what: str, default: int) -> Any:
 async def catalog_tables_list(
     systems: Systems,
     session_id: SessionIdArg,
-    max_rows: Annotated[RowLimit, at_most("entries", 10_000)] = 10_000,
+    max_rows: Annotated[RowLimit, at_most("entries", DEFAULT_CATALOG_ROWS)] = DEFAULT_CATALOG_ROWS,
     filters: Filters = None,
     format: Format = "optimize-rendering",
 ) -> CatalogListing:
@@ -60,7 +66,9 @@ async def catalog_tables_list(
 async def catalog_namespaces_list(
     systems: Systems,
     session_id: SessionIdArg,
-    max_rows: Annotated[RowLimit, at_most("namespaces", 1_000)] = 1_000,
+    max_rows: Annotated[
+        RowLimit, at_most("namespaces", DEFAULT_NAMESPACE_ROWS)
+    ] = DEFAULT_NAMESPACE_ROWS,
     filters: Filters = None,
     format: Format = "optimize-rendering",
 ) -> CatalogListing:
@@ -74,7 +82,9 @@ async def catalog_tables_schema(
     namespace: Annotated[str | None, Field(description="Only tables of this namespace.")] = None,
     table_names: Annotated[list[str] | None, Field(description="Only these tables.")] = None,
     filters: Filters = None,
-    max_tables: Annotated[RowLimit, at_most("schemas", 100)] = 100,
+    max_tables: Annotated[
+        RowLimit, at_most("schemas", DEFAULT_SCHEMA_TABLES)
+    ] = DEFAULT_SCHEMA_TABLES,
 ) -> CatalogSchemas:
     """Full column metadata of catalog tables; a table that fails gets its own entry."""
 
@@ -87,8 +97,11 @@ async def catalog_table_sample(
     table_name: Annotated[str, Field(description="Catalog table name.")],
     max_rows: Annotated[
         RowLimit,
-        Field(description="Rows to return (default 100); null for all, within the response limit."),
-    ] = 100,
+        Field(
+            description=f"Rows to return (default {DEFAULT_SAMPLE_ROWS}); null for all, within "
+            "the response limit."
+        ),
+    ] = DEFAULT_SAMPLE_ROWS,
     head: Annotated[bool, Field(description="True: first rows; false: last rows.")] = True,
     format: Format = "optimize-rendering",
 ) -> CatalogSample:

@@ -14,6 +14,7 @@ from deephaven_mcp.mcp_systems_server.tools._common import (
     systems_tool,
 )
 from deephaven_mcp.model.arguments import Offset, RowLimit
+from deephaven_mcp.model.requests import DEFAULT_TABLE_ROWS
 from deephaven_mcp.model.shaping import MAX_SORT_KEYS, Sort
 from deephaven_mcp.systems.results import (
     PipPackages,
@@ -66,8 +67,10 @@ async def session_table_data(
     table_name: TableNameArg,
     max_rows: Annotated[
         RowLimit,
-        Field(description="Rows to return (default 1000); null for the whole table."),
-    ] = 1000,
+        Field(
+            description=f"Rows to return (default {DEFAULT_TABLE_ROWS}); null for the whole table."
+        ),
+    ] = DEFAULT_TABLE_ROWS,
     head: Annotated[
         bool,
         Field(description="True: first rows; false: last rows (offset then counts from the end)."),
