@@ -564,3 +564,13 @@ async def test_the_python_api_is_held_to_the_same_policy(
         await systems.pq_modify("enterprise:prod:report", admin_groups=["ops"])
     assert list(_modified(wire).adminGroups) == ["ops"]
     assert wire.controller.query(serial).config.version == 2
+
+
+def test_requests_are_built_by_keyword_and_refusals_follow_their_fields() -> None:
+    with pytest.raises(TypeError):
+        WorkerRequest(4.0)  # type: ignore[call-arg]
+    request = WorkerRequest(auto_delete_timeout=60, engine="EngineX", session_arguments={})
+    with pytest.raises(PermissionDeniedError) as caught:
+        check_caller("prod", config(), request)
+    # The shared launch settings first, then the worker's own.
+    assert str(caught.value) == refusal("engine", "auto_delete_timeout", "session_arguments")

@@ -9,7 +9,7 @@ their text verbatim).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -69,3 +69,14 @@ def merge_layers(model: type[M], *layers: object, **decided: Any) -> M:
             if value is not None:
                 values[name] = value
     return model(**values)
+
+
+def operator_set_refusal(names: Sequence[str], may_set_key: str) -> str:
+    """The refusal of caller arguments that only the operator sets: it names each setting
+    and the ``agent_may_set`` key (``may_set_key``) that would let callers choose it."""
+    quoted = ", ".join(f'"{name}"' for name in names)
+    verb, pronoun = ("is", "it") if len(names) == 1 else ("are", "them")
+    return (
+        f"{', '.join(names)} {verb} set by the operator: add {quoted} to {may_set_key} "
+        f"to let callers choose {pronoun}"
+    )

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Final, TypeVar
 
 from pydantic import BeforeValidator, ValidationError
 
-from deephaven_mcp.config.arguments import ArgumentModel, merge_layers
+from deephaven_mcp.config.arguments import ArgumentModel, merge_layers, operator_set_refusal
 from deephaven_mcp.config.models import EnterpriseCreationDefaults, EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import Environment, NewWorker, PqChanges, PqSpec
 from deephaven_mcp.enterprise.schedule import CONTINUOUS, Schedule
@@ -148,16 +148,6 @@ def _limit_key(system_name: str, field: str) -> str:
     return f"enterprise.systems.{system_name}.agent_limits.{field}"
 
 
-def _operator_set_message(system_name: str, names: Sequence[str]) -> str:
-    """The refusal of caller arguments that only the operator sets, naming the setting."""
-    quoted = ", ".join(f'"{name}"' for name in names)
-    verb, pronoun = ("is", "it") if len(names) == 1 else ("are", "them")
-    return (
-        f"{', '.join(names)} {verb} set by the operator: add {quoted} to "
-        f"{_limit_key(system_name, 'agent_may_set')} to let callers choose {pronoun}"
-    )
-
-
 def _check_heap_and_server(
     system_name: str, config: EnterpriseSystemConfig, heap_size_gb: float | None, server: str | None
 ) -> None:
@@ -201,7 +191,9 @@ def check_caller(
         and item.name not in allowed
     ]
     if refused:
-        raise PermissionDeniedError(_operator_set_message(system_name, refused))
+        raise PermissionDeniedError(
+            operator_set_refusal(refused, _limit_key(system_name, "agent_may_set"))
+        )
     _check_heap_and_server(system_name, config, arguments.heap_size_gb, arguments.server)
     if isinstance(arguments, WorkerRequest):
         bounded_wait("timeout_seconds", arguments.timeout_seconds)

@@ -19,7 +19,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, Final, get_args
 
-from deephaven_mcp.config.arguments import first_given, merge_layers
+from deephaven_mcp.config.arguments import first_given, merge_layers, operator_set_refusal
 from deephaven_mcp.config.auth_type import AuthType
 from deephaven_mcp.config.models import (
     AgentSettable,
@@ -159,15 +159,6 @@ def _language_and_image(
     return language, DOCKER_IMAGES[language]
 
 
-def _operator_set_message(names: list[str]) -> str:
-    quoted = ", ".join(f'"{name}"' for name in names)
-    verb, pronoun = ("is", "it") if len(names) == 1 else ("are", "them")
-    return (
-        f"{', '.join(names)} {verb} set by the operator: add {quoted} to {AGENT_MAY_SET_KEY} "
-        f"to let callers choose {pronoun}"
-    )
-
-
 def _check_caller_arguments(args: CreateArguments, creation: SessionCreationConfig) -> None:
     """Refuse what the operator kept for themselves, before anything is launched.
 
@@ -180,7 +171,7 @@ def _check_caller_arguments(args: CreateArguments, creation: SessionCreationConf
         if getattr(args, name) is not None and name not in creation.agent_may_set
     ]
     if refused:
-        raise PermissionDeniedError(_operator_set_message(refused))
+        raise PermissionDeniedError(operator_set_refusal(refused, AGENT_MAY_SET_KEY))
     heap, cap = args.heap_size_gb, creation.max_heap_size_gb
     # Not-a-number values are left to the launch request's own check and message.
     if isinstance(heap, int | float) and not isinstance(heap, bool) and heap > cap:
