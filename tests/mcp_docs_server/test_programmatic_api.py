@@ -83,3 +83,22 @@ async def test_mcp_server_is_built_lazily_from_the_environment(
         assert [tool.name for tool in await client.list_tools()] == ["docs_chat"]
     with pytest.raises(AttributeError):
         _ = package.no_such_attribute
+
+
+async def test_docs_chat_without_keys_names_the_variables_for_a_python_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The message serves a Python caller too: it names the variables and the process."""
+    for name in ("INKEEP_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    await aclose_default_assistant()
+    try:
+        response = await docs_chat(prompt="q")
+    finally:
+        await aclose_default_assistant()
+    assert response["success"] is False
+    assert response["error"].endswith(
+        "The documentation assistant is not configured: set INKEEP_API_KEY (or "
+        "OPENAI_API_KEY, or both) in the environment of the process that runs docs_chat "
+        "(the docs server, or your Python program), then restart that process."
+    )

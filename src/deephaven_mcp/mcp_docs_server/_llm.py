@@ -30,9 +30,12 @@ _log = logging.getLogger(__name__)
 
 MAX_CONNECT_TIMEOUT: Final = 10.0
 
+# Read by an MCP client of the docs server and by a Python caller of ``docs_chat`` alike,
+# so it names the variables and the process whose environment needs them, not one caller.
 NO_PROVIDER_MESSAGE: Final = (
-    "The documentation assistant is not configured: set INKEEP_API_KEY (and optionally "
-    "OPENAI_API_KEY as a fallback) in the docs server's environment and restart it."
+    "The documentation assistant is not configured: set INKEEP_API_KEY (or OPENAI_API_KEY, "
+    "or both) in the environment of the process that runs docs_chat (the docs server, or "
+    "your Python program), then restart that process."
 )
 
 
