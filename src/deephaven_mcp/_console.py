@@ -1,4 +1,5 @@
-"""The console scripts: each server loads with the collector paused, its memory and
+"""The console scripts: each server (and the ``dh-mcp`` command, which holds the same
+secrets) loads with the collector paused, its memory and
 environment closed to other processes of the same user.
 
 See :mod:`deephaven_mcp.serving.process` for the settings a server applies at start-up.
@@ -47,3 +48,11 @@ def docs_server() -> None:
     with collector_paused():
         from deephaven_mcp.mcp_docs_server import main
     main()
+
+
+def dh_mcp() -> None:
+    """The ``dh-mcp`` command: the configuration it reads holds the servers' secrets."""
+    keep_process_private()
+    from deephaven_mcp.cli import main
+
+    raise SystemExit(main())

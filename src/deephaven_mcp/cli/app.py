@@ -1,0 +1,728 @@
+"""The ``dh-mcp`` commands: each one call of the public Python API, printed for a person.
+
+Built on cyclopts. Only cyclopts and rich load at start-up; each command imports the API
+when it runs, so ``dh-mcp --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
+
+from cyclopts import App, Group, Parameter
+
+from deephaven_mcp.cli.output import Output, RowFormat
+
+if TYPE_CHECKING:
+    from deephaven_mcp.cli.launches import LaunchRecord
+    from deephaven_mcp.systems import DeephavenSystems
+
+R = TypeVar("R")
+
+GLOBAL: Final = Group("Global options", sort_key=100)
+
+WHERE_HELP: Final = (
+    "Keep rows where COLUMN OP [VALUE]; repeat to AND more. Ops: eq ne lt le gt ge "
+    "contains matches (one value), in not_in (comma-separated values, or a JSON list), "
+    "is_null not_null (no value). A value that reads as a JSON number, true or false is "
+    "one; quote it as JSON ('\"10\"') to compare text. Put the positional arguments first: "
+    "--where takes every word up to the next option."
+)
+SORT_HELP: Final = "Sort by COLUMN (-COLUMN: descending); repeat or comma-separate."
+COLUMNS_HELP: Final = "Only these columns; repeat or comma-separate (--columns A,B)."
+FORMAT_HELP: Final = (
+    "Print rows as csv, json (one object per row) or markdown instead of a table "
+    "(piped, csv is the default)."
+)
+
+Where = Annotated[
+    list[str] | None,
+    Parameter(help=WHERE_HELP, consume_multiple=True),
+]
+Sort = Annotated[list[str] | None, Parameter(help=SORT_HELP, allow_leading_hyphen=True)]
+Columns = Annotated[list[str] | None, Parameter(help=COLUMNS_HELP)]
+Format = Annotated[RowFormat | None, Parameter(help=FORMAT_HELP)]
+MaxRows = Annotated[
+    int | None, Parameter(help="At most this many rows (default: the configured default or 1000).")
+]
+
+
+@Parameter(name="*", group=GLOBAL)
+@dataclass(frozen=True)
+class Common:
+    """Options every command that reads the configuration takes."""
+
+    config: Annotated[
+        str | None,
+        Parameter(help="Configuration file (default: DH_MCP_CONFIG_FILE, as the server)."),
+    ] = None
+    read_only: Annotated[
+        bool,
+        Parameter(negative="", help="Refuse anything that runs code or changes state."),
+    ] = False
+
+
+NO_OPTIONS: Final = Common()
+
+
+@contextlib.asynccontextmanager
+async def _systems(common: Common) -> AsyncIterator[DeephavenSystems]:
+    from deephaven_mcp.systems import DeephavenSystems
+
+    async with DeephavenSystems(common.config, read_only=common.read_only) as systems:
+        yield systems
+
+
+async def _call(
+    common: Common,
+    operation: Callable[[DeephavenSystems], Awaitable[R]],
+    out: Output,
+    message: str = "working",
+) -> R:
+    """One API call, with a spinner if it takes over a second."""
+    async with _systems(common) as systems, out.busy(message):
+        return await operation(systems)
+
+
+def _dump(result: Any) -> dict[str, Any]:
+    """The result as JSON, with the fields the MCP tool would answer (unset extras such as
+    ``is_complete`` of a full list are left out, as there)."""
+    answered = result.envelope_fields()
+    dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True)
+    return {key: value for key, value in dumped.items() if key in answered}
+
+
+app = App(
+    name="dh-mcp",
+    help="Deephaven sessions, tables and persistent queries from the shell.\n\n"
+    "Reads the same configuration as dh-mcp-systems-server (--config, else "
+    "DH_MCP_CONFIG_FILE; a .env in the current directory is read first). On a terminal "
+    "it prints tables; piped, rows as CSV (or --format) and other answers as one JSON "
+    "line. Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration "
+    "(including arguments the API refuses), 130 interrupted.",
+    version_flags=["--version"],
+)
+
+
+def _version() -> str:
+    from deephaven_mcp._version import __version__
+
+    return __version__
+
+
+app.version = _version
+
+# -- sessions and tables ----------------------------------------------------------------
+
+
+@app.command
+async def sessions(
+    *,
+    type: Annotated[Literal["community", "enterprise"] | None, Parameter(name="--type")] = None,
+    system: Annotated[str | None, Parameter(help="An Enterprise system's name.")] = None,
+    source: Literal["config", "dynamic", "pq"] | None = None,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """List every known session (nothing connects).
+
+    Example: dh-mcp sessions --type community
+    """
+    out = Output()
+    result = await _call(common, lambda s: s.sessions_list(type, system, source), out)
+    if out.terminal:
+        if result.sessions:
+            out.records(result.sessions, title="sessions")
+        else:
+            out.note("no sessions")
+    else:
+        out.answer(_dump(result))
+    return 0
+
+
+@app.command
+async def session(session_id: str, *, connect: bool = False, common: Common = NO_OPTIONS) -> int:
+    """Show one session's details; --connect reaches the worker for its versions.
+
+    Example: dh-mcp session community:config:local --connect
+    """
+    out = Output()
+    result = await _call(common, lambda s: s.session_details(session_id, connect), out)
+    out.answer(_dump(result)["session"], title=session_id)
+    return 0
+
+
+@app.command
+async def tables(session_id: str, *, common: Common = NO_OPTIONS) -> int:
+    """List the tables of a session.
+
+    Example: dh-mcp tables community:config:local
+    """
+    out = Output()
+    result = await _call(common, lambda s: s.session_tables_list(session_id), out)
+    if out.terminal:
+        out.records([{"table": name} for name in result.table_names], title=session_id)
+    else:
+        out.answer(_dump(result))
+    return 0
+
+
+@app.command
+async def schema(session_id: str, *table: str, common: Common = NO_OPTIONS) -> int:
+    """Show the columns of some tables (all when none is named).
+
+    Example: dh-mcp schema community:config:local trades quotes
+    """
+    out = Output()
+    names = list(table) or None
+    result = await _call(common, lambda s: s.session_tables_schema(session_id, names), out)
+    failed = [entry for entry in result.schemas if not entry.get("success")]
+    if out.terminal:
+        for entry in result.schemas:
+            if entry.get("success"):
+                out.records(entry["data"], title=entry["table"])
+            else:
+                out.note(f"{entry['table']}: {entry.get('error')}")
+    else:
+        out.answer(_dump(result))
+    return 1 if failed else 0
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def _paging_caption(result: Any) -> str:
+    shown = f"{result.row_count} of {result.total_rows} rows"
+    if result.next_offset is not None:
+        shown += f"; next page: --offset {result.next_offset}"
+    return shown
+
+
+@app.command
+async def read(
+    session_id: str,
+    table: str,
+    *,
+    columns: Columns = None,
+    where: Where = None,
+    sort: Sort = None,
+    offset: Annotated[int, Parameter(help="Skip this many rows (from the end with --tail).")] = 0,
+    max_rows: MaxRows = None,
+    tail: Annotated[bool, Parameter(negative="", help="The last rows, not the first.")] = False,
+    format: Format = None,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Read rows of a table, filtered, sorted and paged on the worker.
+
+    Examples: dh-mcp read community:config:local trades --where Price gt 10 --where Sym in
+    AAPL,MSFT --sort -Price --max-rows 20
+    """
+    from deephaven_mcp.cli import arguments
+    from deephaven_mcp.systems.service import DEFAULT_ROWS
+
+    out = Output()
+    filters = arguments.parse_where(where)
+    keys = arguments.parse_sort(sort)
+    result = await _call(
+        common,
+        lambda s: s.session_table_data(
+            session_id,
+            table,
+            max_rows=DEFAULT_ROWS if max_rows is None else max_rows,
+            head=not tail,
+            format=out.api_format(format),
+            columns=arguments.split_names(columns),
+            filters=filters,
+            sort=keys,
+            offset=offset,
+        ),
+        out,
+        f"reading {table}",
+    )
+    out.rows(result, format, caption=_paging_caption(result))
+    return 0
+
+
+@app.command
+async def summary(
+    session_id: str,
+    table: str,
+    *,
+    columns: Columns = None,
+    where: Where = None,
+    top_k: Annotated[int | None, Parameter(help="Most frequent values to show.")] = None,
+    skip_nan: Annotated[bool, Parameter(negative="", help="Treat NaN like null.")] = False,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Per-column statistics, computed on the worker.
+
+    Example: dh-mcp summary community:config:local trades --columns Price,Size
+    """
+    from deephaven_mcp.cli import arguments
+
+    out = Output()
+    filters = arguments.parse_where(where)
+    options: dict[str, Any] = {} if top_k is None else {"top_k": top_k}
+    result = await _call(
+        common,
+        lambda s: s.session_table_summary(
+            session_id,
+            table,
+            columns=arguments.split_names(columns),
+            filters=filters,
+            skip_nan=skip_nan,
+            **options,
+        ),
+        out,
+        f"summarizing {table}",
+    )
+    if out.terminal:
+        dumped = _dump(result)
+        columns_ = dumped.pop("columns")
+        for column in columns_:
+            if "top_values" in column:
+                column["top_values"] = ", ".join(
+                    f"{item['value']} ({item['count']})" for item in column["top_values"]
+                )
+        out.record(dumped, title=table)
+        out.transposed(columns_, key="name", title="columns")
+    else:
+        out.answer(_dump(result))
+    return 0
+
+
+@app.command
+async def aggregate(
+    session_id: str,
+    table: str,
+    *,
+    agg: Annotated[
+        list[str],
+        Parameter(
+            help="op[:column[:as]], repeatable: count sum avg min max first last std var "
+            "median count_distinct; count alone counts rows."
+        ),
+    ],
+    by: Annotated[
+        list[str] | None,
+        Parameter(help="Group by COLUMN, or COLUMN:WIDTH for time buckets (e.g. Timestamp:1d)."),
+    ] = None,
+    where: Where = None,
+    sort: Sort = None,
+    max_rows: MaxRows = None,
+    offset: int = 0,
+    skip_nan: Annotated[bool, Parameter(negative="", help="Treat NaN like null.")] = False,
+    format: Format = None,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Group and aggregate on the worker, then page like read.
+
+    Example: dh-mcp aggregate community:config:local trades --by Sym --agg count
+    --agg avg:Price:AvgPrice --sort -AvgPrice
+    """
+    from deephaven_mcp.cli import arguments
+    from deephaven_mcp.systems.service import DEFAULT_ROWS
+
+    out = Output()
+    aggregations = arguments.parse_aggregations(agg)
+    group_by = arguments.parse_group_by(by)
+    filters = arguments.parse_where(where)
+    keys = arguments.parse_sort(sort)
+    result = await _call(
+        common,
+        lambda s: s.session_table_aggregate(
+            session_id,
+            table,
+            aggregations,
+            group_by=group_by,
+            filters=filters,
+            sort=keys,
+            max_rows=DEFAULT_ROWS if max_rows is None else max_rows,
+            offset=offset,
+            format=out.api_format(format),
+            skip_nan=skip_nan,
+        ),
+        out,
+        f"aggregating {table}",
+    )
+    out.rows(result, format, caption=_paging_caption(result))
+    for note in result.notes:
+        out.note(note)
+    return 0
+
+
+# -- scripts ------------------------------------------------------------------------------
+
+
+@app.command
+async def run(
+    session_id: str,
+    file: Annotated[
+        str,
+        Parameter(help="The script file, or - to read standard input.", allow_leading_hyphen=True),
+    ],
+    *,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Run a script in a session; prints its output and the tables it changed.
+
+    A failed script prints what it did before failing and exits 1. Piped, the answer is
+    one JSON line (with "error" when the script failed).
+
+    Example: dh-mcp run community:config:local make_tables.py
+    """
+    from deephaven_mcp.errors import InvalidArgumentError, ScriptFailedError
+
+    out = Output()
+    try:
+        script = await asyncio.to_thread(_read_script, file)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {file}: {exc.strerror or exc}") from None
+    try:
+        result = await _call(
+            common, lambda s: s.session_script_run(session_id, script=script), out, "running"
+        )
+    except ScriptFailedError as exc:
+        _script_outcome(out, exc.details or {}, error=str(exc))
+        return 1
+    _script_outcome(out, _dump(result))
+    return 0
+
+
+def _read_script(file: str) -> str:
+    return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+
+
+def _script_outcome(out: Output, ran: dict[str, Any], error: str | None = None) -> None:
+    if not out.terminal:
+        out.answer(ran if error is None else {"error": error, **ran})
+        if error is not None:
+            out.note(f"dh-mcp: error: {error}")
+        return
+    if ran.get("stdout"):
+        out.out.file.write(ran["stdout"])
+        out.out.file.flush()
+    if ran.get("stderr"):
+        out.err.file.write(ran["stderr"])
+        out.err.file.flush()
+    for stream in ("stdout", "stderr"):
+        if ran.get(f"{stream}_dropped_bytes"):
+            out.note(f"({stream}: {ran[f'{stream}_dropped_bytes']} more bytes not shown)")
+    if ran.get("tables"):
+        out.records(ran["tables"], title="tables changed")
+    if error is not None:
+        out.note(f"dh-mcp: error: {error}")
+
+
+# -- launched workers -----------------------------------------------------------------------
+
+
+@app.command
+async def launch(
+    name: str,
+    *,
+    heap: Annotated[float | None, Parameter(help="Java heap size in GB.")] = None,
+    show_token: Annotated[
+        bool, Parameter(negative="", help="Also print the auth token and the URL holding it.")
+    ] = False,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Launch a Community worker and keep it running in the foreground.
+
+    The worker lives as long as this command: Ctrl-C or SIGTERM stops it cleanly, and so
+    does `dh-mcp stop NAME` from another shell (this command records itself, mode 0600, in
+    the state directory, DH_MCP_STATE_DIR). Prints the session id and browser URL once the
+    worker is up; the token only with --show-token. Other dh-mcp commands run their own
+    API and do not see this worker.
+
+    Example: dh-mcp launch scratch --heap 2
+    """
+    from deephaven_mcp.cli import launches
+    from deephaven_mcp.launchers import ensure_state_dir
+    from deephaven_mcp.systems.settings import SystemsSettings
+
+    out = Output()
+    state_dir = await asyncio.to_thread(ensure_state_dir, SystemsSettings.from_env().state_dir)
+    record = await asyncio.to_thread(launches.claim, state_dir, name)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stopping.set)
+    try:
+        async with _systems(common) as systems:
+            return await _serve(systems, out, state_dir, record, stopping, heap, show_token)
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+        await asyncio.to_thread(launches.release, state_dir, record)
+
+
+async def _serve(
+    systems: DeephavenSystems,
+    out: Output,
+    state_dir: Path,
+    record: LaunchRecord,
+    stopping: asyncio.Event,
+    heap: float | None,
+    show_token: bool,
+) -> int:
+    """Launch, report, wait for a stop request, stop: the body of ``launch``."""
+    import dataclasses
+
+    from deephaven_mcp.cli import launches
+
+    name = record.session_name
+    async with out.busy(f"launching {name}", delay=0) as status:
+        creating = asyncio.ensure_future(
+            systems.session_community_create(name, heap_size_gb=heap, progress=out.progress(status))
+        )
+        waiting = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({creating, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if not creating.done():
+            creating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await creating
+            out.note(f"launch of {name} interrupted")
+            return 130
+        created = creating.result()
+    await asyncio.to_thread(
+        launches.update,
+        state_dir,
+        dataclasses.replace(
+            record,
+            session_id=created.session_id,
+            connection_url=created.connection_url,
+            worker_pid=created.pid,
+        ),
+    )
+    shown = _dump(created)
+    if not show_token:
+        shown.pop("auth_token", None)
+        shown.pop("connection_url_with_auth", None)
+    out.answer(shown, title=name)
+    out.note(f"{name} is running; Ctrl-C here or `dh-mcp stop {name}` stops it")
+    await stopping.wait()
+    async with out.busy(f"stopping {name}", delay=0):
+        await systems.session_community_delete(name)
+    out.note(f"{name} stopped")
+    return 0
+
+
+@app.command
+def stop(
+    name: str,
+    *,
+    timeout: Annotated[float, Parameter(help="Seconds to wait for it to stop.")] = 120.0,
+) -> int:
+    """Stop a worker started by `dh-mcp launch NAME` in another shell, and wait until it
+    has stopped.
+
+    Example: dh-mcp stop scratch
+    """
+    from deephaven_mcp.cli import launches
+    from deephaven_mcp.launchers import ensure_state_dir
+    from deephaven_mcp.systems.settings import SystemsSettings
+
+    out = Output()
+    state_dir = ensure_state_dir(SystemsSettings.from_env().state_dir)
+    record = launches.stop(state_dir, name, timeout)
+    out.answer(
+        {
+            "session_name": name,
+            "session_id": record.session_id,
+            "launch_pid": record.pid,
+            "stopped": True,
+        },
+        title=name,
+    )
+    return 0
+
+
+# -- enterprise -----------------------------------------------------------------------------
+
+
+@app.command
+async def systems(*, connect: bool = False, common: Common = NO_OPTIONS) -> int:
+    """Status of every configured Enterprise system (--connect tries to reach each).
+
+    Example: dh-mcp systems --connect
+    """
+    out = Output()
+    result = await _call(common, lambda s: s.enterprise_systems_status(connect), out)
+    if out.terminal:
+        out.records(result.systems, title="systems")
+    else:
+        out.answer(_dump(result))
+    return 0
+
+
+pq = App(name="pq", help="Persistent queries of an Enterprise system.")
+app.command(pq)
+
+PqIds = Annotated[tuple[str, ...], Parameter(help="Query names or serials (one or more).")]
+NoWait = Annotated[
+    bool, Parameter(negative="", help="Return once asked, without waiting for the new state.")
+]
+Timeout = Annotated[int, Parameter(help="Seconds to wait for the new state.")]
+
+
+@pq.command(name="list")
+async def pq_list(system: str, *, common: Common = NO_OPTIONS) -> int:
+    """List the persistent queries of a system.
+
+    Example: dh-mcp pq list prod
+    """
+    out = Output()
+    result = await _call(common, lambda s: s.pq_list(system), out)
+    if out.terminal:
+        out.records(result.pqs, title=system)
+    else:
+        out.answer(_dump(result))
+    return 0
+
+
+@pq.command(name="details")
+async def pq_details(system: str, query: str, *, common: Common = NO_OPTIONS) -> int:
+    """Show one persistent query's configuration, state and worker.
+
+    Example: dh-mcp pq details prod my_query
+    """
+    out = Output()
+    result = await _call(common, lambda s: s.pq_details(system, query), out)
+    out.answer(_dump(result), title=f"{system}:{query}")
+    return 0
+
+
+def _pq_outcome(out: Output, result: Any) -> int:
+    """A single answer, or a batch's; exit 1 if any query failed."""
+    dumped = _dump(result)
+    if out.terminal and "results" in dumped:
+        out.records(
+            dumped["results"], title=f"{dumped['succeeded']} succeeded, {dumped['failed']} failed"
+        )
+    else:
+        out.answer(dumped)
+    return 1 if dumped.get("failed") else 0
+
+
+def _one_or_many(queries: tuple[str, ...]) -> str | list[str]:
+    if not queries:
+        from deephaven_mcp.errors import InvalidArgumentError
+
+        raise InvalidArgumentError("name at least one persistent query")
+    return queries[0] if len(queries) == 1 else list(queries)
+
+
+@pq.command(name="start")
+async def pq_start(
+    system: str,
+    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
+    no_wait: NoWait = False,
+    timeout: Timeout = 120,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Start persistent queries (waits until RUNNING unless --no-wait).
+
+    Example: dh-mcp pq start prod my_query
+    """
+    out = Output()
+    ids = _one_or_many(query)
+    result = await _call(
+        common, lambda s: s.pq_start(system, ids, not no_wait, timeout), out, "starting"
+    )
+    return _pq_outcome(out, result)
+
+
+@pq.command(name="stop")
+async def pq_stop(
+    system: str,
+    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
+    no_wait: NoWait = False,
+    timeout: Timeout = 120,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Stop persistent queries; their definitions stay.
+
+    Example: dh-mcp pq stop prod my_query
+    """
+    out = Output()
+    ids = _one_or_many(query)
+    result = await _call(
+        common, lambda s: s.pq_stop(system, ids, not no_wait, timeout), out, "stopping"
+    )
+    return _pq_outcome(out, result)
+
+
+@pq.command(name="restart")
+async def pq_restart(
+    system: str,
+    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
+    no_wait: NoWait = False,
+    timeout: Timeout = 120,
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Restart persistent queries (waits until RUNNING unless --no-wait).
+
+    Example: dh-mcp pq restart prod my_query
+    """
+    out = Output()
+    ids = _one_or_many(query)
+    result = await _call(
+        common, lambda s: s.pq_restart(system, ids, not no_wait, timeout), out, "restarting"
+    )
+    return _pq_outcome(out, result)
+
+
+@pq.command(name="delete")
+async def pq_delete(
+    system: str,
+    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
+    common: Common = NO_OPTIONS,
+) -> int:
+    """Delete persistent queries permanently (stopped first if running).
+
+    Example: dh-mcp pq delete prod old_query
+    """
+    out = Output()
+    ids = _one_or_many(query)
+    result = await _call(common, lambda s: s.pq_delete(system, ids), out, "deleting")
+    return _pq_outcome(out, result)
+
+
+# -- shell completion and the other helpers' commands ---------------------------------------
+
+
+@app.command
+def completion(shell: Literal["bash", "zsh", "fish"]) -> int:
+    """Print the shell completion script (or use --install-completion).
+
+    Example: dh-mcp completion bash > ~/.local/share/bash-completion/completions/dh-mcp
+    """
+    Output().text(app.generate_completion(prog_name="dh-mcp", shell=shell))
+    return 0
+
+
+app.register_install_completion_command(
+    help="Install shell completion for this shell (bash, zsh or fish) and load it at start."
+)
+app.command(
+    "deephaven_mcp.cli.install:install_app",
+    name="install",
+    help="Install the MCP servers into an AI client's configuration.",
+)
+app.command(
+    "deephaven_mcp.cli.config_check:config_app",
+    name="config",
+    help="Check a configuration file.",
+)
+app.command(
+    "deephaven_mcp.cli.doctor:doctor",
+    name="doctor",
+    help="Check the configuration, the sessions and the environment.",
+)
