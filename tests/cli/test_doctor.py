@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests._ports import free_port
 
 from deephaven_mcp.cli.doctor import doctor, java_version
+from tests._ports import free_port
+from tests._workers import RunningWorker
 
 PYTHON_LAUNCH = {"community": {"session_creation": {"defaults": {"launch_method": "python"}}}}
 
@@ -117,7 +118,7 @@ def test_a_good_setup_prints_ok_lines(
     )
     assert not private_env.exists()  # the doctor changes nothing
     # No engine at DOCKER_HOST: a warning, since this configuration never uses docker.
-    assert found["docker"].startswith("warn  docker: no engine reachable")
+    assert found["docker"].startswith("warn  docker: no engine answers at tcp://127.0.0.1:")
     assert found["sandbox"].split()[0] in {"ok", "warn"}
 
 
@@ -127,7 +128,7 @@ def test_docker_fails_when_the_configuration_launches_with_docker(
     config = {"community": {"session_creation": {"defaults": {"launch_method": "docker"}}}}
     assert doctor(write_config(tmp_path, config)) == 1
     docker = lines_of(capsys)["docker"]
-    assert docker.startswith("FAIL  docker: no engine reachable")
+    assert docker.startswith("FAIL  docker: no engine answers at tcp://127.0.0.1:")
     assert "-> fix: start a docker engine or set DOCKER_HOST" in docker
 
 
@@ -139,9 +140,9 @@ def test_a_session_on_a_closed_port_fails_naming_it(
     assert doctor(write_config(tmp_path, config)) == 1
     line = lines_of(capsys)["community session 'local'"]
     assert line == (
-        f"FAIL  community session 'local': nothing answers at 127.0.0.1:{port} "
+        f"FAIL  community session 'local': no Deephaven worker at 127.0.0.1:{port} "
         "(connection refused) -> fix: start that worker, or correct "
-        "community.sessions.local.host/port"
+        "community.sessions.local (host, port, auth)"
     )
 
 
@@ -169,3 +170,34 @@ def test_an_invalid_configuration_fails_and_points_at_config_check(
         "community.sessions.a.port: expected integer) -> fix: run "
         f"`dh-mcp config check {path}`"
     )
+
+
+def test_a_real_worker_is_reached_and_a_wrong_key_fails(
+    tmp_path: Path,
+    dh_psk_worker: RunningWorker,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DH_MCP_CONNECT_TIMEOUT", "10")
+    endpoint = {"host": dh_psk_worker.host, "port": dh_psk_worker.port, "auth_type": "PSK"}
+    config = {
+        "community": {
+            "sessions": {
+                "good": {**endpoint, "auth_token": dh_psk_worker.psk},
+                "wrong_key": {**endpoint, "auth_token": "not-the-key"},
+            }
+        }
+    }
+    assert doctor(write_config(tmp_path, config)) == 1
+    found = lines_of(capsys)
+    where = f"{dh_psk_worker.host}:{dh_psk_worker.port}"
+    assert found["community session 'good'"].startswith(
+        "ok    community session 'good': Deephaven "
+    )
+    assert found["community session 'good'"].endswith(f" at {where}")
+    wrong = found["community session 'wrong_key'"]
+    assert wrong.startswith(
+        f"FAIL  community session 'wrong_key': no Deephaven worker at {where} ("
+    )
+    assert "-> fix: start that worker, or correct community.sessions.wrong_key" in wrong
+    assert "not-the-key" not in wrong and str(dh_psk_worker.psk) not in capsys.readouterr().out

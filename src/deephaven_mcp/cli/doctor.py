@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from cyclopts import Parameter
 from rich.console import Console
@@ -31,8 +31,8 @@ from rich.text import Text
 from deephaven_mcp.cli.config_check import server_environment, server_settings, summary
 from deephaven_mcp.config import McpConfig, default_config, load_config_file
 from deephaven_mcp.config.loader import deephaven_server_installed
-from deephaven_mcp.config.models import CommunityEndpoint, EnterpriseConfig
-from deephaven_mcp.errors import ConfigError
+from deephaven_mcp.config.models import CommunityEndpoint
+from deephaven_mcp.errors import ConfigError, DeephavenMcpError
 from deephaven_mcp.launchers import UnsafeStateDirError, default_state_dir, sandbox
 from deephaven_mcp.launchers.instance_tracker import check_state_dir
 from deephaven_mcp.systems import DeephavenSystems
@@ -217,8 +217,10 @@ def check_docker(needed: bool) -> Finding:
             _need(needed), f"docker: the docker package is missing{why}", "pip install docker"
         )
     except Exception as exc:
-        detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        return Finding(_need(needed), f"docker: no engine reachable: {detail}{why}", fix)
+        where = os.environ.get("DOCKER_HOST") or "the default socket"
+        return Finding(
+            _need(needed), f"docker: no engine answers at {where} ({type(exc).__name__}){why}", fix
+        )
     return Finding("ok", f"docker: engine {version} reachable")
 
 
@@ -273,51 +275,56 @@ def check_state_directory(settings: SystemsSettings | None) -> Finding:
     return Finding("ok", f"state directory: {path} is private to you")
 
 
-async def _reach(name: str, endpoint: CommunityEndpoint, timeout: float) -> Finding:
-    where = f"{endpoint.host}:{endpoint.port}"
+async def _answers(endpoint: CommunityEndpoint, timeout: float) -> str | None:
+    """None when something accepts a TCP connection at the endpoint, else why not: a quick
+    first look, so a stopped worker fails fast with a plain reason."""
     try:
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(endpoint.host, endpoint.port), timeout
         )
-    except (OSError, TimeoutError) as exc:
-        if isinstance(exc, ConnectionRefusedError):
-            reason = "connection refused"
-        elif isinstance(exc, OSError) and exc.strerror:
-            reason = exc.strerror
-        else:
-            reason = f"no answer within {timeout:g}s"
-        return Finding(
-            "FAIL",
-            f"community session '{name}': nothing answers at {where} ({reason})",
-            f"start that worker, or correct community.sessions.{name}.host/port",
-        )
+    except ConnectionRefusedError:
+        return "connection refused"
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    except TimeoutError:
+        return f"no answer within {timeout:g}s"
     writer.close()
     with contextlib.suppress(OSError, TimeoutError):
         await asyncio.wait_for(writer.wait_closed(), timeout)
-    return Finding("ok", f"community session '{name}': {where} answers")
+    return None
 
 
-async def _enterprise(enterprise: EnterpriseConfig, env: dict[str, str]) -> list[Finding]:
-    """Each enterprise system's status after a real connection attempt, through a
-    DeephavenSystems holding only those systems (its records in a throwaway directory)."""
-    slowest = max(system.connection_timeout for system in enterprise.systems.values())
-    with tempfile.TemporaryDirectory(prefix="dh-mcp-doctor-") as state:
-        settings = SystemsSettings.from_env(env, state_dir=Path(state))
-        systems = DeephavenSystems(config=McpConfig(enterprise=enterprise), settings=settings)
-        try:
-            await systems.start()
-            status = await asyncio.wait_for(
-                systems.enterprise_systems_status(attempt_to_connect=True), slowest + 5
-            )
-        except TimeoutError:
-            return [
-                Finding("FAIL", f"enterprise system '{name}': no answer within {slowest + 5:g}s")
-                for name in enterprise.systems
-            ]
-        finally:
-            await asyncio.wait_for(systems.shutdown(), 30)
+def _unreachable(name: str, where: str, reason: str) -> Finding:
+    return Finding(
+        "FAIL",
+        f"community session '{name}': no Deephaven worker at {where} ({reason})",
+        f"start that worker, or correct community.sessions.{name} (host, port, auth)",
+    )
+
+
+async def _community(
+    systems: DeephavenSystems, name: str, endpoint: CommunityEndpoint, limit: float
+) -> Finding:
+    """A real session_details call: connects, authenticates and reads the worker's version."""
+    where = f"{endpoint.host}:{endpoint.port}"
+    try:
+        details = await asyncio.wait_for(
+            systems.session_details(f"community:config:{name}", attempt_to_connect=True), limit
+        )
+    except TimeoutError:
+        return _unreachable(name, where, f"no answer within {limit:g}s")
+    except DeephavenMcpError as exc:
+        return _unreachable(name, where, str(exc))
+    info = details.session
+    if not info.get("available"):
+        return _unreachable(name, where, str(info.get("last_error") or "unavailable"))
+    version = info.get("deephaven_core_version") or "unknown version"
+    return Finding("ok", f"community session '{name}': Deephaven {version} at {where}")
+
+
+def _enterprise(status: list[dict[str, Any]]) -> list[Finding]:
     findings = []
-    for report in status.systems:
+    for report in status:
         name = report["name"]
         if report["is_alive"]:
             findings.append(Finding("ok", f"enterprise system '{name}': {report['status']}"))
@@ -334,24 +341,68 @@ async def _enterprise(enterprise: EnterpriseConfig, env: dict[str, str]) -> list
 
 
 async def check_systems(config: McpConfig, settings: SystemsSettings | None) -> list[Finding]:
-    """Every configured session and system, probed at once."""
-    timeout = min(settings.connect_timeout, CONNECT_TIMEOUT) if settings else CONNECT_TIMEOUT
-    probes = [
-        _reach(name, endpoint, timeout) for name, endpoint in config.community.sessions.items()
-    ]
-    found = list(await asyncio.gather(*probes))
-    if config.enterprise.systems:
-        try:
-            found += await _enterprise(config.enterprise, server_environment())
-        except Exception as exc:
-            found.append(
-                Finding(
-                    "FAIL",
-                    f"enterprise systems: cannot check them: {type(exc).__name__}: {exc}",
-                    "run `dh-mcp config check`",
-                )
+    """Every configured session and system, probed at once, each within a time limit.
+
+    Sessions that accept a TCP connection, and the enterprise systems, are then asked for
+    real through a DeephavenSystems that holds only them and keeps its records in a
+    throwaway directory (the real state directory is left alone)."""
+    env = server_environment()
+    if settings is None:
+        settings = SystemsSettings.from_env({})
+    quick = min(settings.connect_timeout, CONNECT_TIMEOUT)
+    sessions = config.community.sessions
+    reasons = await asyncio.gather(*(_answers(endpoint, quick) for endpoint in sessions.values()))
+    findings: dict[str, Finding] = {}
+    answering = {}
+    for (name, endpoint), reason in zip(sessions.items(), reasons, strict=True):
+        if reason is None:
+            answering[name] = endpoint
+        else:
+            findings[name] = _unreachable(name, f"{endpoint.host}:{endpoint.port}", reason)
+    enterprise: list[Finding] = []
+    if answering or config.enterprise.systems:
+        limit = settings.connect_timeout + settings.probe_timeout + 5
+        if config.enterprise.systems:
+            slowest = max(
+                system.connection_timeout for system in config.enterprise.systems.values()
             )
-    return found
+            limit = max(limit, slowest + 5)
+        # Only what is probed: no on-demand sessions, no sessions that did not answer.
+        community = config.community.model_copy(
+            update={"sessions": answering, "session_creation": None}
+        )
+        probed = config.model_copy(update={"community": community})
+        with tempfile.TemporaryDirectory(prefix="dh-mcp-doctor-") as state:
+            systems = DeephavenSystems(
+                config=probed,
+                settings=SystemsSettings.from_env(env, state_dir=Path(state)),
+            )
+            try:
+                await asyncio.wait_for(systems.start(), limit)
+                results = await asyncio.gather(
+                    *(
+                        _community(systems, name, endpoint, limit)
+                        for name, endpoint in answering.items()
+                    )
+                )
+                findings.update(zip(answering, results, strict=True))
+                if config.enterprise.systems:
+                    try:
+                        status = await asyncio.wait_for(
+                            systems.enterprise_systems_status(attempt_to_connect=True), limit
+                        )
+                        enterprise = _enterprise(status.systems)
+                    except TimeoutError:
+                        enterprise = [
+                            Finding(
+                                "FAIL", f"enterprise system '{name}': no answer within {limit:g}s"
+                            )
+                            for name in config.enterprise.systems
+                        ]
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(systems.shutdown(), 30)
+    return [*(findings[name] for name in sessions), *enterprise]
 
 
 def diagnose(config_path: Path | None = None) -> list[Finding]:
@@ -373,7 +424,16 @@ def diagnose(config_path: Path | None = None) -> list[Finding]:
     findings.append(check_sandbox(config or McpConfig(), "python" in methods))
     findings.append(check_state_directory(settings))
     if config is not None:
-        findings.extend(asyncio.run(check_systems(config, settings)))
+        try:
+            findings.extend(asyncio.run(check_systems(config, settings)))
+        except Exception as exc:
+            findings.append(
+                Finding(
+                    "FAIL",
+                    f"sessions and systems: cannot check them: {type(exc).__name__}: {exc}",
+                    "run `dh-mcp config check`",
+                )
+            )
     return findings
 
 
