@@ -209,7 +209,8 @@ def _write_atomic(path: Path, text: str, mode: int) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            os.fchmod(stream.fileno(), mode)
+            if hasattr(os, "fchmod"):  # POSIX; Windows has no such modes
+                os.fchmod(stream.fileno(), mode)
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
