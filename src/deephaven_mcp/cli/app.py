@@ -43,10 +43,12 @@ FORMAT_HELP: Final = (
 
 Where = Annotated[
     list[str] | None,
-    Parameter(help=WHERE_HELP, consume_multiple=True),
+    Parameter(help=WHERE_HELP, consume_multiple=True, negative=""),
 ]
-Sort = Annotated[list[str] | None, Parameter(help=SORT_HELP, allow_leading_hyphen=True)]
-Columns = Annotated[list[str] | None, Parameter(help=COLUMNS_HELP)]
+Sort = Annotated[
+    list[str] | None, Parameter(help=SORT_HELP, allow_leading_hyphen=True, negative="")
+]
+Columns = Annotated[list[str] | None, Parameter(help=COLUMNS_HELP, negative="")]
 Format = Annotated[RowFormat | None, Parameter(help=FORMAT_HELP)]
 MaxRows = Annotated[
     int | None, Parameter(help="At most this many rows (default: the configured default or 1000).")
@@ -304,13 +306,17 @@ async def aggregate(
     agg: Annotated[
         list[str],
         Parameter(
+            negative="",
             help="op[:column[:as]], repeatable: count sum avg min max first last std var "
-            "median count_distinct; count alone counts rows."
+            "median count_distinct; count alone counts rows.",
         ),
     ],
     by: Annotated[
         list[str] | None,
-        Parameter(help="Group by COLUMN, or COLUMN:WIDTH for time buckets (e.g. Timestamp:1d)."),
+        Parameter(
+            negative="",
+            help="Group by COLUMN, or COLUMN:WIDTH for time buckets (e.g. Timestamp:1d).",
+        ),
     ] = None,
     where: Where = None,
     sort: Sort = None,
