@@ -4,6 +4,11 @@ Each server has one :class:`EnvSettings` subclass. Every field names its variabl
 alias; blank variables mean "not set". A malformed value is a :class:`ConfigError` that
 names the variable (never its value, which may be a secret), so a typo fails at start
 instead of silently falling back to a default.
+
+A settings class with ``reads_dotenv`` also sees the working directory's ``.env`` file as
+the systems server's command line loads it (``load_dotenv(Path.cwd() / ".env",
+override=False)``: the real environment wins), without changing ``os.environ``: the Python
+API then reads the same settings the server would.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Annotated, Any, Literal, Self
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Self
 
+from dotenv import dotenv_values
 from pydantic import BeforeValidator, ValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -59,8 +66,21 @@ def _reading(env: Mapping[str, str] | None) -> Iterator[None]:
         _environment.reset(token)
 
 
+def with_dotenv(environment: Mapping[str, str]) -> dict[str, str]:
+    """``environment`` over the variables of ``.env`` in the working directory (none if
+    there is no such file): what ``os.environ`` holds after the server's ``load_dotenv``."""
+    found = dotenv_values(Path.cwd() / ".env")
+    return {
+        **{name: value for name, value in found.items() if value is not None},
+        **environment,
+    }
+
+
 class EnvSettings(BaseSettings):
     """Base for a server's environment settings; build with :meth:`from_env`."""
+
+    reads_dotenv: ClassVar[bool] = False
+    """:meth:`from_env` without a mapping also reads ``.env`` (see :func:`with_dotenv`)."""
 
     model_config = SettingsConfigDict(
         frozen=True,
@@ -85,7 +105,10 @@ class EnvSettings(BaseSettings):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
-        """Read ``env`` (default: ``os.environ``); keyword ``overrides`` win over it."""
+        """Read ``env`` (default: ``os.environ``, over ``.env`` if the class
+        ``reads_dotenv``); keyword ``overrides`` win over it."""
+        if env is None and cls.reads_dotenv:
+            env = with_dotenv(os.environ)
         with _reading(env):
             try:
                 return cls(**overrides)

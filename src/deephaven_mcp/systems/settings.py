@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, ClassVar, Final
 
 from pydantic import Field
 
@@ -19,7 +19,13 @@ _TIMEOUT: Final = "_timeout"
 
 
 class SystemsSettings(EnvSettings):
-    """``DH_MCP_*``, ``PORT`` and ``PYTHONLOGLEVEL``; see docs/systems_server.md."""
+    """``DH_MCP_*``, ``PORT`` and ``PYTHONLOGLEVEL``; see docs/systems_server.md.
+
+    :meth:`from_env` also reads the working directory's ``.env`` (the real environment
+    wins), as the server does at start, so ``DeephavenSystems()`` sees the same settings.
+    """
+
+    reads_dotenv: ClassVar[bool] = True
 
     config_file: str | None = Field(None, alias="DH_MCP_CONFIG_FILE")
     state_dir: Path | None = Field(None, alias="DH_MCP_STATE_DIR")
