@@ -163,7 +163,19 @@ def build_manifest(project: dict[str, Any], tools: list[dict[str, str]]) -> dict
 
 
 def package_files() -> Iterator[Path]:
-    """The package's source files, relative to the repository (no caches)."""
+    """The package's source files, relative to the repository: in a git checkout the files
+    git tracks (work in progress that is not added stays out of the bundle), elsewhere every
+    file but caches."""
+    tracked = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--", str(PACKAGE_DIR)],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    if tracked.returncode == 0 and tracked.stdout:
+        names = sorted(name for name in tracked.stdout.decode().split("\0") if name)
+        yield from (Path(name) for name in names if (REPO / name).is_file())
+        return
     for path in sorted((REPO / PACKAGE_DIR).rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             yield path.relative_to(REPO)

@@ -112,11 +112,19 @@ def test_the_manifest_declares_the_package_and_its_uv_entry(
     for name in ("pyproject.toml", "uv.lock", "README.md", "LICENSE"):
         assert (unpacked / name).read_bytes() == (REPO / name).read_bytes(), name
 
-    def sources(root: Path) -> set[Path]:
-        files = (root / "src" / "deephaven_mcp").rglob("*.py")
-        return {path.relative_to(root) for path in files if "__pycache__" not in path.parts}
-
-    assert sources(unpacked) == sources(REPO)
+    bundled = {
+        path.relative_to(unpacked)
+        for path in (unpacked / "src" / "deephaven_mcp").rglob("*")
+        if path.is_file()
+    }
+    # What git tracks, so untracked work in progress stays out of a bundle.
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "--", "src/deephaven_mcp"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert bundled == {Path(name) for name in listed}
 
 
 def test_user_settings_reach_the_variables_the_server_reads(manifest: dict[str, Any]) -> None:
