@@ -592,7 +592,13 @@ def aggregate_table(session: Session, read: AggregateRead) -> AggregatedPage:
                 raise engine_error(exc, f"page the aggregation of {label}") from exc
             made.append(page)
         piece = slice_table(
-            page, label, max_rows=None, head=True, fmt=read.fmt, max_bytes=read.max_bytes
+            page,
+            label,
+            max_rows=None,
+            head=True,
+            fmt=read.fmt,
+            max_bytes=read.max_bytes,
+            keep_arrow=read.keep_arrow,
         )
         refreshing = bool(table.is_refreshing)
     finally:

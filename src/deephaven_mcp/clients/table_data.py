@@ -15,6 +15,10 @@ the server's memory without bound.
 A read may also be shaped (columns, structured filters, sort; see
 :mod:`deephaven_mcp.clients.shaping`) and paged with ``offset``; the window is cut on the
 worker (head/tail/slice), never by fetching rows and dropping them here.
+
+The Python API may keep the rows as Arrow too (``keep_arrow``), or read them as Arrow only
+(:func:`read_arrow`: the same windows, limits and refusals, with the answer measured by its
+Arrow bytes); the MCP server does neither.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, Final
 
 import pyarrow as pa
@@ -38,7 +43,13 @@ from deephaven_mcp.errors import (
     SessionUnavailableError,
 )
 from deephaven_mcp.formatting import FormattedData, describe_schema, estimate_bytes_per_row
-from deephaven_mcp.formatting.writer import Formatted, TableWriter, table_writer, write_table
+from deephaven_mcp.formatting.writer import (
+    ARROW,
+    Formatted,
+    TableWriter,
+    table_writer,
+    write_table,
+)
 from deephaven_mcp.model.requests import TableRead
 from deephaven_mcp.model.table import ShapedSlice, TableSlice
 
@@ -159,7 +170,11 @@ def utc_now() -> str:
 
 
 def _compact_hint(fmt: str) -> str:
-    return "" if fmt == "csv" else ", or choose a more compact format (csv)"
+    return "" if fmt in ("csv", ARROW) else ", or choose a more compact format (csv)"
+
+
+def _as(fmt: str) -> str:
+    return "as Arrow" if fmt == ARROW else f"as {fmt}"
 
 
 def _estimate_refusal(
@@ -167,7 +182,7 @@ def _estimate_refusal(
 ) -> LimitExceededError:
     fitting = max(1, int(limit / per_row * 0.9))
     return LimitExceededError(
-        f"table {label} has {total:,} rows; {wanted:,} rows as {fmt} would be "
+        f"table {label} has {total:,} rows; {wanted:,} rows {_as(fmt)} would be "
         f"about {_mb(estimate)}, over the {_mb(limit)} response limit. "
         f"Request at most ~{fitting:,} rows with max_rows{_compact_hint(fmt)}."
     )
@@ -178,7 +193,7 @@ def _running_refusal(
 ) -> LimitExceededError:
     fitting = max(1, int(read * limit / size * 0.9))
     return LimitExceededError(
-        f"table {label}: {wanted:,} rows as {fmt} would be over the {_mb(limit)} response "
+        f"table {label}: {wanted:,} rows {_as(fmt)} would be over the {_mb(limit)} response "
         f"limit (the first {read:,} rows already take {_mb(size)}). "
         f"Request at most ~{fitting:,} rows with max_rows{_compact_hint(fmt)}."
     )
@@ -220,7 +235,8 @@ def _first_window(table: Table, fmt: str) -> int:
     (strings far longer than typical can only make that many rows too large)."""
     if table.schema is None:
         return FIRST_WINDOW_ROWS
-    typical = estimate_bytes_per_row(table.schema.empty_table(), fmt)
+    # Arrow rows are sized like csv text of typical widths: about as wide, seldom narrower.
+    typical = estimate_bytes_per_row(table.schema.empty_table(), "csv" if fmt == ARROW else fmt)
     return max(FIRST_WINDOW_ROWS, min(MAX_FIRST_WINDOW_ROWS, int(FIRST_WINDOW_BYTES / typical)))
 
 
@@ -233,8 +249,10 @@ def _read(
     fmt: str,
     max_bytes: int,
     offset: int,
+    keep_arrow: bool = False,
 ) -> tuple[Formatted, pa.Schema, int]:
-    """The requested rows written in ``fmt``, their schema, and the table's row count."""
+    """The requested rows written in ``fmt`` (kept as Arrow too if ``keep_arrow``), their
+    schema, and the table's row count."""
     total = count_rows(table)
     wanted = max(0, total - offset) if max_rows is None else min(max_rows, max(0, total - offset))
     first_rows = FIRST_WINDOW_ROWS if wanted <= FIRST_WINDOW_ROWS else _first_window(table, fmt)
@@ -243,10 +261,11 @@ def _read(
             arrow = table.schema.empty_table()  # past the end: no round trip
         else:
             arrow = _fetch(table, wanted, head, total, offset)
-        written = write_table(arrow, fmt)
-        if (size := written.size) > max_bytes:
+        one = table_writer(arrow.schema, fmt, keep_arrow=keep_arrow)
+        one.add(arrow)
+        if (size := one.size) > max_bytes:
             raise _running_refusal(label, wanted, fmt, arrow.num_rows, size, max_bytes)
-        return written, arrow.schema, total
+        return one.finish(), arrow.schema, total
 
     made: list[Table] = []
     source, size, start = table, total, offset if head else total - offset - wanted
@@ -258,7 +277,7 @@ def _read(
         size = wanted = min(wanted, count_rows(source))
     try:
         first = _rows_at(source, size, start, first_rows)
-        writer = table_writer(first.schema, fmt)
+        writer = table_writer(first.schema, fmt, keep_arrow=keep_arrow)
         empty = writer.size
         writer.add(first)
         per_row = max((writer.size - empty) / max(first.num_rows, 1), 1.0)
@@ -299,13 +318,22 @@ def slice_table(
     head: bool,
     fmt: str,
     max_bytes: int = MAX_RESPONSE_BYTES,
+    keep_arrow: bool = False,
 ) -> TableSlice:
-    """The first or last ``max_rows`` rows of ``table`` (all when None), formatted.
+    """The first or last ``max_rows`` rows of ``table`` (all when None), formatted (and
+    kept for ``to_arrow()`` if ``keep_arrow``).
 
     ``label`` names the table in messages. The caller keeps ownership of ``table``.
     """
     written, schema, total = _read_or_fail(
-        table, label, max_rows=max_rows, head=head, fmt=fmt, max_bytes=max_bytes, offset=0
+        table,
+        label,
+        max_rows=max_rows,
+        head=head,
+        fmt=fmt,
+        max_bytes=max_bytes,
+        offset=0,
+        keep_arrow=keep_arrow,
     )
     return TableSlice.of(
         written,
@@ -351,6 +379,7 @@ def read_shaped_slice(session: Session, read: TableRead) -> ShapedSlice:
             fmt=read.fmt,
             max_bytes=read.max_bytes,
             offset=read.offset,
+            keep_arrow=read.keep_arrow,
         )
         refreshing = bool(table.is_refreshing)
     finally:
@@ -369,3 +398,10 @@ def read_shaped_slice(session: Session, read: TableRead) -> ShapedSlice:
         is_refreshing=refreshing,
         snapshot_time=snapshot_time,
     )
+
+
+def read_arrow(session: Session, read: TableRead) -> pa.Table:
+    """The page ``read`` asks for as Arrow, unformatted: :func:`read_shaped_slice`'s windows,
+    shaping, paging and refusals, with ``read.max_bytes`` bounding the Arrow bytes
+    (``read.fmt`` is ignored)."""
+    return read_shaped_slice(session, replace(read, fmt=ARROW)).to_arrow()

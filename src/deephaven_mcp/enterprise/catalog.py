@@ -346,9 +346,11 @@ class EnterpriseCatalog:
         head: bool = True,
         fmt: str = "json-column",
         max_bytes: int = MAX_RESPONSE_BYTES,
+        *,
+        keep_arrow: bool = False,
     ) -> CatalogSample:
         """First (``head``) or last ``max_rows`` rows of a catalog table, as ``fmt``, within
-        ``max_bytes`` of rows."""
+        ``max_bytes`` of rows (kept as Arrow too if ``keep_arrow``)."""
         for label, value in (("namespace", namespace), ("table_name", table_name)):
             if not isinstance(value, str) or not value:
                 raise InvalidArgumentError(f"{label} must be a non-empty string")
@@ -359,7 +361,13 @@ class EnterpriseCatalog:
             table, source = self._fetch(tables, namespace, table_name)
             # Sliced on the worker, read in windows that stop at the answer limit.
             piece = slice_table(
-                table, label, max_rows=limit, head=head, fmt=fmt, max_bytes=max_bytes
+                table,
+                label,
+                max_rows=limit,
+                head=head,
+                fmt=fmt,
+                max_bytes=max_bytes,
+                keep_arrow=keep_arrow,
             )
             return CatalogSample(namespace, table_name, piece, source)
 

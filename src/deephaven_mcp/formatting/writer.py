@@ -4,13 +4,18 @@ Each window is encoded to JSON once, and the answer's JSON is spliced from those
 size of the answer is known after every window without encoding anything a second time. A
 reader can therefore stop fetching the moment an answer would go over its limit, and the
 response's text copy reuses the same bytes.
+
+A writer may also keep the Arrow windows it is given (``keep_arrow``), for the Python API's
+``to_arrow()``; :data:`ARROW` writes no text at all and measures the rows by their Arrow
+size (``DeephavenSystems.read_arrow``). The MCP server keeps nothing: it never holds a whole
+answer as Arrow.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import pyarrow as pa
@@ -41,13 +46,20 @@ _TEXT_FORMATS: Final[dict[str, tuple[Callable[[pa.Schema], TextLayout], RowTexts
 }
 
 
+ARROW: Final = "arrow"
+"""Not a format a caller asks for: the rows kept as Arrow only, sized by their ``nbytes``."""
+
+
 @dataclass(frozen=True)
 class Formatted:
-    """Rows written in one format: the value the answer holds and its JSON encoding."""
+    """Rows written in one format: the value the answer holds and its JSON encoding, and
+    the rows themselves when the writer kept them (``arrow``; for :data:`ARROW` ``data``
+    is empty)."""
 
     data: FormattedData
     json: str
     row_count: int
+    arrow: pa.Table | None = None
 
     @property
     def size(self) -> int:
@@ -237,8 +249,47 @@ class _ColumnsWriter(TableWriter):
         return Formatted(data, encoded, self.row_count)
 
 
-def table_writer(schema: pa.Schema, fmt: str) -> TableWriter:
-    """A writer of rows of ``schema`` in ``fmt`` (a format, or a strategy resolved first)."""
+class _KeepingWriter(TableWriter):
+    """Keeps the Arrow windows it is given, and writes them with ``text`` if any; without
+    one, :attr:`size` is the Arrow bytes kept."""
+
+    def __init__(self, schema: pa.Schema, text: TableWriter | None) -> None:
+        super().__init__()
+        self._schema = schema
+        self._text = text
+        self._windows: list[pa.Table] = []
+        self._bytes = 0
+
+    def add(self, window: pa.Table) -> None:
+        if self._text is not None:
+            self._text.add(window)
+        self._windows.append(window)
+        self._bytes += window.nbytes
+        self.row_count += window.num_rows
+
+    @property
+    def size(self) -> int:
+        return self._bytes if self._text is None else self._text.size
+
+    def finish(self) -> Formatted:
+        arrow = pa.concat_tables(self._windows) if self._windows else self._schema.empty_table()
+        self._windows = []
+        if self._text is None:
+            return Formatted("", '""', self.row_count, arrow)
+        return replace(self._text.finish(), arrow=arrow)
+
+
+def table_writer(schema: pa.Schema, fmt: str, *, keep_arrow: bool = False) -> TableWriter:
+    """A writer of rows of ``schema`` in ``fmt`` (a format, or a strategy resolved first),
+    keeping the Arrow rows too if ``keep_arrow``; :data:`ARROW` keeps them and writes none."""
+    if fmt == ARROW:
+        return _KeepingWriter(schema, None)
+    if keep_arrow:
+        return _KeepingWriter(schema, _text_writer(schema, fmt))
+    return _text_writer(schema, fmt)
+
+
+def _text_writer(schema: pa.Schema, fmt: str) -> TableWriter:
     concrete = resolve_format(fmt)
     if concrete == "json-row":
         return _RowsWriter()
@@ -248,8 +299,8 @@ def table_writer(schema: pa.Schema, fmt: str) -> TableWriter:
     return _TextWriter(layout(schema), row_texts)
 
 
-def write_table(table: pa.Table, fmt: str) -> Formatted:
-    """``table`` written in ``fmt`` in one window."""
-    writer = table_writer(table.schema, fmt)
+def write_table(table: pa.Table, fmt: str, *, keep_arrow: bool = False) -> Formatted:
+    """``table`` written in ``fmt`` in one window (keeping it as ``arrow`` if asked)."""
+    writer = table_writer(table.schema, fmt, keep_arrow=keep_arrow)
     writer.add(table)
     return writer.finish()

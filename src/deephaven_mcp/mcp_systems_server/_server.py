@@ -73,6 +73,7 @@ def build_systems_server(
         enterprise_backend=enterprise_backend,
         settings=settings,
         read_only=read_only,
+        keep_arrow=False,  # answers stream in windows; the server never holds them as Arrow
     )
     tool_set: ToolSet | None = None
 

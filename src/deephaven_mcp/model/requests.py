@@ -45,6 +45,8 @@ class TableRead:
     :func:`deephaven_mcp.formatting.resolve_format`), ``filters`` and ``sort`` are the
     parsed models. ``max_rows`` None reads every row (bounded by ``max_bytes``, the size
     of the formatted answer). ``head`` False counts ``offset`` from the end of the table.
+    ``keep_arrow`` keeps the rows as Arrow in the answer too (the Python API's
+    ``to_arrow()``; never in the MCP server, which streams answers).
     """
 
     table_name: str
@@ -57,6 +59,7 @@ class TableRead:
     filters: Sequence[FilterItem] | None = None
     sort: Sequence[SortKey] | None = None
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    keep_arrow: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class AggregateRead:
     Values are already checked and parsed as for :class:`TableRead`; ``group_by`` and
     ``aggregations`` as far as they can be without the table's schema (the client checks
     them, and that ``sort`` names output columns, against it before any work).
+    ``keep_arrow`` as for :class:`TableRead`.
     """
 
     table_name: str
@@ -97,3 +101,4 @@ class AggregateRead:
     offset: int = 0
     skip_nan: bool = False
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    keep_arrow: bool = False

@@ -1,7 +1,8 @@
 """What a table read answers: :class:`TableSlice` and :class:`ShapedSlice`, without pyarrow.
 
 The rows are read and formatted by :mod:`deephaven_mcp.clients.table_data`; tool signatures
-and result models need these types at start-up.
+and result models need these types at start-up. Every answer with rows is an
+:class:`ArrowRows`: in the Python API it also holds the rows as read (``to_arrow()``).
 """
 
 from __future__ import annotations
@@ -11,22 +12,68 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import Field, PrivateAttr
 
+from deephaven_mcp.errors import DependencyMissingError
 from deephaven_mcp.model.output import ToolOutput
 from deephaven_mcp.model.records import Columns, TableData
 
 if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+    import pyarrow as pa
+
     from deephaven_mcp.formatting.writer import Formatted
 
 _Slice = TypeVar("_Slice", bound="TableSlice")
 
+NO_ARROW_ROWS = (
+    "this result was built without its Arrow rows (a DeephavenSystems made with "
+    "keep_arrow=False, as the MCP server's is); read them with DeephavenSystems.read_arrow"
+)
 
-class TableSlice(ToolOutput):
+
+class ArrowRows(ToolOutput):
+    """A tool answer holding table rows, which the Python API also keeps as read.
+
+    The rows are a private attribute: never in ``model_dump()``, the tool's structured
+    content or :meth:`envelope_fields`.
+    """
+
+    _arrow: pa.Table | None = PrivateAttr(default=None)
+
+    def to_arrow(self) -> pa.Table:
+        """Exactly the rows this answer describes, as pydeephaven's ``to_arrow()`` gives
+        them (Deephaven types and field metadata included).
+
+        Raises:
+            RuntimeError: the answer was made without them (``keep_arrow=False``).
+        """
+        if self._arrow is None:
+            raise RuntimeError(NO_ARROW_ROWS)
+        return self._arrow
+
+    def to_pandas(self) -> pd.DataFrame:
+        """``to_arrow().to_pandas()``.
+
+        Raises:
+            DependencyMissingError: pandas is not installed.
+            RuntimeError: as :meth:`to_arrow`.
+        """
+        try:
+            import pandas  # noqa: F401  # pyarrow needs it; fail with the fix instead
+        except ImportError:
+            raise DependencyMissingError(
+                "to_pandas() needs pandas, which is not installed: pip install pandas"
+            ) from None
+        return self.to_arrow().to_pandas()
+
+
+class TableSlice(ArrowRows):
     """The formatted rows of one table plus what the agent needs to interpret them.
 
     This is the answer of ``session_table_data`` (and, with two more fields, of
     ``catalog_table_sample``). Built with ``model_construct``: the rows are already
     JSON-safe, and validating them again would cost as much as formatting. The JSON of
-    ``data`` is kept from formatting, so the response never encodes the rows twice.
+    ``data`` is kept from formatting, so the response never encodes the rows twice; the
+    rows themselves only when the reader was asked to keep them (see :class:`ArrowRows`).
     """
 
     table_name: str
@@ -58,15 +105,18 @@ class TableSlice(ToolOutput):
 
     @classmethod
     def of(cls: type[_Slice], formatted: Formatted, **fields: Any) -> _Slice:
-        """An answer holding ``formatted`` rows (and their JSON) plus ``fields``."""
+        """An answer holding ``formatted`` rows (their JSON, and their Arrow if kept) plus
+        ``fields``."""
         made = cls.model_construct(data=formatted.data, row_count=formatted.row_count, **fields)
         made._data_json = formatted.json
+        made._arrow = formatted.arrow
         return made
 
     def extended(self, cls: type[_Slice], **changes: Any) -> _Slice:
         """This answer as a ``cls`` (a subclass adding fields), with ``changes`` applied."""
         made = cls.model_construct(**{**dict(self), **changes})
         made._data_json = self._data_json
+        made._arrow = self._arrow
         return made
 
 

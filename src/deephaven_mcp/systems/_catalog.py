@@ -43,16 +43,24 @@ def refuse_expressions(read_only: bool, filters: Sequence[CatalogFilter] | None)
 
 
 async def listing(
-    session_id: str, rows: CatalogRows, fmt: str, what: str, timeouts: Timeouts, max_bytes: int
+    session_id: str,
+    rows: CatalogRows,
+    fmt: str,
+    what: str,
+    timeouts: Timeouts,
+    max_bytes: int,
+    *,
+    keep_arrow: bool = False,
 ) -> CatalogListing:
-    """Catalog ``rows`` formatted as ``fmt`` (off the event loop), within ``max_bytes``."""
+    """Catalog ``rows`` formatted as ``fmt`` (off the event loop), within ``max_bytes``;
+    kept as Arrow too if ``keep_arrow``."""
     from deephaven_mcp.clients.table_data import format_rows
     from deephaven_mcp.formatting import describe_schema
 
     data = await call_blocking(
         f"Formatting {what}", timeouts.data, format_rows, rows.table, fmt, what, max_bytes
     )
-    return CatalogListing(
+    made = CatalogListing(
         session_id=session_id,
         format=fmt,
         row_count=rows.table.num_rows,
@@ -60,6 +68,9 @@ async def listing(
         columns=describe_schema(rows.table.schema),
         data=data,
     )
+    if keep_arrow:
+        made._arrow = rows.table
+    return made
 
 
 def _schema_entries(found: FoundSchemas) -> list[dict[str, Any]]:

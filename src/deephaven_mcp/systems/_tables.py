@@ -34,6 +34,7 @@ from deephaven_mcp.systems.results import (
 )
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pydeephaven import Session
 
     from deephaven_mcp.clients.scripts import ScriptOutcome
@@ -164,6 +165,13 @@ async def table_slice(session: ManagedSession, timeouts: Timeouts, read: TableRe
     from deephaven_mcp.clients.table_data import read_shaped_slice
 
     return await run_read(session, timeouts, "Reading", read_shaped_slice, read)
+
+
+async def table_arrow(session: ManagedSession, timeouts: Timeouts, read: TableRead) -> pa.Table:
+    """The page ``read`` asks for, as Arrow only (``read.fmt`` unused)."""
+    from deephaven_mcp.clients.table_data import read_arrow
+
+    return await run_read(session, timeouts, "Reading", read_arrow, read)
 
 
 async def script_code(script: str | None, script_path: str | None, *, roots: Sequence[str]) -> str:

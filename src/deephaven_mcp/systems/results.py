@@ -6,6 +6,11 @@ appear only when they were set. Nested records (sessions, schema entries, persis
 queries) are plain JSON-ready dicts; the record models below (:class:`SessionSummary`, ...)
 say what they hold. These models are also where the tools' output schemas come from: a
 field without a default is one every answer has.
+
+Every answer with table rows (:class:`TableSlice` and its subclasses, :class:`CatalogListing`)
+is an :class:`ArrowRows`: ``to_arrow()`` gives the rows as a ``pyarrow.Table`` and
+``to_pandas()`` as a ``pandas.DataFrame`` (from a ``DeephavenSystems`` made with
+``keep_arrow=True``, the default).
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from deephaven_mcp.model.analysis import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
 from deephaven_mcp.model.output import ToolOutput
 from deephaven_mcp.model.records import Columns, Record, Shape, TableData, optional
-from deephaven_mcp.model.table import ShapedSlice, TableSlice
+from deephaven_mcp.model.table import ArrowRows, ShapedSlice, TableSlice
 
 __all__ = [
+    "ArrowRows",
     "CatalogListing",
     "CatalogSample",
     "CatalogSchemas",
@@ -228,9 +234,9 @@ class EnterpriseSessionDeleted(ToolOutput):
     message: str
 
 
-class CatalogListing(ToolOutput):
+class CatalogListing(ArrowRows):
     """Rows of a catalog listing (``catalog_tables_list``, ``catalog_namespaces_list``),
-    formatted."""
+    formatted (and, in the Python API, as Arrow: ``to_arrow()``)."""
 
     session_id: str
     format: str

@@ -81,6 +81,8 @@ from deephaven_mcp.systems._session_filter import SessionFilter
 from deephaven_mcp.systems.settings import SystemsSettings
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from deephaven_mcp.enterprise.catalog import CatalogFilter
 
 _log = logging.getLogger(__name__)
@@ -151,14 +153,21 @@ class DeephavenSystems:
         enterprise_backend: EnterpriseBackend | None = None,
         settings: SystemsSettings | None = None,
         read_only: bool = False,
+        keep_arrow: bool = True,
     ) -> None:
-        """``settings`` default to the environment (``DH_MCP_*``); ``config_path`` and
-        ``timeouts`` override theirs. ``config`` skips reading a file at start
-        (``mcp_reload`` still reads the path). ``demo`` launches a local worker with demo
-        tables as ``community:dynamic:demo``. ``enterprise_backend`` replaces the Core+
-        client (tests use an in-process fake). ``read_only`` forces read-only mode whatever
-        the configuration says (see :attr:`read_only`)."""
+        """``settings`` default to the environment (``DH_MCP_*``, and a ``.env`` file in
+        the working directory, as the server reads them; see
+        :meth:`SystemsSettings.from_env`); ``config_path`` and ``timeouts`` override theirs.
+        ``config`` skips reading a file at start (``mcp_reload`` still reads the path).
+        ``demo`` launches a local worker with demo tables as ``community:dynamic:demo``.
+        ``enterprise_backend`` replaces the Core+ client (tests use an in-process fake).
+        ``read_only`` forces read-only mode whatever the configuration says (see
+        :attr:`read_only`). ``keep_arrow`` (default True) keeps the rows of every answer
+        with rows as read, for its ``to_arrow()``/``to_pandas()``; the MCP server turns it
+        off, as it streams answers and must not hold them whole (those answers' ``to_arrow()``
+        raises; :meth:`read_arrow` reads Arrow directly)."""
         settings = settings if settings is not None else SystemsSettings.from_env()
+        self.keep_arrow = keep_arrow
         self.config_path = config_path if config_path is not None else settings.config_file
         self._initial_config = config
         self.config = config or McpConfig()
@@ -367,9 +376,47 @@ class DeephavenSystems:
             head=head,
             offset=offset,
             max_bytes=self._max_bytes,
+            keep_arrow=self.keep_arrow,
         )
         session = await self.registry.get(session_id)
         return await _tables.table_slice(session, self.timeouts, read)
+
+    async def read_arrow(
+        self,
+        session_id: str,
+        table_name: str,
+        *,
+        columns: list[str] | None = None,
+        filters: Sequence[FilterItem | dict[str, Any]] | None = None,
+        sort: Sequence[SortKey | dict[str, Any]] | None = None,
+        offset: int = 0,
+        max_rows: int | DefaultRows | None = DEFAULT_ROWS,
+        head: bool = True,
+    ) -> pa.Table:
+        """The rows :meth:`session_table_data` would answer, as a ``pyarrow.Table`` with
+        pydeephaven's schema, and nothing formatted: the fast way to get data into Python.
+
+        Same arguments, checks, shaping, paging and ``max_rows`` default; the cap
+        ``limits.max_response_bytes`` bounds the Arrow bytes (``nbytes``), refused with
+        :class:`~deephaven_mcp.errors.LimitExceededError` like an answer over it. A read,
+        so allowed in read-only mode. Python API only (no MCP tool).
+        """
+        max_rows = self._rows(max_rows, DEFAULT_TABLE_ROWS)
+        _tables.check_max_rows("max_rows", max_rows)
+        _tables.check_offset(offset)
+        read = TableRead(
+            table_name,
+            filters=parse_filters(filters),
+            sort=parse_sort(sort),
+            columns=_tables.check_columns(columns),
+            fmt="csv",  # unused: the rows are not formatted
+            max_rows=max_rows,
+            head=head,
+            offset=offset,
+            max_bytes=self._max_bytes,
+        )
+        session = await self.registry.get(session_id)
+        return await _tables.table_arrow(session, self.timeouts, read)
 
     async def session_table_summary(
         self,
@@ -433,6 +480,7 @@ class DeephavenSystems:
             skip_nan=check_argument("skip_nan", SkipNan, skip_nan),
             fmt=fmt,
             max_bytes=self._max_bytes,
+            keep_arrow=self.keep_arrow,
         )
         return await _analysis.table_aggregate(session, self.timeouts, read)
 
@@ -605,7 +653,9 @@ class DeephavenSystems:
             rows = await catalog.tables(filters, max_rows)
         else:
             rows = await catalog.namespaces(filters, max_rows)
-        return await _catalog.listing(session_id, rows, fmt, what, self.timeouts, self._max_bytes)
+        return await _catalog.listing(
+            session_id, rows, fmt, what, self.timeouts, self._max_bytes, keep_arrow=self.keep_arrow
+        )
 
     async def catalog_tables_schema(
         self,
@@ -638,7 +688,13 @@ class DeephavenSystems:
         fmt = resolve_format(format)
         catalog = await _catalog.catalog_of(self.enterprise, session_id)
         sample = await catalog.sample(
-            namespace, table_name, max_rows, head, fmt, max_bytes=self._max_bytes
+            namespace,
+            table_name,
+            max_rows,
+            head,
+            fmt,
+            max_bytes=self._max_bytes,
+            keep_arrow=self.keep_arrow,
         )
         # The slice names the table "namespace.table" in messages; answer with the name.
         return sample.slice.extended(
