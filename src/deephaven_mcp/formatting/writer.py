@@ -63,7 +63,8 @@ class Formatted:
 
     @property
     def size(self) -> int:
-        """UTF-8 bytes of :attr:`json`, as the response carries it."""
+        """UTF-8 bytes of :attr:`json`, as the response carries it (not the Arrow bytes of
+        an :data:`ARROW` write: its writer's :attr:`TableWriter.size` measures those)."""
         return utf8_size(self.json)
 
 
