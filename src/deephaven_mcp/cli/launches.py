@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
@@ -23,6 +24,7 @@ import psutil
 from deephaven_mcp.errors import DeephavenTimeoutError, InvalidArgumentError, NotFoundError
 
 RECORDS: Final = "cli-launches"
+_POLL: Final = 0.1
 # Session names the API accepts are simple words; anything else is no file name either.
 _NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -126,12 +128,20 @@ def stop(state_dir: Path, name: str, timeout: float) -> LaunchRecord:
         raise NotFoundError(f"no running `dh-mcp launch {name}` is recorded in {state_dir}")
     process = psutil.Process(record.pid)
     process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except psutil.TimeoutExpired:
-        raise DeephavenTimeoutError(
-            f"the launch of '{name}' (process {record.pid}) did not stop within {timeout:g} s"
-        ) from None
-    except psutil.NoSuchProcess:
-        pass
+    deadline = time.monotonic() + timeout
+    while _running(process):
+        if time.monotonic() > deadline:
+            raise DeephavenTimeoutError(
+                f"the launch of '{name}' (process {record.pid}) did not stop within {timeout:g} s"
+            )
+        time.sleep(_POLL)
     return record
+
+
+def _running(process: psutil.Process) -> bool:
+    """Whether ``process`` still runs; an exited one its parent has not reaped yet (a zombie)
+    has finished too."""
+    try:
+        return bool(process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
