@@ -14,6 +14,7 @@ from typing import Final
 from deephaven_mcp.serving.process import collector_paused
 
 _PR_SET_DUMPABLE: Final = 4
+_INTERRUPTED: Final = 130  # the shell's code for a command ended by Ctrl-C
 
 
 def keep_process_private() -> bool:
@@ -53,6 +54,10 @@ def docs_server() -> None:
 def dh_mcp() -> None:
     """The ``dh-mcp`` command: the configuration it reads holds the servers' secrets."""
     keep_process_private()
-    from deephaven_mcp.cli import main
+    try:
+        from deephaven_mcp.cli import main
 
-    raise SystemExit(main())
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C while starting, before main() handles it
+        code = _INTERRUPTED
+    raise SystemExit(code)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests._workers import RunningWorker
-from tests.cli._cli import Ran, environment, run, run_here, run_in_terminal
+from tests.cli._cli import DH_MCP, Ran, environment, run, run_here, run_in_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +68,7 @@ def test_sessions_and_session_piped_are_json(home: Path) -> None:
         ]
     }
     assert cli(home, "sessions", "--type", "enterprise").json() == {"sessions": []}
-    details = cli(home, "session", SESSION, "--connect").json()
+    details = cli(home, "session", SESSION, "--connect").json()["session"]
     assert details["session_id"] == SESSION and details["available"] is True
     assert details["programming_language"] == "python"
     assert details["deephaven_core_version"]
@@ -238,3 +241,24 @@ def test_completion_scripts(tmp_path: Path) -> None:
         assert ran.code == 0, ran.err
         assert all(word in ran.out for word in ("dh-mcp", "aggregate", "--where", "restart"))
     assert run("completion", "tcsh", cwd=tmp_path).code == 2
+
+
+def test_ctrl_c_exits_130_without_a_traceback(home: Path) -> None:
+    process = subprocess.Popen(
+        [DH_MCP, "run", SESSION, "-", "--config", str(home / "config.json")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=home,
+        env=environment(),
+    )
+    assert process.stdin is not None
+    process.stdin.write("import time\ntime.sleep(4)\n")
+    process.stdin.close()
+    process.stdin = None  # written: communicate() only reads
+    time.sleep(2.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and out == ""

@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DeephavenMcpError as exc:
         _error(str(exc))
         return EXIT_FAILED
+    except OSError as exc:  # e.g. the state directory cannot be written
+        _error(str(exc))
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except SystemExit as exc:  # --help, --version and the completion installer exit here

@@ -36,6 +36,10 @@ WHERE_HELP: Final = (
 )
 SORT_HELP: Final = "Sort by COLUMN (-COLUMN: descending); repeat or comma-separate."
 COLUMNS_HELP: Final = "Only these columns; repeat or comma-separate (--columns A,B)."
+AGG_HELP: Final = (
+    "op[:column[:as]], repeatable. Ops: count sum avg min max first last std var median "
+    "count_distinct; count alone counts rows."
+)
 FORMAT_HELP: Final = (
     "Print rows as csv, json (one object per row) or markdown instead of a table "
     "(piped, csv is the default)."
@@ -155,7 +159,10 @@ async def session(session_id: str, *, connect: bool = False, common: Common = NO
     """
     out = Output()
     result = await _call(common, lambda s: s.session_details(session_id, connect), out)
-    out.answer(_dump(result)["session"], title=session_id)
+    if out.terminal:
+        out.record(result.session, title=session_id)
+    else:
+        out.answer(_dump(result))
     return 0
 
 
@@ -307,8 +314,7 @@ async def aggregate(
         list[str],
         Parameter(
             negative="",
-            help="op[:column[:as]], repeatable: count sum avg min max first last std var "
-            "median count_distinct; count alone counts rows.",
+            help=AGG_HELP,
         ),
     ],
     by: Annotated[

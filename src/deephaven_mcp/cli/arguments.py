@@ -28,11 +28,16 @@ def split_names(values: Iterable[str] | None) -> list[str] | None:
     return [name for name in names if name]
 
 
+def _not_a_constant(word: str) -> Any:
+    """NaN and the infinities stay words: the API reads them so for floating columns."""
+    raise ValueError(word)
+
+
 def scalar(word: str) -> Any:
     """A filter value from the command line: a JSON number, ``true`` or ``false`` as such,
     a JSON string literal (``'"10"'``) as its text, any other word as text."""
     try:
-        value = json.loads(word)
+        value = json.loads(word, parse_constant=_not_a_constant)
     except ValueError:
         return word
     if isinstance(value, bool | int | float | str):
