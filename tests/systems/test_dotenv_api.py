@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from deephaven_mcp import DeephavenSystems
+from deephaven_mcp.errors import DeephavenMcpError
 from deephaven_mcp.systems.settings import SystemsSettings
+from tests._workers import RunningWorker
+from tests.conftest import TEST_PSK
 
 SESSION = "community:config:from_dotenv"
 
@@ -76,3 +79,33 @@ def test_a_given_mapping_and_other_directories_ignore_dotenv(
     nested.mkdir()
     monkeypatch.chdir(nested)
     assert SystemsSettings.from_env().config_file is None
+
+
+async def test_a_secret_kept_in_dotenv_reaches_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dh_psk_worker: RunningWorker
+) -> None:
+    """A token named by ``auth_token_env_var`` and set only in ``.env`` connects, as with the
+    server (whose command line loads ``.env``); a blank real variable still wins."""
+    config = tmp_path / "psk.json"
+    endpoint = {
+        "host": "127.0.0.1",
+        "port": dh_psk_worker.port,
+        "auth_type": "PSK",
+        "auth_token_env_var": "DOTENV_ONLY_TOKEN",
+    }
+    config.write_text(json.dumps({"community": {"sessions": {"psk": endpoint}}}), "utf-8")
+    (tmp_path / ".env").write_text(
+        f"DH_MCP_CONFIG_FILE={config}\nDOTENV_ONLY_TOKEN={TEST_PSK}\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DH_MCP_CONFIG_FILE", raising=False)
+    monkeypatch.delenv("DOTENV_ONLY_TOKEN", raising=False)
+    async with DeephavenSystems() as systems:
+        tables = await systems.session_tables_list("community:config:psk")
+        assert tables.count > 0
+    assert "DOTENV_ONLY_TOKEN" not in os.environ
+
+    monkeypatch.setenv("DOTENV_ONLY_TOKEN", "")
+    async with DeephavenSystems() as systems:
+        with pytest.raises(DeephavenMcpError, match="DOTENV_ONLY_TOKEN"):
+            await systems.session_tables_list("community:config:psk")

@@ -76,6 +76,16 @@ def with_dotenv(environment: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def environment_value(name: str) -> str | None:
+    """A variable as the systems server sees it: the real environment (even blank), else the
+    working directory's ``.env``, which the server's command line loads at start without
+    overriding. The Python API reads secrets named by the configuration through this too,
+    so a token kept in ``.env`` works there as well, and ``os.environ`` stays untouched."""
+    if name in os.environ:
+        return os.environ[name]
+    return dotenv_values(Path.cwd() / ".env").get(name)
+
+
 class EnvSettings(BaseSettings):
     """Base for a server's environment settings; build with :meth:`from_env`."""
 

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from deephaven_mcp.config.auth_type import AuthType
+from deephaven_mcp.config.env import environment_value
 from deephaven_mcp.config.systems_tools import SYSTEMS_TOOL_NAMES
 from deephaven_mcp.errors import DeephavenMcpError, SessionUnavailableError
 from deephaven_mcp.runtime.logging import register_secret
@@ -71,7 +72,7 @@ def _exclusive(model: BaseModel, first: str, second: str) -> None:
 def secret_from_env(variable: str, setting: str, error: type[DeephavenMcpError]) -> str:
     """A secret read from ``variable`` (named by the ``setting`` key), registered for
     redaction; raises ``error`` when it is unset or empty."""
-    value = os.environ.get(variable)
+    value = environment_value(variable)
     if not value:
         raise error(f"environment variable {variable} ({setting}) is not set")
     register_secret(value)

@@ -20,7 +20,6 @@ import asyncio
 import functools
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
@@ -28,6 +27,7 @@ from typing import Final, TypeVar
 from pydeephaven import Session
 
 from deephaven_mcp.clients.leases import close_when_idle
+from deephaven_mcp.config.env import environment_value
 from deephaven_mcp.config.models import EnterpriseSystemConfig
 from deephaven_mcp.enterprise.backend import (
     EnterpriseBackend,
@@ -129,7 +129,7 @@ class EnterpriseConnection:
             value = cfg.password.get_secret_value()
         else:
             variable = cfg.password_env_var or ""
-            value = os.environ.get(variable, "")
+            value = environment_value(variable) or ""
             if not value:
                 raise ConfigError(
                     f"Enterprise system '{self.name}': environment variable {variable} "
