@@ -225,6 +225,11 @@ def test_errors_are_one_line_with_exit_codes(home: Path, here: Callable[..., Ran
     assert read_only.code == 0  # reading is allowed
     read_only = cli(home, "run", SESSION, "-", "--read-only", stdin="print(1)")
     assert read_only.code == 1 and "read-only" in read_only.err
+    # The global options may come before the command too.
+    config = str(home / "config.json")
+    leading = run("--read-only", "--config", config, "run", SESSION, "-", cwd=home, stdin="1")
+    assert leading.code == 1 and "read-only" in leading.err
+    assert run("--config", config, "tables", SESSION, cwd=home).json()["count"] >= 7
 
 
 def test_help_needs_no_config_and_dotenv_is_read(home: Path, tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     tokens = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(
+        result = app.meta(
             tokens,
             result_action="return_value",
             exit_on_error=False,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 GLOBAL: Final = Group("Global options", sort_key=100)
+CONFIG_VARIABLE: Final = "DH_MCP_CONFIG_FILE"
 
 WHERE_HELP: Final = (
     "Keep rows where COLUMN OP [VALUE]; repeat to AND more. Ops: eq ne lt le gt ge "
@@ -75,13 +78,16 @@ class Common:
 
 
 NO_OPTIONS: Final = Common()
+# The global options given before the command (``dh-mcp --config x.json read ...``).
+_LEADING: ContextVar[Common] = ContextVar("dh_mcp_leading_options", default=NO_OPTIONS)
 
 
 @contextlib.asynccontextmanager
 async def _systems(common: Common) -> AsyncIterator[DeephavenSystems]:
     from deephaven_mcp.systems import DeephavenSystems
 
-    async with DeephavenSystems(common.config, read_only=common.read_only) as systems:
+    read_only = common.read_only or _LEADING.get().read_only
+    async with DeephavenSystems(common.config, read_only=read_only) as systems:
         yield systems
 
 
@@ -114,6 +120,30 @@ app = App(
     "(including arguments the API refuses), 130 interrupted.",
     version_flags=["--version"],
 )
+
+
+@app.meta.default
+def _global_options(
+    *tokens: Annotated[str, Parameter(show=False, allow_leading_hyphen=True)],
+    common: Common = NO_OPTIONS,
+) -> Any:
+    """The global options may also come before the command; then the command runs.
+
+    A leading ``--config`` becomes ``DH_MCP_CONFIG_FILE`` while the command runs, so the
+    commands that read that variable themselves (``doctor``, ...) see it too.
+    """
+    leading = _LEADING.set(common)
+    previous = os.environ.get(CONFIG_VARIABLE)
+    if common.config is not None:
+        os.environ[CONFIG_VARIABLE] = common.config
+    try:
+        return app(tokens)
+    finally:
+        _LEADING.reset(leading)
+        if previous is None:
+            os.environ.pop(CONFIG_VARIABLE, None)
+        else:
+            os.environ[CONFIG_VARIABLE] = previous
 
 
 def _version() -> str:
