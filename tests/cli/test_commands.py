@@ -246,6 +246,34 @@ def test_completion_scripts(tmp_path: Path) -> None:
         assert ran.code == 0, ran.err
         assert all(word in ran.out for word in ("dh-mcp", "aggregate", "--where", "restart"))
     assert run("completion", "tcsh", cwd=tmp_path).code == 2
+    # The bash script completes commands and options when bash calls it.
+    script = tmp_path / "dh-mcp.bash"
+    script.write_text(run("completion", "bash", cwd=tmp_path).out, encoding="utf-8")
+    completed = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'source "{script}"; COMP_WORDS=(dh-mcp pq ""); COMP_CWORD=2; _dh_mcp; '
+            'echo "${COMPREPLY[@]}"; COMP_WORDS=(dh-mcp read S T --wh); COMP_CWORD=4; '
+            '_dh_mcp; echo "${COMPREPLY[@]}"',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pq_words, read_words = completed.stdout.splitlines()
+    assert set(pq_words.split()) == {"list", "details", "start", "stop", "restart", "delete"}
+    assert read_words == "--where"
+    # --install-completion writes the script and loads it from the shell's start-up file.
+    installed = run(
+        "--install-completion",
+        cwd=tmp_path,
+        env=environment(HOME=str(tmp_path), SHELL="/bin/bash"),
+    )
+    assert installed.code == 0, installed.err
+    target = tmp_path / ".local/share/bash-completion/completions/dh-mcp"
+    assert "_dh_mcp" in target.read_text(encoding="utf-8")
+    assert str(target) in (tmp_path / ".bashrc").read_text(encoding="utf-8")
 
 
 def test_ctrl_c_exits_130_without_a_traceback(home: Path) -> None:
