@@ -363,20 +363,8 @@ class DeephavenSystems:
         ``limits.max_response_bytes``; ``max_rows`` defaults to ``limits.default_max_rows``
         (else 1000).
         """
-        max_rows = self._rows(max_rows, DEFAULT_TABLE_ROWS)
-        _tables.check_max_rows("max_rows", max_rows)
-        _tables.check_offset(offset)
-        read = TableRead(
-            table_name,
-            filters=parse_filters(filters),
-            sort=parse_sort(sort),
-            columns=_tables.check_columns(columns),
-            fmt=resolve_format(format),
-            max_rows=max_rows,
-            head=head,
-            offset=offset,
-            max_bytes=self._max_bytes,
-            keep_arrow=self.keep_arrow,
+        read = self._table_read(
+            table_name, max_rows, head, format, columns, filters, sort, offset, self.keep_arrow
         )
         session = await self.registry.get(session_id)
         return await _tables.table_slice(session, self.timeouts, read)
@@ -401,22 +389,42 @@ class DeephavenSystems:
         :class:`~deephaven_mcp.errors.LimitExceededError` like an answer over it. A read,
         so allowed in read-only mode. Python API only (no MCP tool).
         """
-        max_rows = self._rows(max_rows, DEFAULT_TABLE_ROWS)
-        _tables.check_max_rows("max_rows", max_rows)
+        # The format is a placeholder: the client reads these rows without formatting them.
+        read = self._table_read(
+            table_name, max_rows, head, "csv", columns, filters, sort, offset, keep_arrow=False
+        )
+        session = await self.registry.get(session_id)
+        return await _tables.table_arrow(session, self.timeouts, read)
+
+    def _table_read(
+        self,
+        table_name: str,
+        max_rows: int | DefaultRows | None,
+        head: bool,
+        format: str,
+        columns: list[str] | None,
+        filters: Sequence[FilterItem | dict[str, Any]] | None,
+        sort: Sequence[SortKey | dict[str, Any]] | None,
+        offset: int,
+        keep_arrow: bool,
+    ) -> TableRead:
+        """The checked request for one page of a table (:meth:`session_table_data`,
+        :meth:`read_arrow`): one set of checks, in one order, for both."""
+        rows = self._rows(max_rows, DEFAULT_TABLE_ROWS)
+        _tables.check_max_rows("max_rows", rows)
         _tables.check_offset(offset)
-        read = TableRead(
+        return TableRead(
             table_name,
             filters=parse_filters(filters),
             sort=parse_sort(sort),
             columns=_tables.check_columns(columns),
-            fmt="csv",  # unused: the rows are not formatted
-            max_rows=max_rows,
+            fmt=resolve_format(format),
+            max_rows=rows,
             head=head,
             offset=offset,
             max_bytes=self._max_bytes,
+            keep_arrow=keep_arrow,
         )
-        session = await self.registry.get(session_id)
-        return await _tables.table_arrow(session, self.timeouts, read)
 
     async def session_table_summary(
         self,
