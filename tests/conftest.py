@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 
 import pytest
+from pydeephaven import Session
 
 from tests._workers import RunningWorker, start_worker
 
@@ -26,6 +28,23 @@ def dh_psk_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningW
     worker = start_worker(tmp_path_factory.mktemp("dh-psk"), psk=TEST_PSK, table_group="simple")
     yield worker
     worker.stop()
+
+
+@pytest.fixture(scope="module")
+def pydh(request: pytest.FixtureRequest, dh_worker: RunningWorker) -> Iterator[Session]:
+    """A plain pydeephaven session on ``dh_worker``, after the module's ``SETUP`` script;
+    the names in the module's ``SETUP_TABLES`` are deleted when the module is done.
+
+    Tests check answers against what it reads (or against the engine's own operations).
+    """
+    session = Session(host=dh_worker.host, port=dh_worker.port)
+    try:
+        session.run_script(request.module.SETUP)
+        yield session
+        session.run_script(f"del {', '.join(request.module.SETUP_TABLES)}")
+    finally:
+        gc.collect()
+        session.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

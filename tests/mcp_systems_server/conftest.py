@@ -1,10 +1,10 @@
 """Fixtures shared by the systems-server tests.
 
-``tools``, ``systems`` and ``pydh`` serve a module whose tests read the test worker through
+``tools`` and ``systems`` (with ``pydh`` from ``tests/conftest.py``) serve a module whose tests read the test worker through
 one configured session, ``community:config:anon`` (``ANON``). A module tunes them with
 module-level names:
 
-* ``SETUP``: a script ``pydh`` runs on the worker before any of the three is used, and
+* ``SETUP``: a script ``pydh`` runs on the worker before any of them is used, and
   ``SETUP_TABLES``: the names it creates, deleted when the module is done;
 * ``READ_ONLY = True``: the server (and ``systems``) run in read-only mode.
 """
@@ -38,22 +38,6 @@ def fake(dh_worker: RunningWorker) -> Iterator[FakeEnterpriseBackend]:
     yield backend
     gc.collect()
     backend.close()
-
-
-@pytest.fixture(scope="module")
-def pydh(request: pytest.FixtureRequest, dh_worker: RunningWorker) -> Iterator[Session]:
-    """A plain pydeephaven session on the test worker, after the module's ``SETUP`` script.
-
-    Tests check answers against what it reads (or against the engine's own operations).
-    """
-    session = Session(host=dh_worker.host, port=dh_worker.port)
-    try:
-        session.run_script(request.module.SETUP)
-        yield session
-        session.run_script(f"del {', '.join(request.module.SETUP_TABLES)}")
-    finally:
-        gc.collect()
-        session.close()
 
 
 @pytest.fixture(scope="module")

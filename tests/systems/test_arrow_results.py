@@ -29,6 +29,7 @@ from tests.mcp_systems_server._helpers import ToolCaller, mcp_tools, session_con
 
 SESSION = "community:config:anon"
 TABLE = "arrow_types"
+SETUP_TABLES = (TABLE,)
 ROWS = 30_000  # more than the largest first window (10,000 rows): several windows
 SETUP = f"""
 from deephaven import empty_table
@@ -51,18 +52,6 @@ from deephaven import empty_table
 
 def config(worker: RunningWorker) -> dict[str, Any]:
     return {"community": {"sessions": {"anon": session_config(worker)}}}
-
-
-@pytest.fixture(scope="module")
-def pydh(dh_worker: RunningWorker) -> Iterator[Session]:
-    session = Session(host=dh_worker.host, port=dh_worker.port)
-    try:
-        session.run_script(SETUP)
-        yield session
-        session.run_script(f"del {TABLE}")
-    finally:
-        gc.collect()
-        session.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ on the Arrow bytes), with nothing formatted; compared with pydeephaven's ``to_ar
 
 from __future__ import annotations
 
-import gc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +22,7 @@ from tests.mcp_systems_server._helpers import session_config
 
 SESSION = "community:config:anon"
 TABLE = "read_arrow_rows"
+SETUP_TABLES = (TABLE,)
 ROWS = 50_000
 SETUP = f"""
 from deephaven import empty_table
@@ -39,18 +39,6 @@ def config(worker: RunningWorker, **limits: Any) -> McpConfig:
     return McpConfig.model_validate(
         {"community": {"sessions": {"anon": session_config(worker)}}, "limits": limits}
     )
-
-
-@pytest.fixture(scope="module")
-def pydh(dh_worker: RunningWorker) -> Iterator[Session]:
-    session = Session(host=dh_worker.host, port=dh_worker.port)
-    try:
-        session.run_script(SETUP)
-        yield session
-        session.run_script(f"del {TABLE}")
-    finally:
-        gc.collect()
-        session.close()
 
 
 @pytest.fixture(scope="module")
