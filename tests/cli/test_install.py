@@ -246,3 +246,8 @@ def test_the_docs_json_is_what_install_print_gives(
     printed = printed.replace(str(config_file), CONFIG_PLACEHOLDER)
     assert json.loads(printed) == json.loads(expected)
     assert printed == expected  # the same layout too: indent 2, one key per line
+
+
+def test_claude_desktop_has_no_project_scope(home: Path) -> None:
+    assert run(["claude-desktop", "--scope", "project"]) == 2
+    assert not any(home.rglob("*.json"))

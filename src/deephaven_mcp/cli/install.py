@@ -72,7 +72,7 @@ class Client:
         """The client's file for ``scope`` (``project`` is relative to the working directory)."""
         if scope == "project":
             if self.project_file is None:
-                raise InstallError(f"{self.name} has no project scope; use --scope user")
+                raise InstallError(f"{self.name} has no project scope; use --scope user", 2)
             return self.project_file()
         return self.user_file()
 
@@ -302,29 +302,22 @@ ScopeOption = Annotated[
 ]
 
 
-@install_app.command(name="claude-desktop")
-def claude_desktop(
-    *,
-    config: ConfigOption = None,
-    read_only: ReadOnlyOption = False,
-    print_: PrintOption = False,
-    name: NameOption = DEFAULT_NAME,
-    file: FileOption = None,
-) -> int:
-    """Claude Desktop: claude_desktop_config.json, key mcpServers."""
-    return _install(
-        "claude-desktop",
-        config=config,
-        read_only=read_only,
-        print_only=print_,
-        name=name,
-        scope="user",
-        file=file,
-    )
+ClientName = Literal["claude-desktop", "claude-code", "cursor", "vscode"]
+ClientArgument = Annotated[
+    ClientName,
+    Parameter(
+        help="claude-desktop: claude_desktop_config.json, key mcpServers (user scope only). "
+        "claude-code: ~/.claude.json (user) or ./.mcp.json (project), key mcpServers. "
+        "cursor: ~/.cursor/mcp.json (user) or ./.cursor/mcp.json (project), key mcpServers. "
+        "vscode: the user profile's mcp.json or ./.vscode/mcp.json (project), key servers."
+    ),
+]
 
 
-@install_app.command(name="claude-code")
-def claude_code(
+@install_app.default
+def install(
+    client: ClientArgument,
+    /,
     *,
     config: ConfigOption = None,
     read_only: ReadOnlyOption = False,
@@ -333,53 +326,9 @@ def claude_code(
     scope: ScopeOption = "user",
     file: FileOption = None,
 ) -> int:
-    """Claude Code: ~/.claude.json (user) or ./.mcp.json (project), key mcpServers."""
+    """Write the systems server's stdio entry into CLIENT's own configuration file."""
     return _install(
-        "claude-code",
-        config=config,
-        read_only=read_only,
-        print_only=print_,
-        name=name,
-        scope=scope,
-        file=file,
-    )
-
-
-@install_app.command(name="cursor")
-def cursor(
-    *,
-    config: ConfigOption = None,
-    read_only: ReadOnlyOption = False,
-    print_: PrintOption = False,
-    name: NameOption = DEFAULT_NAME,
-    scope: ScopeOption = "user",
-    file: FileOption = None,
-) -> int:
-    """Cursor: ~/.cursor/mcp.json (user) or ./.cursor/mcp.json (project), key mcpServers."""
-    return _install(
-        "cursor",
-        config=config,
-        read_only=read_only,
-        print_only=print_,
-        name=name,
-        scope=scope,
-        file=file,
-    )
-
-
-@install_app.command(name="vscode")
-def vscode(
-    *,
-    config: ConfigOption = None,
-    read_only: ReadOnlyOption = False,
-    print_: PrintOption = False,
-    name: NameOption = DEFAULT_NAME,
-    scope: ScopeOption = "user",
-    file: FileOption = None,
-) -> int:
-    """VS Code: the user profile's mcp.json or ./.vscode/mcp.json (project), key servers."""
-    return _install(
-        "vscode",
+        client,
         config=config,
         read_only=read_only,
         print_only=print_,
