@@ -3,7 +3,11 @@ Ctrl-C, stops it, and no worker outlives the launch process."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
+import re
 import signal
 import stat
 import subprocess
@@ -27,12 +31,14 @@ def home(dh_worker: RunningWorker, tmp_path_factory: pytest.TempPathFactory) -> 
     """A working directory with a config that launches python workers, and a state dir."""
     path = tmp_path_factory.mktemp("cli-launch")
     config = {
+        # The API may return the token, so what keeps it off the screen is the CLI.
+        "security": {"community": {"credential_retrieval_mode": "dynamic_only"}},
         "community": {
             "sessions": {"local": {"host": dh_worker.host, "port": dh_worker.port}},
             "session_creation": {
                 "defaults": {"launch_method": "python", "heap_size_gb": 1, "startup_retries": 0}
             },
-        }
+        },
     }
     (path / "config.json").write_text(json.dumps(config), encoding="utf-8")
     (path / "state").mkdir(mode=0o700)
@@ -46,12 +52,12 @@ def _env(home: Path) -> dict[str, str]:
 class Launch:
     """A running ``dh-mcp launch NAME`` and what it printed once its worker was up."""
 
-    def __init__(self, home: Path, name: str) -> None:
+    def __init__(self, home: Path, name: str, *options: str, stderr: int = subprocess.PIPE) -> None:
         self.process = subprocess.Popen(
-            [DH_MCP, "launch", name, "--config", str(home / "config.json")],
+            [DH_MCP, "launch", name, "--config", str(home / "config.json"), *options],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
             cwd=home,
             env=_env(home),
@@ -131,10 +137,44 @@ def test_stop_from_another_process_stops_the_worker(home: Path, launches: list[L
 
 
 def test_ctrl_c_stops_the_worker(home: Path, launches: list[Launch]) -> None:
-    launch = Launch(home, "cli_interrupt")
+    launch = Launch(home, "cli_interrupt", "--show-token")
     launches.append(launch)
-    worker = launch.started()["pid"]
+    answer = launch.started()
+    assert answer["auth_token"] and answer["auth_token"] in answer["connection_url_with_auth"]
+    worker = answer["pid"]
     launch.process.send_signal(signal.SIGINT)
     assert launch.finish() == 0, launch.err
     assert _gone(worker)
     assert not (home / "state" / "cli-launches" / "cli_interrupt.json").exists()
+
+
+def test_the_token_stays_off_a_terminal_unless_asked(home: Path, launches: list[Launch]) -> None:
+    """The launcher prints a generated token when stderr is a terminal; dh-mcp launch keeps
+    it in the private access file unless --show-token."""
+    controller, terminal = pty.openpty()
+    launch = Launch(home, "cli_tty", stderr=terminal)
+    os.close(terminal)
+    launches.append(launch)
+    shown: list[bytes] = []
+
+    def read_terminal() -> None:
+        with contextlib.suppress(OSError):  # EIO once the process has closed it
+            while chunk := os.read(controller, 65536):
+                shown.append(chunk)
+
+    reader = threading.Thread(target=read_terminal)
+    reader.start()
+    try:
+        answer = launch.started()
+        assert "auth_token" not in answer
+        (access,) = (home / "state" / "access").glob("*cli_tty*")
+        token = re.search(r"Auth token:\s+(\S+)", access.read_text(encoding="utf-8"))
+        assert token is not None
+        launch.process.send_signal(signal.SIGTERM)
+        assert launch.finish() == 0
+    finally:
+        reader.join(30)
+        os.close(controller)
+    printed = b"".join(shown).decode(errors="replace")
+    assert "cli_tty is running" in printed and str(access) in printed
+    assert token.group(1) not in printed

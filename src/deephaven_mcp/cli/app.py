@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TextIO, TypeVar, cast
 
 from cyclopts import App, Group, Parameter
 
@@ -504,6 +504,27 @@ async def launch(
         await asyncio.to_thread(launches.release, state_dir, record)
 
 
+class _NotATerminal:
+    """stderr as the worker launcher sees it: not a terminal, so its access banner names the
+    private file holding the token instead of printing the token (``launch`` shows the
+    token only with --show-token). Everything written still reaches stderr."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 async def _serve(
     systems: DeephavenSystems,
     out: Output,
@@ -519,12 +540,16 @@ async def _serve(
     from deephaven_mcp.cli import launches
 
     name = record.session_name
+    withheld = contextlib.redirect_stderr(cast("TextIO", _NotATerminal(sys.stderr)))
     async with out.busy(f"launching {name}", delay=0) as status:
-        creating = asyncio.ensure_future(
-            systems.session_community_create(name, heap_size_gb=heap, progress=out.progress(status))
-        )
-        waiting = asyncio.ensure_future(stopping.wait())
-        await asyncio.wait({creating, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        with withheld:
+            creating = asyncio.ensure_future(
+                systems.session_community_create(
+                    name, heap_size_gb=heap, progress=out.progress(status)
+                )
+            )
+            waiting = asyncio.ensure_future(stopping.wait())
+            await asyncio.wait({creating, waiting}, return_when=asyncio.FIRST_COMPLETED)
         waiting.cancel()
         if not creating.done():
             creating.cancel()

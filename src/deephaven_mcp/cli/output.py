@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -54,8 +55,9 @@ class Output:
     """stdout and stderr of one command, and whether stdout is a terminal."""
 
     def __init__(self) -> None:
-        self.out = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        # The streams as they are now: a command may redirect sys.stderr for a while.
+        self.out = Console(file=sys.stdout, highlight=False)
+        self.err = Console(file=sys.stderr, stderr=True, highlight=False)
         self.terminal = self.out.is_terminal
 
     # -- rows ----------------------------------------------------------------------------
