@@ -1,5 +1,5 @@
-"""The console scripts: each server (and the ``dh-mcp`` command, which holds the same
-secrets) loads with the collector paused, its memory and
+"""The console scripts: each server loads with the collector paused; every script (the
+servers and ``dh-mcp``, which reads the same configuration secrets) keeps its memory and
 environment closed to other processes of the same user.
 
 See :mod:`deephaven_mcp.serving.process` for the settings a server applies at start-up.

@@ -172,10 +172,7 @@ async def sessions(
     out = Output()
     result = await _call(common, lambda s: s.sessions_list(type, system, source), out)
     if out.terminal:
-        if result.sessions:
-            out.records(result.sessions, title="sessions")
-        else:
-            out.note("no sessions")
+        out.records(result.sessions, title="sessions")
     else:
         out.answer(_dump(result))
     return 0

@@ -122,6 +122,9 @@ class Output:
 
     def records(self, items: Sequence[Mapping[str, Any]], *, title: str = "") -> None:
         """A list of records as one table whose columns are every key, in first-seen order."""
+        if not items:
+            self.note(f"{title}: none" if title else "none")
+            return
         columns: dict[str, None] = {}
         for item in items:
             columns.update(dict.fromkeys(item))
