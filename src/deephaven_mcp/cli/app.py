@@ -778,12 +778,12 @@ app.register_install_completion_command(
 app.command(
     "deephaven_mcp.cli.install:install_app",
     name="install",
-    help="Install the MCP servers into an AI client's configuration.",
+    help="Add the systems server to an MCP client's configuration.",
 )
 app.command(
     "deephaven_mcp.cli.config_check:config_app",
     name="config",
-    help="Check a configuration file.",
+    help="Check the Deephaven MCP configuration file.",
 )
 app.command(
     "deephaven_mcp.cli.doctor:doctor",
