@@ -91,7 +91,7 @@ async def _systems(common: Common) -> AsyncIterator[DeephavenSystems]:
         yield systems
 
 
-async def _call(
+async def call_api(
     common: Common,
     operation: Callable[[DeephavenSystems], Awaitable[R]],
     out: Output,
@@ -102,7 +102,7 @@ async def _call(
         return await operation(systems)
 
 
-def _dump(result: Any) -> dict[str, Any]:
+def tool_fields(result: Any) -> dict[str, Any]:
     """The result as JSON, with the fields the MCP tool would answer (unset extras such as
     ``is_complete`` of a full list are left out, as there)."""
     answered = result.envelope_fields()
@@ -170,11 +170,11 @@ async def sessions(
     Example: dh-mcp sessions --type community
     """
     out = Output()
-    result = await _call(common, lambda s: s.sessions_list(type, system, source), out)
+    result = await call_api(common, lambda s: s.sessions_list(type, system, source), out)
     if out.terminal:
         out.records(result.sessions, title="sessions")
     else:
-        out.answer(_dump(result))
+        out.answer(tool_fields(result))
     return 0
 
 
@@ -185,11 +185,11 @@ async def session(session_id: str, *, connect: bool = False, common: Common = NO
     Example: dh-mcp session community:config:local --connect
     """
     out = Output()
-    result = await _call(common, lambda s: s.session_details(session_id, connect), out)
+    result = await call_api(common, lambda s: s.session_details(session_id, connect), out)
     if out.terminal:
         out.record(result.session, title=session_id)
     else:
-        out.answer(_dump(result))
+        out.answer(tool_fields(result))
     return 0
 
 
@@ -200,11 +200,11 @@ async def tables(session_id: str, *, common: Common = NO_OPTIONS) -> int:
     Example: dh-mcp tables community:config:local
     """
     out = Output()
-    result = await _call(common, lambda s: s.session_tables_list(session_id), out)
+    result = await call_api(common, lambda s: s.session_tables_list(session_id), out)
     if out.terminal:
         out.records([{"table": name} for name in result.table_names], title=session_id)
     else:
-        out.answer(_dump(result))
+        out.answer(tool_fields(result))
     return 0
 
 
@@ -216,7 +216,7 @@ async def schema(session_id: str, *table: str, common: Common = NO_OPTIONS) -> i
     """
     out = Output()
     names = list(table) or None
-    result = await _call(common, lambda s: s.session_tables_schema(session_id, names), out)
+    result = await call_api(common, lambda s: s.session_tables_schema(session_id, names), out)
     failed = [entry for entry in result.schemas if not entry.get("success")]
     if out.terminal:
         for entry in result.schemas:
@@ -225,7 +225,7 @@ async def schema(session_id: str, *table: str, common: Common = NO_OPTIONS) -> i
             else:
                 out.note(f"{entry['table']}: {entry.get('error')}")
     else:
-        out.answer(_dump(result))
+        out.answer(tool_fields(result))
     return 1 if failed else 0
 
 
@@ -264,7 +264,7 @@ async def read(
     out = Output()
     filters = arguments.parse_where(where)
     keys = arguments.parse_sort(sort)
-    result = await _call(
+    result = await call_api(
         common,
         lambda s: s.session_table_data(
             session_id,
@@ -304,7 +304,7 @@ async def summary(
     out = Output()
     filters = arguments.parse_where(where)
     options: dict[str, Any] = {} if top_k is None else {"top_k": top_k}
-    result = await _call(
+    result = await call_api(
         common,
         lambda s: s.session_table_summary(
             session_id,
@@ -318,7 +318,7 @@ async def summary(
         f"summarizing {table}",
     )
     if out.terminal:
-        dumped = _dump(result)
+        dumped = tool_fields(result)
         columns_ = dumped.pop("columns")
         for column in columns_:
             if "top_values" in column:
@@ -328,7 +328,7 @@ async def summary(
         out.record(dumped, title=table)
         out.transposed(columns_, key="name", title="columns")
     else:
-        out.answer(_dump(result))
+        out.answer(tool_fields(result))
     return 0
 
 
@@ -372,7 +372,7 @@ async def aggregate(
     group_by = arguments.parse_group_by(by)
     filters = arguments.parse_where(where)
     keys = arguments.parse_sort(sort)
-    result = await _call(
+    result = await call_api(
         common,
         lambda s: s.session_table_aggregate(
             session_id,
@@ -423,13 +423,13 @@ async def run(
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {file}: {exc.strerror or exc}") from None
     try:
-        result = await _call(
+        result = await call_api(
             common, lambda s: s.session_script_run(session_id, script=script), out, "running"
         )
     except ScriptFailedError as exc:
         _script_outcome(out, exc.details or {}, error=str(exc))
         return 1
-    _script_outcome(out, _dump(result))
+    _script_outcome(out, tool_fields(result))
     return 0
 
 
@@ -565,7 +565,7 @@ async def _serve(
             worker_pid=created.pid,
         ),
     )
-    shown = _dump(created)
+    shown = tool_fields(created)
     if not show_token:
         shown.pop("auth_token", None)
         shown.pop("connection_url_with_auth", None)
@@ -618,145 +618,12 @@ async def systems(*, connect: bool = False, common: Common = NO_OPTIONS) -> int:
     Example: dh-mcp systems --connect
     """
     out = Output()
-    result = await _call(common, lambda s: s.enterprise_systems_status(connect), out)
+    result = await call_api(common, lambda s: s.enterprise_systems_status(connect), out)
     if out.terminal:
         out.records(result.systems, title="systems")
     else:
-        out.answer(_dump(result))
+        out.answer(tool_fields(result))
     return 0
-
-
-pq = App(name="pq", help="Persistent queries of an Enterprise system.")
-app.command(pq)
-
-PqIds = Annotated[tuple[str, ...], Parameter(help="Query names or serials (one or more).")]
-NoWait = Annotated[
-    bool, Parameter(negative="", help="Return once asked, without waiting for the new state.")
-]
-Timeout = Annotated[int, Parameter(help="Seconds to wait for the new state.")]
-
-
-@pq.command(name="list")
-async def pq_list(system: str, *, common: Common = NO_OPTIONS) -> int:
-    """List the persistent queries of a system.
-
-    Example: dh-mcp pq list prod
-    """
-    out = Output()
-    result = await _call(common, lambda s: s.pq_list(system), out)
-    if out.terminal:
-        out.records(result.pqs, title=system)
-    else:
-        out.answer(_dump(result))
-    return 0
-
-
-@pq.command(name="details")
-async def pq_details(system: str, query: str, *, common: Common = NO_OPTIONS) -> int:
-    """Show one persistent query's configuration, state and worker.
-
-    Example: dh-mcp pq details prod my_query
-    """
-    out = Output()
-    result = await _call(common, lambda s: s.pq_details(system, query), out)
-    out.answer(_dump(result), title=f"{system}:{query}")
-    return 0
-
-
-def _pq_outcome(out: Output, result: Any) -> int:
-    """A single answer, or a batch's; exit 1 if any query failed."""
-    dumped = _dump(result)
-    if out.terminal and "results" in dumped:
-        out.records(
-            dumped["results"], title=f"{dumped['succeeded']} succeeded, {dumped['failed']} failed"
-        )
-    else:
-        out.answer(dumped)
-    return 1 if dumped.get("failed") else 0
-
-
-def _one_or_many(queries: tuple[str, ...]) -> str | list[str]:
-    if not queries:
-        from deephaven_mcp.errors import InvalidArgumentError
-
-        raise InvalidArgumentError("name at least one persistent query")
-    return queries[0] if len(queries) == 1 else list(queries)
-
-
-@pq.command(name="start")
-async def pq_start(
-    system: str,
-    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
-    no_wait: NoWait = False,
-    timeout: Timeout = 120,
-    common: Common = NO_OPTIONS,
-) -> int:
-    """Start persistent queries (waits until RUNNING unless --no-wait).
-
-    Example: dh-mcp pq start prod my_query
-    """
-    out = Output()
-    ids = _one_or_many(query)
-    result = await _call(
-        common, lambda s: s.pq_start(system, ids, not no_wait, timeout), out, "starting"
-    )
-    return _pq_outcome(out, result)
-
-
-@pq.command(name="stop")
-async def pq_stop(
-    system: str,
-    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
-    no_wait: NoWait = False,
-    timeout: Timeout = 120,
-    common: Common = NO_OPTIONS,
-) -> int:
-    """Stop persistent queries; their definitions stay.
-
-    Example: dh-mcp pq stop prod my_query
-    """
-    out = Output()
-    ids = _one_or_many(query)
-    result = await _call(
-        common, lambda s: s.pq_stop(system, ids, not no_wait, timeout), out, "stopping"
-    )
-    return _pq_outcome(out, result)
-
-
-@pq.command(name="restart")
-async def pq_restart(
-    system: str,
-    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
-    no_wait: NoWait = False,
-    timeout: Timeout = 120,
-    common: Common = NO_OPTIONS,
-) -> int:
-    """Restart persistent queries (waits until RUNNING unless --no-wait).
-
-    Example: dh-mcp pq restart prod my_query
-    """
-    out = Output()
-    ids = _one_or_many(query)
-    result = await _call(
-        common, lambda s: s.pq_restart(system, ids, not no_wait, timeout), out, "restarting"
-    )
-    return _pq_outcome(out, result)
-
-
-@pq.command(name="delete")
-async def pq_delete(
-    system: str,
-    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
-    common: Common = NO_OPTIONS,
-) -> int:
-    """Delete persistent queries permanently (stopped first if running).
-
-    Example: dh-mcp pq delete prod old_query
-    """
-    out = Output()
-    ids = _one_or_many(query)
-    result = await _call(common, lambda s: s.pq_delete(system, ids), out, "deleting")
-    return _pq_outcome(out, result)
 
 
 # -- shell completion and the other helpers' commands ---------------------------------------
@@ -774,6 +641,11 @@ def completion(shell: Literal["bash", "zsh", "fish"]) -> int:
 
 app.register_install_completion_command(
     help="Install shell completion for this shell (bash, zsh or fish) and load it at start."
+)
+app.command(
+    "deephaven_mcp.cli.pq:pq_app",
+    name="pq",
+    help="Persistent queries of an Enterprise system.",
 )
 app.command(
     "deephaven_mcp.cli.install:install_app",
