@@ -648,6 +648,21 @@ app.command(
     help="Persistent queries of an Enterprise system.",
 )
 app.command(
+    "deephaven_mcp.cli.catalog:catalog_app",
+    name="catalog",
+    help="Browse an Enterprise catalog: tables, namespaces, schemas, samples.",
+)
+app.command(
+    "deephaven_mcp.cli.session_info:pip",
+    name="pip",
+    help="List the Python packages installed in a session's worker.",
+)
+app.command(
+    "deephaven_mcp.cli.session_info:credentials",
+    name="credentials",
+    help="Show how to connect to a session's worker (when the operator allows it).",
+)
+app.command(
     "deephaven_mcp.cli.install:install_app",
     name="install",
     help="Add the systems server to an MCP client's configuration.",
