@@ -133,3 +133,36 @@ def test_starting_both_servers_imports_no_heavy_package(tmp_path: Path) -> None:
         "deephaven_mcp.clients.community"
     )
     assert report["finalizers_patched_after_control"]
+
+
+_CLI_CHILD = r"""
+import contextlib
+import io
+import json
+import sys
+
+from deephaven_mcp.cli import main
+
+heavy = tuple(json.loads(sys.argv[1]))
+codes = []
+for argv in (["--help"], ["pq", "--help"], ["install", "--help"]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        codes.append(main(argv))
+print(json.dumps({"codes": codes, "loaded": sorted(n for n in heavy if n in sys.modules)}))
+"""
+
+
+def test_dh_mcp_help_imports_no_heavy_package(tmp_path: Path) -> None:
+    """``dh-mcp --help`` (and a sub-app's) stays quick: the API loads when a command runs."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CLI_CHILD, json.dumps([*HEAVY, "grpc"])],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["codes"] == [0, 0, 0]
+    assert report["loaded"] == []
