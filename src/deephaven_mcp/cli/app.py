@@ -465,36 +465,56 @@ def _script_outcome(out: Output, ran: dict[str, Any], error: str | None = None) 
 async def launch(
     name: str,
     *,
+    system: Annotated[
+        str | None, Parameter(help="Launch on this Enterprise system instead of locally.")
+    ] = None,
     heap: Annotated[float | None, Parameter(help="Java heap size in GB.")] = None,
+    server: Annotated[str | None, Parameter(help="Enterprise: the server to run on.")] = None,
+    language: Annotated[
+        Literal["python", "groovy"] | None, Parameter(help="Enterprise: the worker's language.")
+    ] = None,
+    timeout: Annotated[
+        float | None, Parameter(help="Enterprise: seconds to wait for the worker to start.")
+    ] = None,
     show_token: Annotated[
-        bool, Parameter(negative="", help="Also print the auth token and the URL holding it.")
+        bool,
+        Parameter(negative="", help="Community: also print the auth token and the URL holding it."),
     ] = False,
     common: Common = NO_OPTIONS,
 ) -> int:
-    """Launch a Community worker and keep it running in the foreground.
+    """Launch a worker and keep it running in the foreground: a local Community worker, or
+    with --system one on an Enterprise system.
 
-    The worker lives as long as this command: Ctrl-C or SIGTERM stops it cleanly, and so
-    does `dh-mcp stop NAME` from another shell (this command records itself, mode 0600, in
-    the state directory, DH_MCP_STATE_DIR). Prints the session id and browser URL once the
-    worker is up; the token only with --show-token. Other dh-mcp commands run their own
-    API and do not see this worker.
+    The worker lives as long as this command: Ctrl-C or SIGTERM stops it (an Enterprise
+    worker is deleted), and so does `dh-mcp stop NAME` from another shell (this command
+    records itself, mode 0600, in the state directory, DH_MCP_STATE_DIR). Prints the session
+    id (and, for Community, the browser URL) once the worker is up; the token only with
+    --show-token. Other dh-mcp commands run their own API and do not see this worker.
 
-    Example: dh-mcp launch scratch --heap 2
+    Examples: dh-mcp launch scratch --heap 2; dh-mcp launch probe --system prod --heap 4
     """
     from deephaven_mcp.cli import launches
+    from deephaven_mcp.errors import InvalidArgumentError
     from deephaven_mcp.launchers import ensure_state_dir
     from deephaven_mcp.systems.settings import SystemsSettings
 
+    if system is None and (server, language, timeout) != (None, None, None):
+        raise InvalidArgumentError("--server, --language and --timeout need --system")
+    if system is not None and show_token:
+        raise InvalidArgumentError("--show-token is for Community workers, not with --system")
     out = Output()
     state_dir = await asyncio.to_thread(ensure_state_dir, SystemsSettings.from_env().state_dir)
-    record = await asyncio.to_thread(launches.claim, state_dir, name)
+    record = await asyncio.to_thread(launches.claim, state_dir, name, system)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stopping.set)
     try:
         async with _systems(common) as systems:
-            return await _serve(systems, out, state_dir, record, stopping, heap, show_token)
+            if system is None:
+                return await _serve(systems, out, state_dir, record, stopping, heap, show_token)
+            worker = _EnterpriseWorker(system, heap, server, language, timeout)
+            return await _serve_enterprise(systems, out, state_dir, record, stopping, worker)
     finally:
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(number)
@@ -522,6 +542,23 @@ class _NotATerminal:
         return getattr(self._stream, name)
 
 
+async def _unless_stopped(
+    out: Output, name: str, creating: Awaitable[R], stopping: asyncio.Event
+) -> R | None:
+    """The created worker, or None when a stop request comes first (creation cancelled)."""
+    task = asyncio.ensure_future(creating)
+    waiting = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        out.note(f"launch of {name} interrupted")
+        return None
+    return task.result()
+
+
 async def _serve(
     systems: DeephavenSystems,
     out: Output,
@@ -540,21 +577,16 @@ async def _serve(
     withheld = contextlib.redirect_stderr(cast("TextIO", _NotATerminal(sys.stderr)))
     async with out.busy(f"launching {name}", delay=0) as status:
         with withheld:
-            creating = asyncio.ensure_future(
+            created = await _unless_stopped(
+                out,
+                name,
                 systems.session_community_create(
                     name, heap_size_gb=heap, progress=out.progress(status)
-                )
+                ),
+                stopping,
             )
-            waiting = asyncio.ensure_future(stopping.wait())
-            await asyncio.wait({creating, waiting}, return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        if not creating.done():
-            creating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await creating
-            out.note(f"launch of {name} interrupted")
+        if created is None:
             return 130
-        created = creating.result()
     await asyncio.to_thread(
         launches.update,
         state_dir,
@@ -578,14 +610,70 @@ async def _serve(
     return 0
 
 
+@dataclass(frozen=True)
+class _EnterpriseWorker:
+    """What ``launch --system`` asks of ``session_enterprise_create``."""
+
+    system: str
+    heap: float | None
+    server: str | None
+    language: str | None
+    timeout: float | None
+
+
+async def _serve_enterprise(
+    systems: DeephavenSystems,
+    out: Output,
+    state_dir: Path,
+    record: LaunchRecord,
+    stopping: asyncio.Event,
+    worker: _EnterpriseWorker,
+) -> int:
+    """``launch --system``: create the worker, report, wait for a stop request, delete it
+    (closing the DeephavenSystems would delete it too; this says so first)."""
+    import dataclasses
+
+    from deephaven_mcp.cli import launches
+
+    name = record.session_name
+    async with out.busy(f"launching {name} on {worker.system}", delay=0):
+        created = await _unless_stopped(
+            out,
+            name,
+            systems.session_enterprise_create(
+                worker.system,
+                name,
+                heap_size_gb=worker.heap,
+                programming_language=worker.language,
+                server=worker.server,
+                timeout_seconds=worker.timeout,
+            ),
+            stopping,
+        )
+        if created is None:
+            return 130
+    await asyncio.to_thread(
+        launches.update, state_dir, dataclasses.replace(record, session_id=created.session_id)
+    )
+    out.answer(tool_fields(created), title=name)
+    out.note(
+        f"{name} is running on {worker.system}; Ctrl-C here or `dh-mcp stop {name}` deletes it"
+    )
+    await stopping.wait()
+    async with out.busy(f"deleting {name}", delay=0):
+        await systems.session_enterprise_delete(worker.system, name)
+    out.note(f"{name} deleted from {worker.system}")
+    return 0
+
+
 @app.command
 def stop(
     name: str,
     *,
     timeout: Annotated[float, Parameter(help="Seconds to wait for it to stop.")] = 120.0,
 ) -> int:
-    """Stop a worker started by `dh-mcp launch NAME` in another shell, and wait until it
-    has stopped.
+    """Stop a worker started by `dh-mcp launch NAME` in another shell (an Enterprise one is
+    deleted), and wait until it has stopped.
 
     Example: dh-mcp stop scratch
     """
@@ -596,15 +684,10 @@ def stop(
     out = Output()
     state_dir = ensure_state_dir(SystemsSettings.from_env().state_dir)
     record = launches.stop(state_dir, name, timeout)
-    out.answer(
-        {
-            "session_name": name,
-            "session_id": record.session_id,
-            "launch_pid": record.pid,
-            "stopped": True,
-        },
-        title=name,
-    )
+    answer: dict[str, Any] = {"session_name": name, "session_id": record.session_id}
+    if record.system_name is not None:
+        answer["system_name"] = record.system_name
+    out.answer({**answer, "launch_pid": record.pid, "stopped": True}, title=name)
     return 0
 
 

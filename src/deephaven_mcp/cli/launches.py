@@ -36,6 +36,7 @@ class LaunchRecord:
     session_name: str
     pid: int
     create_time: float
+    system_name: str | None = None  # the Enterprise system; None for a Community worker
     session_id: str | None = None
     connection_url: str | None = None
     worker_pid: int | None = None
@@ -73,15 +74,17 @@ def read(state_dir: Path, name: str) -> LaunchRecord | None:
     return record
 
 
-def claim(state_dir: Path, name: str) -> LaunchRecord:
-    """Record this process as the launch of ``name``; refused while another one runs."""
+def claim(state_dir: Path, name: str, system_name: str | None = None) -> LaunchRecord:
+    """Record this process as the launch of ``name`` (on ``system_name`` for an Enterprise
+    worker); refused while another one of that name runs, of either kind, since ``stop``
+    takes only the name."""
     running = read(state_dir, name)
     if running is not None:
         raise InvalidArgumentError(
             f"'{name}' is already launched by process {running.pid}; "
             f"stop it first with `dh-mcp stop {name}`"
         )
-    record = LaunchRecord(name, os.getpid(), psutil.Process().create_time())
+    record = LaunchRecord(name, os.getpid(), psutil.Process().create_time(), system_name)
     _write(state_dir, record, exclusive=True)
     return record
 
