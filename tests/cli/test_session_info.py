@@ -87,3 +87,16 @@ def test_credentials_allowed_print_the_token_on_stdout_only(home: Path) -> None:
     # An unknown session is still a one-line error when retrieval is allowed.
     unknown = cli(home, "credentials", "community:config:nope", config="allowed.json")
     assert unknown.code == 1 and len(unknown.err.splitlines()) == 1
+
+
+def test_the_library_log_shows_only_when_asked_for(home: Path) -> None:
+    """Without PYTHONLOGLEVEL the refusal is the only line; with it, the API's audit warning
+    comes too, through the servers' redacting handler."""
+    quiet = cli(home, "credentials", KEYED)
+    assert len(quiet.err.splitlines()) == 1
+    logged = cli(home, "credentials", KEYED, PYTHONLOGLEVEL="INFO")
+    assert logged.code == 1
+    lines = logged.err.splitlines()
+    assert lines[-1].startswith("dh-mcp: error: Credential retrieval is disabled")
+    assert any("WARNING" in line and "credential" in line.lower() for line in lines[:-1])
+    assert TOKEN not in logged.err

@@ -7,6 +7,8 @@ The commands are in :mod:`deephaven_mcp.cli.app`; :func:`main` adds the exit cod
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +27,19 @@ def _error(message: str) -> None:
     print(f"{PROG}: error: {first}", file=sys.stderr, flush=True)
 
 
+def _logging() -> None:
+    """The library's log stays off a person's terminal unless asked for: with
+    ``PYTHONLOGLEVEL`` set it goes to stderr through the servers' redacting handler;
+    otherwise nothing is logged, so an answer or an error is all that is printed."""
+    level = os.environ.get("PYTHONLOGLEVEL", "").strip()
+    if level:
+        from deephaven_mcp.runtime.logging import setup_logging
+
+        setup_logging(level)
+    elif not logging.getLogger().handlers:  # keep a host's logging (tests, an embedding)
+        logging.getLogger().addHandler(logging.NullHandler())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dh-mcp`` with ``argv`` (default: the command line); the exit code.
 
@@ -37,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The working directory's .env, as the systems server reads it.
     load_dotenv(Path.cwd() / ".env", override=False)
+    _logging()
 
     from cyclopts import CycloptsError
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import logging
-from collections.abc import Iterator
 
 from deephaven_mcp.cli.app import NO_OPTIONS, Common, Format, call_api, tool_fields
 from deephaven_mcp.cli.output import Output, RowFormat
@@ -51,19 +48,6 @@ async def pip(session_id: str, *, format: Format = None, common: Common = NO_OPT
     return 0
 
 
-@contextlib.contextmanager
-def _unlogged() -> Iterator[None]:
-    """The API's audit warning about credential retrieval kept off stderr: ``dh-mcp``
-    configures no logging, so Python would print it there beside the answer or the error."""
-    quiet = logging.NullHandler()
-    package = logging.getLogger("deephaven_mcp")
-    package.addHandler(quiet)
-    try:
-        yield
-    finally:
-        package.removeHandler(quiet)
-
-
 async def credentials(session_id: str, *, common: Common = NO_OPTIONS) -> int:
     """Show a Community session's URL and auth token, to open it in a browser.
 
@@ -73,7 +57,6 @@ async def credentials(session_id: str, *, common: Common = NO_OPTIONS) -> int:
     Example: dh-mcp credentials community:config:local
     """
     out = Output()
-    with _unlogged():
-        result = await call_api(common, lambda s: s.session_community_credentials(session_id), out)
+    result = await call_api(common, lambda s: s.session_community_credentials(session_id), out)
     out.answer(tool_fields(result), title=session_id)
     return 0
