@@ -262,7 +262,10 @@ def test_completion_scripts(tmp_path: Path) -> None:
         check=True,
     )
     pq_words, read_words = completed.stdout.splitlines()
-    assert set(pq_words.split()) == {"list", "details", "start", "stop", "restart", "delete"}
+    assert set(pq_words.split()) == {
+        *("list", "details", "create", "modify"),
+        *("start", "stop", "restart", "delete"),
+    }
     assert read_words == "--where"
     # --install-completion writes the script and loads it from the shell's start-up file.
     installed = run(
