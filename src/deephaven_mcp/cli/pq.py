@@ -258,70 +258,45 @@ def _one_or_many(queries: tuple[str, ...]) -> str | list[str]:
     return queries[0] if len(queries) == 1 else list(queries)
 
 
-@pq_app.command(name="start")
-async def pq_start(
-    system: str,
-    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
-    no_wait: NoWait = False,
-    timeout: Timeout = 120,
-    common: Common = NO_OPTIONS,
-) -> int:
-    """Start persistent queries (waits until RUNNING unless --no-wait).
-
-    Example: dh-mcp pq start prod my_query
-    """
-    out = Output()
-    ids = _one_or_many(query)
-    result = await call_api(
-        common, lambda s: s.pq_start(system, ids, not no_wait, timeout), out, "starting"
-    )
-    return _pq_outcome(out, result)
+Queries = Annotated[str, Parameter(help="Query names or serials (one or more).")]
 
 
-@pq_app.command(name="stop")
-async def pq_stop(
-    system: str,
-    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
-    no_wait: NoWait = False,
-    timeout: Timeout = 120,
-    common: Common = NO_OPTIONS,
-) -> int:
-    """Stop persistent queries; their definitions stay.
+def _state_change(verb: Literal["start", "stop", "restart"], doing: str, doc: str) -> Any:
+    """``pq start|stop|restart``: one command each, the same but for the API method."""
 
-    Example: dh-mcp pq stop prod my_query
-    """
-    out = Output()
-    ids = _one_or_many(query)
-    result = await call_api(
-        common, lambda s: s.pq_stop(system, ids, not no_wait, timeout), out, "stopping"
-    )
-    return _pq_outcome(out, result)
+    async def command(
+        system: str,
+        *query: Queries,
+        no_wait: NoWait = False,
+        timeout: Timeout = 120,
+        common: Common = NO_OPTIONS,
+    ) -> int:
+        out = Output()
+        ids = _one_or_many(query)
+        method = f"pq_{verb}"  # DeephavenSystems.pq_start / pq_stop / pq_restart
+        result = await call_api(
+            common, lambda s: getattr(s, method)(system, ids, not no_wait, timeout), out, doing
+        )
+        return _pq_outcome(out, result)
+
+    command.__name__ = command.__qualname__ = f"pq_{verb}"
+    command.__doc__ = f"{doc}\n\nExample: dh-mcp pq {verb} prod my_query\n"
+    return pq_app.command(command, name=verb)
 
 
-@pq_app.command(name="restart")
-async def pq_restart(
-    system: str,
-    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
-    no_wait: NoWait = False,
-    timeout: Timeout = 120,
-    common: Common = NO_OPTIONS,
-) -> int:
-    """Restart persistent queries (waits until RUNNING unless --no-wait).
-
-    Example: dh-mcp pq restart prod my_query
-    """
-    out = Output()
-    ids = _one_or_many(query)
-    result = await call_api(
-        common, lambda s: s.pq_restart(system, ids, not no_wait, timeout), out, "restarting"
-    )
-    return _pq_outcome(out, result)
+pq_start = _state_change(
+    "start", "starting", "Start persistent queries (waits until RUNNING unless --no-wait)."
+)
+pq_stop = _state_change("stop", "stopping", "Stop persistent queries; their definitions stay.")
+pq_restart = _state_change(
+    "restart", "restarting", "Restart persistent queries (waits until RUNNING unless --no-wait)."
+)
 
 
 @pq_app.command(name="delete")
 async def pq_delete(
     system: str,
-    *query: Annotated[str, Parameter(help="Query names or serials (one or more).")],
+    *query: Queries,
     common: Common = NO_OPTIONS,
 ) -> int:
     """Delete persistent queries permanently (stopped first if running).
