@@ -110,6 +110,15 @@ def tool_fields(result: Any) -> dict[str, Any]:
     return {key: value for key, value in dumped.items() if key in answered}
 
 
+def show_records(out: Output, result: Any, records: list[dict[str, Any]], title: str) -> int:
+    """``records`` as a table on a terminal, else the tool's answer as JSON; exit 0."""
+    if out.terminal:
+        out.records(records, title=title)
+    else:
+        out.answer(tool_fields(result))
+    return 0
+
+
 app = App(
     name="dh-mcp",
     help="Deephaven sessions, tables and persistent queries from the shell.\n\n"
@@ -171,11 +180,7 @@ async def sessions(
     """
     out = Output()
     result = await call_api(common, lambda s: s.sessions_list(type, system, source), out)
-    if out.terminal:
-        out.records(result.sessions, title="sessions")
-    else:
-        out.answer(tool_fields(result))
-    return 0
+    return show_records(out, result, result.sessions, "sessions")
 
 
 @app.command
@@ -201,11 +206,7 @@ async def tables(session_id: str, *, common: Common = NO_OPTIONS) -> int:
     """
     out = Output()
     result = await call_api(common, lambda s: s.session_tables_list(session_id), out)
-    if out.terminal:
-        out.records([{"table": name} for name in result.table_names], title=session_id)
-    else:
-        out.answer(tool_fields(result))
-    return 0
+    return show_records(out, result, [{"table": name} for name in result.table_names], session_id)
 
 
 @app.command
@@ -702,11 +703,7 @@ async def systems(*, connect: bool = False, common: Common = NO_OPTIONS) -> int:
     """
     out = Output()
     result = await call_api(common, lambda s: s.enterprise_systems_status(connect), out)
-    if out.terminal:
-        out.records(result.systems, title="systems")
-    else:
-        out.answer(tool_fields(result))
-    return 0
+    return show_records(out, result, result.systems, "systems")
 
 
 # -- shell completion and the other helpers' commands ---------------------------------------

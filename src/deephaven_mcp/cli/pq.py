@@ -10,7 +10,7 @@ from typing import Annotated, Any, Final, Literal
 
 from cyclopts import App, Group, Parameter
 
-from deephaven_mcp.cli.app import NO_OPTIONS, Common, call_api, tool_fields
+from deephaven_mcp.cli.app import NO_OPTIONS, Common, call_api, show_records, tool_fields
 from deephaven_mcp.cli.output import Output
 
 pq_app = App(name="pq", help="Persistent queries of an Enterprise system.")
@@ -219,11 +219,7 @@ async def pq_list(system: str, *, common: Common = NO_OPTIONS) -> int:
     """
     out = Output()
     result = await call_api(common, lambda s: s.pq_list(system), out)
-    if out.terminal:
-        out.records(result.pqs, title=system)
-    else:
-        out.answer(tool_fields(result))
-    return 0
+    return show_records(out, result, result.pqs, system)
 
 
 @pq_app.command(name="details")

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from deephaven_mcp.cli.app import NO_OPTIONS, Common, Format, call_api, tool_fields
+from deephaven_mcp.cli.app import NO_OPTIONS, Common, Format, call_api, show_records, tool_fields
 from deephaven_mcp.cli.output import Output, RowFormat
 
 _PIP_COLUMNS = ("package", "version")
@@ -41,11 +41,8 @@ async def pip(session_id: str, *, format: Format = None, common: Common = NO_OPT
     result = await call_api(common, lambda s: s.session_pip_list(session_id), out)
     if format is not None:
         out.text(_packages_text(result.result, format))
-    elif out.terminal:
-        out.records(result.result, title=session_id)
-    else:
-        out.answer(tool_fields(result))
-    return 0
+        return 0
+    return show_records(out, result, result.result, session_id)
 
 
 async def credentials(session_id: str, *, common: Common = NO_OPTIONS) -> int:
