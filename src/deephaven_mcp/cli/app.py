@@ -728,6 +728,11 @@ app.command(
     help="Persistent queries of an Enterprise system.",
 )
 app.command(
+    "deephaven_mcp.cli.chart:chart",
+    name="chart",
+    help="Draw a chart of a table as a PNG file.",
+)
+app.command(
     "deephaven_mcp.cli.catalog:catalog_app",
     name="catalog",
     help="Browse an Enterprise catalog: tables, namespaces, schemas, samples.",
