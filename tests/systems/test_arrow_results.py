@@ -31,21 +31,23 @@ SESSION = "community:config:anon"
 TABLE = "arrow_types"
 SETUP_TABLES = (TABLE,)
 ROWS = 30_000  # more than the largest first window (10,000 rows): several windows
+# The null constants are spelled in full: other tests import deephaven.constants into the
+# shared worker's globals, and a Python NULL_INT there would shadow the formula's own.
 SETUP = f"""
 from deephaven import empty_table
 {TABLE} = empty_table({ROWS}).update([
     "Id = i",
-    "I = i % 7 == 0 ? NULL_INT : i - 15000",
+    "I = i % 7 == 0 ? io.deephaven.util.QueryConstants.NULL_INT : i - 15000",
     "L = (long) i * 1_000_000_007L",
-    "D = i % 5 == 0 ? Double.NaN : (i % 5 == 1 ? -0.0 : (i % 5 == 2 ? NULL_DOUBLE : i / 3.0))",
-    "F = i % 4 == 0 ? Float.NaN : (i % 4 == 1 ? NULL_FLOAT : (float) (i / 7.0))",
+    "D = i % 5 == 0 ? Double.NaN : (i % 5 == 1 ? -0.0 : (i % 5 == 2 ? io.deephaven.util.QueryConstants.NULL_DOUBLE : i / 3.0))",
+    "F = i % 4 == 0 ? Float.NaN : (i % 4 == 1 ? io.deephaven.util.QueryConstants.NULL_FLOAT : (float) (i / 7.0))",
     "S = i % 3 == 0 ? null : `s` + i",
     "T = i % 6 == 0 ? null : '2024-01-01T00:00:00 UTC' + i * SECOND + i",
     "LD = i % 8 == 0 ? null : java.time.LocalDate.ofEpochDay(i % 20000)",
-    "B = i % 3 == 0 ? NULL_BOOLEAN : i % 2 == 0",
-    "C = i % 9 == 0 ? NULL_CHAR : (char) (65 + i % 26)",
-    "Y = i % 10 == 0 ? NULL_BYTE : (byte) (i % 100)",
-    "Sh = i % 11 == 0 ? NULL_SHORT : (short) (i % 1000)",
+    "B = i % 3 == 0 ? io.deephaven.util.QueryConstants.NULL_BOOLEAN : i % 2 == 0",
+    "C = i % 9 == 0 ? io.deephaven.util.QueryConstants.NULL_CHAR : (char) (65 + i % 26)",
+    "Y = i % 10 == 0 ? io.deephaven.util.QueryConstants.NULL_BYTE : (byte) (i % 100)",
+    "Sh = i % 11 == 0 ? io.deephaven.util.QueryConstants.NULL_SHORT : (short) (i % 1000)",
 ])
 """
 

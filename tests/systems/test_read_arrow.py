@@ -24,11 +24,13 @@ SESSION = "community:config:anon"
 TABLE = "read_arrow_rows"
 SETUP_TABLES = (TABLE,)
 ROWS = 50_000
+# The null constants are spelled in full: other tests import deephaven.constants into the
+# shared worker's globals, and a Python NULL_INT there would shadow the formula's own.
 SETUP = f"""
 from deephaven import empty_table
 {TABLE} = empty_table({ROWS}).update([
     "Id = i",
-    "D = i % 5 == 0 ? Double.NaN : (i % 5 == 1 ? -0.0 : (i % 5 == 2 ? NULL_DOUBLE : i / 3.0))",
+    "D = i % 5 == 0 ? Double.NaN : (i % 5 == 1 ? -0.0 : (i % 5 == 2 ? io.deephaven.util.QueryConstants.NULL_DOUBLE : i / 3.0))",
     "S = i % 3 == 0 ? null : `s` + i",
     "T = '2024-01-01T00:00:00 UTC' + i * MINUTE",
 ])
