@@ -23,6 +23,7 @@ HEAVY: Final = (
     "docker",
     "openai",
     "deephaven_enterprise",
+    "matplotlib",
 )
 
 # Runs in the child. The witness is a meta-path finder, so it also sees importlib imports

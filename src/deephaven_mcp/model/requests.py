@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
-from typing import Final
+from typing import Annotated, Final, TypeAlias
+
+from pydantic import Field, StrictInt
 
 from deephaven_mcp.config.models import DEFAULT_MAX_RESPONSE_BYTES
 from deephaven_mcp.model.analysis import DEFAULT_TOP_K, Aggregation, GroupByItem
@@ -102,3 +104,44 @@ class AggregateRead:
     skip_nan: bool = False
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     keep_arrow: bool = False
+
+
+CHART_KINDS: Final = ("line", "bar", "scatter", "area", "histogram")
+"""What ``session_table_chart`` draws; a histogram bins ``x`` and takes no ``y``."""
+DEFAULT_CHART_POINTS: Final = 5_000
+MAX_CHART_POINTS: Final = 100_000
+"""Rows a chart draws at most: more are sampled on the worker (every k-th row), never fetched."""
+MAX_CHART_SERIES: Final = 20
+"""Lines (y columns times ``by`` values) one chart may hold: more is unreadable."""
+MIN_CHART_PIXELS: Final = 100
+MAX_CHART_PIXELS: Final = 2_000
+DEFAULT_CHART_WIDTH: Final = 800
+DEFAULT_CHART_HEIGHT: Final = 500
+MAX_CHART_TITLE: Final = 200
+
+ChartPoints: TypeAlias = Annotated[StrictInt, Field(ge=1, le=MAX_CHART_POINTS)]
+ChartPixels: TypeAlias = Annotated[StrictInt, Field(ge=MIN_CHART_PIXELS, le=MAX_CHART_PIXELS)]
+ChartTitle: TypeAlias = Annotated[str, Field(max_length=MAX_CHART_TITLE)] | None
+
+
+@dataclass(frozen=True)
+class ChartRead:
+    """A chart of the global table ``table_name`` (``session_table_chart``).
+
+    Values are already checked as far as they can be without the table's schema: ``kind``
+    is one of :data:`CHART_KINDS`, ``y`` is empty exactly for a histogram, sizes and
+    ``max_points`` are in bounds. The client checks the columns and their types.
+    """
+
+    table_name: str
+    _: KW_ONLY
+    kind: str
+    x: str
+    y: tuple[str, ...] = ()
+    by: str | None = None
+    filters: Sequence[FilterItem] = ()
+    sort: Sequence[SortKey] = ()
+    max_points: int = DEFAULT_CHART_POINTS
+    title: str | None = None
+    width: int = DEFAULT_CHART_WIDTH
+    height: int = DEFAULT_CHART_HEIGHT

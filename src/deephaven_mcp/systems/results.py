@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from deephaven_mcp.model.analysis import MAX_DISTINCT, MAX_SUMMARY_COLUMNS
 from deephaven_mcp.model.output import ToolOutput
@@ -51,6 +51,7 @@ __all__ = [
     "SessionList",
     "ShapedSlice",
     "TableAggregate",
+    "TableChart",
     "TableNames",
     "TableSchemas",
     "TableSlice",
@@ -463,3 +464,46 @@ class TableAggregate(ShapedSlice):
             "null'."
         ),
     ]
+
+
+class TableChart(ToolOutput):
+    """A chart of a table drawn by the server (``session_table_chart``).
+
+    The fields say what was drawn; the picture itself is :attr:`png` (a PNG of exactly
+    ``width`` x ``height`` pixels), kept out of the fields: the MCP tool sends it as an
+    image beside them, with ``description`` as text.
+    """
+
+    table_name: str
+    kind: str
+    x: str
+    y: Annotated[list[str], Field(description="The y columns (empty for a histogram).")]
+    by: Annotated[
+        str | None, Field(description="The column splitting rows into series, when given.")
+    ] = None
+    series: Annotated[list[str], Field(description="The names of the series drawn.")]
+    points: Annotated[int, Field(description="Rows drawn (histogram: bins).")]
+    total_rows: Annotated[int, Field(description="Rows of the table after filtering.")]
+    sampled: Annotated[
+        bool, Field(description="True when only every k-th row was drawn (max_points).")
+    ]
+    width: int
+    height: int
+    description: Annotated[str, Field(description="What the chart shows, in one paragraph.")]
+    _png: bytes = PrivateAttr(default=b"")
+
+    @classmethod
+    def drawn(cls, png: bytes, **fields: object) -> TableChart:
+        """The answer for ``fields`` holding the picture ``png``."""
+        chart = cls.model_validate(fields)
+        chart._png = png
+        return chart
+
+    @property
+    def png(self) -> bytes:
+        """The chart as PNG bytes (write them to a ``.png`` file to look at it)."""
+        return self._png
+
+    def image_content(self) -> tuple[bytes, str, str]:
+        """The picture the MCP answer carries beside the fields: (data, MIME type, caption)."""
+        return self._png, "image/png", self.description

@@ -53,13 +53,22 @@ from deephaven_mcp.model.analysis import (
 )
 from deephaven_mcp.model.arguments import Offset, RowLimit, check_argument
 from deephaven_mcp.model.requests import (
+    CHART_KINDS,
     DEFAULT_CATALOG_ROWS,
+    DEFAULT_CHART_HEIGHT,
+    DEFAULT_CHART_POINTS,
+    DEFAULT_CHART_WIDTH,
     DEFAULT_NAMESPACE_ROWS,
     DEFAULT_PQ_CONCURRENCY,
     DEFAULT_SAMPLE_ROWS,
     DEFAULT_SCHEMA_TABLES,
     DEFAULT_TABLE_ROWS,
+    MAX_CHART_SERIES,
     AggregateRead,
+    ChartPixels,
+    ChartPoints,
+    ChartRead,
+    ChartTitle,
     SummaryRead,
     TableRead,
 )
@@ -67,7 +76,15 @@ from deephaven_mcp.model.shaping import FilterItem, SortKey, parse_filters, pars
 from deephaven_mcp.model.timeouts import Timeouts
 from deephaven_mcp.resource_manager import CommunitySession, ManagedSession, SessionRegistry
 from deephaven_mcp.resource_manager.session_id import SessionSource, SessionType
-from deephaven_mcp.systems import _analysis, _catalog, _pq_batch, _queries, _tables, results
+from deephaven_mcp.systems import (
+    _analysis,
+    _catalog,
+    _charts,
+    _pq_batch,
+    _queries,
+    _tables,
+    results,
+)
 from deephaven_mcp.systems._community import (
     CommunitySessions,
     CreateArguments,
@@ -491,6 +508,66 @@ class DeephavenSystems:
             keep_arrow=self.keep_arrow,
         )
         return await _analysis.table_aggregate(session, self.timeouts, read)
+
+    async def session_table_chart(
+        self,
+        session_id: str,
+        table_name: str,
+        kind: str,
+        x: str,
+        y: str | list[str] | None = None,
+        by: str | None = None,
+        filters: Sequence[FilterItem | dict[str, Any]] | None = None,
+        sort: Sequence[SortKey | dict[str, Any]] | None = None,
+        max_points: int = DEFAULT_CHART_POINTS,
+        title: str | None = None,
+        width: int = DEFAULT_CHART_WIDTH,
+        height: int = DEFAULT_CHART_HEIGHT,
+    ) -> results.TableChart:
+        """A ``kind`` chart (line, bar, scatter, area, histogram) of a table, drawn by the
+        server as a PNG (``result.png``) of ``width`` x ``height`` pixels.
+
+        ``y`` is one numeric column or a list (one series each); ``by`` splits the rows into
+        a series per value (at most 20 series in all). A histogram bins the numeric ``x``
+        on the worker and takes no ``y``. ``filters`` and ``sort`` shape the table on the
+        worker like :meth:`session_table_data` (nothing compiled, so read-only mode allows
+        it); a table with more than ``max_points`` rows (1..100,000) is sampled there, every
+        k-th row, before any row is fetched. Time columns on x are drawn as dates.
+        """
+        if kind not in CHART_KINDS:
+            raise InvalidArgumentError(
+                f"kind must be one of {', '.join(CHART_KINDS)}, not {kind!r}"
+            )
+        if not isinstance(x, str) or not x:
+            raise InvalidArgumentError("x must be a column name")
+        wanted = [y] if isinstance(y, str) else list(y or [])
+        if kind == "histogram" and wanted:
+            raise InvalidArgumentError(
+                "a histogram counts the rows of x in bins and takes no y; leave y out"
+            )
+        if kind != "histogram" and not wanted:
+            raise InvalidArgumentError(f"a {kind} chart needs y: a numeric column or a list")
+        if not all(isinstance(name, str) and name for name in wanted):
+            raise InvalidArgumentError("y must be a column name or a list of column names")
+        if len(wanted) > MAX_CHART_SERIES:
+            raise InvalidArgumentError(f"at most {MAX_CHART_SERIES} y columns, not {len(wanted)}")
+        if by is not None and (not isinstance(by, str) or not by):
+            raise InvalidArgumentError("by must be a column name")
+        read = ChartRead(
+            table_name,
+            kind=kind,
+            x=x,
+            y=tuple(dict.fromkeys(wanted)),
+            by=by,
+            filters=parse_filters(filters),
+            sort=parse_sort(sort),
+            max_points=check_argument("max_points", ChartPoints, max_points),
+            title=check_argument("title", ChartTitle, title),
+            width=check_argument("width", ChartPixels, width),
+            height=check_argument("height", ChartPixels, height),
+        )
+        session = await self.registry.get(session_id)
+        return await _charts.table_chart(session, self.timeouts, read)
 
     async def session_script_run(
         self, session_id: str, script: str | None = None, script_path: str | None = None
