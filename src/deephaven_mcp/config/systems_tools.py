@@ -77,6 +77,7 @@ SYSTEMS_TOOLS: Final = (
     SystemsTool("session_table_data", Effect.READS),
     SystemsTool("session_table_summary", Effect.READS),  # engine-side; generated expressions only
     SystemsTool("session_table_aggregate", Effect.READS),  # pydeephaven aggregations, likewise
+    SystemsTool("session_table_chart", Effect.READS),  # generated expressions only; draws a PNG
     SystemsTool("session_script_run", Effect.RUNS_CODE, _SESSION),
     SystemsTool("session_pip_list", Effect.RUNS_HELPER, _SESSION),
     SystemsTool("session_community_create", Effect.CREATES, _DYNAMIC),

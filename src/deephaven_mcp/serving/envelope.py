@@ -9,22 +9,27 @@ as ``"details": {...}``.
 Each tool declares an output schema built by :func:`envelope_schema`, which accepts exactly
 these two shapes, so clients can validate every response, failures included; a tool
 answering with a :class:`ToolOutput` gets it from the model (:func:`output_schema`).
+
+A result that is also a picture (:class:`ShowsImage`, e.g. a chart) adds it to the content
+after the JSON text: an MCP image, then its caption as text. The structured content stays
+the fields alone, so the output schema does not change.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, ParamSpec
+from typing import Any, Final, ParamSpec, Protocol, runtime_checkable
 
 import mcp_types as mt
 import pydantic_core
 from fastmcp.exceptions import ValidationError
 from fastmcp.server.middleware.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
-from mcp_types import TextContent
+from mcp_types import ImageContent, TextContent
 from pydantic import ValidationError as PydanticValidationError
 
 from deephaven_mcp.errors import DeephavenMcpError
@@ -114,13 +119,33 @@ async def run_tool(action: str, body: Callable[[], Awaitable[ToolResult]]) -> To
         return fail(message_for(exc, action))
 
 
+@runtime_checkable
+class ShowsImage(Protocol):
+    """A result that carries a picture beside its fields (a chart)."""
+
+    def image_content(self) -> tuple[bytes, str, str]:
+        """The picture: its bytes, MIME type and a caption in words."""
+        ...
+
+
+def with_image(answer: ToolResult, result: ShowsImage) -> ToolResult:
+    """``answer`` with ``result``'s picture appended: the image, then its caption."""
+    data, mime_type, caption = result.image_content()
+    answer.content.append(
+        ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime_type)
+    )
+    answer.content.append(TextContent(type="text", text=caption))
+    return answer
+
+
 def as_envelope(
     action: str,
 ) -> Callable[[Callable[P, Awaitable[ToolOutput]]], Callable[P, Awaitable[ToolResult]]]:
     """Turn a function returning a :class:`ToolOutput` into one returning the envelope.
 
     The one conversion every tool goes through: the result's fields become the success
-    envelope; a :class:`DeephavenMcpError` becomes the failure envelope with its message;
+    envelope (a :class:`ShowsImage` result adds its picture to the content); a
+    :class:`DeephavenMcpError` becomes the failure envelope with its message;
     anything else is logged and masked (``action`` names it, e.g. "Listing tables"). The
     signature and docstring are kept, so fastmcp derives the tool from the original.
     """
@@ -130,7 +155,8 @@ def as_envelope(
         async def tool(*args: P.args, **kwargs: P.kwargs) -> ToolResult:
             async def body() -> ToolResult:
                 result = await fn(*args, **kwargs)
-                return ok(result.encoded_fields(), **result.envelope_fields())
+                answer = ok(result.encoded_fields(), **result.envelope_fields())
+                return with_image(answer, result) if isinstance(result, ShowsImage) else answer
 
             return await run_tool(action, body)
 

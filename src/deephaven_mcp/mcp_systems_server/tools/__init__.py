@@ -19,6 +19,7 @@ from deephaven_mcp.config.systems_tools import SYSTEMS_TOOLS
 from deephaven_mcp.mcp_systems_server._tool_policy import ToolFunction
 from deephaven_mcp.mcp_systems_server.tools.analysis import *  # noqa: F403
 from deephaven_mcp.mcp_systems_server.tools.catalog import *  # noqa: F403
+from deephaven_mcp.mcp_systems_server.tools.charts import *  # noqa: F403
 from deephaven_mcp.mcp_systems_server.tools.community import *  # noqa: F403
 from deephaven_mcp.mcp_systems_server.tools.data import *  # noqa: F403
 from deephaven_mcp.mcp_systems_server.tools.enterprise_sessions import *  # noqa: F403
