@@ -168,6 +168,18 @@ async def test_a_million_rows_are_sampled_on_the_worker(
     assert "png" not in chart.model_dump()
 
 
+async def test_sampling_with_by_keeps_every_series(
+    systems: DeephavenSystems, tmp_path: Path
+) -> None:
+    # S cycles through 5 values row by row: a global stride of 5 would keep only c0.
+    chart = await systems.session_table_chart(
+        SESSION, RISE, "line", "X", "Y", by="S", max_points=205
+    )
+    picture(chart, "line-sampled-by", tmp_path)
+    assert chart.series == ["c0", "c1", "c2", "c3", "c4"]
+    assert (chart.points, chart.total_rows, chart.sampled) == (200, 1000, True)
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -3,7 +3,9 @@
 :func:`chart_rows` shapes the table like a read (structured filters and sort, see
 :mod:`deephaven_mcp.clients.shaping`), takes a snapshot of a ticking table so every step
 sees the same rows, and then fetches at most ``max_points`` rows: when there are more it
-keeps every k-th row (``k = ceil(rows / max_points)``) with a row-position helper column.
+keeps every k-th row (``k = ceil(rows / max_points)``) with a row-position helper column;
+with ``by``, every k-th row of each series (a per-group count), so no series is lost to a
+stride that matches how the series interleave.
 A histogram fetches no rows at all: the worker finds the range of ``x``, bins it and counts
 each bin (with ``by``, per value). The only formulas the engine compiles are written here
 from schema names and exact number texts, never from the caller's text, so a chart is
@@ -19,6 +21,7 @@ from typing import Final
 import pyarrow as pa
 from pydeephaven import agg
 from pydeephaven.table import Table
+from pydeephaven.updateby import cum_sum
 
 from deephaven_mcp.clients.community import open_table, release_later
 from deephaven_mcp.clients.errors import engine_error
@@ -97,13 +100,14 @@ def check_chart_columns(schema: pa.Schema, read: ChartRead) -> pa.DataType:
     return x_type
 
 
-def _series_count(table: Table, read: ChartRead, made: list[Table]) -> None:
-    """Refuse a chart of more than MAX_CHART_SERIES series before fetching its rows."""
+def _series_count(table: Table, read: ChartRead, made: list[Table]) -> int:
+    """The number of ``by`` values (1 without ``by``); refuse a chart of more than
+    MAX_CHART_SERIES series before fetching its rows."""
     lines = max(1, len(read.y))
     if read.by is None:
         if lines > MAX_CHART_SERIES:
             raise InvalidArgumentError(f"at most {MAX_CHART_SERIES} y columns, not {lines}")
-        return
+        return 1
     made.append(table.select_distinct([read.by]))
     values = count_rows(made[-1])
     if values * lines > MAX_CHART_SERIES:
@@ -112,17 +116,33 @@ def _series_count(table: Table, read: ChartRead, made: list[Table]) -> None:
             f"{values * lines} series; a chart holds at most {MAX_CHART_SERIES}: filter the "
             "table first or choose a column with fewer values"
         )
+    return values
 
 
-def _sampled(table: Table, total: int, read: ChartRead, made: list[Table]) -> tuple[Table, int]:
-    """``table`` cut to at most ``max_points`` rows (every k-th), and k."""
-    step = max(1, math.ceil(total / read.max_points))
+def _sampled(
+    table: Table, total: int, groups: int, read: ChartRead, made: list[Table]
+) -> tuple[Table, int]:
+    """``table`` cut to at most ``max_points`` rows, and the stride k.
+
+    Every k-th row; with ``by``, every k-th row of each group (counted per group by the
+    engine's update_by), so a stride that matches the groups' interleaving cannot drop a
+    series. A group's first row is kept, so k leaves room for one extra row per group.
+    """
+    room = read.max_points - groups if read.by and read.max_points > groups else read.max_points
+    step = max(1, math.ceil(total / room))
     wanted = list(dict.fromkeys([read.x, *read.y, *([read.by] if read.by else [])]))
     if step > 1:
-        made.append(table.update_view([f"{ROW_HELPER} = ii"]))
-        made.append(made[-1].where(f"{ROW_HELPER} % {step} == 0"))
+        if read.by:
+            made.append(table.update_view([f"{ROW_HELPER} = 1L"]))
+            made.append(made[-1].update_by(cum_sum([ROW_HELPER]), by=[read.by]))
+            made.append(made[-1].where(f"({ROW_HELPER} - 1) % {step} == 0"))
+        else:
+            made.append(table.update_view([f"{ROW_HELPER} = ii"]))
+            made.append(made[-1].where(f"{ROW_HELPER} % {step} == 0"))
         table = made[-1]
     made.append(table.view(wanted))
+    if read.by and step > 1 and read.max_points <= groups:
+        made.append(made[-1].head(read.max_points))  # fewer points than series: a hard cap
     return made[-1], step
 
 
@@ -181,10 +201,10 @@ def chart_rows(session: object, read: ChartRead) -> ChartRows:
                 made.append(shaped.snapshot())
                 shaped = made[-1]
             total = count_rows(shaped)
-            _series_count(shaped, read, made)
+            groups = _series_count(shaped, read, made)
             if read.kind == "histogram":
                 return _histogram(shaped, read, x_type, made)
-            cut, step = _sampled(shaped, total, read, made)
+            cut, step = _sampled(shaped, total, groups, read, made)
             rows = cut.to_arrow()
         except InvalidArgumentError:
             raise
