@@ -28,9 +28,11 @@ from tests.mcp_systems_server._helpers import session_config
 SESSION = "community:config:anon"
 RISE = "chart_rise"
 BIG = "chart_big"
-SETUP_TABLES = (RISE, BIG)
+TICKING = "chart_ticking"
+SETUP_TABLES = (RISE, BIG, TICKING)
 SETUP = f"""
-from deephaven import empty_table
+from deephaven import empty_table, time_table
+{TICKING} = time_table("PT0.001S").update(["V = ii"])
 {RISE} = empty_table(1000).update([
     "X = i",
     "Y = i * 2.0",
@@ -178,6 +180,16 @@ async def test_sampling_with_by_keeps_every_series(
     picture(chart, "line-sampled-by", tmp_path)
     assert chart.series == ["c0", "c1", "c2", "c3", "c4"]
     assert (chart.points, chart.total_rows, chart.sampled) == (200, 1000, True)
+
+
+async def test_a_ticking_table_is_charted_from_one_snapshot(
+    systems: DeephavenSystems, tmp_path: Path
+) -> None:
+    chart = await systems.session_table_chart(
+        SESSION, TICKING, "line", "Timestamp", "V", max_points=50
+    )
+    picture(chart, "line-ticking", tmp_path)
+    assert chart.total_rows > 0 and 0 < chart.points <= 50
 
 
 @pytest.mark.parametrize(
