@@ -239,6 +239,33 @@ async def test_long_sums_that_wrap_are_noted_and_averages_do_not_wrap(
     assert summary["columns"][1]["mean"] == pytest.approx(sum(ints) / len(ints))
 
 
+async def test_a_long_sum_landing_on_the_null_sentinel_is_noted(
+    tools: ToolCaller, pydh: Session
+) -> None:
+    """-1 + (-2^63 + 1) is -2^63, which fits a Java long but is Deephaven's null long: the
+    engine shows null, so the answer must say why (found by the aggregate oracle)."""
+    pydh.run_script(
+        "from deephaven import new_table\n"
+        "from deephaven.column import long_col, string_col\n"
+        "long_min_sum = new_table([string_col('G', ['at_min', 'at_min', 'other']), "
+        f"long_col('L', [-1, {-LONG_MAX}, 5])])\n"
+    )
+    try:
+        answer = await _aggregate(
+            tools,
+            table_name="long_min_sum",
+            group_by=["G"],
+            aggregations=[{"op": "sum", "column": "L", "as": "SumL"}],
+        )
+    finally:
+        pydh.run_script("del long_min_sum")
+    got = _by_group(answer)
+    assert got["at_min"]["SumL"] is None and got["other"]["SumL"] == 5
+    assert answer["notes"] == [
+        "SumL: 1 group overflowed long arithmetic in the engine; shown as null"
+    ]
+
+
 async def test_counts_of_groups_without_values_are_zero(tools: ToolCaller) -> None:
     got, _ = await _per_group(
         tools,

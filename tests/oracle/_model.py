@@ -301,7 +301,8 @@ def numeric_stat(op: str, values: Sequence[Any], *, floating: bool, single: bool
     if op == "sum" and not floating:
         total = sum(exact)
         assert total.denominator == 1
-        if not LONG_MIN <= total <= LONG_MAX:
+        # LONG_MIN itself is Deephaven's null long: a sum landing on it cannot be shown.
+        if not LONG_MIN < total <= LONG_MAX:
             return Stat(None, must_note=True)
         may = sum(x for x in exact if x > 0) > LONG_MAX or sum(x for x in exact if x < 0) < LONG_MIN
         return Stat(int(total), may_overflow=may)

@@ -456,13 +456,15 @@ def _aggregation(
         high_sum = views.helper("HighSum", high, lambda name: dh_agg.sum_(f"{name}={high}"))
         low_sum = views.helper("LowSum", low, lambda name: dh_agg.sum_(f"{name}={low}"))
         # The exact sum is (HighSum + floor(LowSum / 2^32)) * 2^32 + (LowSum mod 2^32): it
-        # fits a long exactly when that first factor fits an int.
+        # fits a long exactly when that first factor fits an int, except -2^63 (factor
+        # -2^31, remainder 0), which is Deephaven's null long and so cannot be shown.
         carry = f"({high_sum} + floorDiv({low_sum}, {TWO_POW_32}))"
+        null_long = f"({carry} == -2147483648L && floorMod({low_sum}, {TWO_POW_32}) == 0L)"
         checks.append(
             OverflowCheck(
                 output=out,
                 condition=f"!isNull({high_sum}) && ({carry} < -2147483648L || "
-                f"{carry} > 2147483647L)",
+                f"{carry} > 2147483647L || {null_long})",
                 null="(long) null",
                 arithmetic="long",
             )
